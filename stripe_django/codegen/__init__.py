@@ -1,0 +1,1 @@
+"""Development-time generator of the model modules from the installed stripe SDK."""

@@ -1,0 +1,243 @@
+"""Turn the SDK's field lists and the type table into model modules.
+
+Run ``python -m stripe_django.codegen`` after upgrading the ``stripe`` SDK; the output
+(``stripe_django/models/<family>.py``) is committed and reviewed like hand-written code.
+"""
+
+from __future__ import annotations
+
+import keyword
+from dataclasses import dataclass, field
+
+from .. import type_table as table
+from . import sdk
+
+# Names Django reserves, or that the base model already defines.
+BASE_FIELDS = {"id", "object", "deleted"}
+
+
+@dataclass
+class FieldSpec:
+    name: str
+    constructor: str  # e.g. 'Timestamp()' or 'Reference("Customer")'
+    kind: str
+    target: str | None = None  # referenced object name, for Reference
+    related_name: str | None = None
+    legacy: bool = False
+
+
+@dataclass
+class ModelSpec:
+    object_name: str
+    model_name: str
+    family: str
+    fields: list[FieldSpec] = field(default_factory=list)
+    mixin: str | None = None
+
+
+def model_name(object_name: str, class_name: str) -> str:
+    if object_name in table.MODEL_NAMES:
+        return table.MODEL_NAMES[object_name]
+    if "." not in object_name:
+        return class_name
+    namespace = "".join(part.capitalize() for part in object_name.split(".")[0].split("_"))
+    return class_name if class_name.startswith(namespace) else namespace + class_name
+
+
+def family(object_name: str) -> str:
+    if object_name in table.FAMILY_OF_TYPE:
+        return table.FAMILY_OF_TYPE[object_name]
+    if "." in object_name:
+        return table.FAMILY_OF_NAMESPACE[object_name.split(".")[0]]
+    raise KeyError(f"type_table.FAMILY_OF_TYPE has no family for {object_name!r}")
+
+
+def is_timestamp(name: str) -> bool:
+    if name in table.NOT_TIMESTAMPS:
+        return False
+    return name in table.TIMESTAMP_NAMES or name.endswith(table.TIMESTAMP_SUFFIXES)
+
+
+def _scalar(kind: str, name: str) -> str:
+    if kind == sdk.INTEGER:
+        return "Timestamp()" if is_timestamp(name) else "Integer()"
+    if kind == sdk.STRING and name.endswith("_decimal"):
+        return "Decimal()"
+    return {
+        sdk.STRING: "String()",
+        sdk.ENUM: "Enum()",
+        sdk.FLOAT: "Float()",
+        sdk.DECIMAL: "Decimal()",
+        sdk.BOOLEAN: "Boolean()",
+        sdk.OBJECT: "Json()",
+        sdk.JSON: "Json()",
+        sdk.POLY_REF: "PolymorphicReference()",
+        sdk.REF_LIST: "IdList()",
+        sdk.EMBEDDED_LIST: "EmbeddedList()",
+        "timestamp": "Timestamp()",
+    }[kind]
+
+
+def build_specs() -> dict[str, ModelSpec]:
+    types = sdk.sdk_types()
+    mirrored = {name for name in types if name not in table.EXCLUDED_TYPES}
+    mirrored |= set(table.LEGACY_MODELS)
+    names = {n: model_name(n, types[n].class_name) for n in mirrored if n in types}
+    names.update({n: spec["model"] for n, spec in table.LEGACY_MODELS.items()})
+
+    def ref(owner: str, name: str, target: str, legacy: bool = False) -> FieldSpec:
+        if target not in names:  # a reference to an unmirrored type: keep the id
+            return FieldSpec(name, "PolymorphicReference()", sdk.POLY_REF, legacy=legacy)
+        return FieldSpec(name, "", sdk.REF, target=target, legacy=legacy)
+
+    specs: dict[str, ModelSpec] = {}
+    for object_name in sorted(mirrored):
+        spec = ModelSpec(object_name, names[object_name], family(object_name),
+                         mixin=table.MODEL_MIXINS.get(object_name))
+        if object_name in types:
+            for f in types[object_name].fields:
+                if f.name in BASE_FIELDS or f.name in table.REDACTED_FIELDS:
+                    continue
+                string_ref = table.STRING_REFERENCES.get((object_name, f.name))
+                if string_ref:
+                    spec.fields.append(ref(object_name, f.name, string_ref))
+                elif f.kind == sdk.REF:
+                    spec.fields.append(ref(object_name, f.name, f.targets[0]))
+                else:
+                    spec.fields.append(FieldSpec(f.name, _scalar(f.kind, f.name), f.kind))
+            legacy = table.LEGACY_FIELDS.get(object_name, {})
+        else:
+            legacy = {k: (v, None) for k, v in table.LEGACY_MODELS[object_name]["fields"].items()}
+        present = {f.name for f in spec.fields}
+        for name, (kind, _derive) in legacy.items():
+            if name in present:
+                continue
+            if kind.startswith("ref:"):
+                spec.fields.append(ref(object_name, name, kind[4:], legacy=True))
+            elif kind.startswith("embedded_list:"):
+                spec.fields.append(FieldSpec(name, "EmbeddedList()", sdk.EMBEDDED_LIST, legacy=True))
+            else:
+                spec.fields.append(FieldSpec(name, _scalar(kind, name), kind, legacy=True))
+        specs[object_name] = spec
+
+    # Child rows of single-type embedded lists get a link to their parent.
+    for (parent, list_field), link in table.EMBEDDED_LISTS.items():
+        if parent not in specs:
+            continue
+        if parent in types:
+            lf = next(f for f in types[parent].fields if f.name == list_field)
+            children = lf.targets
+        else:
+            children = (table.LEGACY_MODELS[parent]["fields"][list_field].split(":", 1)[1],)
+        if len(children) != 1 or children[0] not in specs:
+            continue
+        child = specs[children[0]]
+        existing = next((f for f in child.fields if f.name == link), None)
+        if existing is None:
+            child.fields.append(ref(child.object_name, link, parent, legacy=True))
+        elif existing.kind != sdk.REF:
+            child.fields[child.fields.index(existing)] = ref(child.object_name, link, parent)
+
+    _assign_related_names(specs, names)
+    for spec in specs.values():
+        for f in spec.fields:
+            if keyword.iskeyword(f.name) or f.name.endswith("_") or "__" in f.name:
+                raise ValueError(f"{spec.object_name}.{f.name}: not a usable Django field name")
+            if f.kind == sdk.REF:
+                args = f'"{names[f.target]}"'
+                if f.related_name:
+                    args += f', related_name="{f.related_name}"'
+                f.constructor = f"Reference({args})"
+    return specs
+
+
+def _assign_related_names(specs: dict[str, ModelSpec], names: dict[str, str]) -> None:
+    """Django's default reverse accessor where unambiguous, the table's where given."""
+    wanted: dict[tuple[str, str], list[FieldSpec]] = {}
+    for spec in specs.values():
+        for f in spec.fields:
+            if f.kind != sdk.REF:
+                continue
+            custom = table.REVERSE_NAMES.get((spec.object_name, f.name))
+            if custom:
+                f.related_name = custom
+                continue
+            accessor = spec.model_name.lower()
+            wanted.setdefault((f.target, accessor), []).append(f)
+    for (target, accessor), fks in wanted.items():
+        target_fields = {f.name for f in specs[target].fields}
+        taken = {accessor, accessor + "_set"} & target_fields
+        custom_taken = any(
+            rn == accessor + "_set" or rn == accessor
+            for (o, _n), rn in table.REVERSE_NAMES.items()
+            if any(f.target == target for f in specs[o].fields if f.name == _n)
+        )
+        if len(fks) > 1 or taken or custom_taken:
+            for f in fks:
+                f.related_name = "+"
+
+
+HEADER = '''"""Stripe {family} objects.
+
+Generated by ``python -m stripe_django.codegen`` from stripe-python {sdk_version}
+(API version {api_version}) and ``stripe_django/type_table.py``. Do not edit by hand:
+change the table (or upgrade the SDK) and generate again.
+Field meanings: Stripe's API reference, https://docs.stripe.com/api
+"""
+
+from . import fields
+from .base import StripeModel'''
+
+
+def render_family(family_name: str, specs: list[ModelSpec]) -> str:
+    sdk_version, api_version = sdk.sdk_version()
+    out = [HEADER.format(family=family_name.replace("_", " "), sdk_version=sdk_version,
+                         api_version=api_version)]
+    for mixin in sorted({s.mixin for s in specs if s.mixin}):
+        module, cls = mixin.rsplit(".", 1)
+        out.insert(1, f"from {module.replace('stripe_django.models', '')} import {cls}")
+    for spec in sorted(specs, key=lambda s: s.model_name):
+        bases = (spec.mixin.rsplit(".", 1)[1] + ", " if spec.mixin else "") + "StripeModel"
+        out.append(f"\n\nclass {spec.model_name}({bases}):")
+        out.append(f'    """Stripe object ``{spec.object_name}``."""\n')
+        out.append(f'    stripe_object = "{spec.object_name}"\n')
+        current = [f for f in spec.fields if not f.legacy]
+        legacy = [f for f in spec.fields if f.legacy]
+        for f in sorted(current, key=lambda f: f.name):
+            out.append(f"    {f.name} = fields.{f.constructor}")
+        if legacy:
+            out.append("    # Fields of older API versions, or links to a parent (type_table.py)")
+            for f in legacy:
+                out.append(f"    {f.name} = fields.{f.constructor}")
+        out.append("")
+        out.append("    class Meta(StripeModel.Meta):")
+        out.append(f'        verbose_name = "{spec.object_name}"')
+    return "\n".join(out) + "\n"
+
+
+def render_all() -> dict[str, str]:
+    """Module file name -> source, for every family, plus the package's __init__."""
+    specs = build_specs()
+    by_family: dict[str, list[ModelSpec]] = {}
+    for spec in specs.values():
+        by_family.setdefault(spec.family, []).append(spec)
+    files = {f"{fam}.py": render_family(fam, s) for fam, s in sorted(by_family.items())}
+    lines = ['"""All mirrored Stripe models. Generated: see stripe_django/codegen."""', ""]
+    exported = []
+    for fam, fam_specs in sorted(by_family.items()):
+        names = sorted(s.model_name for s in fam_specs)
+        exported += names
+        lines.append(f"from .{fam} import (  # noqa: F401")
+        lines += [f"    {n}," for n in names]
+        lines.append(")")
+    lines += [
+        "",
+        "# The seed reference's name for File (Stripe's object was once \"file_upload\").",
+        "FileUpload = File",
+        "",
+        "__all__ = [",
+        *[f'    "{n}",' for n in sorted(exported + ["FileUpload"])],
+        "]",
+    ]
+    files["__init__.py"] = "\n".join(lines) + "\n"
+    return files

@@ -1,0 +1,102 @@
+"""The ``STRIPE_DJANGO`` setting: one dict, read lazily so ``override_settings`` works.
+
+Every key has a default here and a property on :data:`stripe_settings`; a key the
+code needs and that is empty raises ``ImproperlyConfigured`` naming it.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+
+SETTING_NAME = "STRIPE_DJANGO"
+
+DEFAULTS: dict[str, Any] = {
+    # Secret API key (sk_... or rk_...). Falls back to the STRIPE_API_KEY env variable.
+    "API_KEY": None,
+    # Pin the API version requests are made with. None: the stripe SDK's own version.
+    "API_VERSION": None,
+    # Base URL of the API, to point the client at a local fake Stripe.
+    "API_BASE": None,
+    # Signing secrets of the default webhook endpoint, newest first; several allow
+    # rotating a secret without downtime. Falls back to STRIPE_WEBHOOK_SECRET.
+    "WEBHOOK_SECRETS": [],
+    # Named endpoints (stripe/webhook/<name>/), each {"SECRETS": [...]}.
+    "WEBHOOK_ENDPOINTS": {},
+    # Seconds a signature's timestamp may be old.
+    "WEBHOOK_TOLERANCE": 300,
+    # Largest request body accepted by the webhook view, in bytes.
+    "WEBHOOK_MAX_BODY_SIZE": 1024 * 1024,
+    # Object types to fetch from the API on each event rather than trust the payload;
+    # True for all types.
+    "REFETCH_ON_EVENT": [],
+    # Objects per database statement when ingesting.
+    "INGEST_BATCH_SIZE": 500,
+    # Page size of API list calls (Stripe's maximum is 100).
+    "SYNC_PAGE_SIZE": 100,
+    # API requests per second the sync may make; None: Stripe's published limits
+    # (100/s in live mode, 25/s in test mode).
+    "SYNC_RATE_LIMIT": None,
+    # Network retries made by stripe-python's own client.
+    "MAX_NETWORK_RETRIES": 3,
+}
+
+ENV_FALLBACKS = {"API_KEY": "STRIPE_API_KEY", "WEBHOOK_SECRETS": "STRIPE_WEBHOOK_SECRET"}
+
+
+class StripeSettings:
+    """Attribute access to ``settings.STRIPE_DJANGO`` with defaults and env fallbacks."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, Any] | None = None
+
+    def _user_settings(self) -> dict[str, Any]:
+        if self._cache is None:
+            user = getattr(settings, SETTING_NAME, {}) or {}
+            if not isinstance(user, dict):
+                raise ImproperlyConfigured(f"{SETTING_NAME} must be a dict, not {type(user).__name__}")
+            unknown = set(user) - set(DEFAULTS)
+            if unknown:
+                raise ImproperlyConfigured(
+                    f"{SETTING_NAME} has unknown key(s): {', '.join(sorted(unknown))}"
+                )
+            self._cache = user
+        return self._cache
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in DEFAULTS:
+            raise AttributeError(name)
+        user = self._user_settings()
+        value = user.get(name, DEFAULTS[name])
+        if not value and name in ENV_FALLBACKS:
+            env = os.environ.get(ENV_FALLBACKS[name])
+            if env:
+                value = [s.strip() for s in env.split(",") if s.strip()] if name == "WEBHOOK_SECRETS" else env
+        return value
+
+    def require(self, name: str) -> Any:
+        """The value of a key that must be set, or ImproperlyConfigured naming it."""
+        value = getattr(self, name)
+        if not value:
+            fallback = ENV_FALLBACKS.get(name)
+            hint = f" (or the {fallback} environment variable)" if fallback else ""
+            raise ImproperlyConfigured(f"{SETTING_NAME}[{name!r}] is not set{hint}")
+        return value
+
+    def reload(self) -> None:
+        self._cache = None
+
+
+stripe_settings = StripeSettings()
+
+
+def _reload(*, setting: str, **kwargs: Any) -> None:
+    if setting == SETTING_NAME:
+        stripe_settings.reload()
+
+
+setting_changed.connect(_reload)

@@ -1,0 +1,28 @@
+"""Exceptions raised by stripe_django."""
+
+from __future__ import annotations
+
+
+class StripeDjangoError(Exception):
+    """Base class of the app's own errors."""
+
+
+class IngestError(StripeDjangoError):
+    """A payload that cannot be stored: no ``object``/``id``, an unknown type, or a value
+    of the wrong type. Names the object type, the id and the field where known.
+    """
+
+    def __init__(self, message: str, *, object_type: str | None = None,
+                 object_id: str | None = None, field: str | None = None) -> None:
+        self.object_type = object_type
+        self.object_id = object_id
+        self.field = field
+        self.reason = message
+        where = " ".join(
+            part for part in (
+                object_type or "object",
+                object_id or "(no id)",
+                f"field {field!r}" if field else "",
+            ) if part
+        )
+        super().__init__(f"{where}: {message}")

@@ -1,0 +1,188 @@
+"""Per model, the columns ingest writes and how each payload value becomes a column value.
+
+Built once per model from the model's fields (their classes carry the Stripe kind) and
+from ``type_table`` (derivations of legacy fields). The ingest engine then turns a
+payload into a row with one pass over this list and no per-type code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from typing import Any, Callable
+
+from django.apps import apps
+from django.db import models
+
+from .. import type_table as table
+from ..models import fields as stripe_fields
+from ..models.base import StripeModel
+
+# Column kinds. REF/REF_LIST/EMBEDDED/POLY columns may carry nested objects that
+# become rows of their own.
+REF = "ref"
+POLY = "poly"
+REF_LIST = "ref_list"
+EMBEDDED = "embedded"
+TIMESTAMP = "timestamp"
+INTEGER = "integer"
+FLOAT = "float"
+DECIMAL = "decimal"
+BOOLEAN = "boolean"
+STRING = "string"
+JSON = "json"
+
+# Columns every model has, written from the ingest context rather than the payload.
+BASE_COLUMNS = ("id", "stripe_account", "stripe_data", "stripe_snapshot_at", "stripe_data_hash", "deleted")
+
+
+class WrongType(Exception):
+    """Raised by a converter; ingest wraps it in an IngestError naming the field."""
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str  # the Stripe field name (payload key)
+    column: str  # the database column
+    kind: str
+    max_length: int | None
+    derive: Callable[[dict], Any] | None
+    target: type[StripeModel] | None  # for REF
+
+
+def _kind(field: models.Field) -> str:
+    if isinstance(field, models.ForeignKey):
+        return REF
+    if isinstance(field, stripe_fields.TimestampField):
+        return TIMESTAMP
+    if isinstance(field, stripe_fields.EmbeddedListField):
+        return EMBEDDED
+    if isinstance(field, stripe_fields.IdListField):
+        return REF_LIST
+    if isinstance(field, models.JSONField):
+        return JSON
+    if isinstance(field, models.BooleanField):
+        return BOOLEAN
+    if isinstance(field, models.BigIntegerField):
+        return INTEGER
+    if isinstance(field, models.FloatField):
+        return FLOAT
+    if isinstance(field, models.DecimalField):
+        return DECIMAL
+    if isinstance(field, stripe_fields.PolymorphicReferenceField):
+        return POLY
+    if isinstance(field, (models.CharField, models.TextField)):
+        return STRING
+    raise TypeError(f"{field.model.__name__}.{field.name}: no ingest kind for {type(field).__name__}")
+
+
+@lru_cache(maxsize=None)
+def columns_of(model: type[StripeModel]) -> tuple[Column, ...]:
+    derived = table.LEGACY_FIELDS.get(model.stripe_object, {})
+    result = []
+    for field in model._meta.concrete_fields:
+        if field.name in BASE_COLUMNS or not getattr(field, "model", None):
+            continue
+        if field.model is not model and not issubclass(model, field.model):
+            continue
+        if field.name in _app_columns(model):
+            continue
+        kind = _kind(field)
+        result.append(Column(
+            name=field.name,
+            column=field.column,
+            kind=kind,
+            max_length=getattr(field, "max_length", None) if isinstance(field, models.CharField) else None,
+            derive=derived.get(field.name, (None, None))[1],
+            target=field.related_model if kind == REF else None,
+        ))
+    return tuple(result)
+
+
+def _app_columns(model: type[StripeModel]) -> frozenset[str]:
+    """Columns of the app's own mixins (event processing state): never from payloads."""
+    names = set()
+    for base in model.__mro__[1:]:
+        if base is StripeModel or not issubclass(base, models.Model) or base is models.Model:
+            continue
+        if base._meta.abstract:
+            names |= {f.name for f in base._meta.local_fields}
+    return frozenset(names)
+
+
+@lru_cache(maxsize=None)
+def model_for(object_name: str) -> type[StripeModel] | None:
+    return _registry().get(object_name)
+
+
+@lru_cache(maxsize=1)
+def _registry() -> dict[str, type[StripeModel]]:
+    return {
+        m.stripe_object: m
+        for m in apps.get_app_config("stripe_django").get_models()
+        if issubclass(m, StripeModel) and m.stripe_object
+    }
+
+
+def mirrored_types() -> dict[str, type[StripeModel]]:
+    return dict(_registry())
+
+
+# --- value converters: payload value -> Python value of the column ------------------
+
+def to_timestamp(value: Any) -> dt.datetime | None:
+    if value is None:
+        return None
+    if type(value) is int:
+        return dt.datetime.fromtimestamp(value, tz=dt.timezone.utc)
+    raise WrongType(f"expected a Unix timestamp (integer), got {type(value).__name__}")
+
+
+def to_integer(value: Any) -> int | None:
+    if value is None or type(value) is int:
+        return value
+    raise WrongType(f"expected an integer, got {type(value).__name__}")
+
+
+def to_float(value: Any) -> float | None:
+    if value is None or type(value) in (int, float):
+        return value
+    raise WrongType(f"expected a number, got {type(value).__name__}")
+
+
+def to_decimal(value: Any) -> Decimal | None:
+    if value is None:
+        return None
+    if type(value) in (str, int, float):
+        try:
+            return Decimal(str(value))
+        except InvalidOperation:
+            raise WrongType(f"expected a decimal string, got {value!r}") from None
+    raise WrongType(f"expected a decimal string, got {type(value).__name__}")
+
+
+def to_boolean(value: Any) -> bool | None:
+    if value is None or type(value) is bool:
+        return value
+    raise WrongType(f"expected true or false, got {type(value).__name__}")
+
+
+def to_string(value: Any, max_length: int | None) -> str | None:
+    if value is None:
+        return None
+    if type(value) is str:
+        if max_length is not None and len(value) > max_length:
+            raise WrongType(f"longer than {max_length} characters")
+        return value
+    raise WrongType(f"expected a string, got {type(value).__name__}")
+
+
+SCALAR_CONVERTERS: dict[str, Callable[[Any], Any]] = {
+    TIMESTAMP: to_timestamp,
+    INTEGER: to_integer,
+    FLOAT: to_float,
+    DECIMAL: to_decimal,
+    BOOLEAN: to_boolean,
+}

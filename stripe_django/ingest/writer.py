@@ -1,0 +1,234 @@
+"""Store planned rows: per model, one look-up of the stored stamps and one bulk upsert.
+
+The upsert carries the staleness guard itself (the stored row is overwritten only by a
+snapshot at least as new), so a concurrent writer that got in between the look-up and
+the write cannot be overwritten by an older state. The look-up serves the counts
+(created / updated / unchanged) and lets unchanged rows skip the rewrite of their data.
+
+Statements are built per database vendor: PostgreSQL and SQLite share ``ON CONFLICT``;
+MySQL and MariaDB use ``ON DUPLICATE KEY UPDATE`` with the guard in each assignment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Callable, Iterable
+
+from django.db import connections
+
+from . import columns as c
+from .planner import Row, dumps
+
+STAMP = "stripe_snapshot_at"
+
+
+@dataclass
+class Counts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failed: int = 0
+
+    def add(self, other: "Counts") -> None:
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.failed += other.failed
+
+
+@dataclass
+class WriteCounts:
+    by_type: dict[str, Counts] = field(default_factory=dict)
+
+    def of(self, object_type: str) -> Counts:
+        return self.by_type.setdefault(object_type, Counts())
+
+
+def write_rows(rows: Iterable[Row], using: str) -> WriteCounts:
+    """Write rows (callers wrap this in a transaction). Models in a fixed order and ids
+    sorted within each statement, so concurrent writers take row locks in the same
+    order and cannot deadlock each other."""
+    connection = connections[using]
+    by_model: dict[type, list[Row]] = {}
+    for row in rows:
+        by_model.setdefault(row.model, []).append(row)
+    counts = WriteCounts()
+    for model in sorted(by_model, key=lambda m: m._meta.db_table):
+        model_rows = sorted(by_model[model], key=lambda r: r.id)
+        _write_model(model, model_rows, connection, counts.of(model.stripe_object))
+    return counts
+
+
+def _write_model(model: type, rows: list[Row], connection, counts: Counts) -> None:
+    stored: dict[str, tuple[dt.datetime, str]] = {}
+    for chunk in _chunks([r.id for r in rows], 1000):
+        stored.update(
+            (pk, (stamp, digest))
+            for pk, stamp, digest in model._default_manager.using(connection.alias)
+            .filter(pk__in=chunk).values_list("pk", STAMP, "stripe_data_hash")
+        )
+    full, stubs, touched = [], [], []
+    for row in rows:
+        old = stored.get(row.id)
+        if old is not None and old[0] > row.stamp:
+            counts.unchanged += 1  # stale: a newer state is already stored
+        elif old is not None and old[1] == row.data_hash:
+            counts.unchanged += 1
+            if old[0] < row.stamp:
+                touched.append(row)
+        else:
+            if old is None:
+                counts.created += 1
+            else:
+                counts.updated += 1
+            (stubs if row.is_stub else full).append(row)
+    statements = _statements(model, connection.vendor)
+    adapt = _adapters(model, connection)
+    max_rows = max(1, _max_params(connection) // len(statements.columns))
+    with connection.cursor() as cursor:
+        for chunk in _chunks(full, max_rows):
+            params: list[Any] = []
+            for row in chunk:
+                params.extend(_base_values(row, adapt))
+                params.extend(a(v) if a else v for a, v in zip(adapt.columns, row.values))
+            cursor.execute(statements.upsert(len(chunk)), params)
+        for chunk in _chunks(stubs, max_rows):
+            params = []
+            for row in chunk:
+                params.extend(_base_values(row, adapt))
+            cursor.execute(statements.mark_deleted(len(chunk)), params)
+        by_stamp: dict[dt.datetime, list[str]] = {}
+        for row in touched:
+            by_stamp.setdefault(row.stamp, []).append(row.id)
+        for stamp, ids in by_stamp.items():
+            for chunk in _chunks(ids, 1000):
+                value = adapt.stamp(stamp)
+                cursor.execute(statements.touch(len(chunk)), [value, *chunk, value])
+
+
+def _base_values(row: Row, adapt: "_Adapters") -> list[Any]:
+    return [row.id, row.account, row.data_json, adapt.stamp(row.stamp),
+            row.data_hash, row.deleted]
+
+
+def _chunks(items: list, size: int) -> Iterable[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _max_params(connection) -> int:
+    # SQLite allows 32766 bound parameters since 3.32; PostgreSQL and MySQL 65535.
+    return 30000 if connection.vendor == "sqlite" else 60000
+
+
+# --- value adaptation per backend ----------------------------------------------------
+
+@dataclass
+class _Adapters:
+    columns: list[Callable[[Any], Any] | None]
+    stamp: Callable[[dt.datetime], Any]
+
+
+def _adapters(model: type, connection) -> _Adapters:
+    return _cached_adapters(model, connection.vendor, connection.alias)
+
+
+@lru_cache(maxsize=None)
+def _cached_adapters(model: type, vendor: str, alias: str) -> _Adapters:
+    """Python values -> driver parameters. PostgreSQL's driver takes aware datetimes;
+    SQLite and MySQL take Django's text form of a UTC time. JSON goes as text in all
+    three (psycopg sends it untyped, so PostgreSQL casts it to jsonb on insert)."""
+    ops = connections[alias].ops
+    stamp = _identity if vendor == "postgresql" else ops.adapt_datetimefield_value
+    column_adapters: list[Callable[[Any], Any] | None] = []
+    for col in c.columns_of(model):
+        if col.kind == c.TIMESTAMP:
+            column_adapters.append(None if vendor == "postgresql" else _nullable(stamp))
+        elif col.kind in (c.JSON, c.REF_LIST, c.EMBEDDED):
+            column_adapters.append(_nullable(dumps))
+        elif col.kind == c.DECIMAL and vendor == "sqlite":
+            column_adapters.append(_nullable(str))
+        else:
+            column_adapters.append(None)
+    return _Adapters(column_adapters, stamp)
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _nullable(func: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def adapt(value: Any) -> Any:
+        return None if value is None else func(value)
+
+    return adapt
+
+
+# --- SQL ------------------------------------------------------------------------------
+
+@dataclass
+class _Statements:
+    columns: list[str]
+    upsert: Callable[[int], str]
+    mark_deleted: Callable[[int], str]
+    touch: Callable[[int], str]
+
+
+@lru_cache(maxsize=None)
+def _statements(model: type, vendor: str) -> _Statements:
+    quote = _quote_for(vendor)
+    table_name = quote(model._meta.db_table)
+    base = list(c.BASE_COLUMNS)
+    names = base + [col.column for col in c.columns_of(model)]
+    cols = ", ".join(quote(n) for n in names)
+    stamp = quote(STAMP)
+    updatable = [n for n in names if n != "id"]
+
+    def values(n_rows: int, n_cols: int) -> str:
+        one = "(" + ", ".join(["%s"] * n_cols) + ")"
+        return ", ".join([one] * n_rows)
+
+    if vendor == "mysql":
+        def assign(targets: list[str]) -> str:
+            # MySQL evaluates assignments left to right: the stamp is compared before it
+            # is itself updated, so it goes last.
+            parts = [f"{quote(n)} = IF({stamp} <= VALUES({stamp}), VALUES({quote(n)}), {quote(n)})"
+                     for n in targets if n != STAMP]
+            parts.append(f"{stamp} = GREATEST({stamp}, VALUES({stamp}))")
+            return "ON DUPLICATE KEY UPDATE " + ", ".join(parts)
+    else:
+        def assign(targets: list[str]) -> str:
+            sets = ", ".join(f"{quote(n)} = excluded.{quote(n)}" for n in targets)
+            return (f"ON CONFLICT ({quote('id')}) DO UPDATE SET {sets} "
+                    f"WHERE {table_name}.{stamp} <= excluded.{stamp}")
+
+    upsert_tail = assign(updatable)
+    deleted_tail = assign(["deleted", "stripe_data_hash", STAMP])
+
+    @lru_cache(maxsize=64)
+    def upsert(n_rows: int) -> str:
+        return f"INSERT INTO {table_name} ({cols}) VALUES {values(n_rows, len(names))} {upsert_tail}"
+
+    base_cols = ", ".join(quote(n) for n in base)  # the model's columns are nullable
+
+    @lru_cache(maxsize=64)
+    def mark_deleted(n_rows: int) -> str:
+        return (f"INSERT INTO {table_name} ({base_cols}) "
+                f"VALUES {values(n_rows, len(base))} {deleted_tail}")
+
+    @lru_cache(maxsize=64)
+    def touch(n_ids: int) -> str:
+        marks = ", ".join(["%s"] * n_ids)
+        return (f"UPDATE {table_name} SET {stamp} = %s "
+                f"WHERE {quote('id')} IN ({marks}) AND {stamp} < %s")
+
+    return _Statements(names, upsert, mark_deleted, touch)
+
+
+def _quote_for(vendor: str) -> Callable[[str], str]:
+    if vendor == "mysql":
+        return lambda name: f"`{name}`"
+    return lambda name: f'"{name}"'

@@ -1,0 +1,53 @@
+"""The abstract base of every mirrored Stripe model. Nothing type-specific lives here."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.db import models
+
+
+class StripeQuerySet(models.QuerySet):
+    def existing(self) -> "StripeQuerySet":
+        """Rows of objects that have not been deleted in Stripe."""
+        return self.filter(deleted=False)
+
+    def for_account(self, account: str | None) -> "StripeQuerySet":
+        """Rows of one connected account (``None``: the platform account itself)."""
+        return self.filter(stripe_account=account)
+
+
+class StripeModel(models.Model):
+    """A row per Stripe object, keyed by the Stripe id.
+
+    Besides Stripe's own fields (declared by the generated subclasses), every row has:
+
+    * ``stripe_data``: the object exactly as last received (minus the secrets listed in
+      ``type_table.REDACTED_FIELDS``), so nothing Stripe sent is lost;
+    * ``stripe_account``: the connected account the object belongs to, null for the
+      platform account;
+    * ``stripe_snapshot_at``: when the stored state was true at Stripe (an event's
+      ``created``, or the time of an API fetch). An older snapshot never overwrites a
+      newer one;
+    * ``stripe_data_hash``: a digest of ``stripe_data``, to tell an unchanged object
+      from an updated one without loading the stored JSON;
+    * ``deleted``: the object was deleted in Stripe. The row stays.
+    """
+
+    id = models.CharField(primary_key=True, max_length=255)
+    stripe_account = models.CharField(max_length=255, null=True, blank=True, db_index=True)
+    stripe_data = models.JSONField(default=dict)
+    stripe_snapshot_at = models.DateTimeField()
+    stripe_data_hash = models.CharField(max_length=32, default="")
+    deleted = models.BooleanField(default=False)
+
+    objects = StripeQuerySet.as_manager()
+
+    # The Stripe object name this model mirrors ("invoice", "checkout.session").
+    stripe_object: ClassVar[str] = ""
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return self.id

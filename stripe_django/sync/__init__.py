@@ -1,0 +1,5 @@
+"""Public entry points: ingest payloads (``upsert``, ``upsert_many``)."""
+
+from ..ingest import Snapshot, UpsertResult, upsert, upsert_many
+
+__all__ = ["Snapshot", "UpsertResult", "upsert", "upsert_many"]

@@ -1,0 +1,388 @@
+"""Everything stripe_django knows about particular Stripe object types, in one table.
+
+The generic machinery (the model generator, the ingest engine, the sync service) reads
+this module and holds no per-type special cases of its own. What is here is knowledge
+that the ``stripe`` SDK's type annotations do not carry:
+
+* which object types are not mirrored, and why;
+* which module (family) a model lives in, and the model name of namespaced types;
+* fields that are references although the SDK types them as plain strings, and the
+  link from the child rows of an embedded list (``invoice.lines``) to their parent;
+* reverse accessor names worth having (``invoice.line_items``);
+* fields of older API versions that stay real columns (the seed documents require
+  them), with how to derive each one from the current API shape where possible;
+* models of retired object types (``bitcoin_receiver``, ``recipient``);
+* the synthetic key of objects that have no ``id`` (``balance``);
+* fields that are never stored because they hold secrets;
+* per-type list parameters for the sync service.
+
+Stripe's API reference documents each type: https://docs.stripe.com/api
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+# ---------------------------------------------------------------------------------------
+# Object types that are not mirrored. Each has no stored identity worth keeping, or
+# holds a secret that must never reach the database.
+EXCLUDED_TYPES: dict[str, str] = {
+    "list": "a container for pages of other objects, not an object of its own",
+    "search_result": "a container for search pages, not an object of its own",
+    "account_link": "a single-use onboarding URL that expires in minutes; no id",
+    "account_session": "a short-lived client secret for embedded components; no id",
+    "customer_session": "a short-lived client secret for client-side components",
+    "login_link": "a single-use dashboard URL for an Express account; no id",
+    "ephemeral_key": "a short-lived secret key handed to a mobile client",
+    "apps.secret": "its payload is a secret stored for a Stripe App",
+    "billing_portal.session": "a short-lived portal URL; cannot be retrieved or listed",
+    "terminal.connection_token": "a short-lived secret for a Terminal reader; no id",
+    "terminal.onboarding_link": "a short-lived onboarding URL; no id",
+    "funding_instructions": "bank transfer details computed on request for a customer; no id",
+    "billing.meter_event": "write-only usage reports; Stripe does not return them later",
+    "billing.meter_event_adjustment": "write-only corrections of meter events; no id",
+    "billing.alert_triggered": "exists only inside billing.alert.triggered events; no id",
+    "treasury.financial_account_features": (
+        "kept inside treasury.financial_account.features; no id of its own"
+    ),
+}
+
+# Top-level field names never stored, in a column or in ``stripe_data``: they are
+# secrets that let a browser or app act on the object (see DESIGN.md, "Secure by default").
+REDACTED_FIELDS: dict[str, str] = {
+    "client_secret": "lets a browser confirm the payment or setup; a credential",
+    "secret": "the signing secret of a webhook endpoint, returned once at creation",
+}
+
+# ---------------------------------------------------------------------------------------
+# Families: the models module each type lives in. Namespaced types ("issuing.card") go
+# to the module of their namespace unless listed here.
+FAMILY_OF_NAMESPACE: dict[str, str] = {
+    "billing": "billing",
+    "billing_portal": "billing",
+    "checkout": "checkout",
+    "tax": "tax",
+    "climate": "other",
+    "financial_connections": "financial_connections",
+    "identity": "other",
+    "issuing": "issuing",
+    "radar": "payments",
+    "reporting": "other",
+    "terminal": "terminal",
+    "test_helpers": "core",
+    "treasury": "treasury",
+    "entitlements": "billing",
+    "forwarding": "other",
+    "apps": "other",
+    "product_catalog": "billing",
+    "reserve": "connect",
+    "three_d_secure": "payments",
+}
+FAMILY_OF_TYPE: dict[str, str] = {
+    # core: the account-wide objects and the customer
+    "balance": "core", "balance_settings": "core", "balance_transaction": "core",
+    "customer": "core", "customer_balance_transaction": "core",
+    "customer_cash_balance_transaction": "core", "cash_balance": "core",
+    "event": "core", "file": "core", "file_link": "core", "exchange_rate": "core",
+    "token": "core", "webhook_endpoint": "core", "apple_pay_domain": "core",
+    "scheduled_query_run": "other",
+    # billing
+    "invoice": "billing", "invoiceitem": "billing", "line_item": "billing",
+    "invoice_payment": "billing", "invoice_rendering_template": "billing",
+    "credit_note": "billing", "credit_note_line_item": "billing",
+    "coupon": "billing", "discount": "billing", "plan": "billing", "price": "billing",
+    "product": "billing", "product_feature": "billing", "promotion_code": "billing",
+    "quote": "billing", "subscription": "billing", "subscription_item": "billing",
+    "subscription_schedule": "billing", "shipping_rate": "billing", "item": "checkout",
+    # payments
+    "charge": "payments", "refund": "payments", "dispute": "payments",
+    "payment_intent": "payments", "payment_intent_amount_details_line_item": "payments",
+    "payment_method": "payments", "payment_method_configuration": "payments",
+    "payment_method_domain": "payments", "payment_link": "checkout",
+    "payment_record": "payments", "payment_attempt_record": "payments",
+    "setup_intent": "payments", "setup_attempt": "payments", "source": "payments",
+    "source_mandate_notification": "payments", "source_transaction": "payments",
+    "card": "payments", "bank_account": "payments", "review": "payments",
+    "mandate": "payments", "confirmation_token": "payments",
+    # connect
+    "account": "connect", "application": "connect", "application_fee": "connect",
+    "fee_refund": "connect", "capability": "connect", "person": "connect",
+    "transfer": "connect", "transfer_reversal": "connect", "payout": "connect",
+    "topup": "connect", "country_spec": "connect", "connect_collection_transfer": "connect",
+    "reserve_transaction": "connect",
+    # tax
+    "tax_code": "tax", "tax_id": "tax", "tax_rate": "tax", "tax_deducted_at_source": "tax",
+    # retired types (LEGACY_MODELS)
+    "bitcoin_receiver": "legacy", "recipient": "legacy",
+}
+
+# Model class names where the SDK's class name is not the one to use. Namespaced types
+# are otherwise prefixed with their namespace (checkout.session -> CheckoutSession).
+MODEL_NAMES: dict[str, str] = {
+    "scheduled_query_run": "ScheduledQueryRun",
+    "test_helpers.test_clock": "TestClock",
+    "radar.early_fraud_warning": "EarlyFraudWarning",
+}
+
+# ---------------------------------------------------------------------------------------
+# Integer fields that hold Unix timestamps become aware DateTimeFields. The SDK types
+# them as plain ``int``; these names say which are times.
+TIMESTAMP_SUFFIXES = ("_at", "_date", "_on", "_until", "_time", "_from", "_anchor",
+                      "_period_start", "_period_end", "_invoice")
+TIMESTAMP_NAMES = frozenset({
+    "created", "date", "start", "end", "updated", "expires", "timestamp", "deletes_after",
+    "frozen_time", "redeem_by", "next_payment_attempt", "trial_start", "trial_end",
+    "period_start", "period_end", "data_available_start", "data_available_end",
+})
+NOT_TIMESTAMPS = frozenset({"expected_delivery_year", "delivery_year"})
+
+# ---------------------------------------------------------------------------------------
+# Fields the SDK types as plain strings that hold the id of a mirrored object. They
+# become foreign keys like any typed reference. (object type, field) -> referenced type.
+STRING_REFERENCES: dict[tuple[str, str], str] = {
+    ("line_item", "invoice"): "invoice",
+    ("subscription_item", "subscription"): "subscription",
+    ("person", "account"): "account",
+    ("invoice_payment", "invoice"): "invoice",
+    ("tax_id", "owner_customer"): "customer",
+    ("subscription_schedule", "subscription"): "subscription",
+    ("billing.meter_event_summary", "meter"): "billing.meter",
+    ("entitlements.active_entitlement", "feature"): "entitlements.feature",
+    ("product_feature", "entitlement_feature"): "entitlements.feature",
+}
+
+# Embedded lists: (parent type, list field) -> the field of the child rows that links
+# them to their parent. Where the child's payload does not carry it (old API versions,
+# checkout line items), ingest fills it in from the parent. A field named here that the
+# child type does not have becomes an extra foreign key on the child model.
+EMBEDDED_LISTS: dict[tuple[str, str], str] = {
+    ("invoice", "lines"): "invoice",
+    ("invoice", "payments"): "invoice",
+    ("subscription", "items"): "subscription",
+    ("credit_note", "lines"): "credit_note",
+    ("checkout.session", "line_items"): "checkout_session",
+    ("quote", "line_items"): "quote",
+    ("payment_link", "line_items"): "payment_link",
+    ("charge", "refunds"): "charge",
+    ("application_fee", "refunds"): "fee",
+    ("transfer", "reversals"): "transfer",
+    ("customer", "sources"): "customer",
+    ("customer", "subscriptions"): "customer",
+    ("customer", "tax_ids"): "customer",
+    ("account", "external_accounts"): "account",
+    ("recipient", "cards"): "recipient",
+}
+
+# Reverse accessors (related_name) given to foreign keys; any other foreign key gets
+# Django's default when that does not clash, and none ("+") when it would.
+REVERSE_NAMES: dict[tuple[str, str], str] = {
+    ("line_item", "invoice"): "line_items",
+    ("credit_note_line_item", "credit_note"): "line_items",
+    ("subscription_item", "subscription"): "subscription_items",
+    ("invoice_payment", "invoice"): "invoice_payments",
+    ("item", "checkout_session"): "line_item_rows",
+    ("item", "quote"): "line_item_rows",
+    ("item", "payment_link"): "line_item_rows",
+    ("invoice", "customer"): "invoices",
+    ("subscription", "customer"): "customer_subscriptions",
+    ("charge", "customer"): "charges",
+    ("refund", "charge"): "charge_refunds",
+    ("transfer_reversal", "transfer"): "transfer_reversals",
+    ("fee_refund", "fee"): "fee_refunds",
+    ("invoiceitem", "invoice"): "invoice_items",
+}
+
+
+# ---------------------------------------------------------------------------------------
+# Fields of older API versions kept as real columns. Each entry: field -> (kind, derive)
+# where kind is one of the generator's kinds ("integer", "timestamp", "boolean", "string",
+# "decimal", "object", "ref:<type>") and derive, when not None, computes the value from a
+# payload in the current shape when the old key is absent.
+
+def _path(*keys: str) -> Callable[[dict], Any]:
+    def get(obj: dict) -> Any:
+        for key in keys:
+            if isinstance(obj, dict):
+                obj = obj.get(key)
+            elif isinstance(obj, list) and isinstance(key, int):
+                obj = obj[key] if len(obj) > key else None
+            else:
+                return None
+        return obj
+
+    get.__doc__ = ".".join(map(str, keys))
+    return get
+
+
+def _first_list_item(list_field: str, *keys: str) -> Callable[[dict], Any]:
+    """A value of the first element of an embedded list (``items.data[0].plan``)."""
+
+    def get(obj: dict) -> Any:
+        data = (obj.get(list_field) or {}).get("data") or []
+        value: Any = data[0] if data else None
+        for key in keys:
+            value = value.get(key) if isinstance(value, dict) else None
+        return value
+
+    return get
+
+
+def _status_is(status: str) -> Callable[[dict], Any]:
+    def get(obj: dict) -> Any:
+        return None if obj.get("status") is None else obj.get("status") == status
+
+    return get
+
+
+def _sum_of(list_field: str, key: str) -> Callable[[dict], Any]:
+    def get(obj: dict) -> Any:
+        items = obj.get(list_field)
+        if not isinstance(items, list):
+            return None
+        return sum(item.get(key) or 0 for item in items)
+
+    return get
+
+
+def _single_item_only(func: Callable[[dict], Any]) -> Callable[[dict], Any]:
+    """Old subscriptions had one plan: derive only when there is exactly one item."""
+
+    def get(obj: dict) -> Any:
+        items = obj.get("items") or {}
+        if len(items.get("data") or []) != 1:
+            return None
+        return func(obj)
+
+    return get
+
+
+_invoice_payment = _first_list_item("payments", "payment")
+
+LEGACY_FIELDS: dict[str, dict[str, tuple[str, Callable[[dict], Any] | None]]] = {
+    "account": {
+        "currencies_supported": ("object", None),
+        "transfers_enabled": ("boolean", None),
+        "display_name": ("string", _path("settings", "dashboard", "display_name")),
+        "statement_descriptor": ("string", _path("settings", "payments", "statement_descriptor")),
+        "timezone": ("string", _path("settings", "dashboard", "timezone")),
+        "business_name": ("string", _path("business_profile", "name")),
+        "business_url": ("string", _path("business_profile", "url")),
+        "support_phone": ("string", _path("business_profile", "support_phone")),
+        "product_description": ("string", _path("business_profile", "product_description")),
+        "managed": ("boolean", None),
+        "bank_accounts": ("object", None),
+        "debit_negative_balances": ("boolean", _path("settings", "payouts", "debit_negative_balances")),
+        "decline_charge_on": ("object", _path("settings", "card_payments", "decline_on")),
+        "legal_entity": ("object", None),
+        "transfer_schedule": ("object", _path("settings", "payouts", "schedule")),
+        "verification": ("object", _path("requirements")),
+    },
+    "balance_transaction": {"sourced_transfers": ("object", None)},
+    "charge": {
+        "dispute": ("ref:dispute", None),
+        "invoice": ("ref:invoice", None),
+        "destination": ("ref:account", _path("transfer_data", "destination")),
+    },
+    "customer": {"account_balance": ("integer", _path("balance"))},
+    "discount": {"coupon": ("ref:coupon", _path("source", "coupon"))},
+    "dispute": {"balance_transaction": ("ref:balance_transaction", _path("balance_transactions", 0, "id"))},
+    "invoice": {
+        "closed": ("boolean", None),
+        "forgiven": ("boolean", None),
+        "date": ("timestamp", _path("created")),
+        "paid": ("boolean", _status_is("paid")),
+        "paid_out_of_band": ("boolean", None),
+        "application_fee": ("integer", _path("application_fee_amount")),
+        "discount": ("ref:discount", None),
+        "subscription": ("ref:subscription", _path("parent", "subscription_details", "subscription")),
+        "subscription_proration_date": ("integer", None),
+        "tax": ("integer", _sum_of("total_taxes", "amount")),
+        "tax_percent": ("decimal", None),
+        "charge": ("ref:charge", lambda o: (_invoice_payment(o) or {}).get("charge")),
+        "payment_intent": ("ref:payment_intent", lambda o: (_invoice_payment(o) or {}).get("payment_intent")),
+        "total_tax_amounts": ("object", None),
+    },
+    "invoiceitem": {
+        "plan": ("ref:plan", None),
+        "subscription": ("ref:subscription", _path("parent", "subscription_details", "subscription")),
+    },
+    "plan": {"name": ("string", None), "statement_descriptor": ("string", None)},
+    "subscription": {
+        "plan": ("ref:plan", _single_item_only(_first_list_item("items", "plan", "id"))),
+        "quantity": ("integer", _single_item_only(_first_list_item("items", "quantity"))),
+        "start": ("timestamp", _path("start_date")),
+        "current_period_start": ("timestamp", _first_list_item("items", "current_period_start")),
+        "current_period_end": ("timestamp", _first_list_item("items", "current_period_end")),
+        "discount": ("ref:discount", None),
+        "tax_percent": ("decimal", None),
+    },
+    "transfer": {
+        "date": ("timestamp", None),
+        "status": ("string", None),
+        "type": ("string", None),
+        "failure_code": ("string", None),
+        "failure_message": ("string", None),
+        "application_fee": ("ref:application_fee", None),
+        "statement_descriptor": ("string", None),
+    },
+}
+
+# Retired object types still found in old accounts and in the seed reference. Their
+# fields are declared here in the same kinds as LEGACY_FIELDS; Stripe's SDK no longer
+# has classes for them.
+LEGACY_MODELS: dict[str, dict[str, Any]] = {
+    "bitcoin_receiver": {
+        "model": "BitcoinReceiver",
+        "fields": {
+            "livemode": "boolean", "created": "timestamp", "active": "boolean",
+            "amount": "integer", "amount_received": "integer", "bitcoin_amount": "integer",
+            "bitcoin_amount_received": "integer", "bitcoin_uri": "string",
+            "currency": "string", "filled": "boolean", "inbound_address": "string",
+            "transactions": "object", "uncaptured_funds": "boolean", "description": "string",
+            "email": "string", "metadata": "json", "payment": "string",
+            "refund_address": "string", "customer": "ref:customer",
+        },
+    },
+    "recipient": {
+        "model": "Recipient",
+        "fields": {
+            "livemode": "boolean", "created": "timestamp", "type": "string",
+            "active_account": "object", "description": "string", "email": "string",
+            "metadata": "json", "name": "string", "default_card": "ref:card",
+            "migrated_to": "ref:account", "cards": "embedded_list:card",
+        },
+    },
+}
+
+# ---------------------------------------------------------------------------------------
+# Objects without an ``id`` are keyed by what they belong to. The key is the object name
+# and its owner: "balance:platform:test", "balance:acct_123:live", "cash_balance:cus_123".
+# "account" means the connected account the row is tagged with (or "platform") plus the
+# mode; any other value names the payload field holding the owner's id.
+SYNTHETIC_KEYS: dict[str, str] = {
+    "balance": "account",
+    "balance_settings": "account",
+    "tax.settings": "account",
+    "cash_balance": "customer",
+    "billing.credit_balance_summary": "customer",
+    "entitlements.active_entitlement_summary": "customer",
+}
+
+# Old invoice line items (before API 2019-12-03) carried the id of the subscription or
+# invoice item they came from, which repeats across invoices; their unique id was in
+# ``unique_id``. Types listed here take their key from the first field present.
+ALTERNATE_ID_FIELDS: dict[str, tuple[str, ...]] = {
+    "line_item": ("unique_id", "unique_line_item_id"),
+}
+
+# Abstract mixins adding the app's own columns to a mirrored model (import path).
+MODEL_MIXINS: dict[str, str] = {
+    "event": "stripe_django.models.processing.EventProcessing",
+}
+
+# The id prefix of types whose old payloads reused another object's id; such an id
+# without the prefix (and without an ALTERNATE_ID_FIELDS value) is keyed by the parent
+# too: "in_123:sub_456".
+OWN_ID_PREFIXES: dict[str, str] = {
+    "line_item": "il_",
+}
