@@ -386,3 +386,12 @@ MODEL_MIXINS: dict[str, str] = {
 OWN_ID_PREFIXES: dict[str, str] = {
     "line_item": "il_",
 }
+
+# ---------------------------------------------------------------------------------------
+# Sync: how each type is listed through the API (owned by the sync service).
+# (filled in by the sync service's work)
+
+# ---------------------------------------------------------------------------------------
+# Webhooks: event types whose payload is known to be incomplete, so the object is
+# fetched from the API instead (owned by the webhook processing).
+# (filled in by the webhook work)

@@ -1,0 +1,27 @@
+"""What an event means for the mirror: its object, as of the event's creation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..exceptions import IngestError
+from . import Snapshot, to_plain
+
+
+def snapshot_from_event(event: Any) -> Snapshot:
+    """The ``data.object`` of an event, stamped with the event's ``created``.
+
+    A ``*.deleted`` event carries the object as it was; it is stored marked deleted.
+    Connect events carry ``account``: the rows are tagged with it.
+    """
+    event = to_plain(event)
+    if not isinstance(event, dict) or event.get("object") != "event":
+        raise IngestError("not an event payload", object_type=getattr(event, "get", lambda k: None)("object"))
+    data = event.get("data")
+    obj = data.get("object") if isinstance(data, dict) else None
+    if not isinstance(obj, dict):
+        raise IngestError("the event has no data.object", object_type="event",
+                          object_id=event.get("id"), field="data")
+    if str(event.get("type", "")).endswith(".deleted"):
+        obj = {**obj, "deleted": True}
+    return Snapshot(obj, stamp=event.get("created"), account=event.get("account"))

@@ -1,0 +1,16 @@
+"""Shared fixtures. Area-specific fixtures live in the conftest.py of each test folder."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+FIXTURES3 = Path(__file__).resolve().parent.parent.parent / "shared" / "stripe-openapi" / "fixtures3.json"
+
+
+@pytest.fixture(scope="session")
+def stripe_examples() -> dict:
+    """Stripe's published example object of each type (../shared/stripe-openapi)."""
+    if not FIXTURES3.exists():
+        pytest.skip(f"Stripe's example objects are not at {FIXTURES3} (they are beside the repo in CI)")
+    return json.loads(FIXTURES3.read_text())["resources"]
