@@ -1,0 +1,1 @@
+"""Test helpers for stripe_django (e.g. a localstripe fake Stripe server)."""
