@@ -12,6 +12,11 @@ from dataclasses import dataclass, field
 from .. import type_table as table
 from . import sdk
 
+# Hand-written model modules of the app's own state, re-exported by models/__init__.py.
+APP_MODELS: dict[str, tuple[str, ...]] = {
+    "sync_state": ("SyncCursor",),
+}
+
 # Names Django reserves, or that the base model already defines.
 BASE_FIELDS = {"id", "object", "deleted"}
 
@@ -230,6 +235,11 @@ def render_all() -> dict[str, str]:
         lines.append(f"from .{fam} import (  # noqa: F401")
         lines += [f"    {n}," for n in names]
         lines.append(")")
+    lines.append("")
+    lines.append("# Hand-written models of the app's own state (not Stripe objects).")
+    for module, names in APP_MODELS.items():
+        lines.append(f"from .{module} import {', '.join(names)}  # noqa: F401")
+        exported += list(names)
     lines += [
         "",
         "# The seed reference's name for File (Stripe's object was once \"file_upload\").",

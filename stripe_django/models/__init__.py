@@ -166,6 +166,9 @@ from .treasury import (  # noqa: F401
     TreasuryTransactionEntry,
 )
 
+# Hand-written models of the app's own state (not Stripe objects).
+from .sync_state import SyncCursor  # noqa: F401
+
 # The seed reference's name for File (Stripe's object was once "file_upload").
 FileUpload = File
 
@@ -280,6 +283,7 @@ __all__ = [
     "Subscription",
     "SubscriptionItem",
     "SubscriptionSchedule",
+    "SyncCursor",
     "TaxAssociation",
     "TaxCalculation",
     "TaxCalculationLineItem",
