@@ -394,4 +394,42 @@ OWN_ID_PREFIXES: dict[str, str] = {
 # ---------------------------------------------------------------------------------------
 # Webhooks: event types whose payload is known to be incomplete, so the object is
 # fetched from the API instead (owned by the webhook processing).
-# (filled in by the webhook work)
+# See https://docs.stripe.com/api/events/object and the "includable" properties of each
+# object's reference page. Settings can add more: STRIPE_DJANGO["REFETCH_ON_EVENT"].
+
+# Event types (fnmatch patterns) whose ``data.object`` lacks something the mirror keeps;
+# the object is retrieved from the API (with RETRIEVE_EXPAND) instead.
+INCOMPLETE_EVENT_PAYLOADS: dict[str, str] = {
+    "checkout.session.*": "line_items is only returned when expanded, never in events",
+    "quote.*": "line_items is only returned when expanded, never in events",
+    "payment_link.*": "line_items is only returned when expanded, never in events",
+}
+
+# Properties to expand when an object is retrieved because of an event.
+RETRIEVE_EXPAND: dict[str, tuple[str, ...]] = {
+    "checkout.session": ("line_items",),
+    "quote": ("line_items",),
+    "payment_link": ("line_items",),
+}
+
+# How to retrieve an object whose URL is not ``<SDK class_url>/<id>``: templates filled
+# from the payload (the first whose fields are all present wins). None: it cannot be
+# retrieved on its own, so the event payload is used as it is.
+RETRIEVE_PATHS: dict[str, tuple[str, ...] | None] = {
+    "person": ("/v1/accounts/{account}/persons/{id}",),
+    "capability": ("/v1/accounts/{account}/capabilities/{id}",),
+    "card": ("/v1/customers/{customer}/sources/{id}", "/v1/accounts/{account}/external_accounts/{id}"),
+    "bank_account": ("/v1/customers/{customer}/sources/{id}",
+                     "/v1/accounts/{account}/external_accounts/{id}"),
+    "customer_balance_transaction": ("/v1/customers/{customer}/balance_transactions/{id}",),
+    "customer_cash_balance_transaction": ("/v1/customers/{customer}/cash_balance_transactions/{id}",),
+    "fee_refund": ("/v1/application_fees/{fee}/refunds/{id}",),
+    "transfer_reversal": ("/v1/transfers/{transfer}/reversals/{id}",),
+    "tax_id": ("/v1/tax_ids/{id}",),
+    "balance": ("/v1/balance",),
+    "cash_balance": ("/v1/customers/{customer}/cash_balance",),
+    "line_item": None,
+    "discount": None,
+    "item": None,
+    "credit_note_line_item": None,
+}

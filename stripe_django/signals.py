@@ -1,0 +1,91 @@
+"""Signals of stripe_django. All are sent after the transaction that stored the change
+has committed, so a receiver sees the rows and may enqueue work that reads them.
+
+``event_processed``
+    Sent once an event (delivered to the webhook view, or fetched from the Events API
+    by ``manage.py stripe_process_events``) has been processed: its object, if mirrored,
+    is in the database. ``sender`` is the :class:`~stripe_django.models.Event` model;
+    keyword arguments: ``event`` (the stored ``Event`` row) and ``event_type``
+    (``"invoice.paid"``).
+
+    Use :func:`on_event` to receive only some event types.
+
+Receivers must be idempotent: Stripe delivers an event at least once, and when any
+receiver raises, the exception is logged, the event is marked ``failed`` and answered
+with 500, and the retry (by Stripe, or by ``stripe_process_events``) sends the signal to
+every receiver again.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+from typing import Any, Callable
+
+from django.dispatch import Signal
+
+__all__ = ["event_processed", "on_event", "send_event_processed"]
+
+logger = logging.getLogger("stripe_django.webhooks")
+
+event_processed = Signal()
+
+
+def _matcher(patterns: tuple[str, ...]) -> Callable[[str], bool]:
+    exact = frozenset(p for p in patterns if "*" not in p)
+    globs = tuple(p for p in patterns if "*" in p)
+
+    def matches(event_type: str) -> bool:
+        return event_type in exact or any(fnmatch.fnmatchcase(event_type, g) for g in globs)
+
+    return matches
+
+
+def on_event(*event_types: str, dispatch_uid: str | None = None):
+    """Connect the decorated function to :data:`event_processed` for some event types.
+
+    ::
+
+        @on_event("invoice.paid", "invoice.payment_failed")
+        def invoice_settled(sender, event, event_type, **kwargs):
+            ...
+
+    A pattern may end in ``*`` (``"customer.subscription.*"``). The function is kept
+    with a strong reference (it is usually a module-level function, but a closure works
+    too), and connecting the same function twice has no effect.
+    """
+    if not event_types or not all(isinstance(t, str) and t for t in event_types):
+        raise TypeError("on_event() needs at least one event type, e.g. on_event('invoice.paid')")
+    matches = _matcher(event_types)
+
+    def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
+        def receiver(sender: Any, event_type: str, **kwargs: Any) -> Any:
+            if matches(event_type):
+                return func(sender=sender, event_type=event_type, **kwargs)
+            return None
+
+        receiver.__name__ = getattr(func, "__name__", "receiver")
+        receiver.__qualname__ = getattr(func, "__qualname__", receiver.__name__)
+        receiver.__wrapped__ = func  # type: ignore[attr-defined]
+        uid = dispatch_uid or (
+            f"stripe_django.on_event:{getattr(func, '__module__', '')}."
+            f"{getattr(func, '__qualname__', id(func))}:{','.join(event_types)}"
+        )
+        event_processed.connect(receiver, weak=False, dispatch_uid=uid)
+        func.stripe_django_receiver = receiver  # type: ignore[attr-defined]
+        func.disconnect = lambda: event_processed.disconnect(dispatch_uid=uid)  # type: ignore[attr-defined]
+        return func
+
+    return decorator
+
+
+def send_event_processed(event: Any) -> list[tuple[Any, BaseException]]:
+    """Send :data:`event_processed` for a stored ``Event``; return the receivers that
+    raised, each with its exception (already logged)."""
+    responses = event_processed.send_robust(sender=type(event), event=event, event_type=event.type)
+    failures = [(receiver, result) for receiver, result in responses if isinstance(result, BaseException)]
+    for receiver, error in failures:
+        name = getattr(receiver, "__qualname__", repr(receiver))
+        logger.error("stripe_django: receiver %s of event %s (%s) raised", name, event.id, event.type,
+                     exc_info=(type(error), error, error.__traceback__))
+    return failures

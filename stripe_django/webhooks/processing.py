@@ -1,0 +1,240 @@
+"""What happens to a verified event: store it, then process it, never twice at once.
+
+1. :func:`store_event` writes the event row in a transaction of its own (insert if
+   absent, keyed by the event id; a redelivery changes nothing), so an event is durable
+   before anything is done with it.
+2. :func:`process_event` takes the row's lock (``SELECT ... FOR UPDATE``), skips it if it
+   was processed already, ingests its ``data.object`` stamped with the event's
+   ``created`` (the staleness guard keeps the newest state whatever the order of
+   arrival), and marks it processed, all in one transaction: the mirror changes if and
+   only if the event is marked processed. Signals go out after the commit.
+3. A failure rolls that transaction back and records ``failed`` with the error; the
+   caller answers 500, and Stripe (or ``manage.py stripe_process_events``) retries.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, TypeVar
+
+from django.db import OperationalError, connections, router, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from .. import type_table as table
+from ..exceptions import IngestError
+from ..ingest import Snapshot, to_plain, upsert_many
+from ..ingest import columns
+from ..ingest.events import snapshot_from_event
+from ..models import Event
+from ..models.processing import ProcessingStatus
+from . import refetch
+
+logger = logging.getLogger("stripe_django.webhooks")
+
+__all__ = ["Outcome", "store_event", "process_event", "receive_event", "event_for_storage"]
+
+# Outcome statuses
+PROCESSED = "processed"  # processed now
+DUPLICATE = "duplicate"  # was processed before: nothing done
+FAILED = "failed"  # processing (or a signal receiver) failed; recorded on the row
+
+# Transient database errors (deadlock, serialization failure, lock wait timeout) are
+# retried this many times before the event is marked failed.
+DB_RETRIES = 3
+MAX_ERROR_LENGTH = 4000
+
+T = TypeVar("T")
+
+
+@dataclass
+class Outcome:
+    """What :func:`process_event` did with one event."""
+
+    event_id: str
+    status: str = PROCESSED
+    error: str = ""
+    # the event's object type is not mirrored (the event is stored and marked processed)
+    ignored: bool = False
+    stored: list[tuple[type, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.status != FAILED
+
+
+def event_for_storage(event: Any) -> dict[str, Any]:
+    """The event as a plain dict, without the secrets ``type_table.REDACTED_FIELDS``
+    names inside its ``data.object`` (a payment intent's ``client_secret``)."""
+    event = to_plain(event)
+    data = event.get("data")
+    if not isinstance(data, dict):
+        return event
+    cleaned = {}
+    for key in ("object", "previous_attributes"):
+        value = data.get(key)
+        if isinstance(value, dict) and not value.keys().isdisjoint(table.REDACTED_FIELDS):
+            cleaned[key] = {k: v for k, v in value.items() if k not in table.REDACTED_FIELDS}
+    if not cleaned:
+        return event
+    return {**event, "data": {**data, **cleaned}}
+
+
+def _alias(using: str | None) -> str:
+    return using or router.db_for_write(Event)
+
+
+def _retrying(alias: str, func: Callable[[], T]) -> T:
+    """Run ``func`` (one transaction), again on a transient database error when that is
+    possible (not inside an outer transaction)."""
+    attempt = 0
+    while True:
+        try:
+            return func()
+        except OperationalError:
+            attempt += 1
+            if attempt >= DB_RETRIES or connections[alias].in_atomic_block:
+                raise
+            logger.info("stripe_django: transient database error; trying again", exc_info=True)
+            time.sleep(0.01 * attempt)
+
+
+def store_event(event: Any, *, endpoint: str | None = None, using: str | None = None) -> None:
+    """Store an event (a verified webhook payload or an Events API object) if it is not
+    stored yet, in a transaction of its own. ``endpoint``: the name of the webhook
+    endpoint that received it ("" for the default one, None for the Events API)."""
+    payload = event_for_storage(event)
+    alias = _alias(using)
+    snapshot = Snapshot(payload, stamp=payload.get("created"), account=payload.get("account"))
+
+    def store() -> None:
+        with transaction.atomic(using=alias):
+            result = upsert_many([snapshot], using=alias)
+            if result.errors:
+                raise result.errors[0]
+            Event._default_manager.db_manager(alias).filter(
+                pk=payload["id"], received_at__isnull=True
+            ).update(received_at=timezone.now(), webhook_endpoint=endpoint)
+
+    _retrying(alias, store)
+
+
+def _snapshot_to_ingest(event: dict[str, Any], client: Any) -> tuple[Snapshot | None, bool]:
+    """(what to ingest for the event, whether its object type is not mirrored)."""
+    snapshot = snapshot_from_event(event)
+    obj = snapshot.payload
+    object_type = obj.get("object")
+    if not isinstance(object_type, str) or columns.model_for(object_type) is None:
+        return None, True
+    if refetch.wants_refetch(event["type"], object_type):
+        fresh = refetch.fetch_object(obj, account=snapshot.account, client=client)
+        if fresh is not None:
+            # The state of the object now, so stamped now: newer than any event so far.
+            return Snapshot(fresh, stamp=timezone.now(), account=snapshot.account), False
+    return snapshot, False
+
+
+def process_event(event_id: str, *, payload: dict[str, Any] | None = None, force: bool = False,
+                  using: str | None = None, client: Any = None) -> Outcome:
+    """Process a stored event unless it was processed already (``force``: again anyway).
+
+    ``payload`` is the event as received (saves reading it back). Never raises for a
+    processing error: the error is logged, recorded on the row and returned in the
+    :class:`Outcome`.
+    """
+    alias = _alias(using)
+    manager = Event._default_manager.db_manager(alias)
+    outcome = Outcome(event_id)
+    try:
+        if payload is None:
+            payload = manager.filter(pk=event_id).values_list("stripe_data", flat=True).first()
+            if payload is None:
+                raise LookupError(f"event {event_id} is not stored")
+        event = to_plain(payload)
+        if refetch.wants_refetch(event.get("type", ""), (event.get("data") or {}).get("object", {}).get("object")):
+            # Save the API call when there is nothing to do.
+            status = manager.filter(pk=event_id).values_list("processing_status", flat=True).first()
+            if status == ProcessingStatus.PROCESSED and not force:
+                outcome.status = DUPLICATE
+                return outcome
+        snapshot, outcome.ignored = _snapshot_to_ingest(event, client)
+    except Exception as error:
+        return _failed(outcome, alias, error)
+
+    def apply() -> None:
+        with transaction.atomic(using=alias):
+            status = (manager.select_for_update().filter(pk=event_id)
+                      .values_list("processing_status", flat=True).first())
+            if status is None:
+                raise LookupError(f"event {event_id} is not stored")
+            if status == ProcessingStatus.PROCESSED and not force:
+                outcome.status = DUPLICATE
+                return
+            if snapshot is not None:
+                result = upsert_many([snapshot], using=alias)
+                if result.errors:
+                    raise result.errors[0]
+                outcome.stored = result.keys
+            manager.filter(pk=event_id).update(
+                processing_status=ProcessingStatus.PROCESSED,
+                processing_attempts=F("processing_attempts") + 1,
+                processing_error="", processed_at=timezone.now(),
+            )
+            outcome.status = PROCESSED
+            transaction.on_commit(lambda: _after_commit(outcome, alias), using=alias)
+
+    try:
+        _retrying(alias, apply)
+    except Exception as error:
+        return _failed(outcome, alias, error)
+    if outcome.ignored and outcome.status == PROCESSED:
+        logger.debug("stripe_django: event %s (%s): object type not mirrored; stored only",
+                     event_id, event.get("type"))
+    return outcome
+
+
+def _after_commit(outcome: Outcome, alias: str) -> None:
+    from ..signals import event_processed, send_event_processed
+
+    if not event_processed.has_listeners():
+        return
+    try:
+        row = Event._default_manager.db_manager(alias).get(pk=outcome.event_id)
+        failures = send_event_processed(row)
+    except Exception as error:  # reading the row back failed
+        _failed(outcome, alias, error)
+        return
+    if failures:
+        receiver, error = failures[0]
+        name = getattr(receiver, "__qualname__", repr(receiver))
+        # The processing itself was counted as an attempt already.
+        _failed(outcome, alias, error, prefix=f"signal receiver {name} raised: ", logged=True,
+                count_attempt=False)
+
+
+def _failed(outcome: Outcome, alias: str, error: BaseException, *, prefix: str = "",
+            logged: bool = False, count_attempt: bool = True) -> Outcome:
+    message = prefix + (str(error) if isinstance(error, IngestError) else f"{type(error).__name__}: {error}")
+    outcome.status = FAILED
+    outcome.error = message
+    if not logged:
+        logger.error("stripe_django: processing event %s failed: %s", outcome.event_id, message,
+                     exc_info=not isinstance(error, IngestError))
+    try:
+        Event._default_manager.db_manager(alias).filter(pk=outcome.event_id).update(
+            processing_status=ProcessingStatus.FAILED,
+            processing_attempts=F("processing_attempts") + int(count_attempt),
+            processing_error=message[:MAX_ERROR_LENGTH],
+        )
+    except Exception:
+        logger.exception("stripe_django: could not record the failure of event %s", outcome.event_id)
+    return outcome
+
+
+def receive_event(event: dict[str, Any], *, endpoint: str | None = "", using: str | None = None,
+                  client: Any = None) -> Outcome:
+    """Store a verified event, then process it: what the webhook view does."""
+    store_event(event, endpoint=endpoint, using=using)
+    return process_event(event["id"], payload=event, using=using, client=client)

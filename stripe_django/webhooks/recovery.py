@@ -1,0 +1,150 @@
+"""Catching up: retry failed events, replay a time range, sweep for undelivered events.
+
+Used by ``manage.py stripe_process_events``; each function returns a :class:`Tally`.
+Events fetched from the Events API are stored like delivered ones (with a null
+``webhook_endpoint``) and processed the same way, so the result does not depend on
+whether an event arrived by webhook, by replay or not at all until the sweep.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator
+
+from django.db import router
+from django.db.models import Q
+from django.utils import timezone
+
+from ..ingest import to_plain
+from ..models import Event
+from ..models.processing import ProcessingStatus
+from .processing import DUPLICATE, FAILED, Outcome, process_event, store_event
+
+logger = logging.getLogger("stripe_django.webhooks")
+
+__all__ = ["Tally", "retry_failed", "replay", "sweep", "list_events"]
+
+# A pending event older than this was abandoned (its process died mid-way).
+DEFAULT_PENDING_AFTER = dt.timedelta(minutes=5)
+
+
+@dataclass
+class Tally:
+    seen: int = 0  # events considered
+    fetched: int = 0  # events read from the Events API
+    missing: int = 0  # of those, events that were not stored, or not processed
+    processed: int = 0
+    skipped: int = 0  # processed before: nothing done
+    failed: int = 0
+    failures: list[Outcome] = field(default_factory=list)
+
+    def count(self, outcome: Outcome) -> None:
+        self.seen += 1
+        if outcome.status == FAILED:
+            self.failed += 1
+            self.failures.append(outcome)
+        elif outcome.status == DUPLICATE:
+            self.skipped += 1
+        else:
+            self.processed += 1
+
+
+def retry_failed(*, pending_after: dt.timedelta | None = DEFAULT_PENDING_AFTER,
+                 limit: int | None = None, using: str | None = None, client: Any = None) -> Tally:
+    """Process again every failed event, and pending events received more than
+    ``pending_after`` ago (None: failed ones only), oldest first."""
+    alias = using or router.db_for_write(Event)
+    condition = Q(processing_status=ProcessingStatus.FAILED)
+    if pending_after is not None:
+        condition |= Q(processing_status=ProcessingStatus.PENDING,
+                       received_at__lt=timezone.now() - pending_after)
+    ids = (Event._default_manager.using(alias).filter(condition)
+           .order_by("created", "id").values_list("id", flat=True))
+    if limit is not None:
+        ids = ids[:limit]
+    tally = Tally()
+    for event_id in list(ids):
+        tally.count(process_event(event_id, using=alias, client=client))
+    return tally
+
+
+def list_events(*, since: dt.datetime | int, until: dt.datetime | int | None = None,
+                account: str | None = None, types: Iterable[str] | None = None,
+                client: Any = None) -> Iterator[list[dict[str, Any]]]:
+    """Pages of events from the Events API created in ``[since, until]``, as plain dicts."""
+    if client is None:
+        from ..client import get_client
+
+        client = get_client()
+    created: dict[str, int] = {"gte": _unix(since)}
+    if until is not None:
+        created["lte"] = _unix(until)
+    params: dict[str, Any] = {"created": created, "limit": 100}
+    types = list(types or ())
+    if len(types) == 1:
+        params["type"] = types[0]
+    elif types:
+        params["types"] = types
+    options = {"stripe_account": account} if account else {}
+    page = client.v1.events.list(params=params, options=options)
+    batch: list[dict[str, Any]] = []
+    for event in page.auto_paging_iter():
+        batch.append(to_plain(event))
+        if len(batch) >= 100:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def replay(*, since: dt.datetime | int, until: dt.datetime | int | None = None,
+           account: str | None = None, types: Iterable[str] | None = None, force: bool = False,
+           using: str | None = None, client: Any = None) -> Tally:
+    """Fetch the events of a time range from the Events API, store those not stored yet
+    and process those not processed yet (``force``: all of them again; the staleness
+    guard still keeps the newest state of each object)."""
+    return _catch_up(list_events(since=since, until=until, account=account, types=types, client=client),
+                     force=force, using=using, client=client)
+
+
+def sweep(*, days: float = 3, account: str | None = None, using: str | None = None,
+          client: Any = None) -> Tally:
+    """Compare the events the API lists for the last ``days`` with the stored ones and
+    store and process the missing (and the unprocessed) ones."""
+    since = timezone.now() - dt.timedelta(days=days)
+    return _catch_up(list_events(since=since, account=account, client=client),
+                     force=False, using=using, client=client)
+
+
+def _catch_up(pages: Iterable[list[dict[str, Any]]], *, force: bool, using: str | None,
+              client: Any) -> Tally:
+    alias = using or router.db_for_write(Event)
+    tally = Tally()
+    for page in pages:
+        tally.fetched += len(page)
+        done = set(Event._default_manager.using(alias).filter(
+            pk__in=[e["id"] for e in page], processing_status=ProcessingStatus.PROCESSED,
+        ).values_list("id", flat=True))
+        # Oldest first, as Stripe created them (the API lists newest first).
+        for event in sorted(page, key=lambda e: (e.get("created") or 0, e["id"])):
+            if event["id"] in done and not force:
+                continue
+            tally.missing += event["id"] not in done
+            try:
+                store_event(event, endpoint=None, using=alias)
+            except Exception as error:
+                logger.exception("stripe_django: could not store event %s", event.get("id"))
+                tally.count(Outcome(event["id"], status=FAILED, error=f"{type(error).__name__}: {error}"))
+                continue
+            tally.count(process_event(event["id"], payload=event, force=force, using=alias, client=client))
+    return tally
+
+
+def _unix(value: dt.datetime | int) -> int:
+    if isinstance(value, dt.datetime):
+        if timezone.is_naive(value):
+            value = timezone.make_aware(value, dt.timezone.utc)
+        return int(value.timestamp())
+    return int(value)

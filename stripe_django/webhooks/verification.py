@@ -1,0 +1,158 @@
+"""Checking that a webhook request really comes from Stripe, before anything is stored.
+
+The signature check itself is stripe-python's (``stripe.WebhookSignature.verify_header``):
+an HMAC-SHA256 of ``"<t>.<body>"`` with the endpoint's signing secret, plus a bound on
+the age of ``t``. Everything refused here raises :class:`WebhookRequestRefused` (a
+``SuspiciousOperation``), which the view turns into a 400 (413 for an oversized body).
+Messages never contain a secret, a signature or the body.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import stripe
+from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
+from django.views.decorators.debug import sensitive_variables
+
+from ..conf import SETTING_NAME, stripe_settings
+
+__all__ = [
+    "DEFAULT_ENDPOINT",
+    "Endpoint",
+    "UnknownEndpoint",
+    "WebhookRequestRefused",
+    "RequestTooLarge",
+    "get_endpoint",
+    "parse_event",
+    "verify_signature",
+]
+
+#: The name stored in ``Event.webhook_endpoint`` for the default endpoint (``webhook/``).
+DEFAULT_ENDPOINT = ""
+
+
+class WebhookRequestRefused(SuspiciousOperation):
+    """A webhook request that is not a verified Stripe event. Answered with 400."""
+
+    status_code = 400
+
+
+class RequestTooLarge(WebhookRequestRefused):
+    """A body over ``WEBHOOK_MAX_BODY_SIZE``. Answered with 413."""
+
+    status_code = 413
+
+
+class UnknownEndpoint(LookupError):
+    """A named endpoint that ``WEBHOOK_ENDPOINTS`` does not define. Answered with 404."""
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A webhook endpoint: its name ("" for the default one) and its settings."""
+
+    name: str
+    secrets: tuple[str, ...]
+    tolerance: int | None
+    max_body_size: int
+
+    def __repr__(self) -> str:  # never show the secrets
+        return f"<Endpoint {self.name or '(default)'!s}: {len(self.secrets)} secret(s)>"
+
+
+@sensitive_variables("secrets", "config")
+def get_endpoint(name: str | None = None) -> Endpoint:
+    """The endpoint ``name`` (None or "": the default one) from the settings.
+
+    The default endpoint uses ``WEBHOOK_SECRETS``; a named one uses
+    ``WEBHOOK_ENDPOINTS[name]["SECRETS"]``, and may override ``TOLERANCE`` and
+    ``MAX_BODY_SIZE``. A missing secret is ``ImproperlyConfigured`` (a server error, so
+    Stripe keeps retrying until it is fixed); an undefined name is ``UnknownEndpoint``.
+    """
+    tolerance = stripe_settings.WEBHOOK_TOLERANCE
+    max_body_size = stripe_settings.WEBHOOK_MAX_BODY_SIZE
+    if not name:
+        secrets = stripe_settings.require("WEBHOOK_SECRETS")
+        name = DEFAULT_ENDPOINT
+    else:
+        endpoints = stripe_settings.WEBHOOK_ENDPOINTS or {}
+        if name not in endpoints:
+            raise UnknownEndpoint(name)
+        config = endpoints[name]
+        if not isinstance(config, dict):
+            raise ImproperlyConfigured(f"{SETTING_NAME}['WEBHOOK_ENDPOINTS'][{name!r}] must be a dict")
+        unknown = set(config) - {"SECRETS", "TOLERANCE", "MAX_BODY_SIZE"}
+        if unknown:
+            raise ImproperlyConfigured(
+                f"{SETTING_NAME}['WEBHOOK_ENDPOINTS'][{name!r}] has unknown key(s): "
+                + ", ".join(sorted(unknown))
+            )
+        secrets = config.get("SECRETS")
+        if not secrets:
+            raise ImproperlyConfigured(
+                f"{SETTING_NAME}['WEBHOOK_ENDPOINTS'][{name!r}]['SECRETS'] is not set"
+            )
+        tolerance = config.get("TOLERANCE", tolerance)
+        max_body_size = config.get("MAX_BODY_SIZE", max_body_size)
+    if isinstance(secrets, str):
+        secrets = [secrets]
+    return Endpoint(name=name, secrets=tuple(secrets), tolerance=tolerance,
+                    max_body_size=int(max_body_size))
+
+
+@sensitive_variables("endpoint", "secret")
+def verify_signature(body: bytes, header: str | None, endpoint: Endpoint) -> None:
+    """Raise :class:`WebhookRequestRefused` unless ``header`` signs ``body`` with one of
+    the endpoint's secrets, at a time within its tolerance.
+
+    Each secret is tried in turn (several during a rotation). A signature that matches
+    but is too old is refused as stale.
+    """
+    if not header:
+        raise WebhookRequestRefused("no Stripe-Signature header")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise WebhookRequestRefused("the body is not UTF-8") from None
+    # A signature check without a tolerance would accept a replayed request forever;
+    # 0 or None in the settings turns the age check off (stripe-python's convention).
+    tolerance = endpoint.tolerance or None
+    reason = "no signature matches any of the endpoint's secrets"
+    for secret in endpoint.secrets:
+        try:
+            stripe.WebhookSignature.verify_header(text, header, secret, tolerance)
+            return
+        except stripe.SignatureVerificationError as error:
+            message = str(getattr(error, "user_message", None) or error)
+            if "tolerance" in message:
+                # The signature matched this secret: the request is authentic but old.
+                raise WebhookRequestRefused(
+                    f"the signature's timestamp is older than the tolerance ({endpoint.tolerance} s)"
+                ) from None
+            if "Unable to extract" in message or "expected scheme" in message:
+                raise WebhookRequestRefused("the Stripe-Signature header is malformed") from None
+    raise WebhookRequestRefused(reason)
+
+
+def parse_event(body: bytes) -> dict[str, Any]:
+    """The event of a verified body as a plain dict, or :class:`WebhookRequestRefused`."""
+    try:
+        event = json.loads(body)
+    except ValueError:
+        raise WebhookRequestRefused("the body is not JSON") from None
+    if not isinstance(event, dict) or event.get("object") != "event":
+        raise WebhookRequestRefused("the body is not an event")
+    if not isinstance(event.get("id"), str) or not event["id"]:
+        raise WebhookRequestRefused("the event has no id")
+    if not isinstance(event.get("type"), str):
+        raise WebhookRequestRefused("the event has no type")
+    created = event.get("created")
+    if not isinstance(created, int) or isinstance(created, bool):
+        raise WebhookRequestRefused("the event has no created time")
+    data = event.get("data")
+    if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
+        raise WebhookRequestRefused("the event has no data.object")
+    return event

@@ -1,0 +1,85 @@
+"""The webhook view: verify, store, process, answer. The logic lives in
+:mod:`.verification` and :mod:`.processing`; this module only speaks HTTP.
+
+Answers: 200 once the event is stored and processed (or was before, or its type is not
+mirrored); 400 for a request that is not a verified Stripe event (413 for a body over
+``WEBHOOK_MAX_BODY_SIZE``), nothing stored; 404 for an unknown named endpoint; 500 when
+processing fails, so that Stripe delivers the event again.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt
+from django.db import transaction
+
+from . import processing, verification
+
+logger = logging.getLogger("stripe_django.webhooks")
+
+__all__ = ["WebhookView"]
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+@method_decorator(transaction.non_atomic_requests, name="dispatch")
+class WebhookView(View):
+    """Receives Stripe events. Subclass and override a step to change it:
+    :meth:`get_endpoint`, :meth:`read_body`, :meth:`verify`, :meth:`handle_event`.
+    """
+
+    http_method_names = ["post"]
+    # The endpoint used when the URL names none ("" or None: the default endpoint).
+    endpoint_name: str | None = None
+
+    def post(self, request: HttpRequest, name: str | None = None) -> HttpResponse:
+        try:
+            endpoint = self.get_endpoint(name if name is not None else self.endpoint_name)
+        except verification.UnknownEndpoint:
+            raise Http404("no such webhook endpoint") from None
+        try:
+            body = self.read_body(request, endpoint)
+            event = self.verify(request, body, endpoint)
+        except verification.WebhookRequestRefused as refusal:
+            logger.warning("stripe_django: refused a webhook request to %s from %s: %s",
+                           f"endpoint {endpoint.name!r}" if endpoint.name else "the default endpoint",
+                           request.META.get("REMOTE_ADDR", "?"), refusal)
+            return HttpResponse(f"refused: {refusal}\n", status=refusal.status_code,
+                                content_type="text/plain")
+        outcome = self.handle_event(event, endpoint)
+        if not outcome.ok:
+            return HttpResponse("processing failed; the event is stored and will be retried\n",
+                                status=500, content_type="text/plain")
+        answer = "already processed" if outcome.status == processing.DUPLICATE else (
+            "stored (object type not mirrored)" if outcome.ignored else "processed")
+        return HttpResponse(answer + "\n", content_type="text/plain")
+
+    # --- steps ---------------------------------------------------------------------
+
+    def get_endpoint(self, name: str | None) -> verification.Endpoint:
+        return verification.get_endpoint(name)
+
+    def read_body(self, request: HttpRequest, endpoint: verification.Endpoint) -> bytes:
+        """The body, refused when larger than the endpoint's limit (read no further)."""
+        limit = endpoint.max_body_size
+        declared = request.META.get("CONTENT_LENGTH")
+        try:
+            if declared and int(declared) > limit:
+                raise verification.RequestTooLarge(f"the body is over {limit} bytes")
+        except ValueError:
+            raise verification.WebhookRequestRefused("invalid Content-Length") from None
+        body = request.read(limit + 1)
+        if len(body) > limit:
+            raise verification.RequestTooLarge(f"the body is over {limit} bytes")
+        return body
+
+    def verify(self, request: HttpRequest, body: bytes, endpoint: verification.Endpoint) -> dict[str, Any]:
+        verification.verify_signature(body, request.headers.get("Stripe-Signature"), endpoint)
+        return verification.parse_event(body)
+
+    def handle_event(self, event: dict[str, Any], endpoint: verification.Endpoint) -> processing.Outcome:
+        return processing.receive_event(event, endpoint=endpoint.name)
