@@ -89,6 +89,12 @@ def _write_model(model: type, rows: list[Row], connection, counts: Counts) -> No
     adapt = _adapters(model, connection)
     max_rows = max(1, _max_params(connection) // len(statements.columns))
     with connection.cursor() as cursor:
+        if statements.upsert_recordset is not None:
+            # PostgreSQL: the whole chunk as one JSON parameter, expanded to rows by the
+            # server; thousands of placeholders would cost more to bind than to write.
+            for chunk in _chunks(full, 2000):
+                cursor.execute(statements.upsert_recordset, [_recordset(chunk, model)])
+            full = []
         for chunk in _chunks(full, max_rows):
             params: list[Any] = []
             for row in chunk:
@@ -112,6 +118,29 @@ def _write_model(model: type, rows: list[Row], connection, counts: Counts) -> No
 def _base_values(row: Row, adapt: "_Adapters") -> list[Any]:
     return [row.id, row.account, row.data_json, adapt.stamp(row.stamp),
             row.data_hash, row.deleted]
+
+
+def _recordset(rows: list[Row], model: type) -> str:
+    """Rows as a JSON array of objects keyed by column, for json_populate_recordset.
+
+    ``stripe_data`` is spliced in as the JSON text ingest already made of it."""
+    names = [col.column for col in c.columns_of(model)]
+    adapters = [_RECORDSET_ADAPTERS.get(col.kind) for col in c.columns_of(model)]
+    parts = []
+    for row in rows:
+        record = {"id": row.id, "stripe_account": row.account,
+                  "stripe_snapshot_at": row.stamp.isoformat(),
+                  "stripe_data_hash": row.data_hash, "deleted": row.deleted}
+        for name, adapt, value in zip(names, adapters, row.values):
+            record[name] = adapt(value) if adapt is not None and value is not None else value
+        parts.append('{"stripe_data":' + row.data_json + "," + dumps(record)[1:])
+    return "[" + ",".join(parts) + "]"
+
+
+_RECORDSET_ADAPTERS: dict[str, Callable[[Any], Any]] = {
+    c.TIMESTAMP: lambda value: value.isoformat(),
+    c.DECIMAL: str,
+}
 
 
 def _chunks(items: list, size: int) -> Iterable[list]:
@@ -172,6 +201,7 @@ def _nullable(func: Callable[[Any], Any]) -> Callable[[Any], Any]:
 @dataclass
 class _Statements:
     columns: list[str]
+    upsert_recordset: str | None
     upsert: Callable[[int], str]
     mark_deleted: Callable[[int], str]
     touch: Callable[[int], str]
@@ -225,7 +255,11 @@ def _statements(model: type, vendor: str) -> _Statements:
         return (f"UPDATE {table_name} SET {stamp} = %s "
                 f"WHERE {quote('id')} IN ({marks}) AND {stamp} < %s")
 
-    return _Statements(names, upsert, mark_deleted, touch)
+    recordset = None
+    if vendor == "postgresql":
+        recordset = (f"INSERT INTO {table_name} ({cols}) SELECT {cols} "
+                     f"FROM json_populate_recordset(NULL::{table_name}, %s) {upsert_tail}")
+    return _Statements(names, recordset, upsert, mark_deleted, touch)
 
 
 def _quote_for(vendor: str) -> Callable[[str], str]:
