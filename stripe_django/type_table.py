@@ -389,7 +389,179 @@ OWN_ID_PREFIXES: dict[str, str] = {
 
 # ---------------------------------------------------------------------------------------
 # Sync: how each type is listed through the API (owned by the sync service).
-# (filled in by the sync service's work)
+# Reference: each type's "List all" page at https://docs.stripe.com/api (its parameters
+# say whether ``created`` filters the list and which parent a nested list hangs off).
+
+from dataclasses import dataclass, field as _field  # noqa: E402
+
+
+@dataclass(frozen=True)
+class ListSpec:
+    """How one type is listed.
+
+    ``service``: the path of the list service under ``StripeClient.v1``
+    (``"customers.tax_ids"`` is ``client.v1.customers.tax_ids.list``).
+    ``objects``: the object types the list returns (the first names the type).
+    ``params``: fixed list parameters. ``parent``: for a list nested under other objects,
+    the SYNC_LISTS name of the parents' list; their ids are passed as ``parent_param``
+    or, when that is None, as the path argument of the service. ``created_filter``: the
+    list accepts ``created[gt]`` (incremental runs list only what is new).
+    ``platform_only``: listed by the platform account only (its connected accounts).
+    """
+
+    service: str
+    objects: tuple[str, ...]
+    params: dict[str, Any] = _field(default_factory=dict)
+    parent: str | None = None
+    parent_param: str | None = None
+    created_filter: bool = False
+    platform_only: bool = False
+
+    @property
+    def object(self) -> str:
+        return self.objects[0]
+
+
+def _top(service: str, obj: str, *, created: bool = False, **params: Any) -> ListSpec:
+    return ListSpec(service, (obj,), params, created_filter=created)
+
+
+def _nested(service: str, objs: str | tuple[str, ...], parent: str, *,
+            parent_param: str | None = None, platform_only: bool = False,
+            **params: Any) -> ListSpec:
+    objects = (objs,) if isinstance(objs, str) else objs
+    return ListSpec(service, objects, params, parent=parent, parent_param=parent_param,
+                    platform_only=platform_only)
+
+
+# name -> how it is listed. The name is what ``manage.py stripe_sync NAME`` takes (an
+# object type, or for a list of several types the first one). Types not here are stored
+# from their parents' payloads: invoice lines, subscription items, credit note lines,
+# checkout / payment link / quote line items (expanded on their parents), discounts.
+SYNC_LISTS: dict[str, ListSpec] = {
+    # core
+    "customer": _top("customers", "customer", created=True),
+    "balance_transaction": _top("balance_transactions", "balance_transaction", created=True),
+    "file": _top("files", "file", created=True),
+    "file_link": _top("file_links", "file_link", created=True),
+    "webhook_endpoint": _top("webhook_endpoints", "webhook_endpoint"),
+    "apple_pay_domain": _top("apple_pay_domains", "apple_pay_domain"),
+    "country_spec": _top("country_specs", "country_spec"),
+    # customers' nested lists
+    "tax_id": _nested("customers.tax_ids", "tax_id", "customer"),
+    "customer_balance_transaction": _nested("customers.balance_transactions",
+                                            "customer_balance_transaction", "customer"),
+    "payment_method": _nested("customers.payment_methods", "payment_method", "customer"),
+    "card": _nested("customers.payment_sources", ("card", "bank_account", "source"), "customer"),
+    # billing
+    "product": _top("products", "product", created=True),
+    "product_feature": _nested("products.features", "product_feature", "product"),
+    "price": _top("prices", "price", created=True),
+    "plan": _top("plans", "plan", created=True),
+    "coupon": _top("coupons", "coupon", created=True),
+    "promotion_code": _top("promotion_codes", "promotion_code", created=True),
+    "tax_rate": _top("tax_rates", "tax_rate", created=True),
+    "tax_code": _top("tax_codes", "tax_code"),
+    "shipping_rate": _top("shipping_rates", "shipping_rate", created=True),
+    # status=all: the list leaves out canceled subscriptions otherwise
+    "subscription": _top("subscriptions", "subscription", created=True, status="all"),
+    "subscription_schedule": _top("subscription_schedules", "subscription_schedule", created=True),
+    "invoice": _top("invoices", "invoice", created=True),
+    "invoiceitem": _top("invoice_items", "invoiceitem", created=True),
+    "invoice_payment": _top("invoice_payments", "invoice_payment", created=True),
+    "invoice_rendering_template": _top("invoice_rendering_templates", "invoice_rendering_template"),
+    "credit_note": _top("credit_notes", "credit_note", created=True),
+    "quote": _top("quotes", "quote", expand=["data.line_items"]),
+    "billing.meter": _top("billing.meters", "billing.meter"),
+    "billing.alert": _top("billing.alerts", "billing.alert"),
+    "billing.credit_grant": _top("billing.credit_grants", "billing.credit_grant"),
+    "billing_portal.configuration": _top("billing_portal.configurations",
+                                         "billing_portal.configuration"),
+    "entitlements.feature": _top("entitlements.features", "entitlements.feature"),
+    "test_helpers.test_clock": _top("test_helpers.test_clocks", "test_helpers.test_clock"),
+    # payments
+    "charge": _top("charges", "charge", created=True),
+    "refund": _top("refunds", "refund", created=True),
+    "dispute": _top("disputes", "dispute", created=True),
+    "payment_intent": _top("payment_intents", "payment_intent", created=True),
+    "setup_intent": _top("setup_intents", "setup_intent", created=True),
+    "setup_attempt": _nested("setup_attempts", "setup_attempt", "setup_intent",
+                             parent_param="setup_intent"),
+    "review": _top("reviews", "review", created=True),
+    "payment_method_configuration": _top("payment_method_configurations",
+                                         "payment_method_configuration"),
+    "payment_method_domain": _top("payment_method_domains", "payment_method_domain"),
+    "radar.early_fraud_warning": _top("radar.early_fraud_warnings", "radar.early_fraud_warning",
+                                      created=True),
+    "radar.value_list": _top("radar.value_lists", "radar.value_list", created=True),
+    "radar.value_list_item": _nested("radar.value_list_items", "radar.value_list_item",
+                                     "radar.value_list", parent_param="value_list"),
+    # checkout
+    "checkout.session": _top("checkout.sessions", "checkout.session", created=True,
+                             expand=["data.line_items"]),
+    "payment_link": _top("payment_links", "payment_link", expand=["data.line_items"]),
+    # connect
+    "account": ListSpec("accounts", ("account",), created_filter=True, platform_only=True),
+    "person": _nested("accounts.persons", "person", "account", platform_only=True),
+    "capability": _nested("accounts.capabilities", "capability", "account", platform_only=True),
+    "external_account": _nested("accounts.external_accounts", ("bank_account", "card"),
+                                "account", platform_only=True),
+    "application_fee": _top("application_fees", "application_fee", created=True),
+    "fee_refund": _nested("application_fees.refunds", "fee_refund", "application_fee"),
+    "transfer": _top("transfers", "transfer", created=True),
+    "transfer_reversal": _nested("transfers.reversals", "transfer_reversal", "transfer"),
+    "payout": _top("payouts", "payout", created=True),
+    "topup": _top("topups", "topup", created=True),
+    # issuing, terminal, tax, identity, reporting, ...
+    "issuing.cardholder": _top("issuing.cardholders", "issuing.cardholder", created=True),
+    "issuing.card": _top("issuing.cards", "issuing.card", created=True),
+    "issuing.authorization": _top("issuing.authorizations", "issuing.authorization", created=True),
+    "issuing.transaction": _top("issuing.transactions", "issuing.transaction", created=True),
+    "issuing.dispute": _top("issuing.disputes", "issuing.dispute", created=True),
+    "issuing.personalization_design": _top("issuing.personalization_designs",
+                                           "issuing.personalization_design"),
+    "issuing.physical_bundle": _top("issuing.physical_bundles", "issuing.physical_bundle"),
+    "terminal.configuration": _top("terminal.configurations", "terminal.configuration"),
+    "terminal.location": _top("terminal.locations", "terminal.location"),
+    "terminal.reader": _top("terminal.readers", "terminal.reader"),
+    "tax.registration": _top("tax.registrations", "tax.registration"),
+    "identity.verification_session": _top("identity.verification_sessions",
+                                          "identity.verification_session", created=True),
+    "identity.verification_report": _top("identity.verification_reports",
+                                         "identity.verification_report", created=True),
+    "reporting.report_run": _top("reporting.report_runs", "reporting.report_run", created=True),
+    "scheduled_query_run": _top("sigma.scheduled_query_runs", "scheduled_query_run"),
+    "forwarding.request": _top("forwarding.requests", "forwarding.request", created=True),
+    "climate.order": _top("climate.orders", "climate.order"),
+    "treasury.financial_account": _top("treasury.financial_accounts",
+                                       "treasury.financial_account", created=True),
+}
+
+# Embedded lists the API cuts off (``has_more``) and the list that has all of them:
+# (parent type, field) -> (SDK service path, parameter naming the parent or None for the
+# path argument, fixed parameters). See EMBEDDED_LISTS for how the children link back.
+EMBEDDED_LIST_SOURCES: dict[tuple[str, str], tuple[str, str | None, dict[str, Any]]] = {
+    ("invoice", "lines"): ("invoices.line_items", None, {}),
+    ("invoice", "payments"): ("invoice_payments", "invoice", {}),
+    ("subscription", "items"): ("subscription_items", "subscription", {}),
+    ("credit_note", "lines"): ("credit_notes.line_items", None, {}),
+    ("checkout.session", "line_items"): ("checkout.sessions.line_items", None, {}),
+    ("quote", "line_items"): ("quotes.line_items", None, {}),
+    ("payment_link", "line_items"): ("payment_links.line_items", None, {}),
+    ("charge", "refunds"): ("refunds", "charge", {}),
+    ("application_fee", "refunds"): ("application_fees.refunds", None, {}),
+    ("transfer", "reversals"): ("transfers.reversals", None, {}),
+    ("customer", "sources"): ("customers.payment_sources", None, {}),
+    ("customer", "subscriptions"): ("subscriptions", "customer", {"status": "all"}),
+    ("customer", "tax_ids"): ("customers.tax_ids", None, {}),
+    ("account", "external_accounts"): ("accounts.external_accounts", None, {}),
+}
+
+# The Events API keeps events this many days (https://docs.stripe.com/api/events).
+EVENTS_RETENTION_DAYS = 30
+# Stripe's published default rate limits, requests per second
+# (https://docs.stripe.com/rate-limits).
+RATE_LIMITS = {"live": 100, "test": 25}
 
 # ---------------------------------------------------------------------------------------
 # Webhooks: event types whose payload is known to be incomplete, so the object is

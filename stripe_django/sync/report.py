@@ -1,0 +1,137 @@
+"""What a sync run did, per listed type and account, and its summary table."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+# Status of one (type, account) shard.
+OK = "ok"
+UNAVAILABLE = "unavailable"  # 403 / 404: the key may not read it, or it is not enabled/served
+FAILED = "failed"
+SKIPPED = "skipped"  # not run (stopped early, or not listable in this account)
+RUNNING = "running"
+PENDING = "pending"
+
+
+@dataclass
+class TypeReport:
+    """One (listed type, account) of a run. Counts are of rows of the type's objects."""
+
+    name: str
+    account: str | None = None
+    mode: str = ""  # full, resumed, incremental, relisted, events
+    status: str = PENDING
+    fetched: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    requests: int = 0
+    started: float | None = None
+    finished: float | None = None
+    notes: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def seconds(self) -> float:
+        if self.started is None:
+            return 0.0
+        return (self.finished or time.monotonic()) - self.started
+
+    @property
+    def rate(self) -> float:
+        seconds = self.seconds
+        return self.fetched / seconds if seconds > 0 else 0.0
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+
+@dataclass
+class SyncReport:
+    """Returned by :func:`stripe_django.sync.sync`."""
+
+    types: list[TypeReport] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    requests: int = 0
+    throttled: int = 0
+    interrupted: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """Nothing failed (unavailable types are not failures)."""
+        return not self.interrupted and all(t.status != FAILED and not t.failed for t in self.types)
+
+    @property
+    def failed(self) -> list[TypeReport]:
+        return [t for t in self.types if t.status == FAILED or t.failed]
+
+    @property
+    def unavailable(self) -> list[TypeReport]:
+        return [t for t in self.types if t.status == UNAVAILABLE]
+
+    def get(self, name: str, account: str | None = None) -> TypeReport | None:
+        for t in self.types:
+            if t.name == name and t.account == account:
+                return t
+        return None
+
+    def totals(self) -> dict[str, int]:
+        keys = ("fetched", "created", "updated", "unchanged", "failed")
+        return {k: sum(getattr(t, k) for t in self.types) for k in keys}
+
+
+def _fmt_row(cells: list[str], widths: list[int], right: set[int]) -> str:
+    return "  ".join(c.rjust(w) if i in right else c.ljust(w)
+                     for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+
+def format_summary(report: SyncReport, *, show_unavailable: bool = True) -> str:
+    """The summary table: type, fetched, created, updated, unchanged, failed, seconds."""
+    several_accounts = len({t.account for t in report.types}) > 1
+    head = ["type"] + (["account"] if several_accounts else []) + [
+        "fetched", "created", "updated", "unchanged", "failed", "seconds", "status"]
+    rows = []
+    shown = [t for t in report.types if t.status not in (UNAVAILABLE, SKIPPED, PENDING)]
+    for t in shown:
+        status = t.status if not t.mode else f"{t.status} ({t.mode})"
+        rows.append([t.name] + ([t.account or "platform"] if several_accounts else []) + [
+            f"{t.fetched:,}", f"{t.created:,}", f"{t.updated:,}", f"{t.unchanged:,}",
+            f"{t.failed:,}", f"{t.seconds:.1f}", status])
+    totals = report.totals()
+    rows.append(["total"] + ([""] if several_accounts else []) + [
+        f"{totals['fetched']:,}", f"{totals['created']:,}", f"{totals['updated']:,}",
+        f"{totals['unchanged']:,}", f"{totals['failed']:,}", f"{report.seconds:.1f}",
+        f"{report.requests:,} requests"])
+    widths = [max(len(r[i]) for r in [head] + rows) for i in range(len(head))]
+    first_num = 2 if several_accounts else 1
+    right = set(range(first_num, first_num + 6))
+    lines = [_fmt_row(head, widths, right), _fmt_row(["-" * w for w in widths], widths, right)]
+    lines += [_fmt_row(r, widths, right) for r in rows[:-1]]
+    lines.append(_fmt_row(["-" * w for w in widths], widths, right))
+    lines.append(_fmt_row(rows[-1], widths, right))
+    for t in shown:
+        label = t.name + (f" [{t.account}]" if several_accounts else "")
+        for note in t.notes:
+            lines.append(f"note: {label}: {note}")
+        for error in t.errors[:5]:
+            lines.append(f"error: {label}: {error}")
+        if len(t.errors) > 5:
+            lines.append(f"error: {label}: ... and {len(t.errors) - 5} more")
+    unavailable = [t for t in report.types if t.status == UNAVAILABLE]
+    if show_unavailable and unavailable:
+        lines.append(f"not available ({len(unavailable)}): the key may not read these, the "
+                     f"account has not enabled them, or the server does not serve them:")
+        for t in unavailable:
+            label = t.name + (f" [{t.account}]" if several_accounts else "")
+            lines.append(f"  {label}: {'; '.join(t.notes) or 'not available'}")
+    for note in report.notes:
+        lines.append(f"note: {note}")
+    if report.throttled:
+        lines.append(f"note: the API asked to slow down {report.throttled} time(s) (429)")
+    if report.interrupted:
+        lines.append("interrupted: the next run resumes after the last stored page")
+    return "\n".join(lines)

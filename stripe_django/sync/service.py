@@ -1,0 +1,764 @@
+"""Pull a Stripe account into the mirror: ``sync()``.
+
+How a run works:
+
+* The types to list and their parameters come from ``type_table.SYNC_LISTS``; the engine
+  knows nothing about particular types.
+* Each (type, account) pair is a *shard*. Worker threads fetch shards' pages (at most
+  ``workers`` at once, all behind one :class:`~.ratelimit.RateLimiter`), complete the
+  embedded lists that are cut off at ``has_more`` (``type_table.EMBEDDED_LIST_SOURCES``),
+  and hand the pages to the calling thread through a small bounded queue. The calling
+  thread alone touches the database: it stores each page with ``upsert_many`` (one
+  transaction) and only then moves the shard's :class:`~stripe_django.models.SyncCursor`.
+  So memory stays flat, queries per page are constant, and an interrupted run resumes
+  after the last stored page.
+* First run of a type: a full pass (resumable through ``starting_after``). Later runs:
+  only what is new (``created`` filter where the list has one; a nested list walks only
+  the parents created since), then the Events API from where the cursor stands, oldest
+  event first, through the same staleness-safe ingest, which brings updates and
+  deletions. A cursor older than the Events API keeps falls back to a full pass.
+
+Stripe API reference: https://docs.stripe.com/api/pagination,
+https://docs.stripe.com/api/events, https://docs.stripe.com/rate-limits,
+https://docs.stripe.com/connect/authentication.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+import queue
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator
+
+import stripe
+from django.db import router
+from django.utils import timezone
+
+from .. import type_table as table
+from ..conf import stripe_settings
+from ..exceptions import IngestError
+from ..ingest import Snapshot, upsert_many
+from ..ingest.columns import mirrored_types
+from ..ingest.events import snapshot_from_event
+from .progress import Progress
+from .ratelimit import RateLimiter
+from .report import FAILED, OK, PENDING, RUNNING, SKIPPED, UNAVAILABLE, SyncReport, TypeReport
+
+logger = logging.getLogger("stripe_django.sync")
+
+__all__ = ["sync", "SyncReport", "TypeReport", "list_names"]
+
+# Events buffered to be applied oldest first; a time window holding more is split.
+EVENT_WINDOW_MAX = 5000
+# Margin kept from the Events API's retention: a cursor this close to the edge is redone.
+RETENTION_MARGIN = 3600
+# How often one request is retried after a 429 before the shard fails.
+MAX_RATE_LIMIT_RETRIES = 20
+
+
+class Stopped(Exception):
+    """The run is being stopped (interrupt, or an error in the writer)."""
+
+
+class Unavailable(Exception):
+    """The key may not read this list, or the account/server does not have it."""
+
+
+def list_names() -> list[str]:
+    """Every name ``sync()`` and ``manage.py stripe_sync`` accept."""
+    return sorted(table.SYNC_LISTS)
+
+
+# --- messages from workers to the writer ----------------------------------------------
+
+@dataclass
+class Page:
+    shard: "Shard"
+    objects: list[Any]
+    stamp: int | None
+    cursor: dict[str, Any] | None = None  # cursor fields to store once the rows are
+    events_cursor: tuple[list[int], int] | None = None  # (cursor ids, events_after)
+    fetched: int = 0
+
+
+@dataclass
+class Done:
+    shard: "Shard"
+    status: str
+    error: str | None = None
+
+
+@dataclass
+class Shard:
+    name: str
+    spec: table.ListSpec | None  # None: the Events API catch-up of an account
+    account: str | None
+    report: TypeReport
+    cursor_id: int | None = None
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+# --- fetching ----------------------------------------------------------------------------
+
+class Fetcher:
+    """List calls through stripe-python, paced by the shared limiter.
+
+    Network errors and 5xx are retried by stripe-python itself (``max_network_retries``);
+    429 is retried here after the ``Retry-After`` the API asked for, holding back every
+    worker meanwhile.
+    """
+
+    def __init__(self, client: stripe.StripeClient, limiter: RateLimiter, page_size: int,
+                 stop: threading.Event) -> None:
+        self.client = client
+        self.limiter = limiter
+        self.page_size = page_size
+        self.stop = stop
+        self.requests = 0
+        self._lock = threading.Lock()
+        self._no_limit: set[str] = set()  # services whose server refuses ``limit``
+
+    def service(self, path: str) -> Any:
+        return functools.reduce(getattr, path.split("."), self.client.v1)
+
+    def page(self, path: str, args: tuple, params: dict[str, Any], account: str | None,
+             report: TypeReport) -> tuple[list[dict], bool]:
+        """One page: (plain objects, has_more)."""
+        svc = self.service(path)
+        params = dict(params)
+        if path not in self._no_limit:
+            params["limit"] = self.page_size
+        options = {"stripe_account": account} if account else None
+        throttled = 0
+        while True:
+            if self.stop.is_set():
+                raise Stopped()
+            self.limiter.acquire()
+            with self._lock:
+                self.requests += 1
+            report.requests += 1
+            try:
+                result = svc.list(*args, params=params, options=options)
+            except stripe.RateLimitError as error:
+                throttled += 1
+                if throttled > MAX_RATE_LIMIT_RETRIES:
+                    raise
+                self.limiter.pause(_retry_after(error, throttled))
+                continue
+            except stripe.InvalidRequestError as error:
+                # A server that refuses the page size (localstripe on some nested lists)
+                # is asked again without it: it then returns the whole list.
+                if "limit" in params and _names_param(error, "limit"):
+                    self._no_limit.add(path)
+                    params.pop("limit")
+                    report.note("the server refuses a page size on this list; listed at once")
+                    continue
+                raise
+            body = result.last_response.data if result.last_response is not None else result.to_dict()
+            data = body.get("data") or []
+            return [dict(obj) for obj in data], bool(body.get("has_more"))
+
+    def pages(self, path: str, args: tuple, params: dict[str, Any], account: str | None,
+              report: TypeReport, starting_after: str | None = None,
+              ) -> Iterator[tuple[list[dict], bool, int]]:
+        """Every page from ``starting_after`` on: (objects, has_more, stamp)."""
+        previous: set[str] = set()
+        while True:
+            query = dict(params)
+            if starting_after:
+                query["starting_after"] = starting_after
+            stamp = int(time.time())
+            objs, has_more = self.page(path, args, query, account, report)
+            ids = {o.get("id") for o in objs}
+            if previous & ids:
+                # starting_after pointed at an object the server no longer knows, and it
+                # began the list again (localstripe does): stop rather than loop.
+                raise RuntimeError(f"the server restarted the list after {starting_after!r}")
+            yield objs, has_more and bool(objs), stamp
+            if not has_more or not objs:
+                return
+            previous = ids
+            starting_after = objs[-1].get("id")
+
+    def complete_embedded(self, obj: dict, account: str | None, report: TypeReport) -> None:
+        """Replace every embedded list of ``obj`` cut off at ``has_more`` by the whole list."""
+        object_type = obj.get("object")
+        for (parent_type, name), (path, param, fixed) in table.EMBEDDED_LIST_SOURCES.items():
+            if parent_type != object_type:
+                continue
+            embedded = obj.get(name)
+            if not isinstance(embedded, dict) or not embedded.get("has_more"):
+                continue
+            params = dict(fixed)
+            args: tuple = ()
+            if param:
+                params[param] = obj["id"]
+            else:
+                args = (obj["id"],)
+            items: list[dict] = []
+            for objs, _more, _stamp in self.pages(path, args, params, account, report):
+                items.extend(objs)
+            obj[name] = {**embedded, "data": items, "has_more": False}
+
+
+def _names_param(error: stripe.StripeError, param: str) -> bool:
+    return getattr(error, "param", None) == param or param in str(getattr(error, "user_message", "") or error)
+
+
+def _retry_after(error: stripe.StripeError, attempt: int) -> float:
+    headers = getattr(error, "headers", None) or {}
+    value = None
+    for key in ("Retry-After", "retry-after"):
+        if key in headers:
+            value = headers[key]
+            break
+    try:
+        return max(0.0, float(value))
+    except (TypeError, ValueError):
+        return min(0.5 * 2 ** (attempt - 1), 30.0)
+
+
+def _http_status(error: BaseException) -> int | None:
+    return getattr(error, "http_status", None)
+
+
+def _describe(error: BaseException) -> str:
+    """One line: the error's class, HTTP status and message (never the request)."""
+    if isinstance(error, stripe.StripeError):
+        message = str(error.user_message or error or "")
+        message = message.replace("Invalid response body from API:", "").strip()
+        message = message.split("(HTTP response code was")[0].strip()
+        message = " ".join(message.split()) or type(error).__name__
+        status = error.http_status
+        return f"{type(error).__name__} (HTTP {status}): {message}" if status else f"{type(error).__name__}: {message}"
+    return f"{type(error).__name__}: {error}"
+
+
+def _is_unavailable(error: BaseException) -> bool:
+    return isinstance(error, stripe.PermissionError) or _http_status(error) in (403, 404)
+
+
+# --- what each shard does ----------------------------------------------------------------
+
+def _created(obj: dict) -> int | None:
+    value = obj.get("created")
+    return value if type(value) is int else None
+
+
+class _HighWater:
+    """The newest ``created`` listed, with the ids seen at that second."""
+
+    def __init__(self, created_after: int | None, seen: Iterable[str]) -> None:
+        self.value = created_after
+        self.ids = set(seen)
+
+    def add(self, objs: list[dict]) -> None:
+        for obj in objs:
+            created = _created(obj)
+            if created is None:
+                continue
+            if self.value is None or created > self.value:
+                self.value, self.ids = created, {obj.get("id")}
+            elif created == self.value:
+                self.ids.add(obj.get("id"))
+
+    def fields(self) -> dict[str, Any]:
+        return {"created_after": self.value, "created_seen": sorted(i for i in self.ids if i)}
+
+
+def _run_listing(shard: Shard, fetcher: Fetcher, emit: Callable[[Page], None]) -> None:
+    spec = shard.spec
+    state = shard.state
+    report = shard.report
+    params = dict(spec.params)
+    if not state.get("complete"):
+        report.mode = "resumed" if state.get("starting_after") else "full"
+        _full_pass(shard, fetcher, emit, params)
+        return
+    since = state.get("created_after")
+    parent = table.SYNC_LISTS[spec.parent] if spec.parent else spec
+    if parent.created_filter and since is not None:
+        report.mode = "incremental"
+        try:
+            _incremental(shard, fetcher, emit, params, since)
+            return
+        except (stripe.InvalidRequestError, stripe.APIError) as error:
+            if report.fetched or _is_unavailable(error):
+                raise
+            # The server does not filter this list by ``created`` (localstripe on most
+            # lists): list it all again, which the staleness-safe ingest absorbs.
+            report.note(f"the server does not filter this list by created; listed in full "
+                        f"({_describe(error)})")
+    report.mode = "relisted"
+    _relist(shard, fetcher, emit, params)
+
+
+def _parent_ids(shard: Shard, fetcher: Fetcher, created: dict | None,
+                starting_after: str | None) -> Iterator[tuple[list[dict], bool]]:
+    parent = table.SYNC_LISTS[shard.spec.parent]
+    params = {k: v for k, v in parent.params.items() if k != "expand"}
+    if created:
+        params["created"] = created
+    for objs, has_more, _stamp in fetcher.pages(parent.service, (), params, shard.account,
+                                                 shard.report, starting_after):
+        yield objs, has_more
+
+
+def _children(shard: Shard, fetcher: Fetcher, parents: list[dict],
+              state: dict[str, Any]) -> list[dict]:
+    spec = shard.spec
+    out: list[dict] = []
+    for parent in parents:
+        params = dict(spec.params)
+        args: tuple = ()
+        if spec.parent_param:
+            params[spec.parent_param] = parent["id"]
+        else:
+            args = (parent["id"],)
+        try:
+            for objs, _more, _stamp in fetcher.pages(spec.service, args, params, shard.account,
+                                                     shard.report):
+                for obj in objs:
+                    fetcher.complete_embedded(obj, shard.account, shard.report)
+                out.extend(objs)
+        except stripe.StripeError as error:
+            if not _is_unavailable(error):
+                raise
+            if not state.get("child_ok"):
+                raise  # the first parent already fails: the list itself is not served
+            shard.report.note(f"skipped children of {parent['id']}: {_describe(error)}")
+            continue
+        state["child_ok"] = True
+    return out
+
+
+def _full_pass(shard: Shard, fetcher: Fetcher, emit: Callable[[Page], None],
+               params: dict[str, Any]) -> None:
+    state = shard.state
+    started = state.get("pass_started_at") or timezone.now()
+    high = _HighWater(state.get("created_after"), state.get("created_seen") or ())
+    spec = shard.spec
+    after = state.get("starting_after")
+    finish = {"complete": True, "starting_after": None, "pass_started_at": started,
+              "events_after": int(started.timestamp()), "last_error": ""}
+    if spec.parent:
+        walk_state: dict[str, Any] = {}
+        pending: list[dict] = []
+        last_parent = None
+        for parents, has_more in _parent_ids(shard, fetcher, None, after):
+            high.add(parents)
+            pending.extend(_children(shard, fetcher, parents, walk_state))
+            last_parent = parents[-1]["id"] if parents else last_parent
+            if has_more and len(pending) < fetcher.page_size:
+                continue
+            cursor = {"pass_started_at": started, "starting_after": last_parent, **high.fields()}
+            if not has_more:
+                cursor.update(finish, last_synced_at=timezone.now())
+            emit(Page(shard, pending, int(time.time()), cursor, fetched=len(pending)))
+            pending = []
+        return
+    for objs, has_more, stamp in fetcher.pages(spec.service, (), params, shard.account,
+                                                shard.report, after):
+        for obj in objs:
+            fetcher.complete_embedded(obj, shard.account, shard.report)
+        high.add(objs)
+        cursor = {"pass_started_at": started, **high.fields()}
+        if has_more:
+            cursor["starting_after"] = objs[-1]["id"]
+        else:
+            cursor.update(finish, last_synced_at=timezone.now())
+        emit(Page(shard, objs, stamp, cursor, fetched=len(objs)))
+
+
+def _incremental(shard: Shard, fetcher: Fetcher, emit: Callable[[Page], None],
+                 params: dict[str, Any], since: int) -> None:
+    """Objects created at or after ``since`` (``created[gt]=since-1``: the same for whole
+    seconds, and accepted by servers that only know ``gt``), minus those already seen at
+    that second. The new high-water mark is stored with the last page only: a list that
+    comes newest first must not move it before the older new objects are stored."""
+    state = shard.state
+    spec = shard.spec
+    high = _HighWater(since, state.get("created_seen") or ())
+    seen = set(high.ids)
+    created = {"gt": since - 1}
+    if spec.parent:
+        walk_state: dict[str, Any] = {}
+        pending: list[dict] = []
+        for parents, has_more in _parent_ids(shard, fetcher, created, None):
+            parents = [p for p in parents if p.get("id") not in seen]
+            high.add(parents)
+            pending.extend(_children(shard, fetcher, parents, walk_state))
+            if has_more and len(pending) < fetcher.page_size:
+                continue
+            cursor = None if has_more else {**high.fields(), "last_synced_at": timezone.now(),
+                                            "last_error": ""}
+            emit(Page(shard, pending, int(time.time()), cursor, fetched=len(pending)))
+            pending = []
+        return
+    for objs, has_more, stamp in fetcher.pages(spec.service, (), {**params, "created": created},
+                                                shard.account, shard.report):
+        objs = [o for o in objs if o.get("id") not in seen]
+        for obj in objs:
+            fetcher.complete_embedded(obj, shard.account, shard.report)
+        high.add(objs)
+        cursor = None if has_more else {**high.fields(), "last_synced_at": timezone.now(),
+                                        "last_error": ""}
+        emit(Page(shard, objs, stamp, cursor, fetched=len(objs)))
+
+
+def _relist(shard: Shard, fetcher: Fetcher, emit: Callable[[Page], None],
+            params: dict[str, Any]) -> None:
+    """Everything again (a list without a usable ``created`` filter). Unchanged rows cost
+    a hash comparison; the high-water mark only moves at the end."""
+    spec = shard.spec
+    high = _HighWater(shard.state.get("created_after"), shard.state.get("created_seen") or ())
+    if spec.parent:
+        walk_state: dict[str, Any] = {}
+        pending: list[dict] = []
+        for parents, has_more in _parent_ids(shard, fetcher, None, None):
+            high.add(parents)
+            pending.extend(_children(shard, fetcher, parents, walk_state))
+            if has_more and len(pending) < fetcher.page_size:
+                continue
+            cursor = None if has_more else {**high.fields(), "last_synced_at": timezone.now(),
+                                            "last_error": ""}
+            emit(Page(shard, pending, int(time.time()), cursor, fetched=len(pending)))
+            pending = []
+        return
+    for objs, has_more, stamp in fetcher.pages(spec.service, (), params, shard.account,
+                                                shard.report):
+        for obj in objs:
+            fetcher.complete_embedded(obj, shard.account, shard.report)
+        high.add(objs)
+        cursor = None if has_more else {**high.fields(), "last_synced_at": timezone.now(),
+                                        "last_error": ""}
+        emit(Page(shard, objs, stamp, cursor, fetched=len(objs)))
+
+
+@dataclass
+class _EventPlan:
+    since: int
+    cursor_ids: list[int]
+    # object type -> events_after of its listed type (events before it are covered)
+    after_by_object: dict[str, int]
+    all_types: bool
+
+
+def _run_events(shard: Shard, fetcher: Fetcher, emit: Callable[[Page], None]) -> None:
+    """Apply the events since the cursors, oldest first, window by window."""
+    plan: _EventPlan = shard.state["plan"]
+    report = shard.report
+    report.mode = "events"
+    mirrored = mirrored_types()
+    end = int(time.time())  # exclusive: events of the current second wait for the next run
+    windows = [(plan.since, end)] if plan.since < end else []
+    applied = 0
+    while windows:
+        low, high = windows.pop()
+        buffer: list[dict] = []
+        split = False
+        params = {"created": {"gte": low, "lt": high}}
+        for objs, _more, _stamp in fetcher.pages("events", (), params, shard.account, report):
+            buffer.extend(objs)
+            if len(buffer) > EVENT_WINDOW_MAX and high - low > 1:
+                middle = (low + high) // 2
+                windows += [(middle, high), (low, middle)]  # the older half is popped first
+                split = True
+                break
+        if split:
+            continue
+        snapshots = []
+        for event in _oldest_first(buffer):
+            obj = (event.get("data") or {}).get("object") or {}
+            object_type = obj.get("object")
+            if object_type not in mirrored:
+                continue
+            after = plan.after_by_object.get(object_type)
+            if after is None and not plan.all_types:
+                continue
+            if after is not None and (event.get("created") or 0) < after:
+                continue
+            try:
+                snapshot = snapshot_from_event(event)
+            except IngestError as error:
+                report.errors.append(str(error))
+                report.failed += 1
+                continue
+            if not snapshot.payload.get("deleted"):
+                try:
+                    fetcher.complete_embedded(snapshot.payload, shard.account, report)
+                except stripe.StripeError as error:
+                    if not _is_unavailable(error):
+                        raise
+                    # The object is gone since: its event payload stands as it is.
+            snapshots.append(snapshot)
+        applied += len(snapshots)
+        size = fetcher.page_size
+        chunks = [snapshots[i:i + size] for i in range(0, len(snapshots), size)] or [[]]
+        for i, chunk in enumerate(chunks):
+            last = i == len(chunks) - 1
+            emit(Page(shard, chunk, None, None,
+                      events_cursor=(plan.cursor_ids, high) if last else None,
+                      fetched=len(buffer) if i == 0 else 0))
+    report.note(f"{applied:,} event(s) applied")
+
+
+def _oldest_first(events: list[dict]) -> list[dict]:
+    """Events sorted oldest first. Stripe lists newest first; a server listing oldest
+    first is recognised from the ``created`` values; within one second the list's own
+    order decides (reversed when it is newest first)."""
+    if len(events) > 1 and (events[0].get("created") or 0) < (events[-1].get("created") or 0):
+        ordered = list(events)
+    else:
+        ordered = list(reversed(events))
+    return sorted(ordered, key=lambda e: e.get("created") or 0)
+
+
+# --- the run ---------------------------------------------------------------------------
+
+def _select(types: Iterable[str] | None) -> list[str]:
+    if not types:
+        return list(table.SYNC_LISTS)
+    names: list[str] = []
+    for wanted in types:
+        if wanted in table.SYNC_LISTS:
+            matches = [wanted]
+        else:
+            matches = [n for n, s in table.SYNC_LISTS.items() if wanted in s.objects]
+        if not matches:
+            raise ValueError(f"unknown type {wanted!r}; known: {', '.join(list_names())}")
+        names += [m for m in matches if m not in names]
+    return names
+
+
+def _key_mode(client: stripe.StripeClient | None) -> bool:
+    """True for a live-mode key."""
+    if client is None:
+        key = stripe_settings.require("API_KEY")
+    else:
+        options = getattr(getattr(client, "_requestor", None), "_options", None)
+        key = getattr(options, "api_key", None) or ""
+    return "_live_" in key
+
+
+def sync(types: Iterable[str] | None = None, *, account: str | None = None,
+         all_accounts: bool = False, workers: int = 1, full: bool = False,
+         events: bool = True, client: stripe.StripeClient | None = None,
+         progress: Progress | None = None, using: str | None = None,
+         rate_limit: float | None = None, page_size: int | None = None,
+         on_page: Callable[[TypeReport], None] | None = None) -> SyncReport:
+    """Pull the account into the mirror and return a :class:`SyncReport`.
+
+    ``types``: names from ``type_table.SYNC_LISTS`` (or object types); all when empty.
+    ``account``: a connected account (``acct_...``), listed with the ``Stripe-Account``
+    header; ``all_accounts``: the platform and every connected account. ``workers``:
+    shards fetched at once. ``full``: forget the cursors and list everything again.
+    ``events``: apply the Events API after listing (updates and deletions).
+    ``on_page`` is called after each stored page.
+    """
+    from ..client import get_client
+    from ..models import SyncCursor
+
+    names = _select(types)
+    client = client or get_client()
+    livemode = _key_mode(client)
+    rate = rate_limit or stripe_settings.SYNC_RATE_LIMIT or table.RATE_LIMITS["live" if livemode else "test"]
+    size = max(1, min(int(page_size or stripe_settings.SYNC_PAGE_SIZE), 100))
+    stop = threading.Event()
+    limiter = RateLimiter(rate)
+    fetcher = Fetcher(client, limiter, size, stop)
+    report = SyncReport()
+    progress = progress or Progress()
+    db = using or router.db_for_write(SyncCursor)
+    started = time.monotonic()
+
+    accounts: list[str | None] = [account] if account else [None]
+    if all_accounts:
+        accounts = [None] + _connected_accounts(fetcher, report)
+
+    # Shards and their cursors (a couple of queries per shard, once per run).
+    shards: list[Shard] = []
+    cursors = SyncCursor.objects.using(db)
+    now = timezone.now()
+    horizon = int(time.time()) - table.EVENTS_RETENTION_DAYS * 86400 + RETENTION_MARGIN
+    for acct in accounts:
+        for name in names:
+            spec = table.SYNC_LISTS[name]
+            type_report = TypeReport(name, acct)
+            report.types.append(type_report)
+            if spec.platform_only and acct is not None:
+                type_report.status = SKIPPED
+                continue
+            row, _ = cursors.get_or_create(account=acct or "", livemode=livemode, object_type=name)
+            if full or (events and row.complete and (row.events_after or 0) < horizon):
+                if not full:
+                    type_report.note(f"the cursor is older than the Events API keeps "
+                                     f"({table.EVENTS_RETENTION_DAYS} days): full pass")
+                row.complete, row.starting_after, row.pass_started_at = False, None, None
+                row.created_after, row.created_seen, row.events_after = None, [], None
+                row.save(using=db)
+            state = {f: getattr(row, f) for f in (
+                "complete", "starting_after", "pass_started_at", "created_after",
+                "created_seen", "events_after")}
+            shards.append(Shard(name, spec, acct, type_report, row.pk, state))
+
+    progress.start(report)
+    work: queue.Queue = queue.Queue(maxsize=max(2, 2 * workers))
+
+    def emit(page: Page) -> None:
+        while True:
+            if stop.is_set():
+                raise Stopped()
+            try:
+                work.put(page, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def post(done: Done) -> None:
+        while True:
+            try:
+                work.put(done, timeout=0.1)
+                return
+            except queue.Full:
+                if stop.is_set():
+                    return  # nobody reads any more
+
+    def run(shard: Shard, job: Callable) -> None:
+        try:
+            job(shard, fetcher, emit)
+        except Stopped:
+            post(Done(shard, SKIPPED))
+        except Exception as error:  # noqa: BLE001 - reported per shard, the run goes on
+            if _is_unavailable(error):
+                post(Done(shard, UNAVAILABLE, _describe(error)))
+            else:
+                logger.warning("stripe_django: syncing %s failed", shard.name, exc_info=True)
+                post(Done(shard, FAILED, _describe(error)))
+        else:
+            post(Done(shard, OK))
+
+    def drive(batch: list[tuple[Shard, Callable]]) -> None:
+        if not batch:
+            return
+        pending = len(batch)
+        with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="stripe-sync") as pool:
+            for shard, job in batch:
+                pool.submit(_start, shard, job)
+            try:
+                while pending:
+                    try:
+                        item = work.get(timeout=0.1)
+                    except queue.Empty:
+                        _refresh()
+                        continue
+                    if isinstance(item, Done):
+                        pending -= 1
+                        _finish(item)
+                    else:
+                        _store(item)
+                    _refresh()
+            except BaseException:
+                stop.set()
+                raise
+
+    def _start(shard: Shard, job: Callable) -> None:
+        shard.report.status = RUNNING
+        shard.report.started = time.monotonic()
+        run(shard, job)
+
+    def _refresh() -> None:
+        report.requests = fetcher.requests
+        progress.update()
+
+    def _store(page: Page) -> None:
+        shard = page.shard
+        t = shard.report
+        if page.objects:
+            result = upsert_many(page.objects, stamp=page.stamp, account=shard.account, using=db)
+            if shard.spec is None:
+                counts = [result.by_type[o] for o in result.by_type]
+            else:
+                counts = [result.by_type[o] for o in shard.spec.objects if o in result.by_type]
+            t.created += sum(c.created for c in counts)
+            t.updated += sum(c.updated for c in counts)
+            t.unchanged += sum(c.unchanged for c in counts)
+            t.failed += result.failed
+            t.errors += [str(e) for e in result.errors]
+        t.fetched += page.fetched
+        if page.cursor:
+            cursors.filter(pk=shard.cursor_id).update(**page.cursor)
+            shard.state.update(page.cursor)
+        if page.events_cursor:
+            ids, after = page.events_cursor
+            cursors.filter(pk__in=ids).update(events_after=after)
+        if on_page is not None:
+            on_page(t)
+
+    def _finish(done: Done) -> None:
+        t = done.shard.report
+        t.finished = time.monotonic()
+        t.status = done.status
+        if done.error:
+            if done.status == UNAVAILABLE:
+                t.note(done.error)
+            else:
+                t.errors.append(done.error)
+        if done.shard.cursor_id and done.status == FAILED:
+            cursors.filter(pk=done.shard.cursor_id).update(last_error=done.error or "")
+
+    try:
+        drive([(s, _run_listing) for s in shards])
+        if events:
+            drive(_event_shards(shards, accounts, names, report))
+    except KeyboardInterrupt:
+        report.interrupted = True
+        for t in report.types:
+            if t.status in (RUNNING, PENDING):
+                t.status = SKIPPED
+    finally:
+        stop.set()
+        report.seconds = time.monotonic() - started
+        report.requests = fetcher.requests
+        report.throttled = limiter.throttled
+        progress.finish()
+    return report
+
+
+def _event_shards(shards: list[Shard], accounts: list[str | None], names: list[str],
+                  report: SyncReport) -> list[tuple[Shard, Callable]]:
+    everything = set(names) == set(table.SYNC_LISTS)
+    out = []
+    for acct in accounts:
+        ready = [s for s in shards if s.account == acct and s.report.status == OK
+                 and s.state.get("complete") and s.state.get("events_after") is not None]
+        if not ready:
+            continue
+        after_by_object: dict[str, int] = {}
+        for s in ready:
+            for obj in s.spec.objects:
+                after = s.state["events_after"]
+                after_by_object[obj] = min(after, after_by_object.get(obj, after))
+        plan = _EventPlan(since=min(s.state["events_after"] for s in ready),
+                          cursor_ids=[s.cursor_id for s in ready],
+                          after_by_object=after_by_object, all_types=everything)
+        t = TypeReport("event", acct)
+        report.types.append(t)
+        out.append((Shard("event", None, acct, t, None, {"plan": plan}), _run_events))
+    return out
+
+
+def _connected_accounts(fetcher: Fetcher, report: SyncReport) -> list[str]:
+    probe = TypeReport("account", None)
+    ids: list[str] = []
+    try:
+        for objs, _more, _stamp in fetcher.pages("accounts", (), {}, None, probe):
+            ids += [o["id"] for o in objs if o.get("id")]
+    except stripe.StripeError as error:
+        report.notes.append(f"connected accounts could not be listed: {_describe(error)}")
+    return ids
