@@ -1,0 +1,3 @@
+project = "stripe_django"
+extensions: list = []
+exclude_patterns = ["_build", "dev"]
