@@ -39,5 +39,9 @@ models: venv
 	$(BIN)/python -m stripe_django.codegen
 	DJANGO_SETTINGS_MODULE=tests.settings PYTHONPATH=. $(BIN)/python -m django makemigrations stripe_django --check --dry-run
 
+docs: venv
+	$(BIN)/pip install --quiet sphinx
+	$(BIN)/sphinx-build -W -q -b html docs docs/_build
+
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
