@@ -189,3 +189,22 @@ def test_receive_event_is_the_view_without_http():
     outcome = receive_event(make_event(customer(), "customer.created"))
     assert outcome.ok
     assert Customer.objects.count() == 1
+
+
+@pytest.mark.parametrize("order", [(0, 1, 2), (2, 1, 0), (1, 2, 0), (2, 0, 1)])
+def test_events_of_one_second_keep_the_lifecycle_order(deliver, order):
+    """``created`` has one-second resolution: a creation and an update of the same second
+    end with the update, and a deletion of that second wins over both, in any order."""
+    t = int(time.time())
+    lifecycle = [make_event(customer(name="new"), "customer.created", created=t),
+                 make_event(customer(name="renamed"), "customer.updated", created=t),
+                 make_event({"id": "cus_webhook1", "object": "customer", "deleted": True},
+                            "customer.deleted", created=t)]
+    for index in order:
+        if index != 2:
+            assert deliver(lifecycle[index]).status_code == 200
+    assert Customer.objects.get().name == "renamed"
+    for index in order:
+        assert deliver(lifecycle[index]).status_code == 200
+    stored = Customer.objects.get()
+    assert stored.deleted is True and stored.name == "renamed"
