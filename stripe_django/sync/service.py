@@ -347,20 +347,19 @@ def _full_pass(shard: Shard, fetcher: Fetcher, emit: Callable[[Page], None],
     finish = {"complete": True, "starting_after": None, "pass_started_at": started,
               "events_after": int(started.timestamp()), "last_error": ""}
     if spec.parent:
+        # One stored page per page of parents, so that the cursor (the last parent whose
+        # children are stored) moves on even where children are few.
         walk_state: dict[str, Any] = {}
-        pending: list[dict] = []
-        last_parent = None
         for parents, has_more in _parent_ids(shard, fetcher, None, after):
+            stamp = int(time.time())
             high.add(parents)
-            pending.extend(_children(shard, fetcher, parents, walk_state))
-            last_parent = parents[-1]["id"] if parents else last_parent
-            if has_more and len(pending) < fetcher.page_size:
-                continue
-            cursor = {"pass_started_at": started, "starting_after": last_parent, **high.fields()}
-            if not has_more:
+            children = _children(shard, fetcher, parents, walk_state)
+            cursor = {"pass_started_at": started, **high.fields()}
+            if has_more:
+                cursor["starting_after"] = parents[-1]["id"]
+            else:
                 cursor.update(finish, last_synced_at=timezone.now())
-            emit(Page(shard, pending, int(time.time()), cursor, fetched=len(pending)))
-            pending = []
+            emit(Page(shard, children, stamp, cursor, fetched=len(children)))
         return
     for objs, has_more, stamp in fetcher.pages(spec.service, (), params, shard.account,
                                                 shard.report, after):
