@@ -1,0 +1,60 @@
+"""Connect accounts, 429 answers and failures, against a stub at the HTTP boundary."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks.sync_bench import StubStripe
+from stripe_django.models import Customer, Product, SyncCursor
+from stripe_django.sync import sync
+from stripe_django.sync.report import FAILED, OK, UNAVAILABLE
+
+from .conftest import point_at
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_connected_account_is_read_with_the_stripe_account_header(settings):
+    with StubStripe({"customers": 4}) as stub:
+        point_at(settings, stub.api_base)
+        report = sync(["customer"], account="acct_1CONNECTED", events=False)
+    assert report.ok
+    assert stub.stripe_accounts == {"acct_1CONNECTED": 1}
+    assert set(Customer.objects.values_list("stripe_account", flat=True)) == {"acct_1CONNECTED"}
+    assert SyncCursor.objects.get().account == "acct_1CONNECTED"
+
+
+def test_all_accounts_syncs_the_platform_and_each_connected_account(settings):
+    accounts = ("acct_1AAAAAAA", "acct_1BBBBBBB")
+    with StubStripe({"customers": 3}, accounts=accounts) as stub:
+        point_at(settings, stub.api_base)
+        report = sync(["customer"], all_accounts=True, workers=3, events=False)
+    assert report.ok
+    by_account = {a: Customer.objects.for_account(a).count() for a in (None, *accounts)}
+    assert by_account == {None: 3, "acct_1AAAAAAA": 3, "acct_1BBBBBBB": 3}
+    assert [(t.name, t.account) for t in report.types] == [
+        ("customer", None), ("customer", "acct_1AAAAAAA"), ("customer", "acct_1BBBBBBB")]
+    assert SyncCursor.objects.count() == 3
+
+
+def test_429_is_honoured_with_retry_after(settings):
+    with StubStripe({"customers": 60}, rate_limit=5, retry_after="0.3") as stub:
+        point_at(settings, stub.api_base, SYNC_PAGE_SIZE=5)  # the client asks 1000/s
+        report = sync(["customer"], events=False)
+    assert report.ok
+    assert stub.throttled > 0 and report.throttled == stub.throttled
+    assert Customer.objects.count() == 60
+
+
+def test_forbidden_or_missing_lists_are_reported_and_failures_fail(settings):
+    with StubStripe({"customers": 2, "products": 2, "plans": 2},
+                    fail={"products": 403, "plans": 500}) as stub:
+        point_at(settings, stub.api_base)
+        report = sync(["customer", "product", "plan", "coupon"], events=False)
+    statuses = {t.name: t.status for t in report.types}
+    assert statuses == {"customer": OK, "product": UNAVAILABLE, "plan": FAILED,
+                        "coupon": UNAVAILABLE}  # coupons: 404 from this server
+    assert not report.ok and [t.name for t in report.failed] == ["plan"]
+    assert "500" in report.get("plan").errors[0]
+    assert Customer.objects.count() == 2 and Product.objects.count() == 0
+    assert SyncCursor.objects.get(object_type="plan").last_error
