@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 import time
 from dataclasses import dataclass, field
 
@@ -125,9 +126,14 @@ def format_summary(report: SyncReport, *, show_unavailable: bool = True) -> str:
     if show_unavailable and unavailable:
         lines.append(f"not available ({len(unavailable)}): the key may not read these, the "
                      f"account has not enabled them, or the server does not serve them:")
+        by_reason: dict[str, list[str]] = {}
         for t in unavailable:
             label = t.name + (f" [{t.account}]" if several_accounts else "")
-            lines.append(f"  {label}: {'; '.join(t.notes) or 'not available'}")
+            by_reason.setdefault("; ".join(t.notes) or "not available", []).append(label)
+        for reason, labels in by_reason.items():
+            lines.append(f"  {reason}:")
+            lines += textwrap.wrap(", ".join(labels), width=96, initial_indent="    ",
+                                   subsequent_indent="    ", break_on_hyphens=False)
     for note in report.notes:
         lines.append(f"note: {note}")
     if report.throttled:

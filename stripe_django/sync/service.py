@@ -235,6 +235,7 @@ def _describe(error: BaseException) -> str:
         message = message.split("(HTTP response code was")[0].strip()
         message = " ".join(message.split()) or type(error).__name__
         status = error.http_status
+        message = message.removeprefix(f"{status}: ") if status else message
         return f"{type(error).__name__} (HTTP {status}): {message}" if status else f"{type(error).__name__}: {message}"
     return f"{type(error).__name__}: {error}"
 

@@ -73,4 +73,4 @@ def test_summary_table():
     assert lines[0].split() == ["type", "fetched", "created", "updated", "unchanged", "failed",
                                 "seconds", "status"]
     assert lines[2].split() == ["customer", "1,200", "1,000", "150", "50", "0", "2.5", "ok", "(full)"]
-    assert "price: APIError (HTTP 404): Not Found" in text
+    assert "  APIError (HTTP 404): Not Found:\n    price" in text

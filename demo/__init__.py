@@ -1,0 +1,1 @@
+"""``make demo`` (``python -m demo``): a Stripe account mirrored into SQLite, end to end."""
