@@ -58,3 +58,19 @@ def test_forbidden_or_missing_lists_are_reported_and_failures_fail(settings):
     assert "500" in report.get("plan").errors[0]
     assert Customer.objects.count() == 2 and Product.objects.count() == 0
     assert SyncCursor.objects.get(object_type="plan").last_error
+
+
+def test_queries_per_page_are_constant(settings):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    counts = []
+    for account, n in (("acct_1SMALL00", 50), ("acct_1LARGE00", 100)):
+        with StubStripe({"customers": n}) as stub:
+            point_at(settings, stub.api_base, SYNC_PAGE_SIZE=10)
+            with CaptureQueriesContext(connection) as queries:
+                assert sync(["customer"], account=account, events=False).ok
+        counts.append(len(queries))
+    extra_pages = 5
+    per_page = (counts[1] - counts[0]) / extra_pages
+    assert per_page == int(per_page) and per_page <= 6, counts
