@@ -87,6 +87,48 @@ def _alias(using: str | None) -> str:
     return using or router.db_for_write(Event)
 
 
+class _Statements:
+    """The few statements on the event row run for every delivery, as SQL built once per
+    database vendor: the ORM would compile each of them anew on every request."""
+
+    def __init__(self, connection) -> None:
+        q = connection.ops.quote_name
+        table = q(Event._meta.db_table)
+        col = {f.name: q(f.column) for f in Event._meta.concrete_fields}
+        lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+        self.received = (f"UPDATE {table} SET {col['received_at']} = %s, {col['webhook_endpoint']} = %s "
+                         f"WHERE {col['id']} = %s AND {col['received_at']} IS NULL")
+        self.claim = f"SELECT {col['processing_status']} FROM {table} WHERE {col['id']} = %s{lock}"
+        self.status = f"SELECT {col['processing_status']} FROM {table} WHERE {col['id']} = %s"
+        self.done = (f"UPDATE {table} SET {col['processing_status']} = %s, "
+                     f"{col['processing_attempts']} = {col['processing_attempts']} + 1, "
+                     f"{col['processing_error']} = '', {col['processed_at']} = %s WHERE {col['id']} = %s")
+        self.adapt_time = connection.ops.adapt_datetimefield_value
+
+
+_statements: dict[str, _Statements] = {}
+
+
+def _sql(alias: str) -> tuple[Any, _Statements]:
+    connection = connections[alias]
+    statements = _statements.get(connection.vendor)
+    if statements is None:
+        statements = _statements[connection.vendor] = _Statements(connection)
+    return connection, statements
+
+
+def _one(connection, sql: str, params: list[Any]) -> Any:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def _execute(connection, sql: str, params: list[Any]) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
 def _retrying(alias: str, func: Callable[[], T]) -> T:
     """Run ``func`` (one transaction), again on a transient database error when that is
     possible (not inside an outer transaction)."""
@@ -115,9 +157,8 @@ def store_event(event: Any, *, endpoint: str | None = None, using: str | None = 
             result = upsert_many([snapshot], using=alias)
             if result.errors:
                 raise result.errors[0]
-            Event._default_manager.db_manager(alias).filter(
-                pk=payload["id"], received_at__isnull=True
-            ).update(received_at=timezone.now(), webhook_endpoint=endpoint)
+            connection, sql = _sql(alias)
+            _execute(connection, sql.received, [sql.adapt_time(timezone.now()), endpoint, payload["id"]])
 
     _retrying(alias, store)
 
@@ -179,7 +220,8 @@ def process_event(event_id: str, *, payload: dict[str, Any] | None = None, force
         event = to_plain(payload)
         if refetch.wants_refetch(event.get("type", ""), (event.get("data") or {}).get("object", {}).get("object")):
             # Save the API call when there is nothing to do.
-            status = manager.filter(pk=event_id).values_list("processing_status", flat=True).first()
+            connection, sql = _sql(alias)
+            status = _one(connection, sql.status, [event_id])
             if status == ProcessingStatus.PROCESSED and not force:
                 outcome.status = DUPLICATE
                 return outcome
@@ -188,9 +230,9 @@ def process_event(event_id: str, *, payload: dict[str, Any] | None = None, force
         return _failed(outcome, alias, error)
 
     def apply() -> None:
+        connection, sql = _sql(alias)
         with transaction.atomic(using=alias):
-            status = (manager.select_for_update().filter(pk=event_id)
-                      .values_list("processing_status", flat=True).first())
+            status = _one(connection, sql.claim, [event_id])
             if status is None:
                 raise LookupError(f"event {event_id} is not stored")
             if status == ProcessingStatus.PROCESSED and not force:
@@ -201,11 +243,8 @@ def process_event(event_id: str, *, payload: dict[str, Any] | None = None, force
                 if result.errors:
                     raise result.errors[0]
                 outcome.stored = result.keys
-            manager.filter(pk=event_id).update(
-                processing_status=ProcessingStatus.PROCESSED,
-                processing_attempts=F("processing_attempts") + 1,
-                processing_error="", processed_at=timezone.now(),
-            )
+            _execute(connection, sql.done, [ProcessingStatus.PROCESSED.value,
+                                            sql.adapt_time(timezone.now()), event_id])
             outcome.status = PROCESSED
             transaction.on_commit(lambda: _after_commit(outcome, alias), using=alias)
 

@@ -1,0 +1,277 @@
+"""Webhook endpoint throughput and latency under a real WSGI server.
+
+``run()``: for SQLite (a file, WAL, immediate transactions) and PostgreSQL, start the
+project under Django's threaded WSGI server (the one ``runserver`` uses: HTTP/1.1,
+keep-alive, a thread per connection) on 127.0.0.1 in a child process, with persistent
+database connections. Then 32 concurrent senders POST signed events to
+``stripe/webhook/`` and wait for each answer: the figures are events per second of wall
+time, events per CPU-second of the server process (throughput per core), and p50/p99
+latency of a delivery as the sender sees it. Each event is verified, stored and
+processed (a customer created or updated) before the 200 comes back.
+
+Bounded: 3,000 events per database (``WEBHOOK_BENCH_EVENTS``), at most 60 s of load;
+loopback only; the server is stopped, and its database dropped, at the end. The senders
+run in this process, on the same cores as the server, so the wall-clock rate is lower
+than the server alone could do; the per-CPU-second figure is not affected by that.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "whsec_bench"
+SENDERS = 32
+EVENTS = int(os.environ.get("WEBHOOK_BENCH_EVENTS", "3000"))
+WARMUP = 200
+MAX_SECONDS = 60.0
+POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/bench_webhooks")
+
+
+def __getattr__(name: str):
+    """``urlpatterns``, made on demand: the child's URLconf is this module, and the
+    parent imports it without configuring Django."""
+    if name == "urlpatterns":
+        from django.urls import include, path
+
+        return [path("stripe/", include("stripe_django.urls"))]
+    raise AttributeError(name)
+
+
+# --- the server (child process) ---------------------------------------------------------
+
+def _database(url: str, sqlite_file: str) -> dict:
+    from urllib.parse import urlparse
+
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": sqlite_file,
+                "TEST": {"NAME": sqlite_file},
+                "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 30,
+                            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}}
+    if parsed.scheme.startswith("postgres"):
+        engine = "django.db.backends.postgresql"
+    elif parsed.scheme == "mysql":
+        import pymysql
+
+        pymysql.version_info = (2, 2, 7, "final", 0)
+        pymysql.install_as_MySQLdb()
+        engine = "django.db.backends.mysql"
+    else:
+        raise ValueError(f"unsupported database URL {url}")
+    return {"ENGINE": engine, "NAME": parsed.path.lstrip("/"), "USER": parsed.username or "",
+            "PASSWORD": parsed.password or "", "HOST": parsed.hostname or "",
+            "PORT": str(parsed.port or ""), "CONN_MAX_AGE": None}
+
+
+def serve(url: str) -> None:
+    """Child: create a test database, serve until stdin closes, report, drop it."""
+    import django
+    from django.conf import settings
+
+    sqlite_file = os.path.join(tempfile.mkdtemp(prefix="webhook-bench-"), "bench.sqlite3")
+    database = _database(url, sqlite_file)
+    database.setdefault("CONN_MAX_AGE", None)
+    settings.configure(
+        DEBUG=False, SECRET_KEY="webhook-bench", USE_TZ=True, ALLOWED_HOSTS=["127.0.0.1"],
+        INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth", "stripe_django"],
+        MIDDLEWARE=["django.middleware.security.SecurityMiddleware",
+                    "django.middleware.common.CommonMiddleware",
+                    "django.middleware.csrf.CsrfViewMiddleware"],
+        ROOT_URLCONF="benchmarks.webhook_bench",
+        DATABASES={"default": database},
+        DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
+        STRIPE_DJANGO={"API_KEY": "sk_test_bench", "WEBHOOK_SECRETS": [SECRET]},
+    )
+    django.setup()
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+    from django.test.utils import setup_databases, teardown_databases
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, format, *args):  # noqa: A002
+            pass
+
+    old = setup_databases(verbosity=0, interactive=False)
+    try:
+        class Server(ThreadedWSGIServer):
+            request_queue_size = 128  # socketserver's default of 5 drops a burst of connects
+
+        httpd = Server(("127.0.0.1", 0), Quiet, allow_reuse_address=False)
+        httpd.set_app(WSGIHandler())
+        thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+        thread.start()
+        print(f"PORT {httpd.server_address[1]}", flush=True)
+        sys.stdin.read()  # the parent closes it (or dies): stop
+        httpd.shutdown()
+        httpd.server_close()
+        from stripe_django.models import Customer, Event
+
+        print(f"STORED {Event.objects.count()} {Event.objects.filter(processing_status='processed').count()} "
+              f"{Customer.objects.count()}", flush=True)
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        teardown_databases(old, verbosity=0)
+
+
+# --- the senders (this process) ---------------------------------------------------------
+
+def _events(count: int, start: int) -> list[tuple[bytes, str]]:
+    """Signed bodies: mostly new customers, some updates of a few hot ones, some
+    redeliveries (the same event again)."""
+    rng = random.Random(start)
+    now = int(time.time())
+    made: list[tuple[bytes, str]] = []
+    for i in range(count):
+        roll = rng.random()
+        if roll < 0.1 and made:
+            made.append(rng.choice(made))
+            continue
+        if roll < 0.3:
+            customer_id, event_type = f"cus_hot{rng.randrange(50):03d}", "customer.updated"
+        else:
+            customer_id, event_type = f"cus_bench{start + i:07d}", "customer.created"
+        event = {
+            "id": f"evt_bench{start + i:08d}", "object": "event", "api_version": "2026-10-28.endive",
+            "created": now - rng.randrange(100), "livemode": False, "pending_webhooks": 1,
+            "request": {"id": None, "idempotency_key": None}, "type": event_type,
+            "data": {"object": {
+                "id": customer_id, "object": "customer", "created": 1_700_000_000, "livemode": False,
+                "email": f"{customer_id}@example.com", "name": f"Customer {i}", "balance": 0,
+                "currency": "usd", "delinquent": False, "description": None,
+                "metadata": {"order": str(i)}, "address": {"city": "Berlin", "country": "DE",
+                                                           "line1": "Str. 1", "postal_code": "10115"},
+                "invoice_settings": {"custom_fields": None, "default_payment_method": None,
+                                     "footer": None, "rendering_options": None},
+                "preferred_locales": ["de"], "tax_exempt": "none", "test_clock": None,
+            }},
+        }
+        body = json.dumps(event, indent=2).encode()
+        t = int(time.time())
+        signature = hmac.new(SECRET.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+        made.append((body, f"t={t},v1={signature}"))
+    return made
+
+
+def _send(port: int, events: list[tuple[bytes, str]], senders: int, deadline: float
+          ) -> tuple[list[float], dict[int, int]]:
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+    start = threading.Barrier(senders)
+
+    def sender(index: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        mine, codes = [], {}
+        start.wait()
+        for body, signature in events[index::senders]:
+            if time.monotonic() > deadline:
+                break
+            began = time.perf_counter()
+            try:
+                conn.request("POST", "/stripe/webhook/", body, {
+                    "Content-Type": "application/json", "Stripe-Signature": signature})
+                response = conn.getresponse()
+                response.read()
+                status = response.status
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                status = 0
+            mine.append(time.perf_counter() - began)
+            codes[status] = codes.get(status, 0) + 1
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+            for code, n in codes.items():
+                statuses[code] = statuses.get(code, 0) + n
+
+    threads = [threading.Thread(target=sender, args=(i,)) for i in range(senders)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return latencies, statuses
+
+
+def _cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(url: str, *, events: int = EVENTS, senders: int = SENDERS) -> None:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    child = subprocess.Popen([sys.executable, "-m", "benchmarks.webhook_bench", "serve", url],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=ROOT, env=env, text=True)
+    try:
+        line = child.stdout.readline()
+        if not line.startswith("PORT "):
+            raise RuntimeError(f"the server did not start (exit code {child.wait()})")
+        port = int(line.split()[1])
+        _send(port, _events(WARMUP, 10_000_000), min(senders, 8), time.monotonic() + MAX_SECONDS)
+        load = _events(events, 0)
+        cpu_before, started = _cpu_seconds(child.pid), time.perf_counter()
+        latencies, statuses = _send(port, load, senders, time.monotonic() + MAX_SECONDS)
+        wall, cpu = time.perf_counter() - started, _cpu_seconds(child.pid) - cpu_before
+    finally:
+        child.stdin.close()  # the server's lifeline: it stops, reports and drops its database
+        timer = threading.Timer(120, child.kill)  # never wait forever for it
+        timer.start()
+        rest = child.stdout.read()
+        child.wait()
+        timer.cancel()
+    done = len(latencies)
+    latencies.sort()
+    p50 = statistics.median(latencies) * 1000
+    p99 = latencies[min(done - 1, int(done * 0.99))] * 1000
+    vendor = url.split(":")[0]
+    print(f" {vendor}: {done:,} deliveries from {senders} senders in {wall:.2f} s; answers {dict(sorted(statuses.items()))}")
+    print(f"   {done / wall:>8,.0f} events/s (wall, {os.cpu_count()} cores shared with the senders)")
+    print(f"   {done / cpu:>8,.0f} events per CPU-second of the server ({cpu:.2f} CPU-s)")
+    print(f"   latency p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+    for line in rest.splitlines():
+        if line.startswith("STORED "):
+            stored, processed, customers = line.split()[1:]
+            print(f"   stored {stored} events ({processed} processed), {customers} customers")
+
+
+def _postgres_reachable() -> bool:
+    import socket
+    from urllib.parse import urlparse
+
+    parsed = urlparse(POSTGRES_URL)
+    with socket.socket() as s:
+        s.settimeout(1)
+        return s.connect_ex((parsed.hostname or "127.0.0.1", parsed.port or 5432)) == 0
+
+
+def run() -> None:
+    measure("sqlite://")
+    if _postgres_reachable():
+        measure(POSTGRES_URL)
+    else:
+        print(f" postgresql: skipped, nothing listens at {POSTGRES_URL}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) >= 3 and sys.argv[1] == "serve":
+        serve(sys.argv[2])
+    elif len(sys.argv) >= 2:
+        measure(sys.argv[1])
+    else:
+        run()
