@@ -25,7 +25,6 @@ https://docs.stripe.com/connect/authentication.
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import logging
 import queue
@@ -42,7 +41,7 @@ from django.utils import timezone
 from .. import type_table as table
 from ..conf import stripe_settings
 from ..exceptions import IngestError
-from ..ingest import Snapshot, upsert_many
+from ..ingest import upsert_many
 from ..ingest.columns import mirrored_types
 from ..ingest.events import snapshot_from_event
 from .progress import Progress
