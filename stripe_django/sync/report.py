@@ -134,6 +134,11 @@ def format_summary(report: SyncReport, *, show_unavailable: bool = True) -> str:
             lines.append(f"  {reason}:")
             lines += textwrap.wrap(", ".join(labels), width=96, initial_indent="    ",
                                    subsequent_indent="    ", break_on_hyphens=False)
+    not_run = [t for t in report.types if t.status in (SKIPPED, PENDING) and not t.notes]
+    if not_run:
+        labels = ", ".join(t.name + (f" [{t.account}]" if several_accounts else "") for t in not_run)
+        lines += textwrap.wrap(f"not run ({len(not_run)}): {labels}", width=100,
+                               subsequent_indent="    ", break_on_hyphens=False)
     for note in report.notes:
         lines.append(f"note: {note}")
     if report.throttled:

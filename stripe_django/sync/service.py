@@ -592,6 +592,7 @@ def sync(types: Iterable[str] | None = None, *, account: str | None = None,
             report.types.append(type_report)
             if spec.platform_only and acct is not None:
                 type_report.status = SKIPPED
+                type_report.note("listed by the platform account only")
                 continue
             row, _ = cursors.get_or_create(account=acct or "", livemode=livemode, object_type=name)
             if full or (events and row.complete and (row.events_after or 0) < horizon):
@@ -619,20 +620,28 @@ def sync(types: Iterable[str] | None = None, *, account: str | None = None,
             except queue.Full:
                 continue
 
+    reader_gone = threading.Event()  # the writer loop has ended: nobody reads the queue
+
     def post(done: Done) -> None:
         while True:
             try:
                 work.put(done, timeout=0.1)
                 return
             except queue.Full:
-                if stop.is_set():
-                    return  # nobody reads any more
+                if reader_gone.is_set():
+                    return
 
     def run(shard: Shard, job: Callable) -> None:
         try:
             job(shard, fetcher, emit)
         except Stopped:
             post(Done(shard, SKIPPED))
+        except (stripe.AuthenticationError, stripe.APIConnectionError) as error:
+            # Every other request would fail the same way: stop the run (it resumes).
+            if not stop.is_set():
+                stop.set()
+                report.notes.append(f"stopped early: {_describe(error)}")
+            post(Done(shard, FAILED, _describe(error)))
         except Exception as error:  # noqa: BLE001 - reported per shard, the run goes on
             if _is_unavailable(error):
                 post(Done(shard, UNAVAILABLE, _describe(error)))
@@ -664,6 +673,7 @@ def sync(types: Iterable[str] | None = None, *, account: str | None = None,
                     _refresh()
             except BaseException:
                 stop.set()
+                reader_gone.set()
                 raise
 
     def _start(shard: Shard, job: Callable) -> None:

@@ -7,7 +7,7 @@ import pytest
 from benchmarks.sync_bench import StubStripe
 from stripe_django.models import Customer, Product, SyncCursor
 from stripe_django.sync import sync
-from stripe_django.sync.report import FAILED, OK, UNAVAILABLE
+from stripe_django.sync.report import FAILED, OK, UNAVAILABLE, format_summary
 
 from .conftest import point_at
 
@@ -74,3 +74,15 @@ def test_queries_per_page_are_constant(settings):
     extra_pages = 5
     per_page = (counts[1] - counts[0]) / extra_pages
     assert per_page == int(per_page) and per_page <= 6, counts
+
+
+def test_a_rejected_key_stops_the_run_early(settings):
+    with StubStripe({"customers": 1, "products": 1}, fail={"customers": 401, "products": 401,
+                                                          "plans": 401}) as stub:
+        point_at(settings, stub.api_base)
+        report = sync(["customer", "product", "plan"], events=False)
+    assert not report.ok
+    assert report.get("customer").status == FAILED
+    assert stub.served == 1  # the other types were not tried
+    assert any(n.startswith("stopped early: AuthenticationError") for n in report.notes)
+    assert "not run (2): product, plan" in format_summary(report)
