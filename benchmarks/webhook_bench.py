@@ -76,7 +76,7 @@ def _database(url: str, sqlite_file: str) -> dict:
             "PORT": str(parsed.port or ""), "CONN_MAX_AGE": None}
 
 
-def serve(url: str) -> None:
+def serve(url: str, server: str = "django") -> None:
     """Child: create a test database, serve until stdin closes, report, drop it."""
     import django
     from django.conf import settings
@@ -106,17 +106,20 @@ def serve(url: str) -> None:
 
     old = setup_databases(verbosity=0, interactive=False)
     try:
-        class Server(ThreadedWSGIServer):
-            request_queue_size = 128  # socketserver's default of 5 drops a burst of connects
+        if server == "gunicorn":
+            _run_gunicorn(WSGIHandler())
+        else:
+            class Server(ThreadedWSGIServer):
+                request_queue_size = 128  # socketserver's default of 5 drops a burst of connects
 
-        httpd = Server(("127.0.0.1", 0), Quiet, allow_reuse_address=False)
-        httpd.set_app(WSGIHandler())
-        thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-        thread.start()
-        print(f"PORT {httpd.server_address[1]}", flush=True)
-        sys.stdin.read()  # the parent closes it (or dies): stop
-        httpd.shutdown()
-        httpd.server_close()
+            httpd = Server(("127.0.0.1", 0), Quiet, allow_reuse_address=False)
+            httpd.set_app(WSGIHandler())
+            thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+            thread.start()
+            print(f"PORT {httpd.server_address[1]}", flush=True)
+            sys.stdin.read()  # the parent closes it (or dies): stop
+            httpd.shutdown()
+            httpd.server_close()
         from stripe_django.models import Customer, Event
 
         print(f"STORED {Event.objects.count()} {Event.objects.filter(processing_status='processed').count()} "
@@ -126,6 +129,54 @@ def serve(url: str) -> None:
 
         connections.close_all()
         teardown_databases(old, verbosity=0)
+
+
+def _run_gunicorn(app) -> None:
+    """Serve ``app`` with gunicorn (one worker process per core, threads in each) until
+    stdin closes. Only when gunicorn is installed: it is no dependency of the project."""
+    import signal
+    import socket
+
+    from django.db import connections
+    from gunicorn.app.base import BaseApplication
+    from gunicorn.arbiter import Arbiter
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    listener.close()
+    connections.close_all()  # no connection may cross the fork
+
+    class Application(BaseApplication):
+        def load_config(self):
+            for key, value in {
+                "bind": f"127.0.0.1:{port}", "workers": os.cpu_count() or 1,
+                "worker_class": "gthread", "threads": 4, "keepalive": 30, "backlog": 128,
+                "loglevel": "warning", "accesslog": None,
+            }.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            return app
+
+    master = os.getpid()
+
+    def stop_when_stdin_closes():
+        sys.stdin.read()
+        os.kill(master, signal.SIGTERM)
+
+    def announce(arbiter):
+        print(f"PORT {port}", flush=True)
+        threading.Thread(target=stop_when_stdin_closes, daemon=True).start()
+
+    application = Application()
+    application.cfg.set("when_ready", announce)
+    try:
+        Arbiter(application).run()
+    except SystemExit as exit_:
+        if os.getpid() != master:
+            # a worker process leaving: not through the master's clean-up below
+            os._exit(exit_.code if isinstance(exit_.code, int) else 0)
 
 
 # --- the senders (this process) ---------------------------------------------------------
@@ -208,15 +259,23 @@ def _send(port: int, events: list[tuple[bytes, str]], senders: int, deadline: fl
 
 
 def _cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU time of a process and its live child processes (gunicorn's workers)."""
+    total = 0.0
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            children = [int(c) for c in f.read().split()]
+    except OSError:
+        return total
+    return total + sum(_cpu_seconds(child) for child in children)
 
 
-def measure(url: str, *, events: int = EVENTS, senders: int = SENDERS) -> None:
+def measure(url: str, *, server: str = "django", events: int = EVENTS, senders: int = SENDERS) -> None:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     env.pop("DJANGO_SETTINGS_MODULE", None)
-    child = subprocess.Popen([sys.executable, "-m", "benchmarks.webhook_bench", "serve", url],
+    child = subprocess.Popen([sys.executable, "-m", "benchmarks.webhook_bench", "serve", url, server],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=ROOT, env=env, text=True)
     try:
         line = child.stdout.readline()
@@ -240,7 +299,7 @@ def measure(url: str, *, events: int = EVENTS, senders: int = SENDERS) -> None:
     p50 = statistics.median(latencies) * 1000
     p99 = latencies[min(done - 1, int(done * 0.99))] * 1000
     vendor = url.split(":")[0]
-    print(f" {vendor}: {done:,} deliveries from {senders} senders in {wall:.2f} s; answers {dict(sorted(statuses.items()))}")
+    print(f" {vendor}, {server} server: {done:,} deliveries from {senders} senders in {wall:.2f} s; answers {dict(sorted(statuses.items()))}")
     print(f"   {done / wall:>8,.0f} events/s (wall, {os.cpu_count()} cores shared with the senders)")
     print(f"   {done / cpu:>8,.0f} events per CPU-second of the server ({cpu:.2f} CPU-s)")
     print(f"   latency p50 {p50:.1f} ms, p99 {p99:.1f} ms")
@@ -260,18 +319,27 @@ def _postgres_reachable() -> bool:
         return s.connect_ex((parsed.hostname or "127.0.0.1", parsed.port or 5432)) == 0
 
 
+def _servers() -> list[str]:
+    import importlib.util
+
+    return ["django"] + (["gunicorn"] if importlib.util.find_spec("gunicorn") else [])
+
+
 def run() -> None:
-    measure("sqlite://")
+    urls = ["sqlite://"]
     if _postgres_reachable():
-        measure(POSTGRES_URL)
+        urls.append(POSTGRES_URL)
     else:
         print(f" postgresql: skipped, nothing listens at {POSTGRES_URL}")
+    for url in urls:
+        for server in _servers():
+            measure(url, server=server)
 
 
 if __name__ == "__main__":
     if len(sys.argv) >= 3 and sys.argv[1] == "serve":
-        serve(sys.argv[2])
+        serve(sys.argv[2], *sys.argv[3:4])
     elif len(sys.argv) >= 2:
-        measure(sys.argv[1])
+        measure(sys.argv[1], server=(sys.argv[2:3] or ["django"])[0])
     else:
         run()

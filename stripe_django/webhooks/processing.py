@@ -26,8 +26,9 @@ from django.utils import timezone
 
 from .. import type_table as table
 from ..exceptions import IngestError
-from ..ingest import Snapshot, to_plain, upsert_many
+from ..ingest import Snapshot, to_plain, to_stamp, upsert_many
 from ..ingest import columns
+from ..ingest.planner import Planner, dumps
 from ..ingest.events import snapshot_from_event
 from ..models import Event
 from ..models.processing import ProcessingStatus
@@ -104,6 +105,18 @@ class _Statements:
                      f"{col['processing_attempts']} = {col['processing_attempts']} + 1, "
                      f"{col['processing_error']} = '', {col['processed_at']} = %s WHERE {col['id']} = %s")
         self.adapt_time = connection.ops.adapt_datetimefield_value
+        # Insert if absent: the event row with its payload columns (as ingest plans them)
+        # and where it came from; the processing columns take their database defaults.
+        self.event_columns = columns.columns_of(Event)
+        names = [*columns.BASE_COLUMNS, *(c.column for c in self.event_columns),
+                 "received_at", "webhook_endpoint"]
+        marks = ", ".join(["%s"] * len(names))
+        head = f"INSERT INTO {table} ({', '.join(q(n) for n in names)}) VALUES ({marks})"
+        if connection.vendor == "mysql":
+            self.insert = f"{head} ON DUPLICATE KEY UPDATE {col['id']} = {col['id']}"
+        else:
+            self.insert = f"{head} ON CONFLICT ({col['id']}) DO NOTHING"
+        self.json_kinds = frozenset({columns.JSON, columns.REF_LIST, columns.EMBEDDED})
 
 
 _statements: dict[str, _Statements] = {}
@@ -153,12 +166,26 @@ def store_event(event: Any, *, endpoint: str | None = None, using: str | None = 
     snapshot = Snapshot(payload, stamp=payload.get("created"), account=payload.get("account"))
 
     def store() -> None:
-        with transaction.atomic(using=alias):
-            result = upsert_many([snapshot], using=alias)
-            if result.errors:
-                raise result.errors[0]
-            connection, sql = _sql(alias)
-            _execute(connection, sql.received, [sql.adapt_time(timezone.now()), endpoint, payload["id"]])
+        # One statement, so a transaction of its own (or part of the caller's).
+        connection, sql = _sql(alias)
+        planner = Planner()
+        key = planner.add(snapshot.payload, to_stamp(snapshot.stamp), snapshot.account)
+        row = planner.rows[key]
+        received = sql.adapt_time(timezone.now())
+        params = [row.id, row.account, row.data_json, sql.adapt_time(row.stamp), row.data_hash, row.deleted]
+        for column, value in zip(sql.event_columns, row.values):
+            if value is not None and column.kind in sql.json_kinds:
+                value = dumps(value)
+            elif value is not None and column.kind == columns.TIMESTAMP:
+                value = sql.adapt_time(value)
+            params.append(value)
+        params += [received, endpoint]
+        with connection.cursor() as cursor:
+            cursor.execute(sql.insert, params)
+            inserted = cursor.rowcount
+        if inserted != 1:
+            # Stored already (a redelivery, or fetched by a sync): note its arrival once.
+            _execute(connection, sql.received, [received, endpoint, row.id])
 
     _retrying(alias, store)
 
