@@ -181,9 +181,9 @@ class StubStripe:
         if path not in self.resources or path not in KINDS:
             return 404, {"error": {"type": "invalid_request_error",
                                    "message": f"Unrecognized request URL (GET: /v1/{path})"}}, {}
-        return 200, self._list(path, query, account), {}
+        return self._list(path, query, account)
 
-    def _list(self, path: str, query: dict, account: str | None) -> dict:
+    def _list(self, path: str, query: dict, account: str | None) -> tuple[int, dict, dict]:
         count = self.resources[path]
         limit = min(int(query.get("limit", 10)), 100)
         created = lambda i: T_END - i // PER_SECOND  # noqa: E731 - decreasing with i
@@ -202,10 +202,14 @@ class StubStripe:
                 lo = max(lo, bisect.bisect_left(range(count), -bound, key=lambda i: -created(i)))
         after = query.get("starting_after")
         if after:
+            if int(after[-8:]) >= count:
+                return 400, {"error": {"type": "invalid_request_error", "code": "resource_missing",
+                                       "param": "starting_after",
+                                       "message": f"No such object: '{after}'"}}, {}
             lo = max(lo, int(after[-8:]) + 1)
         end = min(hi, lo + limit)
         data = [make_object(path, i, account) for i in range(lo, end)]
-        return _page(data, end < hi, f"/v1/{path}")
+        return 200, _page(data, end < hi, f"/v1/{path}"), {}
 
 
 def _created_ok(value: int, query: dict) -> bool:

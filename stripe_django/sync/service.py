@@ -167,12 +167,23 @@ class Fetcher:
               ) -> Iterator[tuple[list[dict], bool, int]]:
         """Every page from ``starting_after`` on: (objects, has_more, stamp)."""
         previous: set[str] = set()
+        first = True
         while True:
             query = dict(params)
             if starting_after:
                 query["starting_after"] = starting_after
             stamp = int(time.time())
-            objs, has_more = self.page(path, args, query, account, report)
+            try:
+                objs, has_more = self.page(path, args, query, account, report)
+            except stripe.InvalidRequestError as error:
+                if not (first and starting_after and _names_param(error, "starting_after")):
+                    raise
+                # The object a resumed pass stopped after is gone: start the list over
+                # (what is stored already comes back unchanged).
+                report.note(f"the resume point {starting_after} is gone; listed from the start")
+                starting_after = None
+                continue
+            first = False
             ids = {o.get("id") for o in objs}
             if previous & ids:
                 # starting_after pointed at an object the server no longer knows, and it

@@ -86,3 +86,14 @@ def test_a_rejected_key_stops_the_run_early(settings):
     assert stub.served == 1  # the other types were not tried
     assert any(n.startswith("stopped early: AuthenticationError") for n in report.notes)
     assert "not run (2): product, plan" in format_summary(report)
+
+
+def test_a_resume_point_deleted_meanwhile_restarts_the_pass(settings):
+    SyncCursor.objects.create(object_type="customer", starting_after="cus_00009999")
+    with StubStripe({"customers": 7}) as stub:
+        point_at(settings, stub.api_base)
+        report = sync(["customer"], events=False)
+    customer = report.get("customer")
+    assert report.ok and customer.mode == "resumed" and customer.fetched == 7
+    assert any("resume point cus_00009999 is gone" in n for n in customer.notes)
+    assert SyncCursor.objects.get().complete

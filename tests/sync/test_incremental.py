@@ -8,6 +8,7 @@ import pytest
 
 from stripe_django.models import Charge, Customer, SyncCursor
 from stripe_django.sync import sync
+from stripe_django.sync.report import format_summary
 
 pytestmark = pytest.mark.django_db
 
@@ -108,3 +109,18 @@ def test_a_cursor_older_than_the_events_api_keeps_falls_back_to_a_full_pass(seed
     assert charge.mode == "full"
     assert any("older than the Events API keeps" in n for n in charge.notes)
     assert charge.fetched == Charge.objects.count()
+
+
+def test_ctrl_c_returns_an_interrupted_report_and_keeps_the_cursor(seeded, server, settings):
+    settings.STRIPE_DJANGO = {**settings.STRIPE_DJANGO, "SYNC_PAGE_SIZE": 4}
+
+    def interrupt(report) -> None:
+        raise KeyboardInterrupt
+
+    report = sync(["customer", "charge"], on_page=interrupt)
+    assert report.interrupted and not report.ok
+    assert Customer.objects.count() + Charge.objects.count() > 0
+    assert "interrupted" in format_summary(report)
+    resumed = sync(["customer", "charge"])
+    assert resumed.ok
+    assert Customer.objects.count() == 12
