@@ -83,6 +83,7 @@ class Page:
     cursor: dict[str, Any] | None = None  # cursor fields to store once the rows are
     events_cursor: tuple[list[int], int] | None = None  # (cursor ids, events_after)
     fetched: int = 0
+    errors: list[str] = field(default_factory=list)  # payloads refused before ingest
 
 
 @dataclass
@@ -483,6 +484,7 @@ def _run_events(shard: Shard, fetcher: Fetcher, emit: Callable[[Page], None]) ->
         if split:
             continue
         snapshots = []
+        refused: list[str] = []
         for event in _oldest_first(buffer):
             obj = (event.get("data") or {}).get("object") or {}
             object_type = obj.get("object")
@@ -496,8 +498,7 @@ def _run_events(shard: Shard, fetcher: Fetcher, emit: Callable[[Page], None]) ->
             try:
                 snapshot = snapshot_from_event(event)
             except IngestError as error:
-                report.errors.append(str(error))
-                report.failed += 1
+                refused.append(str(error))
                 continue
             if not snapshot.payload.get("deleted"):
                 try:
@@ -514,7 +515,8 @@ def _run_events(shard: Shard, fetcher: Fetcher, emit: Callable[[Page], None]) ->
             last = i == len(chunks) - 1
             emit(Page(shard, chunk, None, None,
                       events_cursor=(plan.cursor_ids, high) if last else None,
-                      fetched=len(buffer) if i == 0 else 0))
+                      fetched=len(buffer) if i == 0 else 0,
+                      errors=refused if i == 0 else []))
     report.note(f"{applied:,} event(s) applied")
 
 
@@ -711,6 +713,8 @@ def sync(types: Iterable[str] | None = None, *, account: str | None = None,
             t.failed += result.failed
             t.errors += [str(e) for e in result.errors]
         t.fetched += page.fetched
+        t.failed += len(page.errors)
+        t.errors += page.errors
         if page.cursor:
             cursors.filter(pk=shard.cursor_id).update(**page.cursor)
             shard.state.update(page.cursor)
