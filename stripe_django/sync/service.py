@@ -596,7 +596,6 @@ def sync(types: Iterable[str] | None = None, *, account: str | None = None,
     # Shards and their cursors (a couple of queries per shard, once per run).
     shards: list[Shard] = []
     cursors = SyncCursor.objects.using(db)
-    now = timezone.now()
     horizon = int(time.time()) - table.EVENTS_RETENTION_DAYS * 86400 + RETENTION_MARGIN
     for acct in accounts:
         for name in names:
