@@ -15,8 +15,9 @@ from typing import Any
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.decorators import method_decorator
 from django.views import View
-from django.views.decorators.csrf import csrf_exempt
 from django.db import transaction
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_variables
 
 from . import processing, verification
 
@@ -36,6 +37,8 @@ class WebhookView(View):
     # The endpoint used when the URL names none ("" or None: the default endpoint).
     endpoint_name: str | None = None
 
+    # Kept out of error reports: the endpoint (its secrets) and what was sent.
+    @method_decorator(sensitive_variables("endpoint", "body", "event"))
     def post(self, request: HttpRequest, name: str | None = None) -> HttpResponse:
         try:
             endpoint = self.get_endpoint(name if name is not None else self.endpoint_name)

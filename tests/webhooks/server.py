@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import socketserver
 import threading
+import time
 from typing import Iterator
 
 from django.core.handlers.wsgi import WSGIHandler
@@ -40,6 +41,21 @@ class Server:
         self.lock = lock
         host, port = httpd.server_address[:2]
         self.url = f"http://{host}:{port}"
+        self.in_flight = 0
+        self.last_request = 0.0
+        self._count = threading.Lock()
+
+    def wait_idle(self, quiet: float = 0.5, timeout: float = 15.0) -> None:
+        """Wait until no request is running and none came for ``quiet`` seconds (late
+        deliveries must not reach the database after the test has ended)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._count:
+                idle = self.in_flight == 0 and time.monotonic() - self.last_request > quiet
+            if idle:
+                return
+            time.sleep(0.05)
+        raise AssertionError("the server did not become idle")
 
 
 def _shared_connections() -> dict:
@@ -65,7 +81,19 @@ def serve(*, threaded: bool = True) -> Iterator[Server]:
         with lock:
             return app(environ, start_response)
 
-    httpd.set_app(locked_app)
+    def counted_app(environ, start_response):
+        with server._count:
+            server.in_flight += 1
+            server.last_request = time.monotonic()
+        try:
+            return locked_app(environ, start_response)
+        finally:
+            with server._count:
+                server.in_flight -= 1
+                server.last_request = time.monotonic()
+
+    httpd.set_app(counted_app)
+    server = Server(httpd, lock)
 
     def run() -> None:
         for alias, conn in shared.items():
@@ -79,7 +107,7 @@ def serve(*, threaded: bool = True) -> Iterator[Server]:
     thread = threading.Thread(target=run, name="webhook-test-server", daemon=True)
     thread.start()
     try:
-        yield Server(httpd, lock)
+        yield server
     finally:
         httpd.shutdown()
         httpd.server_close()

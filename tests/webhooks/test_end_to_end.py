@@ -86,7 +86,9 @@ def test_objects_created_in_localstripe_arrive_through_their_events(ls, settings
         finally:
             ls.disable_webhook("platform")
             ls.disable_webhook("connect")
-        time.sleep(0.3)  # deliveries to both endpoints: let the later duplicates finish
+            # deliveries to both endpoints: let the later duplicates finish (localstripe
+            # waits about a second before each delivery)
+            server.wait_idle(quiet=1.5)
         with server.lock:
             assert set(Event.objects.values_list("id", flat=True)) == expected
             assert not Event.objects.exclude(processing_status="processed").exists()

@@ -196,3 +196,19 @@ def test_refusals_never_log_the_secret_or_the_body(deliver, event, caplog):
 
 def test_endpoint_repr_hides_secrets():
     assert SECRET not in repr(get_endpoint())
+
+
+@override_settings(DEBUG=True)
+def test_error_page_shows_no_secret(event):
+    """A request that fails while storing (here: an event field of the wrong type) is a
+    500 with Django's debug page; the secrets and the signature stay out of it."""
+    event["livemode"] = "not a boolean"
+    body = body_of(event)
+    client = Client(raise_request_exception=False)
+    response = client.post(reverse("stripe_django:webhook"), data=body, content_type="application/json",
+                           HTTP_STRIPE_SIGNATURE=sign(body))
+    assert response.status_code == 500
+    page = response.content.decode()
+    assert "livemode" in page  # the page is there, naming the error
+    assert SECRET not in page
+    assert sign(body).split("v1=")[1] not in page
