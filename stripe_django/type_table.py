@@ -387,6 +387,12 @@ OWN_ID_PREFIXES: dict[str, str] = {
     "line_item": "il_",
 }
 
+# ``*.deleted`` events whose object is not deleted in Stripe: a canceled subscription
+# stays retrievable (and listable with status=all), so marking it deleted would flap.
+DELETED_EVENTS_THAT_KEEP_THE_OBJECT: dict[str, str] = {
+    "customer.subscription.deleted": "the subscription is canceled, not deleted",
+}
+
 # ---------------------------------------------------------------------------------------
 # Sync: how each type is listed through the API (owned by the sync service).
 # Reference: each type's "List all" page at https://docs.stripe.com/api (its parameters

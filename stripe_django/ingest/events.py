@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import type_table as table
 from ..exceptions import IngestError
 from . import Snapshot, to_plain
 
@@ -11,7 +12,8 @@ from . import Snapshot, to_plain
 def snapshot_from_event(event: Any) -> Snapshot:
     """The ``data.object`` of an event, stamped with the event's ``created``.
 
-    A ``*.deleted`` event carries the object as it was; it is stored marked deleted.
+    A ``*.deleted`` event carries the object as it was; it is stored marked deleted
+    (except the types in ``type_table.DELETED_EVENTS_THAT_KEEP_THE_OBJECT``).
     Connect events carry ``account``: the rows are tagged with it.
     """
     event = to_plain(event)
@@ -22,6 +24,7 @@ def snapshot_from_event(event: Any) -> Snapshot:
     if not isinstance(obj, dict):
         raise IngestError("the event has no data.object", object_type="event",
                           object_id=event.get("id"), field="data")
-    if str(event.get("type", "")).endswith(".deleted"):
+    event_type = str(event.get("type", ""))
+    if event_type.endswith(".deleted") and event_type not in table.DELETED_EVENTS_THAT_KEEP_THE_OBJECT:
         obj = {**obj, "deleted": True}
     return Snapshot(obj, stamp=event.get("created"), account=event.get("account"))
