@@ -32,6 +32,7 @@ from ..ingest.planner import Planner, dumps
 from ..ingest.events import snapshot_from_event
 from ..models import Event
 from ..models.processing import ProcessingStatus
+from ..signals import event_processed, send_event_processed
 from . import refetch
 
 logger = logging.getLogger("stripe_django.webhooks")
@@ -96,14 +97,17 @@ class _Statements:
         q = connection.ops.quote_name
         table = q(Event._meta.db_table)
         col = {f.name: q(f.column) for f in Event._meta.concrete_fields}
-        lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
         self.received = (f"UPDATE {table} SET {col['received_at']} = %s, {col['webhook_endpoint']} = %s "
                          f"WHERE {col['id']} = %s AND {col['received_at']} IS NULL")
-        self.claim = f"SELECT {col['processing_status']} FROM {table} WHERE {col['id']} = %s{lock}"
         self.status = f"SELECT {col['processing_status']} FROM {table} WHERE {col['id']} = %s"
-        self.done = (f"UPDATE {table} SET {col['processing_status']} = %s, "
-                     f"{col['processing_attempts']} = {col['processing_attempts']} + 1, "
-                     f"{col['processing_error']} = '', {col['processed_at']} = %s WHERE {col['id']} = %s")
+        # Claims the event: marks it processed and locks the row until the transaction
+        # ends. A concurrent claim of the same event waits for that, then finds it
+        # processed (nothing to do) or, if the first one rolled back, claims it itself.
+        done = (f"UPDATE {table} SET {col['processing_status']} = %s, "
+                f"{col['processing_attempts']} = {col['processing_attempts']} + 1, "
+                f"{col['processing_error']} = '', {col['processed_at']} = %s WHERE {col['id']} = %s")
+        self.claim = f"{done} AND {col['processing_status']} <> %s"
+        self.claim_again = done
         self.adapt_time = connection.ops.adapt_datetimefield_value
         # Insert if absent: the event row with its payload columns (as ingest plans them)
         # and where it came from; the processing columns take their database defaults.
@@ -258,11 +262,18 @@ def process_event(event_id: str, *, payload: dict[str, Any] | None = None, force
 
     def apply() -> None:
         connection, sql = _sql(alias)
+        processed = ProcessingStatus.PROCESSED.value
+        params = [processed, sql.adapt_time(timezone.now()), event_id]
         with transaction.atomic(using=alias):
-            status = _one(connection, sql.claim, [event_id])
-            if status is None:
-                raise LookupError(f"event {event_id} is not stored")
-            if status == ProcessingStatus.PROCESSED and not force:
+            with connection.cursor() as cursor:
+                if force:
+                    cursor.execute(sql.claim_again, params)
+                else:
+                    cursor.execute(sql.claim, [*params, processed])
+                claimed = cursor.rowcount == 1
+            if not claimed:
+                if _one(connection, sql.status, [event_id]) is None:
+                    raise LookupError(f"event {event_id} is not stored")
                 outcome.status = DUPLICATE
                 return
             if snapshot is not None:
@@ -270,10 +281,9 @@ def process_event(event_id: str, *, payload: dict[str, Any] | None = None, force
                 if result.errors:
                     raise result.errors[0]
                 outcome.stored = result.keys
-            _execute(connection, sql.done, [ProcessingStatus.PROCESSED.value,
-                                            sql.adapt_time(timezone.now()), event_id])
             outcome.status = PROCESSED
-            transaction.on_commit(lambda: _after_commit(outcome, alias), using=alias)
+            if event_processed.has_listeners():
+                transaction.on_commit(lambda: _after_commit(outcome, alias), using=alias)
 
     try:
         _retrying(alias, apply)
@@ -286,10 +296,6 @@ def process_event(event_id: str, *, payload: dict[str, Any] | None = None, force
 
 
 def _after_commit(outcome: Outcome, alias: str) -> None:
-    from ..signals import event_processed, send_event_processed
-
-    if not event_processed.has_listeners():
-        return
     try:
         row = Event._default_manager.db_manager(alias).get(pk=outcome.event_id)
         failures = send_event_processed(row)
