@@ -3,10 +3,11 @@
 1. :func:`store_event` writes the event row in a transaction of its own (insert if
    absent, keyed by the event id; a redelivery changes nothing), so an event is durable
    before anything is done with it.
-2. :func:`process_event` takes the row's lock (``SELECT ... FOR UPDATE``), skips it if it
-   was processed already, ingests its ``data.object`` stamped with the event's
-   ``created`` (the staleness guard keeps the newest state whatever the order of
-   arrival), and marks it processed, all in one transaction: the mirror changes if and
+2. :func:`process_event` claims the event with one conditional ``UPDATE`` (marked
+   processed unless it was already; the row stays locked until the commit, so a
+   concurrent claim waits and then finds nothing to do), ingests its ``data.object``
+   stamped with the event's ``created`` (the staleness guard keeps the newest state
+   whatever the order of arrival), all in one transaction: the mirror changes if and
    only if the event is marked processed. Signals go out after the commit.
 3. A failure rolls that transaction back and records ``failed`` with the error; the
    caller answers 500, and Stripe (or ``manage.py stripe_process_events``) retries.
