@@ -104,6 +104,10 @@ def serve(url: str, server: str = "django") -> None:
     from django.test.utils import setup_databases, teardown_databases
 
     class Quiet(WSGIRequestHandler):
+        # wsgiref writes the headers and the body of a response separately; with Nagle's
+        # algorithm on, the body then waits for the client's delayed ACK (~40 ms).
+        disable_nagle_algorithm = True
+
         def log_message(self, format, *args):  # noqa: A002
             pass
 

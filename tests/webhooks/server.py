@@ -20,6 +20,8 @@ from django.db import connections
 
 
 class QuietHandler(WSGIRequestHandler):
+    disable_nagle_algorithm = True  # no delayed-ACK stall between headers and body
+
     def log_message(self, format, *args):  # noqa: A002
         pass
 
