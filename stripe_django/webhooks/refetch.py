@@ -2,7 +2,8 @@
 
 Done for the object types named in ``STRIPE_DJANGO["REFETCH_ON_EVENT"]`` (or all, with
 True) and for the event types of ``type_table.INCOMPLETE_EVENT_PAYLOADS``. Never done for
-``*.deleted`` events: the object is gone.
+``*.deleted`` events (the object is gone), except those of
+``type_table.DELETED_EVENTS_THAT_KEEP_THE_OBJECT`` (a canceled subscription).
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ __all__ = ["wants_refetch", "retrieve_path", "fetch_object"]
 
 def wants_refetch(event_type: str, object_type: str | None) -> bool:
     """Whether an event of this type about this object type is processed from a fresh copy."""
-    if not object_type or event_type.endswith(".deleted"):
+    if not object_type:
         return False
+    if event_type.endswith(".deleted") and event_type not in table.DELETED_EVENTS_THAT_KEEP_THE_OBJECT:
+        return False  # gone: nothing to fetch
     setting = stripe_settings.REFETCH_ON_EVENT
     if setting is True:
         return True

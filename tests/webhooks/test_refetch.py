@@ -115,6 +115,8 @@ def test_wants_refetch():
     with override_settings(STRIPE_DJANGO={"REFETCH_ON_EVENT": True}):
         assert wants_refetch("customer.updated", "customer")
         assert not wants_refetch("customer.deleted", "customer")
+        # a canceled subscription is still there
+        assert wants_refetch("customer.subscription.deleted", "subscription")
 
 
 @pytest.mark.parametrize("obj, path", [
