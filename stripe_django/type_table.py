@@ -54,6 +54,12 @@ REDACTED_FIELDS: dict[str, str] = {
     "secret": "the signing secret of a webhook endpoint, returned once at creation",
 }
 
+# Objects nested inside another type's JSON columns, where REDACTED_FIELDS are removed
+# too: an event's ``data.object`` is a whole object of another type.
+NESTED_OBJECTS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "event": (("data", "object"), ("data", "previous_attributes")),
+}
+
 # ---------------------------------------------------------------------------------------
 # Families: the models module each type lives in. Namespaced types ("issuing.card") go
 # to the module of their namespace unless listed here.

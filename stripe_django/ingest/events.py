@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from .. import type_table as table
@@ -27,4 +28,27 @@ def snapshot_from_event(event: Any) -> Snapshot:
     event_type = str(event.get("type", ""))
     if event_type.endswith(".deleted") and event_type not in table.DELETED_EVENTS_THAT_KEEP_THE_OBJECT:
         obj = {**obj, "deleted": True}
-    return Snapshot(obj, stamp=event.get("created"), account=event.get("account"))
+    return Snapshot(obj, stamp=event_stamp(event), account=event.get("account"))
+
+
+# Stripe's ``created`` has one-second resolution and events of one object often share a
+# second; Stripe gives them no other order. Within the second, an object's creation
+# comes first and its deletion last, so a ``*.created`` payload never overwrites a
+# same-second update and nothing overwrites a same-second deletion. Two updates in one
+# second stay in the order they are applied (REFETCH_ON_EVENT removes that doubt).
+_FIRST, _MIDDLE, _LAST = 0, 500_000, 999_999  # microseconds
+
+
+def event_stamp(event: dict[str, Any]) -> dt.datetime | None:
+    """The staleness stamp of an event's object (None when it has no ``created``)."""
+    created = event.get("created")
+    if type(created) is not int:
+        return None
+    event_type = str(event.get("type", ""))
+    if event_type.endswith(".deleted"):
+        micro = _LAST
+    elif event_type.endswith(".created"):
+        micro = _FIRST
+    else:
+        micro = _MIDDLE
+    return dt.datetime.fromtimestamp(created, tz=dt.timezone.utc).replace(microsecond=micro)

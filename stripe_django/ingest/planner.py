@@ -99,8 +99,9 @@ class Planner:
                                             _digest(data_json, account, True), stamp, account, True)
             return model, object_id
 
-        if not payload.keys().isdisjoint(table.REDACTED_FIELDS):
-            payload = {k: v for k, v in payload.items() if k not in table.REDACTED_FIELDS}
+        payload = _redacted(payload)
+        for path in table.NESTED_OBJECTS.get(object_type, ()):
+            payload = _redacted_at(payload, path)
         values = []
         for col in c.columns_of(model):
             raw = payload.get(col.name)
@@ -191,6 +192,22 @@ class Planner:
         if prefix and link is not None and not object_id.startswith(prefix):
             return f"{link[1]}:{object_id}"
         return object_id
+
+
+def _redacted(obj: dict) -> dict:
+    """The object without its secrets (type_table.REDACTED_FIELDS); a copy if any."""
+    if obj.keys().isdisjoint(table.REDACTED_FIELDS):
+        return obj
+    return {k: v for k, v in obj.items() if k not in table.REDACTED_FIELDS}
+
+
+def _redacted_at(obj: dict, path: tuple[str, ...]) -> dict:
+    """``obj`` with the object at ``path`` redacted, copying only what changes."""
+    inner = obj.get(path[0])
+    if not isinstance(inner, dict):
+        return obj
+    cleaned = _redacted(inner) if len(path) == 1 else _redacted_at(inner, path[1:])
+    return obj if cleaned is inner else {**obj, path[0]: cleaned}
 
 
 def _derive(col: c.Column, payload: dict) -> Any:

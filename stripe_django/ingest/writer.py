@@ -63,13 +63,7 @@ def write_rows(rows: Iterable[Row], using: str) -> WriteCounts:
 
 
 def _write_model(model: type, rows: list[Row], connection, counts: Counts) -> None:
-    stored: dict[str, tuple[dt.datetime, str]] = {}
-    for chunk in _chunks([r.id for r in rows], 1000):
-        stored.update(
-            (pk, (stamp, digest))
-            for pk, stamp, digest in model._default_manager.using(connection.alias)
-            .filter(pk__in=chunk).values_list("pk", STAMP, "stripe_data_hash")
-        )
+    stored = _stored_state(model, [r.id for r in rows], connection)
     full, stubs, touched = [], [], []
     for row in rows:
         old = stored.get(row.id)
@@ -113,6 +107,34 @@ def _write_model(model: type, rows: list[Row], connection, counts: Counts) -> No
             for chunk in _chunks(ids, 1000):
                 value = adapt.stamp(stamp)
                 cursor.execute(statements.touch(len(chunk)), [value, *chunk, value])
+
+
+def _stored_state(model: type, ids: list[str], connection) -> dict[str, tuple[dt.datetime, str]]:
+    """id -> (stamp, data hash) of the stored rows among ``ids``.
+
+    Raw SQL: on the per-event webhook path the ORM's query building cost ten times the
+    query itself."""
+    quote = _quote_for(connection.vendor)
+    table_name = quote(model._meta.db_table)
+    stored = {}
+    with connection.cursor() as cursor:
+        for chunk in _chunks(ids, 1000):
+            marks = ", ".join(["%s"] * len(chunk))
+            cursor.execute(
+                f"SELECT {quote('id')}, {quote(STAMP)}, {quote('stripe_data_hash')} "
+                f"FROM {table_name} WHERE {quote('id')} IN ({marks})", chunk)
+            for pk, stamp, digest in cursor.fetchall():
+                stored[pk] = (_aware(stamp), digest)
+    return stored
+
+
+def _aware(value: Any) -> dt.datetime:
+    """A stamp as read back: SQLite gives text, MySQL a naive UTC datetime."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value
 
 
 def _base_values(row: Row, adapt: "_Adapters") -> list[Any]:

@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import time
 from dataclasses import dataclass, field
@@ -195,32 +194,9 @@ def store_event(event: Any, *, endpoint: str | None = None, using: str | None = 
     _retrying(alias, store)
 
 
-# Where in its second an event's state is taken to be. ``created`` has a resolution of
-# one second and events of one object often share a second; Stripe gives them no other
-# order. Within the second, an object's creation comes first and its deletion last, so
-# a ``*.created`` payload never overwrites a same-second update and nothing overwrites a
-# same-second deletion. Two updates in one second stay in the order they are processed
-# (REFETCH_ON_EVENT removes that doubt for the types it names).
-_FIRST, _MIDDLE, _LAST = 0, 500_000, 999_999  # microseconds
-
-
-def event_stamp(event: dict[str, Any]) -> dt.datetime:
-    """The staleness stamp of an event's object: its ``created``, ordered within the
-    second by lifecycle (creation, other changes, deletion)."""
-    event_type = str(event.get("type", ""))
-    if event_type.endswith(".deleted"):
-        micro = _LAST
-    elif event_type.endswith(".created"):
-        micro = _FIRST
-    else:
-        micro = _MIDDLE
-    return dt.datetime.fromtimestamp(event["created"], tz=dt.timezone.utc).replace(microsecond=micro)
-
-
 def _snapshot_to_ingest(event: dict[str, Any], client: Any) -> tuple[Snapshot | None, bool]:
     """(what to ingest for the event, whether its object type is not mirrored)."""
     snapshot = snapshot_from_event(event)
-    snapshot = Snapshot(snapshot.payload, stamp=event_stamp(event), account=snapshot.account)
     obj = snapshot.payload
     object_type = obj.get("object")
     if not isinstance(object_type, str) or columns.model_for(object_type) is None:

@@ -176,3 +176,15 @@ def test_a_page_of_invoices_takes_a_constant_number_of_queries():
     assert small == large == 3 * 2 + 2
     # Unchanged again: the look-ups only, and one stamp update per model.
     assert queries_for(page(100, "b")) == 3 * 2 + 2
+
+
+def test_secrets_inside_a_stored_event_are_never_stored():
+    intent = {"id": "pi_2", "object": "payment_intent", "client_secret": "pi_2_secret_xyz",
+              "amount": 1, "currency": "usd", "livemode": False, "created": NOW}
+    event = {"id": "evt_1", "object": "event", "type": "payment_intent.created", "created": NOW,
+             "livemode": False, "data": {"object": intent, "previous_attributes": {"client_secret": "old"}}}
+    row = upsert(event)
+    assert "client_secret" not in row.data["object"]
+    assert "client_secret" not in row.stripe_data["data"]["object"]
+    assert row.data["previous_attributes"] == {}
+    assert intent["client_secret"] == "pi_2_secret_xyz"  # the caller's payload is untouched
