@@ -392,63 +392,52 @@ def _incremental(shard: Shard, fetcher: Fetcher, emit: Callable[[Page], None],
     seconds, and accepted by servers that only know ``gt``), minus those already seen at
     that second. The new high-water mark is stored with the last page only: a list that
     comes newest first must not move it before the older new objects are stored."""
-    state = shard.state
-    spec = shard.spec
-    high = _HighWater(since, state.get("created_seen") or ())
-    seen = set(high.ids)
-    created = {"gt": since - 1}
-    if spec.parent:
-        walk_state: dict[str, Any] = {}
-        pending: list[dict] = []
-        for parents, has_more in _parent_ids(shard, fetcher, created, None):
-            parents = [p for p in parents if p.get("id") not in seen]
-            high.add(parents)
-            pending.extend(_children(shard, fetcher, parents, walk_state))
-            if has_more and len(pending) < fetcher.page_size:
-                continue
-            cursor = None if has_more else {**high.fields(), "last_synced_at": timezone.now(),
-                                            "last_error": ""}
-            emit(Page(shard, pending, int(time.time()), cursor, fetched=len(pending)))
-            pending = []
-        return
-    for objs, has_more, stamp in fetcher.pages(spec.service, (), {**params, "created": created},
-                                                shard.account, shard.report):
-        objs = [o for o in objs if o.get("id") not in seen]
-        for obj in objs:
-            fetcher.complete_embedded(obj, shard.account, shard.report)
-        high.add(objs)
-        cursor = None if has_more else {**high.fields(), "last_synced_at": timezone.now(),
-                                        "last_error": ""}
-        emit(Page(shard, objs, stamp, cursor, fetched=len(objs)))
+    high = _HighWater(since, shard.state.get("created_seen") or ())
+    _list_and_emit(shard, fetcher, emit, params, high, created={"gt": since - 1},
+                   skip=set(high.ids))
 
 
 def _relist(shard: Shard, fetcher: Fetcher, emit: Callable[[Page], None],
             params: dict[str, Any]) -> None:
     """Everything again (a list without a usable ``created`` filter). Unchanged rows cost
     a hash comparison; the high-water mark only moves at the end."""
-    spec = shard.spec
     high = _HighWater(shard.state.get("created_after"), shard.state.get("created_seen") or ())
+    _list_and_emit(shard, fetcher, emit, params, high, created=None, skip=set())
+
+
+def _list_and_emit(shard: Shard, fetcher: Fetcher, emit: Callable[[Page], None],
+                   params: dict[str, Any], high: "_HighWater",
+                   created: dict[str, int] | None, skip: set[str]) -> None:
+    """List a type (directly, or through its parents) and emit its pages; the cursor
+    (the new high-water mark) goes with the last page only. Objects whose ids are in
+    ``skip`` (already stored at the high-water second) are left out."""
+    spec = shard.spec
+
+    def final_cursor(has_more: bool) -> dict[str, Any] | None:
+        if has_more:
+            return None
+        return {**high.fields(), "last_synced_at": timezone.now(), "last_error": ""}
+
     if spec.parent:
         walk_state: dict[str, Any] = {}
         pending: list[dict] = []
-        for parents, has_more in _parent_ids(shard, fetcher, None, None):
+        for parents, has_more in _parent_ids(shard, fetcher, created, None):
+            parents = [p for p in parents if p.get("id") not in skip]
             high.add(parents)
             pending.extend(_children(shard, fetcher, parents, walk_state))
             if has_more and len(pending) < fetcher.page_size:
                 continue
-            cursor = None if has_more else {**high.fields(), "last_synced_at": timezone.now(),
-                                            "last_error": ""}
-            emit(Page(shard, pending, int(time.time()), cursor, fetched=len(pending)))
+            emit(Page(shard, pending, int(time.time()), final_cursor(has_more), fetched=len(pending)))
             pending = []
         return
-    for objs, has_more, stamp in fetcher.pages(spec.service, (), params, shard.account,
+    list_params = params if created is None else {**params, "created": created}
+    for objs, has_more, stamp in fetcher.pages(spec.service, (), list_params, shard.account,
                                                 shard.report):
+        objs = [o for o in objs if o.get("id") not in skip]
         for obj in objs:
             fetcher.complete_embedded(obj, shard.account, shard.report)
         high.add(objs)
-        cursor = None if has_more else {**high.fields(), "last_synced_at": timezone.now(),
-                                        "last_error": ""}
-        emit(Page(shard, objs, stamp, cursor, fetched=len(objs)))
+        emit(Page(shard, objs, stamp, final_cursor(has_more), fetched=len(objs)))
 
 
 @dataclass
