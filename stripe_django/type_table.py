@@ -47,18 +47,46 @@ EXCLUDED_TYPES: dict[str, str] = {
     ),
 }
 
-# Top-level field names never stored, in a column or in ``stripe_data``: they are
-# secrets that let a browser or app act on the object (see DESIGN.md, "Secure by default").
+# Keys never stored, at any depth of any payload (a row's columns, ``stripe_data``, an
+# event's ``data.object`` and ``previous_attributes``, an expanded object inside another):
+# they are credentials that let a browser or app act on the object (DESIGN.md, "Secure
+# by default"). A key is removed wherever it appears, whatever object it is in.
 REDACTED_FIELDS: dict[str, str] = {
     "client_secret": "lets a browser confirm the payment or setup; a credential",
     "secret": "the signing secret of a webhook endpoint, returned once at creation",
 }
 
-# Objects nested inside another type's JSON columns, where REDACTED_FIELDS are removed
-# too: an event's ``data.object`` is a whole object of another type.
-NESTED_OBJECTS: dict[str, tuple[tuple[str, ...], ...]] = {
-    "event": (("data", "object"), ("data", "previous_attributes")),
+# Keys never stored in objects of one type (at any depth), where the same name is
+# harmless elsewhere (an invoice's ``number``).
+REDACTED_FIELDS_OF_TYPE: dict[str, dict[str, str]] = {
+    "issuing.card": {
+        "number": "the full card number, returned only when expanded; PCI data",
+        "cvc": "the card's security code, returned only when expanded; PCI data",
+    },
 }
+
+# Old object names that payloads of older API versions still carry, and the type they
+# are stored as.
+OBJECT_ALIASES: dict[str, str] = {
+    "file_upload": "file",  # renamed in API version 2018-02-28
+}
+
+# Objects that only describe what an operation would do (an upcoming invoice's lines,
+# a credit note preview). They can carry ids, but no such object exists at Stripe, so
+# ingest refuses them; the preview operations return unsaved model instances instead.
+# Id prefixes of preview objects, per object type:
+PREVIEW_ID_PREFIXES: dict[str, tuple[str, ...]] = {
+    "line_item": ("il_tmp_",),
+    "invoice": ("upcoming_in_",),
+}
+# API paths whose answers are previews, whatever their ids look like.
+PREVIEW_PATHS: tuple[str, ...] = (
+    "/v1/invoices/upcoming",
+    "/v1/invoices/upcoming/lines",
+    "/v1/invoices/create_preview",
+    "/v1/credit_notes/preview",
+    "/v1/credit_notes/preview/lines",
+)
 
 # ---------------------------------------------------------------------------------------
 # Families: the models module each type lives in. Namespaced types ("issuing.card") go
@@ -177,6 +205,31 @@ EMBEDDED_LISTS: dict[tuple[str, str], str] = {
     ("customer", "tax_ids"): "customer",
     ("account", "external_accounts"): "account",
     ("recipient", "cards"): "recipient",
+}
+
+# The child type of each embedded list whose children are rows of one model, and what a
+# complete list (``has_more`` false) says about a child row linked to the parent that
+# the list no longer names:
+# "removed": it was taken off the parent in Stripe (a line removed from a draft invoice,
+#   an item taken off a subscription, a tax id deleted): the row is marked deleted;
+# None: nothing; the list leaves some children out (``customer.subscriptions`` omits
+#   canceled ones) or never loses any (refunds).
+# The link column of these children keeps its value when a payload has none, so a child
+# stored on its own never loses the parent it was seen in.
+EMBEDDED_LIST_CHILDREN: dict[tuple[str, str], tuple[str, str | None]] = {
+    ("invoice", "lines"): ("line_item", "removed"),
+    ("invoice", "payments"): ("invoice_payment", None),
+    ("subscription", "items"): ("subscription_item", "removed"),
+    ("credit_note", "lines"): ("credit_note_line_item", "removed"),
+    ("checkout.session", "line_items"): ("item", "removed"),
+    ("quote", "line_items"): ("item", "removed"),
+    ("payment_link", "line_items"): ("item", "removed"),
+    ("charge", "refunds"): ("refund", None),
+    ("application_fee", "refunds"): ("fee_refund", None),
+    ("transfer", "reversals"): ("transfer_reversal", None),
+    ("customer", "subscriptions"): ("subscription", None),
+    ("customer", "tax_ids"): ("tax_id", "removed"),
+    ("recipient", "cards"): ("card", "removed"),
 }
 
 # Reverse accessors (related_name) given to foreign keys; any other foreign key gets

@@ -91,6 +91,9 @@ def build_specs() -> dict[str, ModelSpec]:
     names.update({n: spec["model"] for n, spec in table.LEGACY_MODELS.items()})
 
     def ref(owner: str, name: str, target: str, legacy: bool = False) -> FieldSpec:
+        if target in table.EXCLUDED_TYPES:
+            # Never a row of its own (and often without an id): the object itself is kept.
+            return FieldSpec(name, "Json()", sdk.OBJECT, legacy=legacy)
         if target not in names:  # a reference to an unmirrored type: keep the id
             return FieldSpec(name, "PolymorphicReference()", sdk.POLY_REF, legacy=legacy)
         return FieldSpec(name, "", sdk.REF, target=target, legacy=legacy)
@@ -101,7 +104,8 @@ def build_specs() -> dict[str, ModelSpec]:
                          mixin=table.MODEL_MIXINS.get(object_name))
         if object_name in types:
             for f in types[object_name].fields:
-                if f.name in BASE_FIELDS or f.name in table.REDACTED_FIELDS:
+                if (f.name in BASE_FIELDS or f.name in table.REDACTED_FIELDS
+                        or f.name in table.REDACTED_FIELDS_OF_TYPE.get(object_name, {})):
                     continue
                 string_ref = table.STRING_REFERENCES.get((object_name, f.name))
                 if string_ref:

@@ -15,6 +15,7 @@ from django.db import DatabaseError, router, transaction
 from django.utils import timezone
 
 from ..conf import stripe_settings
+from ..dberrors import about_the_data
 from ..exceptions import IngestError
 from . import columns
 from .planner import Planner
@@ -73,7 +74,10 @@ def to_stamp(value: dt.datetime | int | float | None) -> dt.datetime:
             raise ValueError("stamp must be an aware datetime or a Unix timestamp")
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return dt.datetime.fromtimestamp(value, tz=dt.timezone.utc)
+        try:
+            return dt.datetime.fromtimestamp(value, tz=dt.timezone.utc)
+        except (OverflowError, ValueError, OSError):
+            raise ValueError(f"stamp {value} is out of range") from None
     raise TypeError(f"stamp must be a datetime or a Unix timestamp, not {type(value).__name__}")
 
 
@@ -111,7 +115,11 @@ def upsert_many(objs: Iterable[Any], *, stamp: dt.datetime | int | None = None,
 
 def upsert(obj: Any, *, stamp: dt.datetime | int | None = None, account: str | None = None,
            using: str | None = None):
-    """Store one Stripe object and return its model instance. Raises IngestError."""
+    """Store one Stripe object and return its model instance. Raises IngestError.
+
+    No network: an embedded list the payload cuts off (``has_more``) is stored as far
+    as it goes; ``stripe_sync`` and the webhook view complete such lists from the API.
+    """
     result = upsert_many([obj], stamp=stamp, account=account, using=using)
     if result.errors:
         raise result.errors[0]
@@ -121,12 +129,23 @@ def upsert(obj: Any, *, stamp: dt.datetime | int | None = None, account: str | N
 
 def _upsert_batch(batch: list[Any], default_stamp: dt.datetime, default_account: str | None,
                   using: str | None) -> UpsertResult:
+    """Plan and write one batch in one transaction.
+
+    A payload that fails validation is refused before anything is written. When the
+    database refuses a value (``dberrors.about_the_data``), the batch is stored object
+    by object, each in its own transaction, to find and refuse the culprit. Any other
+    database error (a lock timeout, "database is locked") propagates with nothing of
+    the batch written: the caller retries or fails, but never counts it as stored.
+    """
     result = UpsertResult()
     planner = Planner()
     planned: list[Any] = []
     for item in batch:
-        payload, stamp, account = _unpack(item, default_stamp, default_account)
         try:
+            try:
+                payload, stamp, account = _unpack(item, default_stamp, default_account)
+            except (TypeError, ValueError) as error:
+                raise IngestError(f"bad snapshot stamp: {error}") from None
             result.keys.append(planner.add(payload, stamp, account))
             planned.append(item)
         except IngestError as error:
@@ -138,32 +157,39 @@ def _upsert_batch(batch: list[Any], default_stamp: dt.datetime, default_account:
     alias = using or router.db_for_write(next(iter(planner.rows))[0])
     try:
         with transaction.atomic(using=alias):
-            counts = write_rows(planner.rows.values(), alias)
-    except DatabaseError:
-        if len(planned) == 1:
+            counts = write_rows(planner.rows.values(), alias, planner.memberships.values())
+    except DatabaseError as error:
+        if not about_the_data(error):
             raise
-        # One payload the database refuses must not sink the batch: store them one by
-        # one (each in its own transaction) to find and report it.
-        logger.exception("stripe_django: a batch failed; storing its %d objects one by one", len(planned))
-        retry = UpsertResult(failed=result.failed, errors=result.errors)
-        for item in planned:
-            try:
+        if len(planned) > 1:
+            logger.warning("stripe_django: the database refused a value in a batch of %d; "
+                           "storing them one by one", len(planned))
+            retry = UpsertResult(failed=result.failed, errors=result.errors)
+            for item in planned:
                 retry.merge(_upsert_batch([item], default_stamp, default_account, using))
-            except DatabaseError as error:
-                payload = _unpack(item, default_stamp, default_account)[0]
-                retry.failed += 1
-                retry.errors.append(IngestError(
-                    f"the database refused it: {error}",
-                    object_type=payload.get("object") if isinstance(payload, dict) else None,
-                    object_id=payload.get("id") if isinstance(payload, dict) else None,
-                ))
-        return retry
+            return retry
+        payload = _unpack(planned[0], default_stamp, default_account)[0]
+        refused = IngestError(
+            f"the database refused a value: {_first_line(error)}",
+            object_type=payload.get("object") if isinstance(payload, dict) else None,
+            object_id=payload.get("id") if isinstance(payload, dict) else None,
+        )
+        logger.warning("stripe_django: refused %s", refused)
+        result.keys.clear()
+        result.failed += 1
+        result.errors.append(refused)
+        return result
     for object_type, type_counts in counts.by_type.items():
         result.by_type[object_type] = type_counts
         result.created += type_counts.created
         result.updated += type_counts.updated
         result.unchanged += type_counts.unchanged
     return result
+
+
+def _first_line(error: BaseException) -> str:
+    """The database's message without the DETAIL lines that may quote stored values."""
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
 def _unpack(item: Any, default_stamp: dt.datetime, default_account: str | None):

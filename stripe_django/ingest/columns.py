@@ -50,6 +50,17 @@ class Column:
     max_length: int | None
     derive: Callable[[dict], Any] | None
     target: type[StripeModel] | None  # for REF
+    # A child's link to the parent of its embedded list: a payload without it leaves
+    # the stored value (type_table.EMBEDDED_LIST_CHILDREN).
+    keep_when_null: bool = False
+
+
+@dataclass(frozen=True)
+class Removal:
+    """Where the children of a membership list live: their model and link column."""
+
+    model: type[StripeModel]
+    link: str  # column name
 
 
 def _kind(field: models.Field) -> str:
@@ -78,9 +89,32 @@ def _kind(field: models.Field) -> str:
     raise TypeError(f"{field.model.__name__}.{field.name}: no ingest kind for {type(field).__name__}")
 
 
+def _link_fields(child_type: str) -> frozenset[str]:
+    """The fields of ``child_type`` that link it to the parent of an embedded list."""
+    return frozenset(
+        table.EMBEDDED_LISTS[key] for key, (child, _) in table.EMBEDDED_LIST_CHILDREN.items()
+        if child == child_type and key in table.EMBEDDED_LISTS
+    )
+
+
+@lru_cache(maxsize=None)
+def removal_of(parent_type: str, list_field: str) -> Removal | None:
+    """For an embedded list whose complete form tells removed children, their model and
+    link column; None for other lists."""
+    child_type, meaning = table.EMBEDDED_LIST_CHILDREN.get((parent_type, list_field), (None, None))
+    if meaning != "removed" or child_type is None:
+        return None
+    model = model_for(child_type)
+    link = table.EMBEDDED_LISTS.get((parent_type, list_field))
+    if model is None or link is None:
+        return None
+    return Removal(model, model._meta.get_field(link).column)
+
+
 @lru_cache(maxsize=None)
 def columns_of(model: type[StripeModel]) -> tuple[Column, ...]:
     derived = table.LEGACY_FIELDS.get(model.stripe_object, {})
+    links = _link_fields(model.stripe_object)
     result = []
     for field in model._meta.concrete_fields:
         if field.name in BASE_COLUMNS or not getattr(field, "model", None):
@@ -97,6 +131,7 @@ def columns_of(model: type[StripeModel]) -> tuple[Column, ...]:
             max_length=getattr(field, "max_length", None) if isinstance(field, models.CharField) else None,
             derive=derived.get(field.name, (None, None))[1],
             target=field.related_model if kind == REF else None,
+            keep_when_null=kind == REF and field.name in links,
         ))
     return tuple(result)
 
@@ -114,7 +149,8 @@ def _app_columns(model: type[StripeModel]) -> frozenset[str]:
 
 @lru_cache(maxsize=None)
 def model_for(object_name: str) -> type[StripeModel] | None:
-    return _registry().get(object_name)
+    """The model of an object type (or of an old name of it, ``file_upload``)."""
+    return _registry().get(table.OBJECT_ALIASES.get(object_name, object_name))
 
 
 @lru_cache(maxsize=1)
@@ -136,12 +172,23 @@ def to_timestamp(value: Any) -> dt.datetime | None:
     if value is None:
         return None
     if type(value) is int:
-        return dt.datetime.fromtimestamp(value, tz=dt.timezone.utc)
+        try:
+            return dt.datetime.fromtimestamp(value, tz=dt.timezone.utc)
+        except (OverflowError, ValueError, OSError):
+            raise WrongType(f"timestamp {value} is out of range") from None
     raise WrongType(f"expected a Unix timestamp (integer), got {type(value).__name__}")
 
 
+# What a BigIntegerField holds on every supported database.
+_INT64 = (-(2 ** 63), 2 ** 63 - 1)
+
+
 def to_integer(value: Any) -> int | None:
-    if value is None or type(value) is int:
+    if value is None:
+        return value
+    if type(value) is int:
+        if not _INT64[0] <= value <= _INT64[1]:
+            raise WrongType(f"integer {value} is out of the 64-bit range")
         return value
     raise WrongType(f"expected an integer, got {type(value).__name__}")
 

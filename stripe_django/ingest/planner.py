@@ -18,6 +18,7 @@ from typing import Any
 from .. import type_table as table
 from ..exceptions import IngestError
 from . import columns as c
+from .redaction import redact
 
 STUB_KEYS = frozenset({"id", "object", "deleted"})
 
@@ -38,13 +39,48 @@ class Row:
         return self.values is None
 
 
+@dataclass
+class Membership:
+    """A parent's complete embedded list: its children of one model that are stored
+    linked to the parent and not named here were removed in Stripe."""
+
+    model: type  # the child model
+    link: str  # the child's column holding the parent id
+    parent_id: str
+    kept: frozenset[str]
+    stamp: dt.datetime
+
+
 def dumps(data: Any) -> str:
     return json.dumps(data, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
 
 
-def _digest(data_json: str, account: str | None, deleted: bool) -> str:
-    text = f"{data_json}|{account or ''}|{int(deleted)}"
+def _payload_json(payload: dict, object_type: str, object_id: str) -> str:
+    """``stripe_data`` as JSON text; refuses what no database column can hold alike:
+    NaN or infinities (not JSON) and NUL characters (PostgreSQL text cannot hold them)."""
+    try:
+        text = json.dumps(payload, separators=(",", ":"), sort_keys=True, ensure_ascii=False,
+                          allow_nan=False)
+    except ValueError:
+        raise IngestError("contains NaN or an infinite number, which JSON does not allow",
+                          object_type=object_type, object_id=object_id) from None
+    if "\\u0000" in text:
+        raise IngestError("contains a NUL character", object_type=object_type,
+                          object_id=object_id)
+    return text
+
+
+def _digest(data_json: str, account: str | None, deleted: bool, link: str = "") -> str:
+    """What tells a stored row from a new one without reading it: the payload, the
+    account, the deletion mark and a parent link the payload itself did not carry."""
+    text = f"{data_json}|{account or ''}|{int(deleted)}|{link}"
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def _sdk_version() -> str:
+    import stripe
+
+    return f"stripe-python {stripe.VERSION} (API version {stripe.api_version})"
 
 
 class Planner:
@@ -52,13 +88,24 @@ class Planner:
 
     def __init__(self) -> None:
         self.rows: dict[tuple[type, str], Row] = {}
+        # (child model, parent id) -> the parent's complete list, newest snapshot
+        self.memberships: dict[tuple[type, str], Membership] = {}
 
     def add(self, payload: Any, stamp: dt.datetime, account: str | None) -> tuple[type, str]:
         """Plan the rows of one top-level payload. Raises IngestError, adding nothing."""
         found: dict[tuple[type, str], Row] = {}
-        key = self._collect(payload, stamp, account, found, None)
+        lists: list[Membership] = []
+        try:
+            key = self._collect(redact(payload), stamp, account, found, None, lists)
+        except RecursionError:
+            raise IngestError("the payload is nested too deeply to store",
+                              object_type=_type_of(payload), object_id=_id_of(payload)) from None
         for row in found.values():
             self._merge(row)
+        for membership in lists:
+            held = self.memberships.get((membership.model, membership.parent_id))
+            if held is None or held.stamp <= membership.stamp:
+                self.memberships[(membership.model, membership.parent_id)] = membership
         return key
 
     def _merge(self, row: Row) -> None:
@@ -77,7 +124,8 @@ class Planner:
     # --- one object -----------------------------------------------------------------
 
     def _collect(self, payload: Any, stamp: dt.datetime, account: str | None,
-                 found: dict, link: tuple[str, str] | None) -> tuple[type, str]:
+                 found: dict, link: tuple[str, str] | None,
+                 lists: list[Membership]) -> tuple[type, str]:
         if not isinstance(payload, dict):
             raise IngestError(f"expected a JSON object, got {type(payload).__name__}")
         object_type = payload.get("object")
@@ -85,13 +133,19 @@ class Planner:
         if not isinstance(object_type, str) or not object_type:
             raise IngestError("the payload has no 'object' naming its type",
                               object_id=raw_id if isinstance(raw_id, str) else None)
+        object_type = table.OBJECT_ALIASES.get(object_type, object_type)
         model = c.model_for(object_type)
         if model is None:
             reason = table.EXCLUDED_TYPES.get(object_type)
-            message = f"not mirrored: {reason}" if reason else "unknown object type"
+            message = (f"not mirrored: {reason}" if reason else
+                       f"unknown object type: {_sdk_version()} has no model of it "
+                       f"(a newer stripe_django may)")
             raise IngestError(message, object_type=object_type,
                               object_id=raw_id if isinstance(raw_id, str) else None)
         object_id = self._key(object_type, payload, account, link)
+        if object_id.startswith(table.PREVIEW_ID_PREFIXES.get(object_type, ())):
+            raise IngestError("a preview of an operation, not an object that exists at Stripe",
+                              object_type=object_type, object_id=object_id)
         deleted = payload.get("deleted") is True
         if deleted and payload.keys() <= STUB_KEYS:
             data_json = dumps(payload)
@@ -99,29 +153,32 @@ class Planner:
                                             _digest(data_json, account, True), stamp, account, True)
             return model, object_id
 
-        payload = _redacted(payload)
-        for path in table.NESTED_OBJECTS.get(object_type, ()):
-            payload = _redacted_at(payload, path)
         values = []
+        linked = ""
         for col in c.columns_of(model):
             raw = payload.get(col.name)
-            if raw is None and col.name not in payload:
-                if col.derive is not None:
+            if raw is None:
+                if col.derive is not None and col.name not in payload:
                     raw = _derive(col, payload)
                 if raw is None and link is not None and col.name == link[0]:
-                    raw = link[1]
+                    # The parent it arrived in, where the child's own link is absent or
+                    # null (old API versions, checkout line items).
+                    raw = linked = link[1]
             try:
-                values.append(self._value(col, raw, object_type, object_id, stamp, account, found))
+                values.append(self._value(col, raw, object_type, object_id, stamp, account,
+                                          found, lists))
             except c.WrongType as error:
                 raise IngestError(str(error), object_type=object_type, object_id=object_id,
                                   field=col.name) from None
-        data_json = dumps(payload)
+        data_json = _payload_json(payload, object_type, object_id)
         found[(model, object_id)] = Row(model, object_id, values, data_json,
-                                        _digest(data_json, account, deleted), stamp, account, deleted)
+                                        _digest(data_json, account, deleted, linked), stamp,
+                                        account, deleted)
         return model, object_id
 
     def _value(self, col: c.Column, raw: Any, object_type: str, object_id: str,
-               stamp: dt.datetime, account: str | None, found: dict) -> Any:
+               stamp: dt.datetime, account: str | None, found: dict,
+               lists: list[Membership]) -> Any:
         kind = col.kind
         if raw is None:
             return None
@@ -130,38 +187,51 @@ class Planner:
         if kind == c.JSON:
             return raw
         if kind in (c.REF, c.POLY):
-            return self._reference(raw, stamp, account, found)
+            return self._reference(raw, stamp, account, found, lists)
         if kind == c.REF_LIST:
             if not isinstance(raw, list):
                 raise c.WrongType(f"expected a list of ids, got {type(raw).__name__}")
-            return [self._reference(item, stamp, account, found) for item in raw]
+            return [self._reference(item, stamp, account, found, lists) for item in raw]
         if kind == c.EMBEDDED:
-            items = raw.get("data") if isinstance(raw, dict) else raw
+            if isinstance(raw, dict):
+                # A list object; ``{}`` (seen from some senders for an empty list) holds
+                # no children, and says nothing about which the parent has.
+                items = raw.get("data", [])
+                complete = raw.get("has_more") is False
+            else:
+                items, complete = raw, True
             if not isinstance(items, list):
                 raise c.WrongType(f"expected a list object, got {type(raw).__name__}")
             link_field = table.EMBEDDED_LISTS.get((object_type, col.name))
             link = (link_field, object_id) if link_field else None
             ids = []
             for item in items:
-                if isinstance(item, dict) and c.model_for(item.get("object") or "") is not None:
-                    ids.append(self._collect(item, stamp, account, found, link)[1])
+                if isinstance(item, dict) and c.model_for(
+                        table.OBJECT_ALIASES.get(item.get("object") or "", item.get("object") or "")):
+                    ids.append(self._collect(item, stamp, account, found, link, lists)[1])
                 elif isinstance(item, dict) and isinstance(item.get("id"), str):
                     ids.append(item["id"])
                 elif isinstance(item, str):
                     ids.append(item)
                 else:
                     raise c.WrongType("expected objects with ids in the list")
+            removal = c.removal_of(object_type, col.name)
+            if complete and removal is not None:
+                lists.append(Membership(removal.model, removal.link, object_id,
+                                        frozenset(ids), stamp))
             return ids
         return c.SCALAR_CONVERTERS[kind](raw)
 
-    def _reference(self, raw: Any, stamp: dt.datetime, account: str | None, found: dict) -> str:
+    def _reference(self, raw: Any, stamp: dt.datetime, account: str | None, found: dict,
+                   lists: list[Membership]) -> str:
         if type(raw) is str:
             return raw
         if isinstance(raw, dict):
             object_type = raw.get("object") or ""
+            object_type = table.OBJECT_ALIASES.get(object_type, object_type)
             has_key = bool(raw.get("id")) or object_type in table.SYNTHETIC_KEYS
             if has_key and c.model_for(object_type) is not None:
-                return self._collect(raw, stamp, account, found, None)[1]
+                return self._collect(raw, stamp, account, found, None, lists)[1]
             # An expanded object of a type that is not mirrored keeps its id; an object
             # without an id (an old-API discount) has no row and stays in stripe_data.
             return raw.get("id") or None
@@ -194,20 +264,14 @@ class Planner:
         return object_id
 
 
-def _redacted(obj: dict) -> dict:
-    """The object without its secrets (type_table.REDACTED_FIELDS); a copy if any."""
-    if obj.keys().isdisjoint(table.REDACTED_FIELDS):
-        return obj
-    return {k: v for k, v in obj.items() if k not in table.REDACTED_FIELDS}
+def _type_of(payload: Any) -> str | None:
+    value = payload.get("object") if isinstance(payload, dict) else None
+    return value if isinstance(value, str) else None
 
 
-def _redacted_at(obj: dict, path: tuple[str, ...]) -> dict:
-    """``obj`` with the object at ``path`` redacted, copying only what changes."""
-    inner = obj.get(path[0])
-    if not isinstance(inner, dict):
-        return obj
-    cleaned = _redacted(inner) if len(path) == 1 else _redacted_at(inner, path[1:])
-    return obj if cleaned is inner else {**obj, path[0]: cleaned}
+def _id_of(payload: Any) -> str | None:
+    value = payload.get("id") if isinstance(payload, dict) else None
+    return value if isinstance(value, str) else None
 
 
 def _derive(col: c.Column, payload: dict) -> Any:

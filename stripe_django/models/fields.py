@@ -7,6 +7,8 @@ rather than its storage details, and the ingest engine can tell kinds apart by c
 
 from __future__ import annotations
 
+import decimal
+
 from django.db import models
 
 
@@ -18,6 +20,38 @@ class PolymorphicReferenceField(models.CharField):
 
 class TimestampField(models.DateTimeField):
     """A Unix timestamp in the payload, an aware datetime in Python."""
+
+
+class ExactDecimalField(models.DecimalField):
+    """A decimal string (``unit_amount_decimal``, ``metric_tons``) kept digit for digit.
+
+    PostgreSQL and MySQL store it as ``numeric``. SQLite's numeric storage keeps 15
+    significant digits, so there the column is text and the value is read back exactly;
+    SQLite then compares these columns as text, not as numbers.
+    """
+
+    def db_type(self, connection) -> str | None:
+        if connection.vendor == "sqlite":
+            return "text"
+        return connection.data_types["DecimalField"] % self.db_type_parameters(connection)
+
+    def get_internal_type(self) -> str:
+        # Not "DecimalField": SQLite's converter for those reads the value as a float.
+        return "TextField"
+
+    def from_db_value(self, value, expression, connection):
+        if value is None or isinstance(value, decimal.Decimal):
+            return value
+        return decimal.Decimal(str(value))
+
+    def get_db_prep_value(self, value, connection, prepared=False):
+        if not prepared:
+            value = self.get_prep_value(value)
+        if value is None:
+            return None
+        if connection.vendor == "sqlite":
+            return str(value)
+        return connection.ops.adapt_decimalfield_value(value, self.max_digits, self.decimal_places)
 
 
 class IdListField(models.JSONField):
@@ -52,9 +86,9 @@ def Float() -> models.FloatField:
     return models.FloatField(null=True, blank=True)
 
 
-def Decimal() -> models.DecimalField:
+def Decimal() -> ExactDecimalField:
     # Stripe's *_decimal strings carry up to 12 decimal places.
-    return models.DecimalField(max_digits=32, decimal_places=12, null=True, blank=True)
+    return ExactDecimalField(max_digits=32, decimal_places=12, null=True, blank=True)
 
 
 def Boolean() -> models.BooleanField:

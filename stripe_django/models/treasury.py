@@ -64,7 +64,7 @@ class TreasuryFinancialAccount(StripeModel):
     balance = fields.Json()
     country = fields.String()
     created = fields.Timestamp()
-    features = fields.PolymorphicReference()
+    features = fields.Json()
     financial_addresses = fields.Json()
     is_default = fields.Boolean()
     livemode = fields.Boolean()

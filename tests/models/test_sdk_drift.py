@@ -31,9 +31,10 @@ def test_every_sdk_field_is_a_model_field_or_omitted_with_a_reason(sdk_types):
         if model is None:
             continue
         names = {f.name for f in model._meta.get_fields()}
+        secrets = {**type_table.REDACTED_FIELDS, **type_table.REDACTED_FIELDS_OF_TYPE.get(object_name, {})}
         for field in sdk_type.fields:
-            if field.name in type_table.REDACTED_FIELDS:
-                assert type_table.REDACTED_FIELDS[field.name].strip()
+            if field.name in secrets:
+                assert secrets[field.name].strip()
                 assert field.name not in names, f"{object_name}.{field.name} holds a secret"
                 continue
             assert field.name in names | omitted, f"{object_name}.{field.name} is not a model field"
@@ -64,3 +65,13 @@ def test_the_sdk_api_version_is_the_one_the_models_follow():
     import stripe
 
     assert stripe.api_version.startswith("2026-10-28")
+
+
+def test_the_embedded_list_children_table_names_the_sdk_child_types(sdk_types):
+    """type_table.EMBEDDED_LIST_CHILDREN must agree with the SDK's list annotations."""
+    for (parent, list_field), (child, meaning) in type_table.EMBEDDED_LIST_CHILDREN.items():
+        assert meaning in (None, "removed")
+        assert (parent, list_field) in type_table.EMBEDDED_LISTS
+        if parent in sdk_types:
+            field = next(f for f in sdk_types[parent].fields if f.name == list_field)
+            assert field.targets == (child,), (parent, list_field, field.targets)
