@@ -17,6 +17,16 @@ def stripe_examples() -> dict:
     return json.loads(FIXTURES3.read_text())["resources"]
 
 
+@pytest.fixture
+def unused_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (a connection to it is refused)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def missing(reason: str) -> None:
     """Skip a test whose shared input is absent (a user's fresh clone); in CI, where
     ../shared is always beside the repository, its absence is a failure."""

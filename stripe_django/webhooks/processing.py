@@ -9,35 +9,49 @@
    stamped with the event's ``created`` (the staleness guard keeps the newest state
    whatever the order of arrival), all in one transaction: the mirror changes if and
    only if the event is marked processed. Signals go out after the commit.
-3. A failure rolls that transaction back and records ``failed`` with the error; the
-   caller answers 500, and Stripe (or ``manage.py stripe_process_events``) retries.
+3. A failure rolls that transaction back and records ``failed`` with the error. A
+   failure that may pass (a lock timeout, the API unreachable, a signal receiver that
+   raised) is answered 500 so that Stripe delivers the event again; one that cannot
+   (the payload itself is refused) is answered 200, since a redelivery would fail the
+   same way. ``manage.py stripe_process_events`` retries both, up to
+   ``STRIPE_DJANGO["EVENT_MAX_ATTEMPTS"]`` attempts.
+
+An event whose envelope cannot be stored as it is (an id over 255 characters, a
+``type`` that is not a string, a ``created`` out of range, NaN, NUL characters, nesting
+a database refuses) is stored all the same: what fits goes in the columns, the body is
+kept as text in ``stripe_data``, and the row is marked failed with the reason.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, TypeVar
 
-from django.db import OperationalError, connections, router, transaction
+from django.db import DatabaseError, OperationalError, connections, router, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from .. import type_table as table
+from ..dberrors import about_the_data
 from ..exceptions import IngestError
 from ..ingest import Snapshot, to_plain, to_stamp, upsert_many
 from ..ingest import columns
 from ..ingest.planner import Planner, dumps
 from ..ingest.events import snapshot_from_event
+from ..ingest.redaction import redact
 from ..models import Event
 from ..models.processing import ProcessingStatus
 from ..signals import event_processed, send_event_processed
 from . import refetch
+from .verification import envelope_problems
 
 logger = logging.getLogger("stripe_django.webhooks")
 
-__all__ = ["Outcome", "store_event", "process_event", "receive_event", "event_for_storage"]
+__all__ = ["Outcome", "StoredEvent", "store_event", "process_event", "receive_event",
+           "event_for_storage"]
 
 # Outcome statuses
 PROCESSED = "processed"  # processed now
@@ -48,6 +62,10 @@ FAILED = "failed"  # processing (or a signal receiver) failed; recorded on the r
 # retried this many times before the event is marked failed.
 DB_RETRIES = 3
 MAX_ERROR_LENGTH = 4000
+# The longest id the event table's key holds; a longer one is replaced by a digest.
+MAX_ID_LENGTH = 255
+# stripe_data of an event stored as text: the reason and the body.
+UNUSABLE_KEY = "stripe_django_unusable"
 
 T = TypeVar("T")
 
@@ -62,27 +80,31 @@ class Outcome:
     # the event's object type is not mirrored (the event is stored and marked processed)
     ignored: bool = False
     stored: list[tuple[type, str]] = field(default_factory=list)
+    # for a failure: trying again later may succeed (the webhook view answers 500)
+    transient: bool = False
 
     @property
     def ok(self) -> bool:
         return self.status != FAILED
 
 
+@dataclass(frozen=True)
+class StoredEvent:
+    """What :func:`store_event` stored: the row's key, and for an event that cannot be
+    processed (stored as text, marked failed) the reason."""
+
+    key: str
+    problem: str = ""
+
+    @property
+    def usable(self) -> bool:
+        return not self.problem
+
+
 def event_for_storage(event: Any) -> dict[str, Any]:
-    """The event as a plain dict, without the secrets ``type_table.REDACTED_FIELDS``
-    names inside its ``data.object`` (a payment intent's ``client_secret``)."""
-    event = to_plain(event)
-    data = event.get("data")
-    if not isinstance(data, dict):
-        return event
-    cleaned = {}
-    for key in ("object", "previous_attributes"):
-        value = data.get(key)
-        if isinstance(value, dict) and not value.keys().isdisjoint(table.REDACTED_FIELDS):
-            cleaned[key] = {k: v for k, v in value.items() if k not in table.REDACTED_FIELDS}
-    if not cleaned:
-        return event
-    return {**event, "data": {**data, **cleaned}}
+    """The event as a plain dict without secrets at any depth (``data.object``,
+    ``previous_attributes``; see :mod:`stripe_django.ingest.redaction`)."""
+    return redact(to_plain(event))
 
 
 def _alias(using: str | None) -> str:
@@ -113,7 +135,8 @@ class _Statements:
         # and where it came from; the processing columns take their database defaults.
         self.event_columns = columns.columns_of(Event)
         names = [*columns.BASE_COLUMNS, *(c.column for c in self.event_columns),
-                 "received_at", "webhook_endpoint"]
+                 "received_at", "webhook_endpoint", "processing_status", "processing_error",
+                 "processing_attempts"]
         marks = ", ".join(["%s"] * len(names))
         head = f"INSERT INTO {table} ({', '.join(q(n) for n in names)}) VALUES ({marks})"
         if connection.vendor == "mysql":
@@ -161,37 +184,126 @@ def _retrying(alias: str, func: Callable[[], T]) -> T:
             time.sleep(0.01 * attempt)
 
 
-def store_event(event: Any, *, endpoint: str | None = None, using: str | None = None) -> None:
+def store_event(event: Any, *, endpoint: str | None = None, using: str | None = None,
+                raw: bytes | None = None, problem: str = "") -> StoredEvent:
     """Store an event (a verified webhook payload or an Events API object) if it is not
     stored yet, in a transaction of its own. ``endpoint``: the name of the webhook
-    endpoint that received it ("" for the default one, None for the Events API)."""
-    payload = event_for_storage(event)
-    alias = _alias(using)
-    snapshot = Snapshot(payload, stamp=payload.get("created"), account=payload.get("account"))
+    endpoint that received it ("" for the default one, None for the Events API).
 
-    def store() -> None:
-        # One statement, so a transaction of its own (or part of the caller's).
-        connection, sql = _sql(alias)
-        planner = Planner()
-        key = planner.add(snapshot.payload, to_stamp(snapshot.stamp), snapshot.account)
-        row = planner.rows[key]
-        received = sql.adapt_time(timezone.now())
-        params = [row.id, row.account, row.data_json, sql.adapt_time(row.stamp), row.data_hash, row.deleted]
-        for column, value in zip(sql.event_columns, row.values):
-            if value is not None and column.kind in sql.json_kinds:
-                value = dumps(value)
-            elif value is not None and column.kind == columns.TIMESTAMP:
-                value = sql.adapt_time(value)
-            params.append(value)
-        params += [received, endpoint]
+    Whatever it holds, a verified event is stored: one that cannot be a row as it is
+    (or that ``problem`` says cannot be processed; ``event`` is then None or whatever
+    could be read, and ``raw`` the body) is kept as text and marked failed. Only a
+    database error that may pass (lock timeout, lost connection) propagates.
+    """
+    alias = _alias(using)
+    if event is not None and not problem:
+        event = event_for_storage(event)
+        problems = envelope_problems(event) if isinstance(event, dict) else ["not an event"]
+        problem = "; ".join(problems)
+    if not problem:
+        try:
+            _retrying(alias, lambda: _insert(alias, event, endpoint))
+            return StoredEvent(event["id"])
+        except IngestError as error:
+            problem = f"the event cannot be stored as it is: {error.reason}"
+        except DatabaseError as error:
+            if not about_the_data(error):
+                raise
+            problem = f"the database refused the event: {_first_line(error)}"
+    text = _body_text(event, raw)
+    key = _unusable_key(event, text)
+    logger.error("stripe_django: stored event %s as text; it cannot be processed: %s", key, problem)
+    envelope = _usable_envelope(event, key, problem, text)
+    _retrying(alias, lambda: _insert(alias, envelope, endpoint, failed=problem))
+    return StoredEvent(key, problem)
+
+
+def _insert(alias: str, payload: dict[str, Any], endpoint: str | None, failed: str = "") -> None:
+    """Insert the event row unless it is stored; one statement, so a transaction of its
+    own (or, inside the caller's transaction, behind a savepoint: a refused insert must
+    not spoil the caller's transaction before the event is stored as text)."""
+    connection, sql = _sql(alias)
+    planner = Planner()
+    try:
+        stamp = timezone.now() if failed else to_stamp(payload.get("created"))
+    except (TypeError, ValueError) as error:
+        raise IngestError(str(error), object_type="event", field="created") from None
+    account = payload.get("account")
+    if account is not None and not _short_text(account):
+        raise IngestError("'account' is not an account id", object_type="event", field="account")
+    key = planner.add(payload, stamp, account)
+    row = planner.rows[key]
+    received = sql.adapt_time(timezone.now())
+    params = [row.id, row.account, row.data_json, sql.adapt_time(row.stamp), row.data_hash, row.deleted]
+    for column, value in zip(sql.event_columns, row.values):
+        if value is not None and column.kind in sql.json_kinds:
+            value = dumps(value)
+        elif value is not None and column.kind == columns.TIMESTAMP:
+            value = sql.adapt_time(value)
+        params.append(value)
+    if failed:
+        params += [received, endpoint, ProcessingStatus.FAILED.value, failed[:MAX_ERROR_LENGTH], 1]
+    else:
+        params += [received, endpoint, ProcessingStatus.PENDING.value, "", 0]
+
+    def run() -> int:
         with connection.cursor() as cursor:
             cursor.execute(sql.insert, params)
-            inserted = cursor.rowcount
-        if inserted != 1:
-            # Stored already (a redelivery, or fetched by a sync): note its arrival once.
-            _execute(connection, sql.received, [received, endpoint, row.id])
+            return cursor.rowcount
 
-    _retrying(alias, store)
+    if connection.in_atomic_block:
+        with transaction.atomic(using=alias):
+            inserted = run()
+    else:
+        inserted = run()
+    if inserted != 1:
+        # Stored already (a redelivery, or fetched by a sync): note its arrival once.
+        _execute(connection, sql.received, [received, endpoint, row.id])
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+def _body_text(event: Any, raw: bytes | None) -> str:
+    """The body as text for an event stored as text; NUL characters spelled out, since
+    no database keeps them alike."""
+    if raw is not None:
+        text = raw.decode("utf-8", errors="replace")
+    else:
+        try:
+            text = json.dumps(event, ensure_ascii=True, default=str)
+        except (RecursionError, ValueError, TypeError):
+            text = "(the event could not be written out as text)"
+    return text.replace("\x00", "\\u0000")
+
+
+def _unusable_key(event: Any, text: str) -> str:
+    """The event's own id where it can be a key; a digest of the body otherwise (the
+    same body sent again finds the same row)."""
+    event_id = event.get("id") if isinstance(event, dict) else None
+    if isinstance(event_id, str) and 0 < len(event_id) <= MAX_ID_LENGTH and event_id.isprintable():
+        return event_id
+    return "evt_unusable_" + hashlib.sha256(text.encode()).hexdigest()[:40]
+
+
+def _usable_envelope(event: Any, key: str, problem: str, text: str) -> dict[str, Any]:
+    """An event payload every database stores: the envelope fields that are valid
+    columns, and the body as text."""
+    event = event if isinstance(event, dict) else {}
+    envelope: dict[str, Any] = {"id": key, "object": "event",
+                                UNUSABLE_KEY: {"reason": problem, "body": text}}
+    for name, ok in (("type", _short_text), ("account", _short_text), ("api_version", _short_text),
+                     ("livemode", lambda v: type(v) is bool),
+                     ("created", lambda v: type(v) is int and 0 <= v < 253402300800)):
+        value = event.get(name)
+        if value is not None and ok(value):
+            envelope[name] = value
+    return envelope
+
+
+def _short_text(value: Any) -> bool:
+    return type(value) is str and len(value) <= MAX_ID_LENGTH and "\x00" not in value
 
 
 def _snapshot_to_ingest(event: dict[str, Any], client: Any) -> tuple[Snapshot | None, bool]:
@@ -226,6 +338,9 @@ def process_event(event_id: str, *, payload: dict[str, Any] | None = None, force
             if payload is None:
                 raise LookupError(f"event {event_id} is not stored")
         event = to_plain(payload)
+        if isinstance(event, dict) and UNUSABLE_KEY in event:
+            raise IngestError(str(event[UNUSABLE_KEY].get("reason") or "stored as text"),
+                              object_type="event", object_id=event_id)
         if refetch.wants_refetch(event.get("type", ""), (event.get("data") or {}).get("object", {}).get("object")):
             # Save the API call when there is nothing to do.
             connection, sql = _sql(alias)
@@ -292,9 +407,11 @@ def _failed(outcome: Outcome, alias: str, error: BaseException, *, prefix: str =
     message = prefix + (str(error) if isinstance(error, IngestError) else f"{type(error).__name__}: {error}")
     outcome.status = FAILED
     outcome.error = message
+    # The payload itself is refused: no redelivery can help. Anything else may pass.
+    outcome.transient = not (isinstance(error, IngestError) or about_the_data(error))
     if not logged:
         logger.error("stripe_django: processing event %s failed: %s", outcome.event_id, message,
-                     exc_info=not isinstance(error, IngestError))
+                     exc_info=outcome.transient)
     try:
         Event._default_manager.db_manager(alias).filter(pk=outcome.event_id).update(
             processing_status=ProcessingStatus.FAILED,
@@ -306,8 +423,13 @@ def _failed(outcome: Outcome, alias: str, error: BaseException, *, prefix: str =
     return outcome
 
 
-def receive_event(event: dict[str, Any], *, endpoint: str | None = "", using: str | None = None,
-                  client: Any = None) -> Outcome:
-    """Store a verified event, then process it: what the webhook view does."""
-    store_event(event, endpoint=endpoint, using=using)
-    return process_event(event["id"], payload=event, using=using, client=client)
+def receive_event(event: dict[str, Any] | None, *, endpoint: str | None = "",
+                  using: str | None = None, client: Any = None, raw: bytes | None = None,
+                  problem: str = "") -> Outcome:
+    """Store a verified event, then process it: what the webhook view does. An event
+    that cannot be processed (``problem``, or one found while storing) is stored and
+    reported as a failure that is not transient."""
+    stored = store_event(event, endpoint=endpoint, using=using, raw=raw, problem=problem)
+    if not stored.usable:
+        return Outcome(stored.key, status=FAILED, error=stored.problem, transient=False)
+    return process_event(stored.key, payload=event, using=using, client=client)

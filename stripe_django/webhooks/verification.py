@@ -5,6 +5,11 @@ an HMAC-SHA256 of ``"<t>.<body>"`` with the endpoint's signing secret, plus a bo
 the age of ``t``. Everything refused here raises :class:`WebhookRequestRefused` (a
 ``SuspiciousOperation``), which the view turns into a 400 (413 for an oversized body).
 Messages never contain a secret, a signature or the body.
+
+A body whose signature checks out is authentic even when it is not a usable event (not
+JSON, fields of the wrong type): :func:`parse_event` raises :class:`UnusableEvent` for
+it, and the view stores it all the same, marked failed, so that nothing Stripe signed
+is lost.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ __all__ = [
     "UnknownEndpoint",
     "WebhookRequestRefused",
     "RequestTooLarge",
+    "UnusableEvent",
     "get_endpoint",
     "parse_event",
     "verify_signature",
@@ -44,6 +50,11 @@ class RequestTooLarge(WebhookRequestRefused):
     """A body over ``WEBHOOK_MAX_BODY_SIZE``. Answered with 413."""
 
     status_code = 413
+
+
+class UnusableEvent(ValueError):
+    """A correctly signed body that cannot be processed as an event. It is stored (marked
+    failed, with this reason) and answered 200: Stripe sending it again cannot help."""
 
 
 class UnknownEndpoint(LookupError):
@@ -138,21 +149,35 @@ def verify_signature(body: bytes, header: str | None, endpoint: Endpoint) -> Non
 
 
 def parse_event(body: bytes) -> dict[str, Any]:
-    """The event of a verified body as a plain dict, or :class:`WebhookRequestRefused`."""
+    """The event of a verified body as a plain dict, or :class:`UnusableEvent` saying
+    why it cannot be processed."""
     try:
         event = json.loads(body)
+    except RecursionError:
+        raise UnusableEvent("the body is nested too deeply to read") from None
     except ValueError:
-        raise WebhookRequestRefused("the body is not JSON") from None
-    if not isinstance(event, dict) or event.get("object") != "event":
-        raise WebhookRequestRefused("the body is not an event")
+        raise UnusableEvent("the body is not JSON") from None
+    if not isinstance(event, dict):
+        raise UnusableEvent("the body is not a JSON object")
+    problems = envelope_problems(event)
+    if problems:
+        raise UnusableEvent("; ".join(problems))
+    return event
+
+
+def envelope_problems(event: dict[str, Any]) -> list[str]:
+    """What keeps an event's envelope from being processed (empty when nothing)."""
+    problems = []
+    if event.get("object") != "event":
+        problems.append("the body is not an event")
     if not isinstance(event.get("id"), str) or not event["id"]:
-        raise WebhookRequestRefused("the event has no id")
-    if not isinstance(event.get("type"), str):
-        raise WebhookRequestRefused("the event has no type")
+        problems.append("the event has no id")
+    if not isinstance(event.get("type"), str) or not event["type"]:
+        problems.append("the event has no type")
     created = event.get("created")
     if not isinstance(created, int) or isinstance(created, bool):
-        raise WebhookRequestRefused("the event has no created time")
+        problems.append("the event has no created time")
     data = event.get("data")
     if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
-        raise WebhookRequestRefused("the event has no data.object")
-    return event
+        problems.append("the event has no data.object")
+    return problems

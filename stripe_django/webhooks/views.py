@@ -2,9 +2,12 @@
 :mod:`.verification` and :mod:`.processing`; this module only speaks HTTP.
 
 Answers: 200 once the event is stored and processed (or was before, or its type is not
-mirrored); 400 for a request that is not a verified Stripe event (413 for a body over
-``WEBHOOK_MAX_BODY_SIZE``), nothing stored; 404 for an unknown named endpoint; 500 when
-processing fails, so that Stripe delivers the event again.
+mirrored), and also for a verified event that is stored but can never be processed (its
+payload is refused: a redelivery would fail the same way; the row says why); 400 for a
+request that is not signed by Stripe (413 for a body over ``WEBHOOK_MAX_BODY_SIZE``),
+nothing stored; 404 for an unknown named endpoint; 500 when processing fails for a
+reason that may pass (database busy, API unreachable), so that Stripe delivers it again.
+Answers never carry a traceback or the payload.
 """
 
 from __future__ import annotations
@@ -53,10 +56,18 @@ class WebhookView(View):
                            request.META.get("REMOTE_ADDR", "?"), refusal)
             return HttpResponse(f"refused: {refusal}\n", status=refusal.status_code,
                                 content_type="text/plain")
-        outcome = self.handle_event(event, endpoint)
+        except verification.UnusableEvent as problem:
+            # Signed by Stripe, so kept, though it cannot be processed.
+            outcome = processing.receive_event(None, endpoint=endpoint.name, raw=body,
+                                               problem=str(problem))
+        else:
+            outcome = self.handle_event(event, endpoint)
         if not outcome.ok:
-            return HttpResponse("processing failed; the event is stored and will be retried\n",
-                                status=500, content_type="text/plain")
+            if outcome.transient:
+                return HttpResponse("processing failed; the event is stored and will be retried\n",
+                                    status=500, content_type="text/plain")
+            return HttpResponse("stored; it cannot be processed (the stored event says why)\n",
+                                content_type="text/plain")
         answer = "already processed" if outcome.status == processing.DUPLICATE else (
             "stored (object type not mirrored)" if outcome.ignored else "processed")
         return HttpResponse(answer + "\n", content_type="text/plain")

@@ -116,19 +116,35 @@ def test_examples_of_stripe(deliver, stripe_examples):
         assert response.status_code == 200, (object_type, response.content)
 
 
-def test_failed_processing_is_recorded_and_answered_500(deliver):
+def test_a_refused_payload_is_recorded_failed_and_answered_200(deliver):
+    """The payload itself is refused: Stripe sending it again cannot help, so the event
+    is kept as failed (with the reason) and the answer is 200."""
     event = make_event(customer(balance="a lot"), "customer.updated")  # balance must be an integer
     response = deliver(event)
-    assert response.status_code == 500
+    assert response.status_code == 200
+    assert b"cannot be processed" in response.content
     assert b"a lot" not in response.content
     row = Event.objects.get()
     assert row.processing_status == ProcessingStatus.FAILED
     assert row.processing_attempts == 1
     assert "balance" in row.processing_error
     assert not Customer.objects.exists()
-    # Stripe retries: processed again (and failing again, counted)
-    assert deliver(event).status_code == 500
+    # A redelivery is processed again (and fails again, counted)
+    assert deliver(event).status_code == 200
     assert Event.objects.get().processing_attempts == 2
+
+
+def test_a_failure_that_may_pass_is_answered_500(deliver, settings, unused_port):
+    """The API cannot be reached to fetch the object: Stripe must deliver it again."""
+    settings.STRIPE_DJANGO = {**settings.STRIPE_DJANGO, "REFETCH_ON_EVENT": True,
+                              "API_BASE": f"http://127.0.0.1:{unused_port}", "MAX_NETWORK_RETRIES": 0}
+    event = make_event(customer(), "customer.updated")
+    response = deliver(event)
+    assert response.status_code == 500
+    assert b"Traceback" not in response.content
+    row = Event.objects.get()
+    assert row.processing_status == ProcessingStatus.FAILED
+    assert "APIConnectionError" in row.processing_error
 
 
 def test_connect_events_tag_the_rows_with_the_account(deliver):
