@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import stripe
 
-from .conf import stripe_settings
+from django.core.exceptions import ImproperlyConfigured
+
+from .conf import SETTING_NAME, api_key_problem, stripe_settings
 
 
 def get_client(api_key: str | None = None) -> stripe.StripeClient:
@@ -13,8 +15,12 @@ def get_client(api_key: str | None = None) -> stripe.StripeClient:
     Network retries (with backoff, honouring Stripe's ``Stripe-Should-Retry``) are
     stripe-python's own; nothing here retries by hand.
     """
+    key = api_key or stripe_settings.require("API_KEY")
+    problem = api_key_problem(key)
+    if problem is not None and key.startswith("pk_"):
+        raise ImproperlyConfigured(f"{SETTING_NAME}['API_KEY'] {problem}")
     options: dict = {
-        "api_key": api_key or stripe_settings.require("API_KEY"),
+        "api_key": key,
         "max_network_retries": stripe_settings.MAX_NETWORK_RETRIES,
     }
     if stripe_settings.API_VERSION:

@@ -43,6 +43,9 @@ DEFAULTS: dict[str, Any] = {
     "SYNC_RATE_LIMIT": None,
     # Network retries made by stripe-python's own client.
     "MAX_NETWORK_RETRIES": 3,
+    # Attempts after which ``stripe_process_events`` stops retrying a failed event (it
+    # can still be processed by naming its id).
+    "EVENT_MAX_ATTEMPTS": 10,
 }
 
 ENV_FALLBACKS = {"API_KEY": "STRIPE_API_KEY", "WEBHOOK_SECRETS": "STRIPE_WEBHOOK_SECRET"}
@@ -81,6 +84,8 @@ class StripeSettings:
     def require(self, name: str) -> Any:
         """The value of a key that must be set, or ImproperlyConfigured naming it."""
         value = getattr(self, name)
+        if isinstance(value, (list, tuple)):
+            value = [v for v in value if v]  # [None] from a missing env variable is unset
         if not value:
             fallback = ENV_FALLBACKS.get(name)
             hint = f" (or the {fallback} environment variable)" if fallback else ""
@@ -92,6 +97,21 @@ class StripeSettings:
 
 
 stripe_settings = StripeSettings()
+
+# Prefixes of the keys that may read an account: secret and restricted keys.
+SECRET_KEY_PREFIXES = ("sk_", "rk_")
+
+
+def api_key_problem(key: Any) -> str | None:
+    """Why ``key`` cannot be used to read a Stripe account, or None. Never quotes it."""
+    if not isinstance(key, str):
+        return f"must be a string, not {type(key).__name__}"
+    if key.startswith("pk_"):
+        return ("is a publishable key (pk_...), which can only create tokens; use a secret "
+                "key (sk_...) or a restricted key (rk_...) with read access")
+    if not key.startswith(SECRET_KEY_PREFIXES):
+        return "does not look like a Stripe secret key (sk_...) or restricted key (rk_...)"
+    return None
 
 
 def _reload(*, setting: str, **kwargs: Any) -> None:

@@ -438,6 +438,11 @@ ALTERNATE_ID_FIELDS: dict[str, tuple[str, ...]] = {
 MODEL_MIXINS: dict[str, str] = {
     "event": "stripe_django.models.processing.EventProcessing",
 }
+# Values of those columns for a row first written by ingest (a sync, ``upsert``) rather
+# than by the webhook view; a row already stored keeps its own.
+INGESTED_APP_COLUMNS: dict[str, dict[str, Any]] = {
+    "event": {"processing_status": "stored"},
+}
 
 # The id prefix of types whose old payloads reused another object's id; such an id
 # without the prefix (and without an ALTERNATE_ID_FIELDS value) is keyed by the parent
@@ -600,6 +605,9 @@ SYNC_LISTS: dict[str, ListSpec] = {
     "climate.order": _top("climate.orders", "climate.order"),
     "treasury.financial_account": _top("treasury.financial_accounts",
                                        "treasury.financial_account", created=True),
+    # Last: the account's recent history (the Events API keeps 30 days), stored as events
+    # that need no processing (INGESTED_APP_COLUMNS).
+    "event": _top("events", "event", created=True),
 }
 
 # Embedded lists the API cuts off (``has_more``) and the list that has all of them:

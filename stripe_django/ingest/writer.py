@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterable
 
 from django.db import connections
 
+from .. import type_table as table
 from . import columns as c
 from .planner import Membership, Row, dumps
 
@@ -100,9 +101,11 @@ def _write_model(model: type, rows: list[Row], memberships: list[Membership], co
             full = []
         for chunk in _chunks(full, max_rows):
             params: list[Any] = []
+            app_values = list(_app_values(model).values())
             for row in chunk:
                 params.extend(_base_values(row, adapt))
                 params.extend(a(v) if a else v for a, v in zip(adapt.columns, row.values))
+                params.extend(app_values)
             cursor.execute(statements.upsert(len(chunk)), params)
         for chunk in _chunks(stubs, max_rows):
             params = []
@@ -207,11 +210,12 @@ def _recordset(rows: list[Row], model: type) -> str:
     ``stripe_data`` is spliced in as the JSON text ingest already made of it."""
     names = [col.column for col in c.columns_of(model)]
     adapters = [_RECORDSET_ADAPTERS.get(col.kind) for col in c.columns_of(model)]
+    app_values = _app_values(model)
     parts = []
     for row in rows:
         record = {"id": row.id, "stripe_account": row.account,
                   "stripe_snapshot_at": row.stamp.isoformat(),
-                  "stripe_data_hash": row.data_hash, "deleted": row.deleted}
+                  "stripe_data_hash": row.data_hash, "deleted": row.deleted, **app_values}
         for name, adapt, value in zip(names, adapters, row.values):
             record[name] = adapt(value) if adapt is not None and value is not None else value
         parts.append('{"stripe_data":' + row.data_json + "," + dumps(record)[1:])
@@ -295,9 +299,12 @@ def _statements(model: type, vendor: str) -> _Statements:
     table_name = quote(model._meta.db_table)
     base = list(c.BASE_COLUMNS)
     names = base + [col.column for col in c.columns_of(model)]
-    cols = ", ".join(quote(n) for n in names)
     stamp = quote(STAMP)
     updatable = [n for n in names if n != "id"]
+    # App columns set on insert only (type_table.INGESTED_APP_COLUMNS): after the
+    # payload's columns, in both the statement and each row's parameters.
+    names += list(_app_values(model))
+    cols = ", ".join(quote(n) for n in names)
     keep = {col.column for col in c.columns_of(model) if col.keep_when_null}
 
     def values(n_rows: int, n_cols: int) -> str:
@@ -360,6 +367,13 @@ def _statements(model: type, vendor: str) -> _Statements:
         recordset = (f"INSERT INTO {table_name} ({cols}) SELECT {cols} "
                      f"FROM json_populate_recordset(NULL::{table_name}, %s) {upsert_tail}")
     return _Statements(names, recordset, upsert, mark_deleted, touch, mark_removed)
+
+
+@lru_cache(maxsize=None)
+def _app_values(model: type) -> dict[str, Any]:
+    """Column -> value of the app's own columns written when ingest inserts a row."""
+    values = table.INGESTED_APP_COLUMNS.get(model.stripe_object, {})
+    return {model._meta.get_field(name).column: value for name, value in values.items()}
 
 
 def _quote_for(vendor: str) -> Callable[[str], str]:

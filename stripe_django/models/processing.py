@@ -9,6 +9,9 @@ class ProcessingStatus(models.TextChoices):
     PENDING = "pending"
     PROCESSED = "processed"
     FAILED = "failed"
+    # Stored from the Events API by a sync (or by ``upsert``), not delivered: the sync
+    # read its object itself. A delivery of the same event still processes it.
+    STORED = "stored", "stored by a sync"
 
 
 class EventProcessing(models.Model):

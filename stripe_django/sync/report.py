@@ -29,6 +29,7 @@ class TypeReport:
     unchanged: int = 0
     failed: int = 0
     requests: int = 0
+    http_status: int | None = None  # of the answer that made it unavailable
     started: float | None = None
     finished: float | None = None
     notes: list[str] = field(default_factory=list)
@@ -60,11 +61,13 @@ class SyncReport:
     requests: int = 0
     throttled: int = 0
     interrupted: bool = False
+    key_refused: bool = False  # every list answered 403
 
     @property
     def ok(self) -> bool:
-        """Nothing failed (unavailable types are not failures)."""
-        return not self.interrupted and all(t.status != FAILED and not t.failed for t in self.types)
+        """Nothing failed (unavailable types are not failures, unless all are, with 403)."""
+        return (not self.interrupted and not self.key_refused
+                and all(t.status != FAILED and not t.failed for t in self.types))
 
     @property
     def failed(self) -> list[TypeReport]:

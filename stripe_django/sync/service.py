@@ -35,15 +35,17 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
 import stripe
-from django.db import router
+from django.db import DatabaseError, router, transaction
 from django.utils import timezone
 
 from .. import type_table as table
 from ..conf import stripe_settings
+from ..dberrors import is_transient
 from ..exceptions import IngestError
 from ..ingest import upsert_many
 from ..ingest.columns import mirrored_types
 from ..ingest.events import snapshot_from_event
+from .completion import complete_lists
 from .progress import Progress
 from .ratelimit import RateLimiter
 from .report import FAILED, OK, PENDING, RUNNING, SKIPPED, UNAVAILABLE, SyncReport, TypeReport
@@ -58,6 +60,10 @@ EVENT_WINDOW_MAX = 5000
 RETENTION_MARGIN = 3600
 # How often one request is retried after a 429 before the shard fails.
 MAX_RATE_LIMIT_RETRIES = 20
+# Seconds to wait before each new try of storing a page after a database error that may
+# pass (a lock held by a concurrent writer, "database is locked"); then the shard fails
+# with its cursor where it was.
+STORE_RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 4.0)
 
 
 class Stopped(Exception):
@@ -91,6 +97,7 @@ class Done:
     shard: "Shard"
     status: str
     error: str | None = None
+    http_status: int | None = None
 
 
 @dataclass
@@ -101,6 +108,8 @@ class Shard:
     report: TypeReport
     cursor_id: int | None = None
     state: dict[str, Any] = field(default_factory=dict)
+    # Why the writer gave up on this shard's pages (its worker stops at the next page).
+    abandoned: str | None = None
 
 
 # --- fetching ----------------------------------------------------------------------------
@@ -198,23 +207,14 @@ class Fetcher:
 
     def complete_embedded(self, obj: dict, account: str | None, report: TypeReport) -> None:
         """Replace every embedded list of ``obj`` cut off at ``has_more`` by the whole list."""
-        object_type = obj.get("object")
-        for (parent_type, name), (path, param, fixed) in table.EMBEDDED_LIST_SOURCES.items():
-            if parent_type != object_type:
-                continue
-            embedded = obj.get(name)
-            if not isinstance(embedded, dict) or not embedded.get("has_more"):
-                continue
-            params = dict(fixed)
-            args: tuple = ()
-            if param:
-                params[param] = obj["id"]
-            else:
-                args = (obj["id"],)
+
+        def list_all(path: str, args: tuple, params: dict[str, Any]) -> list[dict]:
             items: list[dict] = []
             for objs, _more, _stamp in self.pages(path, args, params, account, report):
                 items.extend(objs)
-            obj[name] = {**embedded, "data": items, "has_more": False}
+            return items
+
+        complete_lists(obj, list_all)
 
 
 def _names_param(error: stripe.StripeError, param: str) -> bool:
@@ -613,7 +613,7 @@ def sync(types: Iterable[str] | None = None, *, account: str | None = None,
 
     def emit(page: Page) -> None:
         while True:
-            if stop.is_set():
+            if stop.is_set() or page.shard.abandoned:
                 raise Stopped()
             try:
                 work.put(page, timeout=0.1)
@@ -645,7 +645,7 @@ def sync(types: Iterable[str] | None = None, *, account: str | None = None,
             post(Done(shard, FAILED, _describe(error)))
         except Exception as error:  # noqa: BLE001 - reported per shard, the run goes on
             if _is_unavailable(error):
-                post(Done(shard, UNAVAILABLE, _describe(error)))
+                post(Done(shard, UNAVAILABLE, _describe(error), _http_status(error)))
             else:
                 logger.warning("stripe_django: syncing %s failed", shard.name, exc_info=True)
                 post(Done(shard, FAILED, _describe(error)))
@@ -687,12 +687,29 @@ def sync(types: Iterable[str] | None = None, *, account: str | None = None,
         progress.update()
 
     def _store(page: Page) -> None:
+        """Store a page and move its cursor in one transaction: either both happen or
+        neither (a database error that may pass is retried; then the shard fails with
+        its cursor where it was, and the next run lists the page again)."""
         shard = page.shard
         t = shard.report
-        if page.objects:
-            result = upsert_many(page.objects, stamp=page.stamp, account=shard.account, using=db)
+        if shard.abandoned:
+            return
+        for attempt, delay in enumerate((*STORE_RETRY_DELAYS, None)):
+            try:
+                with transaction.atomic(using=db):
+                    result = _write_page(page)
+                break
+            except DatabaseError as error:
+                if not is_transient(error) or delay is None or stop.is_set():
+                    shard.abandoned = (f"storing a page failed after {attempt + 1} tries; "
+                                       f"the cursor was not moved: {_describe(error)}")
+                    logger.warning("stripe_django: syncing %s: %s", shard.name, shard.abandoned)
+                    return
+                t.note("the database was busy; pages were stored again")
+                time.sleep(delay)
+        if result is not None:
             if shard.spec is None:
-                counts = [result.by_type[o] for o in result.by_type]
+                counts = list(result.by_type.values())
             else:
                 counts = [result.by_type[o] for o in shard.spec.objects if o in result.by_type]
             t.created += sum(c.created for c in counts)
@@ -704,18 +721,29 @@ def sync(types: Iterable[str] | None = None, *, account: str | None = None,
         t.failed += len(page.errors)
         t.errors += page.errors
         if page.cursor:
-            cursors.filter(pk=shard.cursor_id).update(**page.cursor)
             shard.state.update(page.cursor)
+        if on_page is not None:
+            on_page(t)
+
+    def _write_page(page: Page) -> Any:
+        shard = page.shard
+        result = None
+        if page.objects:
+            result = upsert_many(page.objects, stamp=page.stamp, account=shard.account, using=db)
+        if page.cursor:
+            cursors.filter(pk=shard.cursor_id).update(**page.cursor)
         if page.events_cursor:
             ids, after = page.events_cursor
             cursors.filter(pk__in=ids).update(events_after=after)
-        if on_page is not None:
-            on_page(t)
+        return result
 
     def _finish(done: Done) -> None:
         t = done.shard.report
         t.finished = time.monotonic()
+        if done.shard.abandoned:
+            done = Done(done.shard, FAILED, done.shard.abandoned)
         t.status = done.status
+        t.http_status = done.http_status
         if done.error:
             if done.status == UNAVAILABLE:
                 t.note(done.error)
@@ -726,6 +754,12 @@ def sync(types: Iterable[str] | None = None, *, account: str | None = None,
 
     try:
         drive([(s, _run_listing) for s in shards])
+        listed = [s.report for s in shards]
+        if listed and all(t.status == UNAVAILABLE and t.http_status == 403 for t in listed):
+            # Not one list may be read: the key, not the account, is the problem.
+            report.key_refused = True
+            report.notes.append("the API refused every list with 403: this key may not read the "
+                                "account (a restricted key without read access?)")
         if events:
             drive(_event_shards(shards, accounts, names, report))
     except KeyboardInterrupt:

@@ -31,10 +31,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, TypeVar
 
+import stripe
+from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, OperationalError, connections, router, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from ..client import get_client
 from ..dberrors import about_the_data
 from ..exceptions import IngestError
 from ..ingest import Snapshot, to_plain, to_stamp, upsert_many
@@ -45,6 +48,7 @@ from ..ingest.redaction import redact
 from ..models import Event
 from ..models.processing import ProcessingStatus
 from ..signals import event_processed, send_event_processed
+from ..sync.completion import client_pages, complete_lists, cut_off_lists
 from . import refetch
 from .verification import envelope_problems
 
@@ -317,8 +321,34 @@ def _snapshot_to_ingest(event: dict[str, Any], client: Any) -> tuple[Snapshot | 
         fresh = refetch.fetch_object(obj, account=snapshot.account, client=client)
         if fresh is not None:
             # The state of the object now, so stamped now: newer than any event so far.
-            return Snapshot(fresh, stamp=timezone.now(), account=snapshot.account), False
+            snapshot = Snapshot(fresh, stamp=timezone.now(), account=snapshot.account)
+    if not snapshot.payload.get("deleted") and cut_off_lists(snapshot.payload):
+        snapshot = Snapshot(_completed(snapshot.payload, snapshot.account, client),
+                            stamp=snapshot.stamp, account=snapshot.account)
     return snapshot, False
+
+
+def _completed(obj: dict[str, Any], account: str | None, client: Any) -> dict[str, Any]:
+    """``obj`` with its cut-off embedded lists read in full from the API (before the
+    database transaction: no lock is held while waiting for Stripe). Without an API key
+    the lists stay as the event has them; when the object is gone (404), too."""
+    if client is None:
+        try:
+            client = get_client()
+        except ImproperlyConfigured:
+            logger.warning("stripe_django: %s %s has more list items than its event carries, and "
+                           "no API key is set to read them; storing those the event has",
+                           obj.get("object"), obj.get("id"))
+            return obj
+    obj = dict(obj)
+    try:
+        complete_lists(obj, client_pages(client, account))
+    except stripe.InvalidRequestError as error:
+        if error.http_status != 404:
+            raise
+        logger.info("stripe_django: %s %s is gone from the API; storing the list its event has",
+                    obj.get("object"), obj.get("id"))
+    return obj
 
 
 def process_event(event_id: str, *, payload: dict[str, Any] | None = None, force: bool = False,

@@ -17,6 +17,7 @@ from django.db import router
 from django.db.models import Q
 from django.utils import timezone
 
+from ..conf import stripe_settings
 from ..ingest import to_plain
 from ..models import Event
 from ..models.processing import ProcessingStatus
@@ -39,6 +40,7 @@ class Tally:
     skipped: int = 0  # processed before: nothing done
     failed: int = 0
     failures: list[Outcome] = field(default_factory=list)
+    given_up: int = 0  # failed events past EVENT_MAX_ATTEMPTS, no longer retried
 
     def count(self, outcome: Outcome) -> None:
         self.seen += 1
@@ -52,11 +54,16 @@ class Tally:
 
 
 def retry_failed(*, pending_after: dt.timedelta | None = DEFAULT_PENDING_AFTER,
-                 limit: int | None = None, using: str | None = None, client: Any = None) -> Tally:
-    """Process again every failed event, and pending events received more than
-    ``pending_after`` ago (None: failed ones only), oldest first."""
+                 limit: int | None = None, using: str | None = None, client: Any = None,
+                 max_attempts: int | None = None) -> Tally:
+    """Process again every failed event that has had fewer than ``max_attempts``
+    (default ``STRIPE_DJANGO["EVENT_MAX_ATTEMPTS"]``) attempts, and pending events
+    received more than ``pending_after`` ago (None: failed ones only), oldest first.
+    ``Tally.given_up`` counts the failed events past the limit."""
     alias = using or router.db_for_write(Event)
-    condition = Q(processing_status=ProcessingStatus.FAILED)
+    max_attempts = max_attempts or stripe_settings.EVENT_MAX_ATTEMPTS
+    failed = Q(processing_status=ProcessingStatus.FAILED)
+    condition = failed & Q(processing_attempts__lt=max_attempts)
     if pending_after is not None:
         condition |= Q(processing_status=ProcessingStatus.PENDING,
                        received_at__lt=timezone.now() - pending_after)
@@ -67,6 +74,8 @@ def retry_failed(*, pending_after: dt.timedelta | None = DEFAULT_PENDING_AFTER,
     tally = Tally()
     for event_id in list(ids):
         tally.count(process_event(event_id, using=alias, client=client))
+    tally.given_up = Event._default_manager.using(alias).filter(
+        failed, processing_attempts__gte=max_attempts).count()
     return tally
 
 

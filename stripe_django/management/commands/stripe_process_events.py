@@ -79,6 +79,9 @@ class Command(BaseCommand):
             )
             self._report("retried", tally)
             failures += tally.failures
+            if tally.given_up:
+                self.stderr.write(f"{tally.given_up} failed event(s) reached EVENT_MAX_ATTEMPTS and are "
+                                  "no longer retried; process them by id once the cause is fixed")
 
         accounts = options["account"] or [None]
         for account in accounts:

@@ -63,5 +63,6 @@ class Command(BaseCommand):
         if options["verbosity"] >= 1:
             self.stdout.write(format_summary(report))
         if not report.ok:
-            failed = ", ".join(t.name for t in report.failed) or "interrupted"
+            failed = (", ".join(t.name for t in report.failed)
+                      or ("the key was refused" if report.key_refused else "interrupted"))
             raise CommandError(f"stripe_sync: not everything was synced ({failed})", returncode=1)

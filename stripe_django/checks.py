@@ -1,0 +1,169 @@
+"""System checks (``manage.py check``): the ``STRIPE_DJANGO`` setting and what it needs.
+
+Each message names the key that is wrong and never quotes a key or a secret. The
+database check (``manage.py check --database default``) reports failed webhook events
+that retries have given up on.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import Error, Tags, Warning, register
+
+from .conf import DEFAULTS, ENV_FALLBACKS, SETTING_NAME, api_key_problem
+
+__all__ = ["check_settings", "check_failed_events"]
+
+_HINT_ENV = ("A list holding None usually comes from os.environ.get() of a variable that is "
+             "not set in this environment.")
+
+
+def _error(id_: int, message: str, hint: str | None = None) -> Error:
+    return Error(message, hint=hint, id=f"stripe_django.E{id_:03d}")
+
+
+def _warning(id_: int, message: str, hint: str | None = None) -> Warning:
+    return Warning(message, hint=hint, id=f"stripe_django.W{id_:03d}")
+
+
+@register(Tags.compatibility)
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
+    messages: list = []
+    if not getattr(settings, "USE_TZ", False):
+        messages.append(_error(1, "stripe_django needs USE_TZ = True: Stripe's times are UTC "
+                               "instants, stored as aware datetimes."))
+    user = getattr(settings, SETTING_NAME, {})
+    if user is None:
+        user = {}
+    if not isinstance(user, dict):
+        messages.append(_error(2, f"{SETTING_NAME} must be a dict, not {type(user).__name__}."))
+        return messages
+    unknown = sorted(set(user) - set(DEFAULTS))
+    if unknown:
+        messages.append(_error(3, f"{SETTING_NAME} has unknown key(s): {', '.join(unknown)}.",
+                               hint=f"Known keys: {', '.join(sorted(DEFAULTS))}."))
+    messages += _check_api_key(user)
+    messages += _check_secrets(f"{SETTING_NAME}['WEBHOOK_SECRETS']", _secrets(user))
+    endpoints = user.get("WEBHOOK_ENDPOINTS") or {}
+    if not isinstance(endpoints, dict):
+        messages.append(_error(4, f"{SETTING_NAME}['WEBHOOK_ENDPOINTS'] must be a dict of "
+                               "endpoint name -> {'SECRETS': [...]}."))
+    else:
+        for name, config in endpoints.items():
+            where = f"{SETTING_NAME}['WEBHOOK_ENDPOINTS'][{name!r}]"
+            if not isinstance(config, dict):
+                messages.append(_error(4, f"{where} must be a dict with a 'SECRETS' list."))
+                continue
+            extra = sorted(set(config) - {"SECRETS", "TOLERANCE", "MAX_BODY_SIZE"})
+            if extra:
+                messages.append(_error(3, f"{where} has unknown key(s): {', '.join(extra)}."))
+            messages += _check_secrets(f"{where}['SECRETS']", config.get("SECRETS"), required=True)
+    messages += _check_numbers(user)
+    return messages
+
+
+def _check_api_key(user: dict) -> list:
+    key = user.get("API_KEY") or os.environ.get(ENV_FALLBACKS["API_KEY"])
+    where = f"{SETTING_NAME}['API_KEY']" if user.get("API_KEY") else f"${ENV_FALLBACKS['API_KEY']}"
+    if not key:
+        return [_warning(10, f"No Stripe API key: {SETTING_NAME}['API_KEY'] and "
+                         f"${ENV_FALLBACKS['API_KEY']} are both unset.",
+                         hint="stripe_sync, stripe_process_events and webhook events that need "
+                              "the API (long invoices, REFETCH_ON_EVENT) will fail.")]
+    problem = api_key_problem(key)
+    if problem is None:
+        return []
+    if isinstance(key, str) and key.startswith("pk_") or not isinstance(key, str):
+        return [_error(11, f"{where} {problem}.")]
+    return [_warning(11, f"{where} {problem}.")]
+
+
+def _secrets(user: dict) -> Any:
+    value = user.get("WEBHOOK_SECRETS")
+    if not value and os.environ.get(ENV_FALLBACKS["WEBHOOK_SECRETS"]):
+        return [s.strip() for s in os.environ[ENV_FALLBACKS["WEBHOOK_SECRETS"]].split(",") if s.strip()]
+    return value
+
+
+def _check_secrets(where: str, value: Any, required: bool = False) -> list:
+    if value is None or value == [] or value == ():
+        if required:
+            return [_error(20, f"{where} is empty: every delivery to this endpoint will fail.")]
+        return [_warning(20, f"{where} is empty (and ${ENV_FALLBACKS['WEBHOOK_SECRETS']} unset): "
+                         "the webhook view answers 500 to every delivery until it is set.")]
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)):
+        return [_error(21, f"{where} must be a list of signing secrets (whsec_...).")]
+    messages = []
+    for index, secret in enumerate(value):
+        if not isinstance(secret, str) or not secret.strip():
+            messages.append(_error(22, f"{where}[{index}] is {'None' if secret is None else 'empty'}: "
+                                   "no delivery can match it.", hint=_HINT_ENV))
+        elif not secret.startswith("whsec_"):
+            messages.append(_warning(23, f"{where}[{index}] does not look like a webhook signing "
+                                     "secret (whsec_...).",
+                                     hint="It is shown on the endpoint's page in the Dashboard, "
+                                          "or printed by `stripe listen`."))
+    return messages
+
+
+_NUMBERS: dict[str, tuple[int, int | None]] = {
+    "WEBHOOK_TOLERANCE": (0, None),
+    "WEBHOOK_MAX_BODY_SIZE": (1, None),
+    "INGEST_BATCH_SIZE": (1, None),
+    "SYNC_PAGE_SIZE": (1, 100),
+    "MAX_NETWORK_RETRIES": (0, None),
+    "EVENT_MAX_ATTEMPTS": (1, None),
+}
+
+
+def _check_numbers(user: dict) -> list:
+    messages = []
+    for name, (low, high) in _NUMBERS.items():
+        if name not in user:
+            continue
+        value = user[name]
+        if value is None and name == "WEBHOOK_TOLERANCE":
+            continue
+        ok = type(value) is int and value >= low and (high is None or value <= high)
+        if not ok:
+            bounds = f"from {low} to {high}" if high is not None else f"of at least {low}"
+            messages.append(_error(30, f"{SETTING_NAME}[{name!r}] must be an integer {bounds}."))
+    rate = user.get("SYNC_RATE_LIMIT")
+    if rate is not None and (not isinstance(rate, (int, float)) or isinstance(rate, bool) or rate <= 0):
+        messages.append(_error(30, f"{SETTING_NAME}['SYNC_RATE_LIMIT'] must be a positive number "
+                               "of requests per second, or None."))
+    return messages
+
+
+@register(Tags.database)
+def check_failed_events(app_configs: Any = None, databases: Any = None, **kwargs: Any) -> list:
+    """Failed webhook events that ``stripe_process_events`` no longer retries."""
+    if not databases:
+        return []
+    from django.db import DatabaseError, router
+
+    from .conf import stripe_settings
+    from .models import Event
+    from .models.processing import ProcessingStatus
+
+    alias = router.db_for_read(Event)
+    if alias not in databases:
+        return []
+    try:
+        limit = int(stripe_settings.EVENT_MAX_ATTEMPTS)
+        given_up = (Event._default_manager.using(alias)
+                    .filter(processing_status=ProcessingStatus.FAILED, processing_attempts__gte=limit)
+                    .count())
+    except (DatabaseError, ValueError, TypeError):
+        return []  # not migrated yet, or a bad setting reported above
+    if not given_up:
+        return []
+    return [_warning(40, f"{given_up} webhook event(s) failed {limit} times and are no longer "
+                     "retried.",
+                     hint="See them in the admin (Events, status failed), fix the cause, then "
+                          "`manage.py stripe_process_events EVENT_ID ...`.")]
