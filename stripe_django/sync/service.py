@@ -750,7 +750,12 @@ def sync(types: Iterable[str] | None = None, *, account: str | None = None,
             else:
                 t.errors.append(done.error)
         if done.shard.cursor_id and done.status == FAILED:
-            cursors.filter(pk=done.shard.cursor_id).update(last_error=done.error or "")
+            try:
+                cursors.filter(pk=done.shard.cursor_id).update(last_error=done.error or "")
+            except DatabaseError:
+                # The database may be what failed; the report still says it.
+                logger.warning("stripe_django: could not record the failure of %s on its cursor",
+                               done.shard.name, exc_info=True)
 
     try:
         drive([(s, _run_listing) for s in shards])
