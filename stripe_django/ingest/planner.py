@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,10 +65,15 @@ def _payload_json(payload: dict, object_type: str, object_id: str) -> str:
     except ValueError:
         raise IngestError("contains NaN or an infinite number, which JSON does not allow",
                           object_type=object_type, object_id=object_id) from None
-    if "\\u0000" in text:
+    if "\\u0000" in text and _NUL_ESCAPE.search(text):
         raise IngestError("contains a NUL character", object_type=object_type,
                           object_id=object_id)
     return text
+
+
+# A NUL character as JSON writes it (an odd number of backslashes before "u0000"; an
+# even number is the text "\\u0000" itself, which is fine).
+_NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
 
 def _digest(data_json: str, account: str | None, deleted: bool, link: str = "") -> str:

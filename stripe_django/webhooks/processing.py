@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, TypeVar
@@ -68,6 +69,7 @@ DB_RETRIES = 3
 MAX_ERROR_LENGTH = 4000
 # The longest id the event table's key holds; a longer one is replaced by a digest.
 MAX_ID_LENGTH = 255
+_EVENT_ID = re.compile(r'^\s*\{\s*"id"\s*:\s*"(evt_[0-9A-Za-z_]{1,200})"')
 # stripe_data of an event stored as text: the reason and the body.
 UNUSABLE_KEY = "stripe_django_unusable"
 
@@ -126,6 +128,7 @@ class _Statements:
         self.received = (f"UPDATE {table} SET {col['received_at']} = %s, {col['webhook_endpoint']} = %s "
                          f"WHERE {col['id']} = %s AND {col['received_at']} IS NULL")
         self.status = f"SELECT {col['processing_status']} FROM {table} WHERE {col['id']} = %s"
+        self.delete_unusable = f"DELETE FROM {table} WHERE {col['id']} = %s AND {col['data']} IS NULL"
         # Claims the event: marks it processed and locks the row until the transaction
         # ends. A concurrent claim of the same event waits for that, then finds it
         # processed (nothing to do) or, if the first one rolled back, claims it itself.
@@ -189,7 +192,8 @@ def _retrying(alias: str, func: Callable[[], T]) -> T:
 
 
 def store_event(event: Any, *, endpoint: str | None = None, using: str | None = None,
-                raw: bytes | None = None, problem: str = "") -> StoredEvent:
+                raw: bytes | None = None, problem: str = "",
+                replace_unusable: bool = False) -> StoredEvent:
     """Store an event (a verified webhook payload or an Events API object) if it is not
     stored yet, in a transaction of its own. ``endpoint``: the name of the webhook
     endpoint that received it ("" for the default one, None for the Events API).
@@ -198,6 +202,8 @@ def store_event(event: Any, *, endpoint: str | None = None, using: str | None = 
     (or that ``problem`` says cannot be processed; ``event`` is then None or whatever
     could be read, and ``raw`` the body) is kept as text and marked failed. Only a
     database error that may pass (lock timeout, lost connection) propagates.
+    ``replace_unusable``: an event stored as text before (too large, say) is replaced
+    by this one (a replay from the Events API).
     """
     alias = _alias(using)
     if event is not None and not problem:
@@ -206,7 +212,7 @@ def store_event(event: Any, *, endpoint: str | None = None, using: str | None = 
         problem = "; ".join(problems)
     if not problem:
         try:
-            _retrying(alias, lambda: _insert(alias, event, endpoint))
+            _retrying(alias, lambda: _insert(alias, event, endpoint, replace=replace_unusable))
             return StoredEvent(event["id"])
         except IngestError as error:
             problem = f"the event cannot be stored as it is: {error.reason}"
@@ -222,7 +228,8 @@ def store_event(event: Any, *, endpoint: str | None = None, using: str | None = 
     return StoredEvent(key, problem)
 
 
-def _insert(alias: str, payload: dict[str, Any], endpoint: str | None, failed: str = "") -> None:
+def _insert(alias: str, payload: dict[str, Any], endpoint: str | None, failed: str = "",
+            replace: bool = False) -> None:
     """Insert the event row unless it is stored; one statement, so a transaction of its
     own (or, inside the caller's transaction, behind a savepoint: a refused insert must
     not spoil the caller's transaction before the event is stored as text)."""
@@ -255,7 +262,13 @@ def _insert(alias: str, payload: dict[str, Any], endpoint: str | None, failed: s
             cursor.execute(sql.insert, params)
             return cursor.rowcount
 
-    if connection.in_atomic_block:
+    if replace:
+        with transaction.atomic(using=alias):
+            # A row stored as text has no data column: the event read from the API
+            # takes its place.
+            _execute(connection, sql.delete_unusable, [row.id])
+            inserted = run()
+    elif connection.in_atomic_block:
         with transaction.atomic(using=alias):
             inserted = run()
     else:
@@ -288,6 +301,11 @@ def _unusable_key(event: Any, text: str) -> str:
     event_id = event.get("id") if isinstance(event, dict) else None
     if isinstance(event_id, str) and 0 < len(event_id) <= MAX_ID_LENGTH and event_id.isprintable():
         return event_id
+    # A body cut short (too large to keep) still begins with its id: a replay from the
+    # Events API then replaces the row.
+    found = _EVENT_ID.search(text[:1024])
+    if found:
+        return found.group(1)
     return "evt_unusable_" + hashlib.sha256(text.encode()).hexdigest()[:40]
 
 

@@ -142,7 +142,7 @@ def _catch_up(pages: Iterable[list[dict[str, Any]]], *, force: bool, using: str 
                 continue
             tally.missing += event["id"] not in done
             try:
-                store_event(event, endpoint=None, using=alias)
+                store_event(event, endpoint=None, using=alias, replace_unusable=True)
             except Exception as error:
                 logger.exception("stripe_django: could not store event %s", event.get("id"))
                 tally.count(Outcome(event["id"], status=FAILED, error=f"{type(error).__name__}: {error}"))

@@ -14,9 +14,12 @@ is lost.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterable
 
 import stripe
 from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
@@ -34,6 +37,7 @@ __all__ = [
     "get_endpoint",
     "parse_event",
     "verify_signature",
+    "verify_streamed",
 ]
 
 #: The name stored in ``Event.webhook_endpoint`` for the default endpoint (``webhook/``).
@@ -47,7 +51,7 @@ class WebhookRequestRefused(SuspiciousOperation):
 
 
 class RequestTooLarge(WebhookRequestRefused):
-    """A body over ``WEBHOOK_MAX_BODY_SIZE``. Answered with 413."""
+    """A body over ``WEBHOOK_MAX_BODY_SIZE``. Answered with 413 unless it is signed."""
 
     status_code = 413
 
@@ -146,6 +150,35 @@ def verify_signature(body: bytes, header: str | None, endpoint: Endpoint) -> Non
             if "Unable to extract" in message or "expected scheme" in message:
                 raise WebhookRequestRefused("the Stripe-Signature header is malformed") from None
     raise WebhookRequestRefused(reason)
+
+
+@sensitive_variables("endpoint", "secret", "macs")
+def verify_streamed(chunks: Iterable[bytes], header: str | None, endpoint: Endpoint) -> int:
+    """Check the signature of a body too large to keep in memory, reading it chunk by
+    chunk (the same scheme as :func:`verify_signature`: HMAC-SHA256 of ``"<t>.<body>"``).
+    Returns the body's size; raises :class:`WebhookRequestRefused` if it is not signed."""
+    if not header:
+        raise WebhookRequestRefused("no Stripe-Signature header")
+    pairs = [part.split("=", 1) for part in header.split(",") if "=" in part]
+    timestamps = [value for key, value in pairs if key.strip() == "t"]
+    signatures = [value.strip() for key, value in pairs if key.strip() == "v1"]
+    if len(timestamps) != 1 or not timestamps[0].strip().isdigit() or not signatures:
+        raise WebhookRequestRefused("the Stripe-Signature header is malformed")
+    timestamp = int(timestamps[0])
+    macs = [hmac.new(secret.encode(), f"{timestamp}.".encode(), hashlib.sha256)
+            for secret in endpoint.secrets]
+    size = 0
+    for chunk in chunks:
+        size += len(chunk)
+        for mac in macs:
+            mac.update(chunk)
+    digests = [mac.hexdigest() for mac in macs]
+    if not any(hmac.compare_digest(d, s) for d in digests for s in signatures):
+        raise WebhookRequestRefused("no signature matches any of the endpoint's secrets")
+    if endpoint.tolerance and timestamp < time.time() - endpoint.tolerance:
+        raise WebhookRequestRefused(
+            f"the signature's timestamp is older than the tolerance ({endpoint.tolerance} s)")
+    return size
 
 
 def parse_event(body: bytes) -> dict[str, Any]:

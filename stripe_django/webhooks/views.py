@@ -28,12 +28,17 @@ logger = logging.getLogger("stripe_django.webhooks")
 
 __all__ = ["WebhookView"]
 
+# A body over the limit is read (not kept) up to this many times the limit to check
+# whether Stripe signed it; a larger one is refused unread.
+TOO_LARGE_TO_CHECK = 16
+
 
 @method_decorator(csrf_exempt, name="dispatch")
 @method_decorator(transaction.non_atomic_requests, name="dispatch")
 class WebhookView(View):
     """Receives Stripe events. Subclass and override a step to change it:
-    :meth:`get_endpoint`, :meth:`read_body`, :meth:`verify`, :meth:`handle_event`.
+    :meth:`get_endpoint`, :meth:`read_body`, :meth:`verify`, :meth:`handle_event`,
+    :meth:`handle_too_large`, :meth:`refused`, :meth:`answer`.
     """
 
     http_method_names = ["post"]
@@ -50,18 +55,29 @@ class WebhookView(View):
         try:
             body = self.read_body(request, endpoint)
             event = self.verify(request, body, endpoint)
+        except verification.RequestTooLarge as refusal:
+            outcome = self.handle_too_large(request, endpoint, refusal)
+            if outcome is None:
+                return self.refused(request, endpoint, refusal)
         except verification.WebhookRequestRefused as refusal:
-            logger.warning("stripe_django: refused a webhook request to %s from %s: %s",
-                           f"endpoint {endpoint.name!r}" if endpoint.name else "the default endpoint",
-                           request.META.get("REMOTE_ADDR", "?"), refusal)
-            return HttpResponse(f"refused: {refusal}\n", status=refusal.status_code,
-                                content_type="text/plain")
+            return self.refused(request, endpoint, refusal)
         except verification.UnusableEvent as problem:
             # Signed by Stripe, so kept, though it cannot be processed.
             outcome = processing.receive_event(None, endpoint=endpoint.name, raw=body,
                                                problem=str(problem))
         else:
             outcome = self.handle_event(event, endpoint)
+        return self.answer(outcome)
+
+    def refused(self, request: HttpRequest, endpoint: verification.Endpoint,
+                refusal: verification.WebhookRequestRefused) -> HttpResponse:
+        logger.warning("stripe_django: refused a webhook request to %s from %s: %s",
+                       f"endpoint {endpoint.name!r}" if endpoint.name else "the default endpoint",
+                       request.META.get("REMOTE_ADDR", "?"), refusal)
+        return HttpResponse(f"refused: {refusal}\n", status=refusal.status_code,
+                            content_type="text/plain")
+
+    def answer(self, outcome: processing.Outcome) -> HttpResponse:
         if not outcome.ok:
             if outcome.transient:
                 return HttpResponse("processing failed; the event is stored and will be retried\n",
@@ -78,18 +94,54 @@ class WebhookView(View):
         return verification.get_endpoint(name)
 
     def read_body(self, request: HttpRequest, endpoint: verification.Endpoint) -> bytes:
-        """The body, refused when larger than the endpoint's limit (read no further)."""
+        """The body, or :class:`~.verification.RequestTooLarge` (holding what was read)
+        when it is larger than the endpoint's limit."""
         limit = endpoint.max_body_size
         declared = request.META.get("CONTENT_LENGTH")
         try:
-            if declared and int(declared) > limit:
-                raise verification.RequestTooLarge(f"the body is over {limit} bytes")
+            declared_size = int(declared) if declared else None
         except ValueError:
             raise verification.WebhookRequestRefused("invalid Content-Length") from None
+        if declared_size is not None and declared_size > limit * TOO_LARGE_TO_CHECK:
+            raise verification.RequestTooLarge(f"the body is over {limit} bytes")
         body = request.read(limit + 1)
         if len(body) > limit:
-            raise verification.RequestTooLarge(f"the body is over {limit} bytes")
+            error = verification.RequestTooLarge(f"the body is over {limit} bytes")
+            error.head = body
+            raise error
         return body
+
+    def handle_too_large(self, request: HttpRequest, endpoint: verification.Endpoint,
+                         refusal: verification.RequestTooLarge) -> processing.Outcome | None:
+        """A body over the limit is read through once more to check its signature
+        (without keeping it; up to TOO_LARGE_TO_CHECK times the limit). Signed by Stripe,
+        it is stored as its beginning, marked failed: ``stripe_process_events --since``
+        fetches the whole event from the Events API. None: not signed."""
+        head = getattr(refusal, "head", None)
+        if head is None:
+            return None
+        limit = endpoint.max_body_size
+
+        def chunks():
+            yield head
+            remaining = limit * TOO_LARGE_TO_CHECK - len(head)
+            while remaining > 0:
+                chunk = request.read(min(65536, remaining))
+                if not chunk:
+                    return
+                remaining -= len(chunk)
+                yield chunk
+
+        try:
+            size = verification.verify_streamed(chunks(), request.headers.get("Stripe-Signature"),
+                                                endpoint)
+        except verification.WebhookRequestRefused:
+            return None
+        problem = (f"the body ({size} bytes) is over WEBHOOK_MAX_BODY_SIZE ({limit}); its beginning "
+                   "is kept here, and `manage.py stripe_process_events --since` fetches the event "
+                   "from the Events API")
+        return processing.receive_event(None, endpoint=endpoint.name, raw=head[:65536],
+                                        problem=problem)
 
     def verify(self, request: HttpRequest, body: bytes, endpoint: verification.Endpoint) -> dict[str, Any]:
         verification.verify_signature(body, request.headers.get("Stripe-Signature"), endpoint)

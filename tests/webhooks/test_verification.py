@@ -89,8 +89,30 @@ def test_malformed_signature_header(deliver, event, header):
     assert_refused(deliver(event, signature=header))
 
 
-def test_body_over_the_limit(deliver, event):
+def test_an_unsigned_body_over_the_limit_is_refused(deliver, event):
     event["data"]["object"]["metadata"] = {"padding": "x" * 2048}
+    with override_settings(STRIPE_DJANGO={**STRIPE_DJANGO, "WEBHOOK_MAX_BODY_SIZE": 1024}):
+        assert_refused(deliver(event, secret="whsec_wrong"), status=413)
+
+
+def test_a_signed_body_over_the_limit_is_kept_as_its_beginning(deliver, event):
+    """Stripe signed it, so it is not lost: its beginning is stored under its id, marked
+    failed, for a replay from the Events API to replace."""
+    event["data"]["object"]["metadata"] = {"padding": "x" * 2048}
+    with override_settings(STRIPE_DJANGO={**STRIPE_DJANGO, "WEBHOOK_MAX_BODY_SIZE": 1024}):
+        response = deliver(body_of(event).replace(b"\n  ", b""))  # "id" comes first
+    assert response.status_code == 200
+    row = Event.objects.get()
+    assert row.pk == event["id"]
+    assert row.processing_status == "failed" and "WEBHOOK_MAX_BODY_SIZE" in row.processing_error
+    assert row.stripe_data["stripe_django_unusable"]["body"].startswith('{"id": "evt_')
+    assert not Customer.objects.exists()
+
+
+def test_a_body_far_over_the_limit_is_refused_unread(deliver, event):
+    from stripe_django.webhooks.views import TOO_LARGE_TO_CHECK
+
+    event["data"]["object"]["metadata"] = {"padding": "x" * (1024 * TOO_LARGE_TO_CHECK)}
     with override_settings(STRIPE_DJANGO={**STRIPE_DJANGO, "WEBHOOK_MAX_BODY_SIZE": 1024}):
         assert_refused(deliver(event), status=413)
 
@@ -101,7 +123,7 @@ def test_body_over_the_limit_without_content_length(rf, event):
 
     body = body_of({**event, "padding": "x" * 4096})
     request = rf.post("/stripe/webhook/", data=body, content_type="application/json",
-                      HTTP_STRIPE_SIGNATURE=sign(body))
+                      HTTP_STRIPE_SIGNATURE=sign(body, "whsec_not_this_endpoints"))
     del request.META["CONTENT_LENGTH"]
     with override_settings(STRIPE_DJANGO={**STRIPE_DJANGO, "WEBHOOK_MAX_BODY_SIZE": 1024}):
         response = WebhookView.as_view()(request)

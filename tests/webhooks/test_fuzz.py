@@ -1,0 +1,139 @@
+"""Fuzzing the webhook URL: malformed, wrongly typed, oversized and deeply nested bodies,
+signed and unsigned.
+
+Whatever arrives: every signed request is stored (here nothing transient can fail, so
+nothing is answered 5xx), nothing unsigned is stored, and no answer carries a traceback
+or a secret. Bodies are UTF-8 throughout: Stripe signs the text of a JSON body, so bytes
+that are not UTF-8 cannot carry its signature (tests/webhooks/test_verification.py).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from typing import Any, Callable
+
+import pytest
+
+from stripe_django.models import Event
+
+from .conftest import SECRET, customer, make_event
+
+pytestmark = pytest.mark.django_db
+
+CASES = 160
+SEED = 20261122
+
+
+def _nested(depth: int) -> dict:
+    value: dict = {"leaf": True}
+    for _ in range(depth):
+        value = {"x": value}
+    return value
+
+
+def _set(path: tuple, value: Any) -> Callable[[dict], dict]:
+    def mutate(event: dict) -> dict:
+        target = event
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+        return event
+
+    return mutate
+
+
+def _drop(key: str) -> Callable[[dict], dict]:
+    def mutate(event: dict) -> dict:
+        event.pop(key, None)
+        return event
+
+    return mutate
+
+
+# Each mutation turns a valid event into the JSON value of a body, or into raw text.
+MUTATIONS: dict[str, Callable[[dict], Any]] = {
+    "valid": lambda e: e,
+    "livemode text": _set(("livemode",), "yes"),
+    "livemode number": _set(("livemode",), 1),
+    "type too long": _set(("type",), "customer.updated" + "x" * 300),
+    "type number": _set(("type",), 123),
+    "type missing": _drop("type"),
+    "id too long": lambda e: _set(("id",), e["id"] + "x" * 300)(e),
+    "id number": _set(("id",), 42),
+    "id empty": _set(("id",), ""),
+    "id with NUL": lambda e: _set(("id",), e["id"] + "\x00x")(e),
+    "created far future": _set(("created",), 10 ** 15),
+    "created far past": _set(("created",), -(10 ** 15)),
+    "created float": _set(("created",), 1.5),
+    "created text": _set(("created",), "now"),
+    "created bool": _set(("created",), True),
+    "data list": _set(("data",), []),
+    "data.object text": _set(("data", "object"), "cus_1"),
+    "object unknown type": _set(("data", "object", "object"), "issuing.settlement"),
+    "field wrong type": _set(("data", "object", "balance"), "a lot"),
+    "NUL in a value": _set(("data", "object", "name"), "Jenny\x00Rosen"),
+    "NUL in a key": _set(("data", "object", "metadata"), {"k\x00ey": "v"}),
+    "NaN": _set(("data", "object", "metadata"), {"ratio": float("nan")}),
+    "Infinity": _set(("data", "object", "metadata"), {"ratio": float("inf")}),
+    "nested 40": _set(("data", "object", "metadata"), _nested(40)),
+    "nested 3000": _set(("data", "object", "metadata"), _nested(3000)),
+    "account number": _set(("account",), 12345),
+    "account too long": _set(("account",), "acct_" + "x" * 300),
+    "api_version too long": _set(("api_version",), "2026-10-28" + "x" * 500),
+    "previous_attributes list": _set(("data", "previous_attributes"), []),
+    "emoji": _set(("data", "object", "name"), "Jenny \U0001F600 Rosen"),
+    "long text": _set(("data", "object", "description"), "y" * 100_000),
+    "oversized": _set(("data", "object", "metadata"), {"padding": "z" * 1_100_000}),
+    "not json": lambda e: "this is not json " + e["id"],
+    "truncated json": lambda e: json.dumps(e)[: len(json.dumps(e)) // 2],
+    "json null": lambda e: "null",
+    "json list": lambda e: f'["{e["id"]}"]',
+    "json string": lambda e: json.dumps(e["id"]),
+    "empty body": lambda e: "",
+    "deep list body": lambda e: "[" * 100_000 + "]" * 100_000,
+}
+
+
+def _body(name: str, n: int) -> bytes:
+    event = make_event(customer(f"cus_fuzz{n}", metadata={"case": str(n)}), "customer.updated",
+                       event_id=f"evt_fuzz{n:06d}")
+    value = MUTATIONS[name](event)
+    if isinstance(value, str):
+        # Raw text; made unique per case where the text itself would repeat.
+        return (value if name != "empty body" and name != "json null" else value).encode()
+    try:
+        return json.dumps(value, allow_nan=True).encode()
+    except RecursionError:  # too deep for json.dumps: write it out by hand
+        return (b'{"id": "evt_fuzz%06d", "object": "event", "data": {"object": ' % n
+                + b'{"x": ' * 3000 + b"1" + b"}" * 3000 + b"}}")
+
+
+def test_fuzzing_the_webhook_url(deliver):
+    rng = random.Random(SEED)
+    names = list(MUTATIONS)
+    signed_bodies: set[bytes] = set()
+    problems = []
+    for n in range(CASES):
+        name = names[n] if n < len(names) else rng.choice(names)
+        signed = n < len(names) or rng.random() < 0.7
+        body = _body(name, n)
+        response = deliver(body, secret=SECRET if signed else "whsec_someone_else")
+        text = response.content.decode("utf-8", "replace")
+        if "Traceback" in text or 'File "' in text or SECRET in text:
+            problems.append((name, "the answer shows internals"))
+        if signed:
+            signed_bodies.add(body)
+            if response.status_code != 200:
+                problems.append((name, f"signed, answered {response.status_code}: {text.strip()}"))
+        elif response.status_code not in (400, 413):
+            problems.append((name, f"unsigned, answered {response.status_code}"))
+        # Stored rows: one per distinct signed body, nothing for unsigned ones.
+        if Event.objects.count() != len(signed_bodies):
+            problems.append((name, f"{Event.objects.count()} events stored for "
+                                   f"{len(signed_bodies)} signed bodies"))
+            break
+    assert problems == []
+    statuses = dict(Event.objects.values_list("pk", "processing_status"))
+    assert "evt_fuzz000000" in statuses and statuses["evt_fuzz000000"] == "processed"
+    assert "failed" in statuses.values()
