@@ -74,6 +74,11 @@ class Unavailable(Exception):
     """The key may not read this list, or the account/server does not have it."""
 
 
+# The name of the Events API catch-up in the report (the changes since the cursors; the
+# "event" list stores the events themselves).
+CHANGES = "changes"
+
+
 def list_names() -> list[str]:
     """Every name ``sync()`` and ``manage.py stripe_sync`` accept."""
     return sorted(table.SYNC_LISTS)
@@ -798,7 +803,7 @@ def _event_shards(shards: list[Shard], accounts: list[str | None], names: list[s
         plan = _EventPlan(since=min(s.state["events_after"] for s in ready),
                           cursor_ids=[s.cursor_id for s in ready],
                           after_by_object=after_by_object, all_types=everything)
-        t = TypeReport("event", acct)
+        t = TypeReport(CHANGES, acct)
         report.types.append(t)
         out.append((Shard("event", None, acct, t, None, {"plan": plan}), _run_events))
     return out

@@ -34,7 +34,7 @@ def test_changes_and_deletions_in_localstripe_reach_the_mirror(seeded, server):
     assert Customer.objects.get(pk=gone).deleted is True
     assert Customer.objects.get(pk=kept).metadata["tier"] == "gold"
     assert Customer.objects.existing().count() == 11
-    events = report.get("event")
+    events = report.get("changes")
     assert events.fetched >= 2
     cursor = SyncCursor.objects.get(object_type="customer")
     assert cursor.events_after >= int(time.time()) - 2
@@ -68,7 +68,7 @@ def test_events_update_and_delete_what_incremental_listing_does_not_fetch(db, se
         report = sync(["customer"])
     customer = report.get("customer")
     assert customer.mode == "incremental" and customer.fetched == 0
-    events = report.get("event")
+    events = report.get("changes")
     assert events.fetched == 3
     assert events.updated == 2  # one update (the newer state of the two), one deletion
     assert Customer.objects.get(pk=newer["id"]).email == "second@example.com"

@@ -1,0 +1,108 @@
+"""``manage.py check`` names what is wrong with the STRIPE_DJANGO setting."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError, SystemCheckError
+
+from benchmarks.sync_bench import StubStripe
+from stripe_django.checks import check_failed_events, check_settings
+from stripe_django.models import Event
+from stripe_django.sync import sync
+
+GOOD = {"API_KEY": "sk_test_checks", "WEBHOOK_SECRETS": ["whsec_checks"]}
+
+
+def ids(settings, value, **extra) -> list[str]:
+    settings.STRIPE_DJANGO = value
+    for name, setting in extra.items():
+        setattr(settings, name, setting)
+    return sorted(m.id for m in check_settings())
+
+
+def test_a_good_setting_passes(settings, monkeypatch):
+    monkeypatch.delenv("STRIPE_API_KEY", raising=False)
+    assert ids(settings, GOOD) == []
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("sk_test_x", ["stripe_django.E002"]),
+    ({**GOOD, "API_KEYS": "x"}, ["stripe_django.E003"]),
+    ({**GOOD, "API_KEY": "pk_test_publishable"}, ["stripe_django.E011"]),
+    ({**GOOD, "API_KEY": "whatever"}, ["stripe_django.W011"]),
+    ({**GOOD, "WEBHOOK_SECRETS": [None]}, ["stripe_django.E022"]),
+    ({**GOOD, "WEBHOOK_SECRETS": ["whsec_a", ""]}, ["stripe_django.E022"]),
+    ({**GOOD, "WEBHOOK_SECRETS": "whsec_a"}, []),
+    ({**GOOD, "WEBHOOK_SECRETS": 5}, ["stripe_django.E021"]),
+    ({**GOOD, "WEBHOOK_SECRETS": ["sk_test_wrong_thing"]}, ["stripe_django.W023"]),
+    ({**GOOD, "WEBHOOK_ENDPOINTS": {"connect": {"SECRETS": []}}}, ["stripe_django.E020"]),
+    ({**GOOD, "WEBHOOK_ENDPOINTS": {"connect": {"SECRET": ["whsec_c"]}}},
+     ["stripe_django.E003", "stripe_django.E020"]),
+    ({**GOOD, "SYNC_PAGE_SIZE": 500}, ["stripe_django.E030"]),
+    ({**GOOD, "SYNC_RATE_LIMIT": 0}, ["stripe_django.E030"]),
+], ids=["not a dict", "unknown key", "publishable key", "odd key", "[None] secret", "empty secret",
+        "one secret as a string", "secrets not a list", "not a webhook secret", "endpoint without secrets",
+        "endpoint key misspelt", "page size", "rate limit"])
+def test_each_problem_is_named(settings, monkeypatch, value, expected):
+    monkeypatch.delenv("STRIPE_API_KEY", raising=False)
+    monkeypatch.delenv("STRIPE_WEBHOOK_SECRET", raising=False)
+    assert ids(settings, value) == expected
+
+
+def test_use_tz_is_required(settings):
+    assert ids(settings, GOOD, USE_TZ=False) == ["stripe_django.E001"]
+
+
+def test_no_key_and_no_secret_are_warnings(settings, monkeypatch):
+    monkeypatch.delenv("STRIPE_API_KEY", raising=False)
+    monkeypatch.delenv("STRIPE_WEBHOOK_SECRET", raising=False)
+    assert ids(settings, {}) == ["stripe_django.W010", "stripe_django.W020"]
+    monkeypatch.setenv("STRIPE_API_KEY", "sk_test_from_env")
+    monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", "whsec_from_env")
+    assert ids(settings, {}) == []
+
+
+def test_messages_never_quote_a_key(settings, monkeypatch):
+    monkeypatch.delenv("STRIPE_API_KEY", raising=False)
+    settings.STRIPE_DJANGO = {**GOOD, "API_KEY": "pk_live_do_not_print", "WEBHOOK_SECRETS": ["not_whsec_value"]}
+    text = " ".join(f"{m.msg} {m.hint}" for m in check_settings())
+    assert "pk_live_do_not_print" not in text and "not_whsec_value" not in text
+
+
+def test_manage_py_check_fails_on_errors(settings):
+    settings.STRIPE_DJANGO = {**GOOD, "API_KEY": "pk_test_publishable"}
+    with pytest.raises(SystemCheckError, match="publishable key"):
+        call_command("check")
+
+
+@pytest.mark.django_db
+def test_the_database_check_reports_events_no_longer_retried(settings):
+    settings.STRIPE_DJANGO = {**GOOD, "EVENT_MAX_ATTEMPTS": 3}
+    Event.objects.create(id="evt_given_up", stripe_snapshot_at="2026-01-01T00:00:00Z",
+                         processing_status="failed", processing_attempts=3)
+    Event.objects.create(id="evt_still_retried", stripe_snapshot_at="2026-01-01T00:00:00Z",
+                         processing_status="failed", processing_attempts=2)
+    messages = check_failed_events(databases=["default"])
+    assert [m.id for m in messages] == ["stripe_django.W040"]
+    assert messages[0].msg.startswith("1 webhook event(s)")
+
+
+@pytest.mark.django_db
+def test_a_publishable_key_syncs_nothing_and_says_why(settings):
+    settings.STRIPE_DJANGO = {**GOOD, "API_KEY": "pk_test_publishable"}
+    with pytest.raises(CommandError, match="publishable key"):
+        call_command("stripe_sync", "customer", "--quiet")
+
+
+@pytest.mark.django_db
+def test_a_key_refused_on_every_list_fails_the_run(settings):
+    with StubStripe({"customers": 2, "products": 2},
+                    fail={"customers": 403, "products": 403, "plans": 403}) as stub:
+        settings.STRIPE_DJANGO = {**GOOD, "API_BASE": stub.api_base, "MAX_NETWORK_RETRIES": 0,
+                                  "SYNC_RATE_LIMIT": 1000}
+        report = sync(["customer", "product", "plan"], events=False)
+        assert not report.ok and report.key_refused
+        assert any("403" in note for note in report.notes)
+        with pytest.raises(CommandError, match="the key was refused"):
+            call_command("stripe_sync", "customer", "--quiet", "--no-events")
