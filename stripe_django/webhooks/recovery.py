@@ -41,6 +41,7 @@ class Tally:
     failed: int = 0
     failures: list[Outcome] = field(default_factory=list)
     given_up: int = 0  # failed events past EVENT_MAX_ATTEMPTS, no longer retried
+    kept_as_text: int = 0  # failed events stored as text, which only a replay can bring
 
     def count(self, outcome: Outcome) -> None:
         self.seen += 1
@@ -59,10 +60,13 @@ def retry_failed(*, pending_after: dt.timedelta | None = DEFAULT_PENDING_AFTER,
     """Process again every failed event that has had fewer than ``max_attempts``
     (default ``STRIPE_DJANGO["EVENT_MAX_ATTEMPTS"]``) attempts, and pending events
     received more than ``pending_after`` ago (None: failed ones only), oldest first.
-    ``Tally.given_up`` counts the failed events past the limit."""
+    ``Tally.given_up`` counts the failed events past the limit, ``Tally.kept_as_text``
+    those stored as text, which only :func:`replay` can bring."""
     alias = using or router.db_for_write(Event)
     max_attempts = max_attempts or stripe_settings.EVENT_MAX_ATTEMPTS
-    failed = Q(processing_status=ProcessingStatus.FAILED)
+    # An event kept as text (it could not be a row as received) has no ``data`` to
+    # process: only a replay from the Events API (``replay``) can bring it.
+    failed = Q(processing_status=ProcessingStatus.FAILED, data__isnull=False)
     condition = failed & Q(processing_attempts__lt=max_attempts)
     if pending_after is not None:
         condition |= Q(processing_status=ProcessingStatus.PENDING,
@@ -74,8 +78,10 @@ def retry_failed(*, pending_after: dt.timedelta | None = DEFAULT_PENDING_AFTER,
     tally = Tally()
     for event_id in list(ids):
         tally.count(process_event(event_id, using=alias, client=client))
-    tally.given_up = Event._default_manager.using(alias).filter(
-        failed, processing_attempts__gte=max_attempts).count()
+    events = Event._default_manager.using(alias)
+    tally.given_up = events.filter(failed, processing_attempts__gte=max_attempts).count()
+    tally.kept_as_text = events.filter(processing_status=ProcessingStatus.FAILED,
+                                       data__isnull=True).count()
     return tally
 
 

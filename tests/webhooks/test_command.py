@@ -76,3 +76,24 @@ def test_a_failure_is_an_error_exit():
 def test_date_arguments_are_checked():
     with pytest.raises(CommandError):
         run("--since", "yesterday-ish")
+
+
+def test_retries_stop_after_event_max_attempts(settings):
+    settings.STRIPE_DJANGO = {**settings.STRIPE_DJANGO, "EVENT_MAX_ATTEMPTS": 3}
+    event = make_event(customer(balance="not a number"), "customer.updated")
+    store_event(event, endpoint="")
+    Event.objects.filter(pk=event["id"]).update(processing_status="failed", processing_attempts=1)
+    for attempts in (2, 3):
+        tally = retry_failed()
+        assert tally.failed == 1
+        assert Event.objects.get().processing_attempts == attempts
+    tally = retry_failed()
+    assert tally.seen == 0 and tally.given_up == 1
+    assert Event.objects.get().processing_attempts == 3
+    err = StringIO()
+    call_command("stripe_process_events", stdout=StringIO(), stderr=err)
+    assert "no longer retried" in err.getvalue()
+    # naming it still processes it
+    with pytest.raises(CommandError):
+        run(event["id"])
+    assert Event.objects.get().processing_attempts == 4

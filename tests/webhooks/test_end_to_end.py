@@ -171,3 +171,26 @@ def test_refetch_of_a_deleted_object_uses_the_payload(ls, settings_for, deliver)
                                   "customer.deleted")).status_code == 200
     assert Customer.objects.get(pk="cus_gone_from_api").email == "jenny@example.com"
     assert Customer.objects.get(pk="cus_gone2").deleted
+
+
+def test_an_event_too_large_to_keep_is_replaced_by_a_replay(ls, settings_for, deliver):
+    """Signed but over WEBHOOK_MAX_BODY_SIZE: its beginning is kept under its id, and
+    ``stripe_process_events --since`` stores and processes the whole event."""
+    import json
+    from io import StringIO
+
+    ls.flush()
+    client = ls.client()
+    since = int(time.time()) - 1
+    created = client.v1.customers.create(params={"email": "large@example.com"})
+    event = next(e for e in all_events(client) if e.type == "customer.created").to_dict(recursive=True)
+    body = json.dumps({"id": event["id"], **event}).encode()
+    with settings_for(WEBHOOK_MAX_BODY_SIZE=len(body) // 2):
+        assert deliver(body).status_code == 200
+        row = Event.objects.get(pk=event["id"])
+        assert row.processing_status == "failed" and not Customer.objects.exists()
+        call_command("stripe_process_events", "--since", str(since), stdout=StringIO())
+    row = Event.objects.get(pk=event["id"])
+    assert row.processing_status == "processed" and row.type == "customer.created"
+    assert "stripe_django_unusable" not in row.stripe_data
+    assert Customer.objects.get(pk=created.id).email == "large@example.com"

@@ -82,6 +82,9 @@ class Command(BaseCommand):
             if tally.given_up:
                 self.stderr.write(f"{tally.given_up} failed event(s) reached EVENT_MAX_ATTEMPTS and are "
                                   "no longer retried; process them by id once the cause is fixed")
+            if tally.kept_as_text:
+                self.stderr.write(f"{tally.kept_as_text} event(s) could only be kept as text (see their "
+                                  "processing_error); --since fetches them again from the Events API")
 
         accounts = options["account"] or [None]
         for account in accounts:
