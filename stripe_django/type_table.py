@@ -232,23 +232,87 @@ EMBEDDED_LIST_CHILDREN: dict[tuple[str, str], tuple[str, str | None]] = {
     ("recipient", "cards"): ("card", "removed"),
 }
 
-# Reverse accessors (related_name) given to foreign keys; any other foreign key gets
-# Django's default when that does not clash, and none ("+") when it would.
+# Reverse accessors (related_name) of foreign keys. The generator names them from the
+# plural of the referring model: ``customer.invoices`` (Invoice.customer),
+# ``customer.payment_methods``; a key whose name is not the referenced type's adds it,
+# ``account.charges_as_on_behalf_of`` (Charge.on_behalf_of). The entries here are the
+# names that rule gets wrong or that would clash with a Stripe field of the referenced
+# model (``customer.subscriptions`` is the embedded list of ids): (type, field) -> name.
 REVERSE_NAMES: dict[tuple[str, str], str] = {
     ("line_item", "invoice"): "line_items",
     ("credit_note_line_item", "credit_note"): "line_items",
-    ("subscription_item", "subscription"): "subscription_items",
-    ("invoice_payment", "invoice"): "invoice_payments",
     ("item", "checkout_session"): "line_item_rows",
     ("item", "quote"): "line_item_rows",
     ("item", "payment_link"): "line_item_rows",
-    ("invoice", "customer"): "invoices",
     ("subscription", "customer"): "customer_subscriptions",
-    ("charge", "customer"): "charges",
     ("refund", "charge"): "charge_refunds",
-    ("transfer_reversal", "transfer"): "transfer_reversals",
     ("fee_refund", "fee"): "fee_refunds",
-    ("invoiceitem", "invoice"): "invoice_items",
+    ("tax_id", "customer"): "customer_tax_ids",
+    ("capability", "account"): "account_capabilities",
+    ("bank_account", "account"): "account_bank_accounts",
+    ("card", "recipient"): "recipient_cards",
+}
+
+# ---------------------------------------------------------------------------------------
+# Readable names (the admin, ``str()``, error messages).
+
+# A model's verbose name is its class name in words (CheckoutSession -> "checkout
+# session"), its plural made by English rules on the last word. Names those rules get
+# wrong: type -> (singular, plural).
+VERBOSE_NAMES: dict[str, tuple[str, str]] = {
+    "apple_pay_domain": ("Apple Pay domain", "Apple Pay domains"),
+    "tax_id": ("tax ID", "tax IDs"),
+    "three_d_secure.authentication": ("3D Secure authentication", "3D Secure authentications"),
+    "topup": ("top-up", "top-ups"),
+    "tax_deducted_at_source": ("tax deducted at source", "tax deducted at source records"),
+    "invoiceitem": ("invoice item", "invoice items"),
+}
+# Last words whose plural the rules get wrong. "persons" is Stripe's own plural
+# (/v1/accounts/:id/persons).
+IRREGULAR_PLURALS: dict[str, str] = {
+    "settings": "settings",
+    "person": "persons",
+}
+
+# What names a row in ``str()``: the first of these fields with a value, then the amount
+# in its currency, then the id ("INV-0042 · 12.34 USD (in_123)"). Types not listed use
+# DEFAULT_DISPLAY_FIELDS; fields a model lacks are skipped.
+DEFAULT_DISPLAY_FIELDS: tuple[str, ...] = (
+    "name", "display_name", "nickname", "email", "number", "description",
+)
+DISPLAY_FIELDS: dict[str, tuple[str, ...]] = {
+    "customer": ("email", "name"),
+    "invoice": ("number",),
+    "credit_note": ("number",),
+    "quote": ("number",),
+    "event": ("type",),
+    "charge": ("description", "statement_descriptor"),
+    "checkout.session": ("customer_email",),
+    "promotion_code": ("code",),
+    "file": ("filename",),
+    "issuing.card": ("last4",),
+    "card": ("brand", "last4"),
+    "bank_account": ("bank_name", "last4"),
+}
+# The amount shown, where it is not ``amount`` (a model without that field or without
+# ``currency`` shows none).
+DISPLAY_AMOUNT_FIELDS: dict[str, str] = {
+    "invoice": "total",
+    "credit_note": "total",
+    "quote": "amount_total",
+    "checkout.session": "amount_total",
+    "price": "unit_amount",
+}
+
+# ---------------------------------------------------------------------------------------
+# Indexes on the columns people filter and sort on (the admin's filters and date
+# hierarchy, ``Customer.objects.filter(email=...)``), on every model that has them.
+# Foreign keys and ``stripe_account`` are indexed anyway.
+INDEXED_FIELDS: tuple[str, ...] = ("created", "status", "email", "number")
+INDEXED_FIELDS_OF_TYPE: dict[str, tuple[str, ...]] = {
+    "event": ("type",),
+    "invoice": ("customer_email",),
+    "subscription": ("current_period_end",),
 }
 
 

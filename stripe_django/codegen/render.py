@@ -10,6 +10,7 @@ import keyword
 from dataclasses import dataclass, field
 
 from .. import type_table as table
+from . import names as names_mod
 from . import sdk
 
 # Hand-written model modules of the app's own state, re-exported by models/__init__.py.
@@ -160,30 +161,35 @@ def build_specs() -> dict[str, ModelSpec]:
     return specs
 
 
+# Attributes every model has besides its fields: a reverse accessor must not hide one.
+RESERVED_ATTRIBUTES = {"objects", "existing_objects", "pk", "stripe_object"}
+
+
 def _assign_related_names(specs: dict[str, ModelSpec], names: dict[str, str]) -> None:
-    """Django's default reverse accessor where unambiguous, the table's where given."""
-    wanted: dict[tuple[str, str], list[FieldSpec]] = {}
+    """Every foreign key gets a reverse accessor that reads as English (names.py).
+
+    A name that would clash with a field of the referenced model, or with another
+    accessor there, stops the generator: the table must then name it.
+    """
+    given: dict[str, dict[str, str]] = {}
+    clashes = []
     for spec in specs.values():
         for f in spec.fields:
             if f.kind != sdk.REF:
                 continue
-            custom = table.REVERSE_NAMES.get((spec.object_name, f.name))
-            if custom:
-                f.related_name = custom
-                continue
-            accessor = spec.model_name.lower()
-            wanted.setdefault((f.target, accessor), []).append(f)
-    for (target, accessor), fks in wanted.items():
-        target_fields = {f.name for f in specs[target].fields}
-        taken = {accessor, accessor + "_set"} & target_fields
-        custom_taken = any(
-            rn == accessor + "_set" or rn == accessor
-            for (o, _n), rn in table.REVERSE_NAMES.items()
-            if any(f.target == target for f in specs[o].fields if f.name == _n)
-        )
-        if len(fks) > 1 or taken or custom_taken:
-            for f in fks:
-                f.related_name = "+"
+            f.related_name = names_mod.reverse_name(
+                spec.object_name, spec.model_name, f.name, f.target, specs[f.target].model_name)
+            target = specs[f.target]
+            taken = {g.name for g in target.fields} | BASE_FIELDS | RESERVED_ATTRIBUTES
+            owner = f"{spec.object_name}.{f.name}"
+            clash = given.setdefault(f.target, {}).get(f.related_name)
+            if f.related_name in taken or clash:
+                clashes.append(f"{f.target}.{f.related_name} of {owner} clashes with "
+                               f"{clash or 'a field of ' + f.target}")
+            given[f.target][f.related_name] = owner
+    if clashes:
+        raise ValueError("reverse accessors to name in type_table.REVERSE_NAMES: "
+                         + "; ".join(clashes))
 
 
 HEADER = '''"""Stripe {family} objects.
@@ -196,6 +202,17 @@ Field meanings: Stripe's API reference, https://docs.stripe.com/api
 
 from . import fields
 from .base import StripeModel'''
+
+
+# Kinds of column an index is built on (not JSON, and foreign keys have theirs).
+INDEXABLE_KINDS = {sdk.STRING, sdk.ENUM, sdk.INTEGER, sdk.BOOLEAN, "timestamp"}
+
+
+def indexed_fields(spec: ModelSpec) -> list[str]:
+    """The table's filtered-on columns this model has (foreign keys are indexed anyway)."""
+    wanted = table.INDEXED_FIELDS + table.INDEXED_FIELDS_OF_TYPE.get(spec.object_name, ())
+    present = {f.name for f in spec.fields if f.kind in INDEXABLE_KINDS}
+    return [name for name in wanted if name in present]
 
 
 def render_family(family_name: str, specs: list[ModelSpec]) -> str:
@@ -220,7 +237,14 @@ def render_family(family_name: str, specs: list[ModelSpec]) -> str:
                 out.append(f"    {f.name} = fields.{f.constructor}")
         out.append("")
         out.append("    class Meta(StripeModel.Meta):")
-        out.append(f'        verbose_name = "{spec.object_name}"')
+        singular, plural = names_mod.verbose_names(spec.object_name, spec.model_name)
+        out.append(f'        verbose_name = "{singular}"')
+        out.append(f'        verbose_name_plural = "{plural}"')
+        indexed = indexed_fields(spec)
+        if indexed:
+            out.append("        indexes = [")
+            out += [f'            fields.ColumnIndex(fields=["{name}"]),' for name in indexed]
+            out.append("        ]")
     return "\n".join(out) + "\n"
 
 

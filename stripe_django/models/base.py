@@ -6,6 +6,9 @@ from typing import ClassVar
 
 from django.db import models
 
+from . import display
+from .fields import StripeIdField
+
 
 class StripeQuerySet(models.QuerySet):
     def existing(self) -> "StripeQuerySet":
@@ -15,6 +18,13 @@ class StripeQuerySet(models.QuerySet):
     def for_account(self, account: str | None) -> "StripeQuerySet":
         """Rows of one connected account (``None``: the platform account itself)."""
         return self.filter(stripe_account=account)
+
+
+class ExistingManager(models.Manager.from_queryset(StripeQuerySet)):
+    """``Model.existing_objects``: only rows of objects not deleted in Stripe."""
+
+    def get_queryset(self) -> StripeQuerySet:
+        return super().get_queryset().existing()
 
 
 class StripeModel(models.Model):
@@ -32,16 +42,23 @@ class StripeModel(models.Model):
     * ``stripe_data_hash``: a digest of ``stripe_data``, to tell an unchanged object
       from an updated one without loading the stored JSON;
     * ``deleted``: the object was deleted in Stripe. The row stays.
+
+    Managers: ``objects`` (the default, also behind related managers such as
+    ``customer.invoices``) has every row, deleted ones included, because the mirror
+    keeps what Stripe had and a deleted customer's invoices still point at it;
+    ``existing_objects`` has only rows not deleted in Stripe, as ``objects.existing()``
+    does (docs/guide/models.rst).
     """
 
-    id = models.CharField(primary_key=True, max_length=255)
-    stripe_account = models.CharField(max_length=255, null=True, blank=True, db_index=True)
+    id = StripeIdField(primary_key=True, max_length=255)
+    stripe_account = StripeIdField(max_length=255, null=True, blank=True, db_index=True)
     stripe_data = models.JSONField(default=dict)
     stripe_snapshot_at = models.DateTimeField()
     stripe_data_hash = models.CharField(max_length=32, default="")
     deleted = models.BooleanField(default=False)
 
     objects = StripeQuerySet.as_manager()
+    existing_objects = ExistingManager()
 
     # The Stripe object name this model mirrors ("invoice", "checkout.session").
     stripe_object: ClassVar[str] = ""
@@ -50,4 +67,4 @@ class StripeModel(models.Model):
         abstract = True
 
     def __str__(self) -> str:
-        return self.id
+        return display.describe(self)

@@ -22,7 +22,11 @@ class BillingAlert(StripeModel):
     usage_threshold = fields.Json()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "billing.alert"
+        verbose_name = "billing alert"
+        verbose_name_plural = "billing alerts"
+        indexes = [
+            fields.ColumnIndex(fields=["status"]),
+        ]
 
 
 class BillingCreditBalanceSummary(StripeModel):
@@ -31,12 +35,13 @@ class BillingCreditBalanceSummary(StripeModel):
     stripe_object = "billing.credit_balance_summary"
 
     balances = fields.Json()
-    customer = fields.Reference("Customer")
+    customer = fields.Reference("Customer", related_name="billing_credit_balance_summaries")
     customer_account = fields.String()
     livemode = fields.Boolean()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "billing.credit_balance_summary"
+        verbose_name = "billing credit balance summary"
+        verbose_name_plural = "billing credit balance summaries"
 
 
 class BillingCreditBalanceTransaction(StripeModel):
@@ -46,15 +51,19 @@ class BillingCreditBalanceTransaction(StripeModel):
 
     created = fields.Timestamp()
     credit = fields.Json()
-    credit_grant = fields.Reference("BillingCreditGrant")
+    credit_grant = fields.Reference("BillingCreditGrant", related_name="billing_credit_balance_transactions")
     debit = fields.Json()
     effective_at = fields.Timestamp()
     livemode = fields.Boolean()
-    test_clock = fields.Reference("TestClock")
+    test_clock = fields.Reference("TestClock", related_name="billing_credit_balance_transactions")
     type = fields.Enum()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "billing.credit_balance_transaction"
+        verbose_name = "billing credit balance transaction"
+        verbose_name_plural = "billing credit balance transactions"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+        ]
 
 
 class BillingCreditGrant(StripeModel):
@@ -66,7 +75,7 @@ class BillingCreditGrant(StripeModel):
     applicability_config = fields.Json()
     category = fields.Enum()
     created = fields.Timestamp()
-    customer = fields.Reference("Customer")
+    customer = fields.Reference("Customer", related_name="billing_credit_grants")
     customer_account = fields.String()
     effective_at = fields.Timestamp()
     expires_at = fields.Timestamp()
@@ -74,12 +83,16 @@ class BillingCreditGrant(StripeModel):
     metadata = fields.Json()
     name = fields.String()
     priority = fields.Integer()
-    test_clock = fields.Reference("TestClock")
+    test_clock = fields.Reference("TestClock", related_name="billing_credit_grants")
     updated = fields.Timestamp()
     voided_at = fields.Timestamp()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "billing.credit_grant"
+        verbose_name = "billing credit grant"
+        verbose_name_plural = "billing credit grants"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+        ]
 
 
 class BillingFeedbackOption(StripeModel):
@@ -93,7 +106,11 @@ class BillingFeedbackOption(StripeModel):
     status_transitions = fields.Json()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "billing.feedback_option"
+        verbose_name = "billing feedback option"
+        verbose_name_plural = "billing feedback options"
+        indexes = [
+            fields.ColumnIndex(fields=["status"]),
+        ]
 
 
 class BillingMeter(StripeModel):
@@ -114,7 +131,12 @@ class BillingMeter(StripeModel):
     value_settings = fields.Json()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "billing.meter"
+        verbose_name = "billing meter"
+        verbose_name_plural = "billing meters"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+            fields.ColumnIndex(fields=["status"]),
+        ]
 
 
 class BillingMeterEventSummary(StripeModel):
@@ -125,11 +147,12 @@ class BillingMeterEventSummary(StripeModel):
     aggregated_value = fields.Float()
     end_time = fields.Timestamp()
     livemode = fields.Boolean()
-    meter = fields.Reference("BillingMeter")
+    meter = fields.Reference("BillingMeter", related_name="billing_meter_event_summaries")
     start_time = fields.Timestamp()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "billing.meter_event_summary"
+        verbose_name = "billing meter event summary"
+        verbose_name_plural = "billing meter event summaries"
 
 
 class BillingPortalConfiguration(StripeModel):
@@ -138,7 +161,7 @@ class BillingPortalConfiguration(StripeModel):
     stripe_object = "billing_portal.configuration"
 
     active = fields.Boolean()
-    application = fields.Reference("Application")
+    application = fields.Reference("Application", related_name="billing_portal_configurations")
     business_profile = fields.Json()
     created = fields.Timestamp()
     default_return_url = fields.String()
@@ -151,7 +174,11 @@ class BillingPortalConfiguration(StripeModel):
     updated = fields.Timestamp()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "billing_portal.configuration"
+        verbose_name = "billing portal configuration"
+        verbose_name_plural = "billing portal configurations"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+        ]
 
 
 class Coupon(StripeModel):
@@ -177,6 +204,10 @@ class Coupon(StripeModel):
 
     class Meta(StripeModel.Meta):
         verbose_name = "coupon"
+        verbose_name_plural = "coupons"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+        ]
 
 
 class CreditNote(StripeModel):
@@ -188,13 +219,13 @@ class CreditNote(StripeModel):
     amount_shipping = fields.Integer()
     created = fields.Timestamp()
     currency = fields.String()
-    customer = fields.Reference("Customer")
+    customer = fields.Reference("Customer", related_name="credit_notes")
     customer_account = fields.String()
-    customer_balance_transaction = fields.Reference("CustomerBalanceTransaction")
+    customer_balance_transaction = fields.Reference("CustomerBalanceTransaction", related_name="credit_notes")
     discount_amount = fields.Integer()
     discount_amounts = fields.Json()
     effective_at = fields.Timestamp()
-    invoice = fields.Reference("Invoice")
+    invoice = fields.Reference("Invoice", related_name="credit_notes")
     lines = fields.EmbeddedList()
     livemode = fields.Boolean()
     memo = fields.String()
@@ -218,7 +249,13 @@ class CreditNote(StripeModel):
     voided_at = fields.Timestamp()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "credit_note"
+        verbose_name = "credit note"
+        verbose_name_plural = "credit notes"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+            fields.ColumnIndex(fields=["status"]),
+            fields.ColumnIndex(fields=["number"]),
+        ]
 
 
 class CreditNoteLineItem(StripeModel):
@@ -244,7 +281,8 @@ class CreditNoteLineItem(StripeModel):
     credit_note = fields.Reference("CreditNote", related_name="line_items")
 
     class Meta(StripeModel.Meta):
-        verbose_name = "credit_note_line_item"
+        verbose_name = "credit note line item"
+        verbose_name_plural = "credit note line items"
 
 
 class Discount(StripeModel):
@@ -253,21 +291,22 @@ class Discount(StripeModel):
     stripe_object = "discount"
 
     checkout_session = fields.String()
-    customer = fields.Reference("Customer", related_name="+")
+    customer = fields.Reference("Customer", related_name="discounts")
     customer_account = fields.String()
     end = fields.Timestamp()
     invoice = fields.String()
     invoice_item = fields.String()
-    promotion_code = fields.Reference("PromotionCode")
+    promotion_code = fields.Reference("PromotionCode", related_name="discounts")
     source = fields.Json()
     start = fields.Timestamp()
     subscription = fields.String()
     subscription_item = fields.String()
     # Fields of older API versions, or links to a parent (type_table.py)
-    coupon = fields.Reference("Coupon")
+    coupon = fields.Reference("Coupon", related_name="discounts")
 
     class Meta(StripeModel.Meta):
         verbose_name = "discount"
+        verbose_name_plural = "discounts"
 
 
 class EntitlementsActiveEntitlement(StripeModel):
@@ -275,12 +314,13 @@ class EntitlementsActiveEntitlement(StripeModel):
 
     stripe_object = "entitlements.active_entitlement"
 
-    feature = fields.Reference("EntitlementsFeature")
+    feature = fields.Reference("EntitlementsFeature", related_name="entitlements_active_entitlements")
     livemode = fields.Boolean()
     lookup_key = fields.String()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "entitlements.active_entitlement"
+        verbose_name = "entitlements active entitlement"
+        verbose_name_plural = "entitlements active entitlements"
 
 
 class EntitlementsActiveEntitlementSummary(StripeModel):
@@ -293,7 +333,8 @@ class EntitlementsActiveEntitlementSummary(StripeModel):
     livemode = fields.Boolean()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "entitlements.active_entitlement_summary"
+        verbose_name = "entitlements active entitlement summary"
+        verbose_name_plural = "entitlements active entitlement summaries"
 
 
 class EntitlementsFeature(StripeModel):
@@ -308,7 +349,8 @@ class EntitlementsFeature(StripeModel):
     name = fields.String()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "entitlements.feature"
+        verbose_name = "entitlements feature"
+        verbose_name_plural = "entitlements features"
 
 
 class Invoice(StripeModel):
@@ -325,7 +367,7 @@ class Invoice(StripeModel):
     amount_paid_off_stripe = fields.Integer()
     amount_remaining = fields.Integer()
     amount_shipping = fields.Integer()
-    application = fields.Reference("Application")
+    application = fields.Reference("Application", related_name="invoices")
     attempt_count = fields.Integer()
     attempted = fields.Boolean()
     auto_advance = fields.Boolean()
@@ -346,7 +388,7 @@ class Invoice(StripeModel):
     customer_shipping = fields.Json()
     customer_tax_exempt = fields.Enum()
     customer_tax_ids = fields.Json()
-    default_payment_method = fields.Reference("PaymentMethod")
+    default_payment_method = fields.Reference("PaymentMethod", related_name="invoices_as_default_payment_method")
     default_source = fields.PolymorphicReference()
     default_tax_rates = fields.IdList()
     description = fields.String()
@@ -360,13 +402,13 @@ class Invoice(StripeModel):
     invoice_pdf = fields.String()
     issuer = fields.Json()
     last_finalization_error = fields.Json()
-    latest_revision = fields.Reference("Invoice")
+    latest_revision = fields.Reference("Invoice", related_name="invoices_as_latest_revision")
     lines = fields.EmbeddedList()
     livemode = fields.Boolean()
     metadata = fields.Json()
     next_payment_attempt = fields.Timestamp()
     number = fields.String()
-    on_behalf_of = fields.Reference("Account")
+    on_behalf_of = fields.Reference("Account", related_name="invoices_as_on_behalf_of")
     parent = fields.Json()
     payment_settings = fields.Json()
     payments = fields.EmbeddedList()
@@ -385,7 +427,7 @@ class Invoice(StripeModel):
     status_transitions = fields.Json()
     subtotal = fields.Integer()
     subtotal_excluding_tax = fields.Integer()
-    test_clock = fields.Reference("TestClock")
+    test_clock = fields.Reference("TestClock", related_name="invoices")
     threshold_reason = fields.Json()
     total = fields.Integer()
     total_discount_amounts = fields.Json()
@@ -400,17 +442,24 @@ class Invoice(StripeModel):
     paid = fields.Boolean()
     paid_out_of_band = fields.Boolean()
     application_fee = fields.Integer()
-    discount = fields.Reference("Discount", related_name="+")
-    subscription = fields.Reference("Subscription")
+    discount = fields.Reference("Discount", related_name="invoices")
+    subscription = fields.Reference("Subscription", related_name="invoices")
     subscription_proration_date = fields.Timestamp()
     tax = fields.Integer()
     tax_percent = fields.Decimal()
-    charge = fields.Reference("Charge", related_name="+")
-    payment_intent = fields.Reference("PaymentIntent")
+    charge = fields.Reference("Charge", related_name="invoices")
+    payment_intent = fields.Reference("PaymentIntent", related_name="invoices")
     total_tax_amounts = fields.Json()
 
     class Meta(StripeModel.Meta):
         verbose_name = "invoice"
+        verbose_name_plural = "invoices"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+            fields.ColumnIndex(fields=["status"]),
+            fields.ColumnIndex(fields=["number"]),
+            fields.ColumnIndex(fields=["customer_email"]),
+        ]
 
 
 class InvoiceItem(StripeModel):
@@ -420,7 +469,7 @@ class InvoiceItem(StripeModel):
 
     amount = fields.Integer()
     currency = fields.String()
-    customer = fields.Reference("Customer")
+    customer = fields.Reference("Customer", related_name="invoice_items")
     customer_account = fields.String()
     date = fields.Timestamp()
     description = fields.String()
@@ -440,13 +489,14 @@ class InvoiceItem(StripeModel):
     quantity = fields.Integer()
     quantity_decimal = fields.Decimal()
     tax_rates = fields.IdList()
-    test_clock = fields.Reference("TestClock")
+    test_clock = fields.Reference("TestClock", related_name="invoice_items")
     # Fields of older API versions, or links to a parent (type_table.py)
-    plan = fields.Reference("Plan")
-    subscription = fields.Reference("Subscription")
+    plan = fields.Reference("Plan", related_name="invoice_items")
+    subscription = fields.Reference("Subscription", related_name="invoice_items")
 
     class Meta(StripeModel.Meta):
-        verbose_name = "invoiceitem"
+        verbose_name = "invoice item"
+        verbose_name_plural = "invoice items"
 
 
 class InvoiceLineItem(StripeModel):
@@ -469,12 +519,13 @@ class InvoiceLineItem(StripeModel):
     pricing = fields.Json()
     quantity = fields.Integer()
     quantity_decimal = fields.Decimal()
-    subscription = fields.Reference("Subscription")
+    subscription = fields.Reference("Subscription", related_name="invoice_line_items")
     subtotal = fields.Integer()
     taxes = fields.Json()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "line_item"
+        verbose_name = "invoice line item"
+        verbose_name_plural = "invoice line items"
 
 
 class InvoicePayment(StripeModel):
@@ -494,7 +545,12 @@ class InvoicePayment(StripeModel):
     status_transitions = fields.Json()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "invoice_payment"
+        verbose_name = "invoice payment"
+        verbose_name_plural = "invoice payments"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+            fields.ColumnIndex(fields=["status"]),
+        ]
 
 
 class InvoiceRenderingTemplate(StripeModel):
@@ -510,7 +566,12 @@ class InvoiceRenderingTemplate(StripeModel):
     version = fields.Integer()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "invoice_rendering_template"
+        verbose_name = "invoice rendering template"
+        verbose_name_plural = "invoice rendering templates"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+            fields.ColumnIndex(fields=["status"]),
+        ]
 
 
 class Plan(StripeModel):
@@ -530,7 +591,7 @@ class Plan(StripeModel):
     metadata = fields.Json()
     meter = fields.String()
     nickname = fields.String()
-    product = fields.Reference("Product")
+    product = fields.Reference("Product", related_name="plans")
     tiers = fields.Json()
     tiers_mode = fields.Enum()
     transform_usage = fields.Json()
@@ -542,6 +603,10 @@ class Plan(StripeModel):
 
     class Meta(StripeModel.Meta):
         verbose_name = "plan"
+        verbose_name_plural = "plans"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+        ]
 
 
 class Price(StripeModel):
@@ -559,7 +624,7 @@ class Price(StripeModel):
     lookup_key = fields.String()
     metadata = fields.Json()
     nickname = fields.String()
-    product = fields.Reference("Product")
+    product = fields.Reference("Product", related_name="prices")
     recurring = fields.Json()
     tax_behavior = fields.Enum()
     tiers = fields.Json()
@@ -571,6 +636,10 @@ class Price(StripeModel):
 
     class Meta(StripeModel.Meta):
         verbose_name = "price"
+        verbose_name_plural = "prices"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+        ]
 
 
 class Product(StripeModel):
@@ -580,7 +649,7 @@ class Product(StripeModel):
 
     active = fields.Boolean()
     created = fields.Timestamp()
-    default_price = fields.Reference("Price", related_name="+")
+    default_price = fields.Reference("Price", related_name="products_as_default_price")
     description = fields.String()
     images = fields.Json()
     livemode = fields.Boolean()
@@ -590,7 +659,7 @@ class Product(StripeModel):
     package_dimensions = fields.Json()
     shippable = fields.Boolean()
     statement_descriptor = fields.String()
-    tax_code = fields.Reference("TaxCode")
+    tax_code = fields.Reference("TaxCode", related_name="products")
     tax_details = fields.Json()
     type = fields.Enum()
     unit_label = fields.String()
@@ -599,6 +668,10 @@ class Product(StripeModel):
 
     class Meta(StripeModel.Meta):
         verbose_name = "product"
+        verbose_name_plural = "products"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+        ]
 
 
 class ProductCatalogTrialOffer(StripeModel):
@@ -611,10 +684,11 @@ class ProductCatalogTrialOffer(StripeModel):
     end_behavior = fields.Json()
     livemode = fields.Boolean()
     nickname = fields.String()
-    price = fields.Reference("Price")
+    price = fields.Reference("Price", related_name="product_catalog_trial_offers")
 
     class Meta(StripeModel.Meta):
-        verbose_name = "product_catalog.trial_offer"
+        verbose_name = "product catalog trial offer"
+        verbose_name_plural = "product catalog trial offers"
 
 
 class ProductFeature(StripeModel):
@@ -622,11 +696,12 @@ class ProductFeature(StripeModel):
 
     stripe_object = "product_feature"
 
-    entitlement_feature = fields.Reference("EntitlementsFeature")
+    entitlement_feature = fields.Reference("EntitlementsFeature", related_name="product_features_as_entitlement_feature")
     livemode = fields.Boolean()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "product_feature"
+        verbose_name = "product feature"
+        verbose_name_plural = "product features"
 
 
 class PromotionCode(StripeModel):
@@ -637,7 +712,7 @@ class PromotionCode(StripeModel):
     active = fields.Boolean()
     code = fields.String()
     created = fields.Timestamp()
-    customer = fields.Reference("Customer")
+    customer = fields.Reference("Customer", related_name="promotion_codes")
     customer_account = fields.String()
     expires_at = fields.Timestamp()
     livemode = fields.Boolean()
@@ -648,7 +723,11 @@ class PromotionCode(StripeModel):
     times_redeemed = fields.Integer()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "promotion_code"
+        verbose_name = "promotion code"
+        verbose_name_plural = "promotion codes"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+        ]
 
 
 class Quote(StripeModel):
@@ -658,7 +737,7 @@ class Quote(StripeModel):
 
     amount_subtotal = fields.Integer()
     amount_total = fields.Integer()
-    application = fields.Reference("Application")
+    application = fields.Reference("Application", related_name="quotes")
     application_fee_amount = fields.Integer()
     application_fee_percent = fields.Float()
     automatic_tax = fields.Json()
@@ -666,7 +745,7 @@ class Quote(StripeModel):
     computed = fields.Json()
     created = fields.Timestamp()
     currency = fields.String()
-    customer = fields.Reference("Customer")
+    customer = fields.Reference("Customer", related_name="quotes")
     customer_account = fields.String()
     default_tax_rates = fields.IdList()
     description = fields.String()
@@ -675,24 +754,30 @@ class Quote(StripeModel):
     footer = fields.String()
     from_quote = fields.Json()
     header = fields.String()
-    invoice = fields.Reference("Invoice")
+    invoice = fields.Reference("Invoice", related_name="quotes")
     invoice_settings = fields.Json()
     line_items = fields.EmbeddedList()
     livemode = fields.Boolean()
     metadata = fields.Json()
     number = fields.String()
-    on_behalf_of = fields.Reference("Account")
+    on_behalf_of = fields.Reference("Account", related_name="quotes_as_on_behalf_of")
     status = fields.Enum()
     status_transitions = fields.Json()
-    subscription = fields.Reference("Subscription")
+    subscription = fields.Reference("Subscription", related_name="quotes")
     subscription_data = fields.Json()
-    subscription_schedule = fields.Reference("SubscriptionSchedule")
-    test_clock = fields.Reference("TestClock")
+    subscription_schedule = fields.Reference("SubscriptionSchedule", related_name="quotes")
+    test_clock = fields.Reference("TestClock", related_name="quotes")
     total_details = fields.Json()
     transfer_data = fields.Json()
 
     class Meta(StripeModel.Meta):
         verbose_name = "quote"
+        verbose_name_plural = "quotes"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+            fields.ColumnIndex(fields=["status"]),
+            fields.ColumnIndex(fields=["number"]),
+        ]
 
 
 class ShippingRate(StripeModel):
@@ -708,11 +793,15 @@ class ShippingRate(StripeModel):
     livemode = fields.Boolean()
     metadata = fields.Json()
     tax_behavior = fields.Enum()
-    tax_code = fields.Reference("TaxCode")
+    tax_code = fields.Reference("TaxCode", related_name="shipping_rates")
     type = fields.Enum()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "shipping_rate"
+        verbose_name = "shipping rate"
+        verbose_name_plural = "shipping rates"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+        ]
 
 
 class Subscription(StripeModel):
@@ -720,7 +809,7 @@ class Subscription(StripeModel):
 
     stripe_object = "subscription"
 
-    application = fields.Reference("Application")
+    application = fields.Reference("Application", related_name="subscriptions")
     application_fee_percent = fields.Float()
     automatic_tax = fields.Json()
     billing_cycle_anchor = fields.Timestamp()
@@ -738,7 +827,7 @@ class Subscription(StripeModel):
     customer = fields.Reference("Customer", related_name="customer_subscriptions")
     customer_account = fields.String()
     days_until_due = fields.Integer()
-    default_payment_method = fields.Reference("PaymentMethod")
+    default_payment_method = fields.Reference("PaymentMethod", related_name="subscriptions_as_default_payment_method")
     default_source = fields.PolymorphicReference()
     default_tax_rates = fields.IdList()
     description = fields.String()
@@ -746,38 +835,44 @@ class Subscription(StripeModel):
     ended_at = fields.Timestamp()
     invoice_settings = fields.Json()
     items = fields.EmbeddedList()
-    latest_invoice = fields.Reference("Invoice", related_name="+")
+    latest_invoice = fields.Reference("Invoice", related_name="subscriptions_as_latest_invoice")
     livemode = fields.Boolean()
     managed_payments = fields.Json()
     metadata = fields.Json()
     next_pending_invoice_item_invoice = fields.Timestamp()
-    on_behalf_of = fields.Reference("Account")
+    on_behalf_of = fields.Reference("Account", related_name="subscriptions_as_on_behalf_of")
     pause_collection = fields.Json()
     payment_settings = fields.Json()
     pending_invoice_item_interval = fields.Json()
-    pending_setup_intent = fields.Reference("SetupIntent")
+    pending_setup_intent = fields.Reference("SetupIntent", related_name="subscriptions_as_pending_setup_intent")
     pending_update = fields.Json()
     presentment_details = fields.Json()
-    schedule = fields.Reference("SubscriptionSchedule", related_name="+")
+    schedule = fields.Reference("SubscriptionSchedule", related_name="subscriptions_as_schedule")
     start_date = fields.Timestamp()
     status = fields.Enum()
     status_details = fields.Json()
-    test_clock = fields.Reference("TestClock")
+    test_clock = fields.Reference("TestClock", related_name="subscriptions")
     transfer_data = fields.Json()
     trial_end = fields.Timestamp()
     trial_settings = fields.Json()
     trial_start = fields.Timestamp()
     # Fields of older API versions, or links to a parent (type_table.py)
-    plan = fields.Reference("Plan")
+    plan = fields.Reference("Plan", related_name="subscriptions")
     quantity = fields.Integer()
     start = fields.Timestamp()
     current_period_start = fields.Timestamp()
     current_period_end = fields.Timestamp()
-    discount = fields.Reference("Discount", related_name="+")
+    discount = fields.Reference("Discount", related_name="subscriptions")
     tax_percent = fields.Decimal()
 
     class Meta(StripeModel.Meta):
         verbose_name = "subscription"
+        verbose_name_plural = "subscriptions"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+            fields.ColumnIndex(fields=["status"]),
+            fields.ColumnIndex(fields=["current_period_end"]),
+        ]
 
 
 class SubscriptionItem(StripeModel):
@@ -793,14 +888,18 @@ class SubscriptionItem(StripeModel):
     current_trial = fields.Json()
     discounts = fields.IdList()
     metadata = fields.Json()
-    plan = fields.Reference("Plan")
-    price = fields.Reference("Price")
+    plan = fields.Reference("Plan", related_name="subscription_items")
+    price = fields.Reference("Price", related_name="subscription_items")
     quantity = fields.Integer()
     subscription = fields.Reference("Subscription", related_name="subscription_items")
     tax_rates = fields.IdList()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "subscription_item"
+        verbose_name = "subscription item"
+        verbose_name_plural = "subscription items"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+        ]
 
 
 class SubscriptionSchedule(StripeModel):
@@ -808,13 +907,13 @@ class SubscriptionSchedule(StripeModel):
 
     stripe_object = "subscription_schedule"
 
-    application = fields.Reference("Application")
+    application = fields.Reference("Application", related_name="subscription_schedules")
     billing_mode = fields.Json()
     canceled_at = fields.Timestamp()
     completed_at = fields.Timestamp()
     created = fields.Timestamp()
     current_phase = fields.Json()
-    customer = fields.Reference("Customer")
+    customer = fields.Reference("Customer", related_name="subscription_schedules")
     customer_account = fields.String()
     default_settings = fields.Json()
     end_behavior = fields.Enum()
@@ -825,8 +924,13 @@ class SubscriptionSchedule(StripeModel):
     released_at = fields.Timestamp()
     released_subscription = fields.String()
     status = fields.Enum()
-    subscription = fields.Reference("Subscription")
-    test_clock = fields.Reference("TestClock")
+    subscription = fields.Reference("Subscription", related_name="subscription_schedules")
+    test_clock = fields.Reference("TestClock", related_name="subscription_schedules")
 
     class Meta(StripeModel.Meta):
-        verbose_name = "subscription_schedule"
+        verbose_name = "subscription schedule"
+        verbose_name_plural = "subscription schedules"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+            fields.ColumnIndex(fields=["status"]),
+        ]

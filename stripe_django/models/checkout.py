@@ -34,7 +34,7 @@ class CheckoutSession(StripeModel):
     currency_conversion = fields.Json()
     custom_fields = fields.Json()
     custom_text = fields.Json()
-    customer = fields.Reference("Customer")
+    customer = fields.Reference("Customer", related_name="checkout_sessions")
     customer_account = fields.String()
     customer_creation = fields.Enum()
     customer_details = fields.Json()
@@ -43,7 +43,7 @@ class CheckoutSession(StripeModel):
     excluded_payment_method_types = fields.Json()
     expires_at = fields.Timestamp()
     integration_identifier = fields.String()
-    invoice = fields.Reference("Invoice")
+    invoice = fields.Reference("Invoice", related_name="checkout_sessions")
     invoice_creation = fields.Json()
     line_items = fields.EmbeddedList()
     livemode = fields.Boolean()
@@ -54,8 +54,8 @@ class CheckoutSession(StripeModel):
     name_collection = fields.Json()
     optional_items = fields.Json()
     origin_context = fields.Enum()
-    payment_intent = fields.Reference("PaymentIntent")
-    payment_link = fields.Reference("PaymentLink")
+    payment_intent = fields.Reference("PaymentIntent", related_name="checkout_sessions")
+    payment_link = fields.Reference("PaymentLink", related_name="checkout_sessions")
     payment_method_collection = fields.Enum()
     payment_method_configuration_details = fields.Json()
     payment_method_options = fields.Json()
@@ -68,13 +68,13 @@ class CheckoutSession(StripeModel):
     redirect_on_completion = fields.Enum()
     return_url = fields.String()
     saved_payment_method_options = fields.Json()
-    setup_intent = fields.Reference("SetupIntent")
+    setup_intent = fields.Reference("SetupIntent", related_name="checkout_sessions")
     shipping_address_collection = fields.Json()
     shipping_cost = fields.Json()
     shipping_options = fields.Json()
     status = fields.Enum()
     submit_type = fields.Enum()
-    subscription = fields.Reference("Subscription")
+    subscription = fields.Reference("Subscription", related_name="checkout_sessions")
     success_url = fields.String()
     tax_id_collection = fields.Json()
     total_details = fields.Json()
@@ -83,7 +83,12 @@ class CheckoutSession(StripeModel):
     wallet_options = fields.Json()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "checkout.session"
+        verbose_name = "checkout session"
+        verbose_name_plural = "checkout sessions"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+            fields.ColumnIndex(fields=["status"]),
+        ]
 
 
 class LineItem(StripeModel):
@@ -100,7 +105,7 @@ class LineItem(StripeModel):
     description = fields.String()
     discounts = fields.Json()
     metadata = fields.Json()
-    price = fields.Reference("Price")
+    price = fields.Reference("Price", related_name="line_items")
     quantity = fields.Integer()
     taxes = fields.Json()
     # Fields of older API versions, or links to a parent (type_table.py)
@@ -109,7 +114,8 @@ class LineItem(StripeModel):
     payment_link = fields.Reference("PaymentLink", related_name="line_item_rows")
 
     class Meta(StripeModel.Meta):
-        verbose_name = "item"
+        verbose_name = "line item"
+        verbose_name_plural = "line items"
 
 
 class PaymentLink(StripeModel):
@@ -120,7 +126,7 @@ class PaymentLink(StripeModel):
     active = fields.Boolean()
     after_completion = fields.Json()
     allow_promotion_codes = fields.Boolean()
-    application = fields.Reference("Application")
+    application = fields.Reference("Application", related_name="payment_links")
     application_fee_amount = fields.Integer()
     application_fee_percent = fields.Float()
     automatic_tax = fields.Json()
@@ -137,7 +143,7 @@ class PaymentLink(StripeModel):
     managed_payments = fields.Json()
     metadata = fields.Json()
     name_collection = fields.Json()
-    on_behalf_of = fields.Reference("Account")
+    on_behalf_of = fields.Reference("Account", related_name="payment_links_as_on_behalf_of")
     optional_items = fields.Json()
     payment_intent_data = fields.Json()
     payment_method_collection = fields.Enum()
@@ -154,4 +160,5 @@ class PaymentLink(StripeModel):
     url = fields.String()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "payment_link"
+        verbose_name = "payment link"
+        verbose_name_plural = "payment links"

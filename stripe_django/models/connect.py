@@ -29,7 +29,7 @@ class Account(StripeModel):
     external_accounts = fields.EmbeddedList()
     future_requirements = fields.Json()
     groups = fields.Json()
-    individual = fields.Reference("Person", related_name="+")
+    individual = fields.Reference("Person", related_name="accounts_as_individual")
     metadata = fields.Json()
     payouts_enabled = fields.Boolean()
     requirements = fields.Json()
@@ -56,6 +56,11 @@ class Account(StripeModel):
 
     class Meta(StripeModel.Meta):
         verbose_name = "account"
+        verbose_name_plural = "accounts"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+            fields.ColumnIndex(fields=["email"]),
+        ]
 
 
 class Application(StripeModel):
@@ -67,6 +72,7 @@ class Application(StripeModel):
 
     class Meta(StripeModel.Meta):
         verbose_name = "application"
+        verbose_name_plural = "applications"
 
 
 class ApplicationFee(StripeModel):
@@ -74,22 +80,26 @@ class ApplicationFee(StripeModel):
 
     stripe_object = "application_fee"
 
-    account = fields.Reference("Account")
+    account = fields.Reference("Account", related_name="application_fees")
     amount = fields.Integer()
     amount_refunded = fields.Integer()
-    application = fields.Reference("Application")
-    balance_transaction = fields.Reference("BalanceTransaction")
-    charge = fields.Reference("Charge", related_name="+")
+    application = fields.Reference("Application", related_name="application_fees")
+    balance_transaction = fields.Reference("BalanceTransaction", related_name="application_fees")
+    charge = fields.Reference("Charge", related_name="application_fees")
     created = fields.Timestamp()
     currency = fields.String()
     fee_source = fields.Json()
     livemode = fields.Boolean()
-    originating_transaction = fields.Reference("Charge", related_name="+")
+    originating_transaction = fields.Reference("Charge", related_name="application_fees_as_originating_transaction")
     refunded = fields.Boolean()
     refunds = fields.EmbeddedList()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "application_fee"
+        verbose_name = "application fee"
+        verbose_name_plural = "application fees"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+        ]
 
 
 class ApplicationFeeRefund(StripeModel):
@@ -98,14 +108,18 @@ class ApplicationFeeRefund(StripeModel):
     stripe_object = "fee_refund"
 
     amount = fields.Integer()
-    balance_transaction = fields.Reference("BalanceTransaction")
+    balance_transaction = fields.Reference("BalanceTransaction", related_name="application_fee_refunds")
     created = fields.Timestamp()
     currency = fields.String()
     fee = fields.Reference("ApplicationFee", related_name="fee_refunds")
     metadata = fields.Json()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "fee_refund"
+        verbose_name = "application fee refund"
+        verbose_name_plural = "application fee refunds"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+        ]
 
 
 class Capability(StripeModel):
@@ -113,7 +127,7 @@ class Capability(StripeModel):
 
     stripe_object = "capability"
 
-    account = fields.Reference("Account")
+    account = fields.Reference("Account", related_name="account_capabilities")
     future_requirements = fields.Json()
     requested = fields.Boolean()
     requested_at = fields.Timestamp()
@@ -122,6 +136,10 @@ class Capability(StripeModel):
 
     class Meta(StripeModel.Meta):
         verbose_name = "capability"
+        verbose_name_plural = "capabilities"
+        indexes = [
+            fields.ColumnIndex(fields=["status"]),
+        ]
 
 
 class ConnectCollectionTransfer(StripeModel):
@@ -131,11 +149,12 @@ class ConnectCollectionTransfer(StripeModel):
 
     amount = fields.Integer()
     currency = fields.String()
-    destination = fields.Reference("Account")
+    destination = fields.Reference("Account", related_name="connect_collection_transfers_as_destination")
     livemode = fields.Boolean()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "connect_collection_transfer"
+        verbose_name = "connect collection transfer"
+        verbose_name_plural = "connect collection transfers"
 
 
 class CountrySpec(StripeModel):
@@ -151,7 +170,8 @@ class CountrySpec(StripeModel):
     verification_fields = fields.Json()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "country_spec"
+        verbose_name = "country spec"
+        verbose_name_plural = "country specs"
 
 
 class Payout(StripeModel):
@@ -160,25 +180,25 @@ class Payout(StripeModel):
     stripe_object = "payout"
 
     amount = fields.Integer()
-    application_fee = fields.Reference("ApplicationFee")
+    application_fee = fields.Reference("ApplicationFee", related_name="payouts")
     application_fee_amount = fields.Integer()
     arrival_date = fields.Timestamp()
     automatic = fields.Boolean()
-    balance_transaction = fields.Reference("BalanceTransaction", related_name="+")
+    balance_transaction = fields.Reference("BalanceTransaction", related_name="payouts")
     created = fields.Timestamp()
     currency = fields.String()
     description = fields.String()
     destination = fields.PolymorphicReference()
-    failure_balance_transaction = fields.Reference("BalanceTransaction", related_name="+")
+    failure_balance_transaction = fields.Reference("BalanceTransaction", related_name="payouts_as_failure_balance_transaction")
     failure_code = fields.String()
     failure_message = fields.String()
     livemode = fields.Boolean()
     metadata = fields.Json()
     method = fields.String()
-    original_payout = fields.Reference("Payout", related_name="+")
+    original_payout = fields.Reference("Payout", related_name="payouts_as_original_payout")
     payout_method = fields.String()
     reconciliation_status = fields.Enum()
-    reversed_by = fields.Reference("Payout", related_name="+")
+    reversed_by = fields.Reference("Payout", related_name="payouts_as_reversed_by")
     source_type = fields.String()
     statement_descriptor = fields.String()
     status = fields.String()
@@ -187,6 +207,11 @@ class Payout(StripeModel):
 
     class Meta(StripeModel.Meta):
         verbose_name = "payout"
+        verbose_name_plural = "payouts"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+            fields.ColumnIndex(fields=["status"]),
+        ]
 
 
 class Person(StripeModel):
@@ -194,7 +219,7 @@ class Person(StripeModel):
 
     stripe_object = "person"
 
-    account = fields.Reference("Account")
+    account = fields.Reference("Account", related_name="persons")
     additional_tos_acceptances = fields.Json()
     address = fields.Json()
     address_kana = fields.Json()
@@ -227,6 +252,11 @@ class Person(StripeModel):
 
     class Meta(StripeModel.Meta):
         verbose_name = "person"
+        verbose_name_plural = "persons"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+            fields.ColumnIndex(fields=["email"]),
+        ]
 
 
 class ReserveHold(StripeModel):
@@ -246,12 +276,16 @@ class ReserveHold(StripeModel):
     reason = fields.Enum()
     release_details = fields.Json()
     release_schedule = fields.Json()
-    reserve_plan = fields.Reference("ReservePlan")
-    source_charge = fields.Reference("Charge")
+    reserve_plan = fields.Reference("ReservePlan", related_name="reserve_holds")
+    source_charge = fields.Reference("Charge", related_name="reserve_holds_as_source_charge")
     source_type = fields.Enum()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "reserve.hold"
+        verbose_name = "reserve hold"
+        verbose_name_plural = "reserve holds"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+        ]
 
 
 class ReservePlan(StripeModel):
@@ -274,7 +308,12 @@ class ReservePlan(StripeModel):
     type = fields.Enum()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "reserve.plan"
+        verbose_name = "reserve plan"
+        verbose_name_plural = "reserve plans"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+            fields.ColumnIndex(fields=["status"]),
+        ]
 
 
 class ReserveRelease(StripeModel):
@@ -291,12 +330,16 @@ class ReserveRelease(StripeModel):
     metadata = fields.Json()
     reason = fields.Enum()
     released_at = fields.Timestamp()
-    reserve_hold = fields.Reference("ReserveHold")
-    reserve_plan = fields.Reference("ReservePlan")
+    reserve_hold = fields.Reference("ReserveHold", related_name="reserve_releases")
+    reserve_plan = fields.Reference("ReservePlan", related_name="reserve_releases")
     source_transaction = fields.Json()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "reserve.release"
+        verbose_name = "reserve release"
+        verbose_name_plural = "reserve releases"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+        ]
 
 
 class ReserveTransaction(StripeModel):
@@ -309,7 +352,8 @@ class ReserveTransaction(StripeModel):
     description = fields.String()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "reserve_transaction"
+        verbose_name = "reserve transaction"
+        verbose_name_plural = "reserve transactions"
 
 
 class Topup(StripeModel):
@@ -318,7 +362,7 @@ class Topup(StripeModel):
     stripe_object = "topup"
 
     amount = fields.Integer()
-    balance_transaction = fields.Reference("BalanceTransaction")
+    balance_transaction = fields.Reference("BalanceTransaction", related_name="topups")
     created = fields.Timestamp()
     currency = fields.String()
     description = fields.String()
@@ -328,15 +372,20 @@ class Topup(StripeModel):
     initiated_by = fields.Enum()
     livemode = fields.Boolean()
     metadata = fields.Json()
-    payment_method = fields.Reference("PaymentMethod")
+    payment_method = fields.Reference("PaymentMethod", related_name="topups")
     payment_method_options = fields.Json()
-    source = fields.Reference("Source")
+    source = fields.Reference("Source", related_name="topups")
     statement_descriptor = fields.String()
     status = fields.Enum()
     transfer_group = fields.String()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "topup"
+        verbose_name = "top-up"
+        verbose_name_plural = "top-ups"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+            fields.ColumnIndex(fields=["status"]),
+        ]
 
 
 class Transfer(StripeModel):
@@ -346,17 +395,17 @@ class Transfer(StripeModel):
 
     amount = fields.Integer()
     amount_reversed = fields.Integer()
-    balance_transaction = fields.Reference("BalanceTransaction")
+    balance_transaction = fields.Reference("BalanceTransaction", related_name="transfers")
     created = fields.Timestamp()
     currency = fields.String()
     description = fields.String()
-    destination = fields.Reference("Account")
-    destination_payment = fields.Reference("Charge", related_name="+")
+    destination = fields.Reference("Account", related_name="transfers_as_destination")
+    destination_payment = fields.Reference("Charge", related_name="transfers_as_destination_payment")
     livemode = fields.Boolean()
     metadata = fields.Json()
     reversals = fields.EmbeddedList()
     reversed = fields.Boolean()
-    source_transaction = fields.Reference("Charge", related_name="+")
+    source_transaction = fields.Reference("Charge", related_name="transfers_as_source_transaction")
     source_type = fields.String()
     transfer_group = fields.String()
     # Fields of older API versions, or links to a parent (type_table.py)
@@ -365,11 +414,16 @@ class Transfer(StripeModel):
     type = fields.String()
     failure_code = fields.String()
     failure_message = fields.String()
-    application_fee = fields.Reference("ApplicationFee")
+    application_fee = fields.Reference("ApplicationFee", related_name="transfers")
     statement_descriptor = fields.String()
 
     class Meta(StripeModel.Meta):
         verbose_name = "transfer"
+        verbose_name_plural = "transfers"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+            fields.ColumnIndex(fields=["status"]),
+        ]
 
 
 class TransferReversal(StripeModel):
@@ -378,13 +432,17 @@ class TransferReversal(StripeModel):
     stripe_object = "transfer_reversal"
 
     amount = fields.Integer()
-    balance_transaction = fields.Reference("BalanceTransaction")
+    balance_transaction = fields.Reference("BalanceTransaction", related_name="transfer_reversals")
     created = fields.Timestamp()
     currency = fields.String()
-    destination_payment_refund = fields.Reference("Refund", related_name="+")
+    destination_payment_refund = fields.Reference("Refund", related_name="transfer_reversals_as_destination_payment_refund")
     metadata = fields.Json()
-    source_refund = fields.Reference("Refund", related_name="+")
+    source_refund = fields.Reference("Refund", related_name="transfer_reversals_as_source_refund")
     transfer = fields.Reference("Transfer", related_name="transfer_reversals")
 
     class Meta(StripeModel.Meta):
-        verbose_name = "transfer_reversal"
+        verbose_name = "transfer reversal"
+        verbose_name_plural = "transfer reversals"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+        ]

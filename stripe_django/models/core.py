@@ -21,7 +21,11 @@ class ApplePayDomain(StripeModel):
     livemode = fields.Boolean()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "apple_pay_domain"
+        verbose_name = "Apple Pay domain"
+        verbose_name_plural = "Apple Pay domains"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+        ]
 
 
 class Balance(StripeModel):
@@ -39,6 +43,7 @@ class Balance(StripeModel):
 
     class Meta(StripeModel.Meta):
         verbose_name = "balance"
+        verbose_name_plural = "balances"
 
 
 class BalanceSettings(StripeModel):
@@ -49,7 +54,8 @@ class BalanceSettings(StripeModel):
     payments = fields.Json()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "balance_settings"
+        verbose_name = "balance settings"
+        verbose_name_plural = "balance settings"
 
 
 class BalanceTransaction(StripeModel):
@@ -75,7 +81,12 @@ class BalanceTransaction(StripeModel):
     sourced_transfers = fields.Json()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "balance_transaction"
+        verbose_name = "balance transaction"
+        verbose_name_plural = "balance transactions"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+            fields.ColumnIndex(fields=["status"]),
+        ]
 
 
 class CashBalance(StripeModel):
@@ -90,7 +101,8 @@ class CashBalance(StripeModel):
     settings = fields.Json()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "cash_balance"
+        verbose_name = "cash balance"
+        verbose_name_plural = "cash balances"
 
 
 class Customer(StripeModel):
@@ -101,14 +113,14 @@ class Customer(StripeModel):
     address = fields.Json()
     balance = fields.Integer()
     business_name = fields.String()
-    cash_balance = fields.Reference("CashBalance", related_name="+")
+    cash_balance = fields.Reference("CashBalance", related_name="customers")
     created = fields.Timestamp()
     currency = fields.String()
     customer_account = fields.String()
     default_source = fields.PolymorphicReference()
     delinquent = fields.Boolean()
     description = fields.String()
-    discount = fields.Reference("Discount", related_name="+")
+    discount = fields.Reference("Discount", related_name="customers")
     email = fields.String()
     individual_name = fields.String()
     invoice_credit_balance = fields.Json()
@@ -126,12 +138,17 @@ class Customer(StripeModel):
     tax = fields.Json()
     tax_exempt = fields.Enum()
     tax_ids = fields.EmbeddedList()
-    test_clock = fields.Reference("TestClock")
+    test_clock = fields.Reference("TestClock", related_name="customers")
     # Fields of older API versions, or links to a parent (type_table.py)
     account_balance = fields.Integer()
 
     class Meta(StripeModel.Meta):
         verbose_name = "customer"
+        verbose_name_plural = "customers"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+            fields.ColumnIndex(fields=["email"]),
+        ]
 
 
 class CustomerBalanceTransaction(StripeModel):
@@ -140,21 +157,25 @@ class CustomerBalanceTransaction(StripeModel):
     stripe_object = "customer_balance_transaction"
 
     amount = fields.Integer()
-    checkout_session = fields.Reference("CheckoutSession")
+    checkout_session = fields.Reference("CheckoutSession", related_name="customer_balance_transactions")
     created = fields.Timestamp()
-    credit_note = fields.Reference("CreditNote")
+    credit_note = fields.Reference("CreditNote", related_name="customer_balance_transactions")
     currency = fields.String()
-    customer = fields.Reference("Customer")
+    customer = fields.Reference("Customer", related_name="customer_balance_transactions")
     customer_account = fields.String()
     description = fields.String()
     ending_balance = fields.Integer()
-    invoice = fields.Reference("Invoice")
+    invoice = fields.Reference("Invoice", related_name="customer_balance_transactions")
     livemode = fields.Boolean()
     metadata = fields.Json()
     type = fields.Enum()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "customer_balance_transaction"
+        verbose_name = "customer balance transaction"
+        verbose_name_plural = "customer balance transactions"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+        ]
 
 
 class CustomerCashBalanceTransaction(StripeModel):
@@ -166,7 +187,7 @@ class CustomerCashBalanceTransaction(StripeModel):
     applied_to_payment = fields.Json()
     created = fields.Timestamp()
     currency = fields.String()
-    customer = fields.Reference("Customer")
+    customer = fields.Reference("Customer", related_name="customer_cash_balance_transactions")
     customer_account = fields.String()
     ending_balance = fields.Integer()
     funded = fields.Json()
@@ -178,7 +199,11 @@ class CustomerCashBalanceTransaction(StripeModel):
     unapplied_from_payment = fields.Json()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "customer_cash_balance_transaction"
+        verbose_name = "customer cash balance transaction"
+        verbose_name_plural = "customer cash balance transactions"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+        ]
 
 
 class Event(EventProcessing, StripeModel):
@@ -198,6 +223,11 @@ class Event(EventProcessing, StripeModel):
 
     class Meta(StripeModel.Meta):
         verbose_name = "event"
+        verbose_name_plural = "events"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+            fields.ColumnIndex(fields=["type"]),
+        ]
 
 
 class ExchangeRate(StripeModel):
@@ -208,7 +238,8 @@ class ExchangeRate(StripeModel):
     rates = fields.Json()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "exchange_rate"
+        verbose_name = "exchange rate"
+        verbose_name_plural = "exchange rates"
 
 
 class File(StripeModel):
@@ -228,6 +259,10 @@ class File(StripeModel):
 
     class Meta(StripeModel.Meta):
         verbose_name = "file"
+        verbose_name_plural = "files"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+        ]
 
 
 class FileLink(StripeModel):
@@ -238,13 +273,17 @@ class FileLink(StripeModel):
     created = fields.Timestamp()
     expired = fields.Boolean()
     expires_at = fields.Timestamp()
-    file = fields.Reference("File")
+    file = fields.Reference("File", related_name="file_links")
     livemode = fields.Boolean()
     metadata = fields.Json()
     url = fields.String()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "file_link"
+        verbose_name = "file link"
+        verbose_name_plural = "file links"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+        ]
 
 
 class TestClock(StripeModel):
@@ -261,7 +300,12 @@ class TestClock(StripeModel):
     status_details = fields.Json()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "test_helpers.test_clock"
+        verbose_name = "test clock"
+        verbose_name_plural = "test clocks"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+            fields.ColumnIndex(fields=["status"]),
+        ]
 
 
 class Token(StripeModel):
@@ -269,8 +313,8 @@ class Token(StripeModel):
 
     stripe_object = "token"
 
-    bank_account = fields.Reference("BankAccount")
-    card = fields.Reference("Card")
+    bank_account = fields.Reference("BankAccount", related_name="tokens")
+    card = fields.Reference("Card", related_name="tokens")
     client_ip = fields.String()
     created = fields.Timestamp()
     livemode = fields.Boolean()
@@ -279,6 +323,10 @@ class Token(StripeModel):
 
     class Meta(StripeModel.Meta):
         verbose_name = "token"
+        verbose_name_plural = "tokens"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+        ]
 
 
 class WebhookEndpoint(StripeModel):
@@ -297,4 +345,9 @@ class WebhookEndpoint(StripeModel):
     url = fields.String()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "webhook_endpoint"
+        verbose_name = "webhook endpoint"
+        verbose_name_plural = "webhook endpoints"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+            fields.ColumnIndex(fields=["status"]),
+        ]

@@ -12,6 +12,49 @@ import decimal
 from django.db import models
 
 
+class StripeIdField(models.CharField):
+    """A Stripe id (``cus_...``): the primary key, ``stripe_account``, and through
+    ``rel_db_type`` every foreign key column.
+
+    PostgreSQL's schema editor gives each indexed ``varchar`` column a second index with
+    ``varchar_pattern_ops`` (named ``..._like``) for ``LIKE 'prefix%'`` lookups. Ids are
+    matched whole, never by prefix, so those indexes only cost space and write time:
+    the column type is spelled ``character varying``, the same type, which that rule
+    does not match. Other databases get the usual ``varchar``.
+    """
+
+    def db_type(self, connection) -> str | None:
+        db_type = super().db_type(connection)
+        if connection.vendor == "postgresql" and db_type and db_type.startswith("varchar"):
+            return "character varying" + db_type[len("varchar"):]
+        return db_type
+
+
+class ColumnIndex(models.Index):
+    """An index on one column users filter or sort on (``created``, ``status``,
+    ``email``), declared in ``Meta.indexes`` so PostgreSQL adds no ``_like`` twin.
+
+    MySQL and MariaDB index only a prefix of a TEXT column; for text columns the index
+    there covers the first ``TEXT_PREFIX`` characters, which equality lookups and
+    ordering still use.
+    """
+
+    TEXT_PREFIX = 255
+
+    def create_sql(self, model, schema_editor, using="", **kwargs):
+        if schema_editor.connection.vendor != "mysql" or self.expressions:
+            return super().create_sql(model, schema_editor, using=using, **kwargs)
+        columns = [model._meta.get_field(name) for name, _order in self.fields_orders]
+        suffixes = [
+            f"({self.TEXT_PREFIX})" if field.db_type(schema_editor.connection).endswith("text")
+            else "" for field in columns
+        ]
+        return schema_editor._create_index_sql(
+            model, fields=columns, name=self.name, using=using,
+            db_tablespace=self.db_tablespace, col_suffixes=suffixes, **kwargs,
+        )
+
+
 class PolymorphicReferenceField(models.CharField):
     """The id of an object of one of several types (``default_source``), or of a type
     that is not mirrored. An expanded object is stored as a row of its own model.

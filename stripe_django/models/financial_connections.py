@@ -25,7 +25,7 @@ class FinancialConnectionsAccount(StripeModel):
     institution_name = fields.String()
     last4 = fields.String()
     livemode = fields.Boolean()
-    ownership = fields.Reference("FinancialConnectionsAccountOwnership")
+    ownership = fields.Reference("FinancialConnectionsAccountOwnership", related_name="financial_connections_accounts_as_ownership")
     ownership_refresh = fields.Json()
     permissions = fields.Json()
     status = fields.Enum()
@@ -36,7 +36,12 @@ class FinancialConnectionsAccount(StripeModel):
     transaction_refresh = fields.Json()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "financial_connections.account"
+        verbose_name = "financial connections account"
+        verbose_name_plural = "financial connections accounts"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+            fields.ColumnIndex(fields=["status"]),
+        ]
 
 
 class FinancialConnectionsAccountOwner(StripeModel):
@@ -52,7 +57,11 @@ class FinancialConnectionsAccountOwner(StripeModel):
     refreshed_at = fields.Timestamp()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "financial_connections.account_owner"
+        verbose_name = "financial connections account owner"
+        verbose_name_plural = "financial connections account owners"
+        indexes = [
+            fields.ColumnIndex(fields=["email"]),
+        ]
 
 
 class FinancialConnectionsAccountOwnership(StripeModel):
@@ -64,7 +73,11 @@ class FinancialConnectionsAccountOwnership(StripeModel):
     owners = fields.EmbeddedList()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "financial_connections.account_ownership"
+        verbose_name = "financial connections account ownership"
+        verbose_name_plural = "financial connections account ownerships"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+        ]
 
 
 class FinancialConnectionsAuthorization(StripeModel):
@@ -78,7 +91,11 @@ class FinancialConnectionsAuthorization(StripeModel):
     status_details = fields.Json()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "financial_connections.authorization"
+        verbose_name = "financial connections authorization"
+        verbose_name_plural = "financial connections authorizations"
+        indexes = [
+            fields.ColumnIndex(fields=["status"]),
+        ]
 
 
 class FinancialConnectionsSession(StripeModel):
@@ -88,7 +105,7 @@ class FinancialConnectionsSession(StripeModel):
 
     account_holder = fields.Json()
     accounts = fields.EmbeddedList()
-    bank_account_token = fields.Reference("Token")
+    bank_account_token = fields.Reference("Token", related_name="financial_connections_sessions_as_bank_account_token")
     filters = fields.Json()
     limits = fields.Json()
     livemode = fields.Boolean()
@@ -98,7 +115,8 @@ class FinancialConnectionsSession(StripeModel):
     return_url = fields.String()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "financial_connections.session"
+        verbose_name = "financial connections session"
+        verbose_name_plural = "financial connections sessions"
 
 
 class FinancialConnectionsTransaction(StripeModel):
@@ -118,4 +136,8 @@ class FinancialConnectionsTransaction(StripeModel):
     updated = fields.Timestamp()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "financial_connections.transaction"
+        verbose_name = "financial connections transaction"
+        verbose_name_plural = "financial connections transactions"
+        indexes = [
+            fields.ColumnIndex(fields=["status"]),
+        ]

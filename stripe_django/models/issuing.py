@@ -20,9 +20,9 @@ class IssuingAuthorization(StripeModel):
     approved = fields.Boolean()
     authorization_method = fields.Enum()
     balance_transactions = fields.IdList()
-    card = fields.Reference("IssuingCard")
+    card = fields.Reference("IssuingCard", related_name="issuing_authorizations")
     card_presence = fields.Enum()
-    cardholder = fields.Reference("IssuingCardholder")
+    cardholder = fields.Reference("IssuingCardholder", related_name="issuing_authorizations")
     created = fields.Timestamp()
     currency = fields.String()
     fleet = fields.Json()
@@ -37,7 +37,7 @@ class IssuingAuthorization(StripeModel):
     pending_request = fields.Json()
     request_history = fields.Json()
     status = fields.Enum()
-    token = fields.Reference("IssuingToken")
+    token = fields.Reference("IssuingToken", related_name="issuing_authorizations")
     transactions = fields.IdList()
     treasury = fields.Json()
     verification_data = fields.Json()
@@ -45,7 +45,12 @@ class IssuingAuthorization(StripeModel):
     wallet = fields.String()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "issuing.authorization"
+        verbose_name = "issuing authorization"
+        verbose_name_plural = "issuing authorizations"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+            fields.ColumnIndex(fields=["status"]),
+        ]
 
 
 class IssuingCard(StripeModel):
@@ -55,7 +60,7 @@ class IssuingCard(StripeModel):
 
     brand = fields.String()
     cancellation_reason = fields.Enum()
-    cardholder = fields.Reference("IssuingCardholder")
+    cardholder = fields.Reference("IssuingCardholder", related_name="issuing_cards")
     created = fields.Timestamp()
     currency = fields.String()
     exp_month = fields.Integer()
@@ -66,9 +71,9 @@ class IssuingCard(StripeModel):
     lifecycle_controls = fields.Json()
     livemode = fields.Boolean()
     metadata = fields.Json()
-    personalization_design = fields.Reference("IssuingPersonalizationDesign")
-    replaced_by = fields.Reference("IssuingCard", related_name="+")
-    replacement_for = fields.Reference("IssuingCard", related_name="+")
+    personalization_design = fields.Reference("IssuingPersonalizationDesign", related_name="issuing_cards")
+    replaced_by = fields.Reference("IssuingCard", related_name="issuing_cards_as_replaced_by")
+    replacement_for = fields.Reference("IssuingCard", related_name="issuing_cards_as_replacement_for")
     replacement_reason = fields.Enum()
     second_line = fields.String()
     shipping = fields.Json()
@@ -78,7 +83,12 @@ class IssuingCard(StripeModel):
     wallets = fields.Json()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "issuing.card"
+        verbose_name = "issuing card"
+        verbose_name_plural = "issuing cards"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+            fields.ColumnIndex(fields=["status"]),
+        ]
 
 
 class IssuingCardholder(StripeModel):
@@ -102,7 +112,13 @@ class IssuingCardholder(StripeModel):
     type = fields.Enum()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "issuing.cardholder"
+        verbose_name = "issuing cardholder"
+        verbose_name_plural = "issuing cardholders"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+            fields.ColumnIndex(fields=["status"]),
+            fields.ColumnIndex(fields=["email"]),
+        ]
 
 
 class IssuingDispute(StripeModel):
@@ -119,11 +135,16 @@ class IssuingDispute(StripeModel):
     loss_reason = fields.Enum()
     metadata = fields.Json()
     status = fields.Enum()
-    transaction = fields.Reference("IssuingTransaction")
+    transaction = fields.Reference("IssuingTransaction", related_name="issuing_disputes")
     treasury = fields.Json()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "issuing.dispute"
+        verbose_name = "issuing dispute"
+        verbose_name_plural = "issuing disputes"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+            fields.ColumnIndex(fields=["status"]),
+        ]
 
 
 class IssuingPersonalizationDesign(StripeModel):
@@ -131,20 +152,25 @@ class IssuingPersonalizationDesign(StripeModel):
 
     stripe_object = "issuing.personalization_design"
 
-    card_logo = fields.Reference("File")
+    card_logo = fields.Reference("File", related_name="issuing_personalization_designs_as_card_logo")
     carrier_text = fields.Json()
     created = fields.Timestamp()
     livemode = fields.Boolean()
     lookup_key = fields.String()
     metadata = fields.Json()
     name = fields.String()
-    physical_bundle = fields.Reference("IssuingPhysicalBundle")
+    physical_bundle = fields.Reference("IssuingPhysicalBundle", related_name="issuing_personalization_designs")
     preferences = fields.Json()
     rejection_reasons = fields.Json()
     status = fields.Enum()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "issuing.personalization_design"
+        verbose_name = "issuing personalization design"
+        verbose_name_plural = "issuing personalization designs"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+            fields.ColumnIndex(fields=["status"]),
+        ]
 
 
 class IssuingPhysicalBundle(StripeModel):
@@ -159,7 +185,11 @@ class IssuingPhysicalBundle(StripeModel):
     type = fields.Enum()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "issuing.physical_bundle"
+        verbose_name = "issuing physical bundle"
+        verbose_name_plural = "issuing physical bundles"
+        indexes = [
+            fields.ColumnIndex(fields=["status"]),
+        ]
 
 
 class IssuingToken(StripeModel):
@@ -167,7 +197,7 @@ class IssuingToken(StripeModel):
 
     stripe_object = "issuing.token"
 
-    card = fields.Reference("IssuingCard")
+    card = fields.Reference("IssuingCard", related_name="issuing_tokens")
     created = fields.Timestamp()
     device_fingerprint = fields.String()
     last4 = fields.String()
@@ -179,7 +209,12 @@ class IssuingToken(StripeModel):
     wallet_provider = fields.Enum()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "issuing.token"
+        verbose_name = "issuing token"
+        verbose_name_plural = "issuing tokens"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+            fields.ColumnIndex(fields=["status"]),
+        ]
 
 
 class IssuingTransaction(StripeModel):
@@ -189,13 +224,13 @@ class IssuingTransaction(StripeModel):
 
     amount = fields.Integer()
     amount_details = fields.Json()
-    authorization = fields.Reference("IssuingAuthorization")
-    balance_transaction = fields.Reference("BalanceTransaction")
-    card = fields.Reference("IssuingCard")
-    cardholder = fields.Reference("IssuingCardholder")
+    authorization = fields.Reference("IssuingAuthorization", related_name="issuing_transactions")
+    balance_transaction = fields.Reference("BalanceTransaction", related_name="issuing_transactions")
+    card = fields.Reference("IssuingCard", related_name="issuing_transactions")
+    cardholder = fields.Reference("IssuingCardholder", related_name="issuing_transactions")
     created = fields.Timestamp()
     currency = fields.String()
-    dispute = fields.Reference("IssuingDispute")
+    dispute = fields.Reference("IssuingDispute", related_name="issuing_transactions")
     livemode = fields.Boolean()
     merchant_amount = fields.Integer()
     merchant_currency = fields.String()
@@ -203,10 +238,14 @@ class IssuingTransaction(StripeModel):
     metadata = fields.Json()
     network_data = fields.Json()
     purchase_details = fields.Json()
-    token = fields.Reference("IssuingToken")
+    token = fields.Reference("IssuingToken", related_name="issuing_transactions")
     treasury = fields.Json()
     type = fields.Enum()
     wallet = fields.Enum()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "issuing.transaction"
+        verbose_name = "issuing transaction"
+        verbose_name_plural = "issuing transactions"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+        ]

@@ -34,10 +34,15 @@ class BitcoinReceiver(StripeModel):
     metadata = fields.Json()
     payment = fields.String()
     refund_address = fields.String()
-    customer = fields.Reference("Customer")
+    customer = fields.Reference("Customer", related_name="bitcoin_receivers")
 
     class Meta(StripeModel.Meta):
-        verbose_name = "bitcoin_receiver"
+        verbose_name = "bitcoin receiver"
+        verbose_name_plural = "bitcoin receivers"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+            fields.ColumnIndex(fields=["email"]),
+        ]
 
 
 class Recipient(StripeModel):
@@ -54,9 +59,14 @@ class Recipient(StripeModel):
     email = fields.String()
     metadata = fields.Json()
     name = fields.String()
-    default_card = fields.Reference("Card", related_name="+")
-    migrated_to = fields.Reference("Account")
+    default_card = fields.Reference("Card", related_name="recipients_as_default_card")
+    migrated_to = fields.Reference("Account", related_name="recipients_as_migrated_to")
     cards = fields.EmbeddedList()
 
     class Meta(StripeModel.Meta):
         verbose_name = "recipient"
+        verbose_name_plural = "recipients"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+            fields.ColumnIndex(fields=["email"]),
+        ]

@@ -32,7 +32,12 @@ class AppsInstall(StripeModel):
     status = fields.Enum()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "apps.install"
+        verbose_name = "apps install"
+        verbose_name_plural = "apps installs"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+            fields.ColumnIndex(fields=["status"]),
+        ]
 
 
 class ClimateOrder(StripeModel):
@@ -57,12 +62,17 @@ class ClimateOrder(StripeModel):
     livemode = fields.Boolean()
     metadata = fields.Json()
     metric_tons = fields.Decimal()
-    product = fields.Reference("ClimateProduct")
+    product = fields.Reference("ClimateProduct", related_name="climate_orders")
     product_substituted_at = fields.Timestamp()
     status = fields.Enum()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "climate.order"
+        verbose_name = "climate order"
+        verbose_name_plural = "climate orders"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+            fields.ColumnIndex(fields=["status"]),
+        ]
 
 
 class ClimateProduct(StripeModel):
@@ -79,7 +89,11 @@ class ClimateProduct(StripeModel):
     suppliers = fields.IdList()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "climate.product"
+        verbose_name = "climate product"
+        verbose_name_plural = "climate products"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+        ]
 
 
 class ClimateSupplier(StripeModel):
@@ -94,7 +108,8 @@ class ClimateSupplier(StripeModel):
     removal_pathway = fields.Enum()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "climate.supplier"
+        verbose_name = "climate supplier"
+        verbose_name_plural = "climate suppliers"
 
 
 class ForwardingRequest(StripeModel):
@@ -113,7 +128,11 @@ class ForwardingRequest(StripeModel):
     url = fields.String()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "forwarding.request"
+        verbose_name = "forwarding request"
+        verbose_name_plural = "forwarding requests"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+        ]
 
 
 class IdentityVerificationReport(StripeModel):
@@ -135,7 +154,11 @@ class IdentityVerificationReport(StripeModel):
     verification_session = fields.String()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "identity.verification_report"
+        verbose_name = "identity verification report"
+        verbose_name_plural = "identity verification reports"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+        ]
 
 
 class IdentityVerificationSession(StripeModel):
@@ -146,7 +169,7 @@ class IdentityVerificationSession(StripeModel):
     client_reference_id = fields.String()
     created = fields.Timestamp()
     last_error = fields.Json()
-    last_verification_report = fields.Reference("IdentityVerificationReport")
+    last_verification_report = fields.Reference("IdentityVerificationReport", related_name="identity_verification_sessions_as_last_verification_report")
     livemode = fields.Boolean()
     metadata = fields.Json()
     options = fields.Json()
@@ -162,7 +185,12 @@ class IdentityVerificationSession(StripeModel):
     verified_outputs = fields.Json()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "identity.verification_session"
+        verbose_name = "identity verification session"
+        verbose_name_plural = "identity verification sessions"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+            fields.ColumnIndex(fields=["status"]),
+        ]
 
 
 class ReportingReportRun(StripeModel):
@@ -175,12 +203,17 @@ class ReportingReportRun(StripeModel):
     livemode = fields.Boolean()
     parameters = fields.Json()
     report_type = fields.String()
-    result = fields.Reference("File")
+    result = fields.Reference("File", related_name="reporting_report_runs_as_result")
     status = fields.String()
     succeeded_at = fields.Timestamp()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "reporting.report_run"
+        verbose_name = "reporting report run"
+        verbose_name_plural = "reporting report runs"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+            fields.ColumnIndex(fields=["status"]),
+        ]
 
 
 class ReportingReportType(StripeModel):
@@ -197,7 +230,8 @@ class ReportingReportType(StripeModel):
     version = fields.Integer()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "reporting.report_type"
+        verbose_name = "reporting report type"
+        verbose_name_plural = "reporting report types"
 
 
 class ScheduledQueryRun(StripeModel):
@@ -208,7 +242,7 @@ class ScheduledQueryRun(StripeModel):
     created = fields.Timestamp()
     data_load_time = fields.Timestamp()
     error = fields.Json()
-    file = fields.Reference("File")
+    file = fields.Reference("File", related_name="scheduled_query_runs")
     livemode = fields.Boolean()
     result_available_until = fields.Timestamp()
     sql = fields.String()
@@ -216,4 +250,9 @@ class ScheduledQueryRun(StripeModel):
     title = fields.String()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "scheduled_query_run"
+        verbose_name = "scheduled query run"
+        verbose_name_plural = "scheduled query runs"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+            fields.ColumnIndex(fields=["status"]),
+        ]

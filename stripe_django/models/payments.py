@@ -15,7 +15,7 @@ class BankAccount(StripeModel):
 
     stripe_object = "bank_account"
 
-    account = fields.Reference("Account")
+    account = fields.Reference("Account", related_name="account_bank_accounts")
     account_holder_name = fields.String()
     account_holder_type = fields.String()
     account_type = fields.String()
@@ -23,7 +23,7 @@ class BankAccount(StripeModel):
     bank_name = fields.String()
     country = fields.String()
     currency = fields.String()
-    customer = fields.Reference("Customer")
+    customer = fields.Reference("Customer", related_name="bank_accounts")
     default_for_currency = fields.Boolean()
     fingerprint = fields.String()
     future_requirements = fields.Json()
@@ -34,7 +34,11 @@ class BankAccount(StripeModel):
     status = fields.String()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "bank_account"
+        verbose_name = "bank account"
+        verbose_name_plural = "bank accounts"
+        indexes = [
+            fields.ColumnIndex(fields=["status"]),
+        ]
 
 
 class Card(StripeModel):
@@ -42,7 +46,7 @@ class Card(StripeModel):
 
     stripe_object = "card"
 
-    account = fields.Reference("Account")
+    account = fields.Reference("Account", related_name="cards")
     address_city = fields.String()
     address_country = fields.String()
     address_line1 = fields.String()
@@ -56,7 +60,7 @@ class Card(StripeModel):
     brand = fields.String()
     country = fields.String()
     currency = fields.String()
-    customer = fields.Reference("Customer")
+    customer = fields.Reference("Customer", related_name="cards")
     cvc_check = fields.String()
     default_for_currency = fields.Boolean()
     description = fields.String()
@@ -75,10 +79,14 @@ class Card(StripeModel):
     status = fields.String()
     tokenization_method = fields.String()
     # Fields of older API versions, or links to a parent (type_table.py)
-    recipient = fields.Reference("Recipient")
+    recipient = fields.Reference("Recipient", related_name="recipient_cards")
 
     class Meta(StripeModel.Meta):
         verbose_name = "card"
+        verbose_name_plural = "cards"
+        indexes = [
+            fields.ColumnIndex(fields=["status"]),
+        ]
 
 
 class Charge(StripeModel):
@@ -89,11 +97,11 @@ class Charge(StripeModel):
     amount = fields.Integer()
     amount_captured = fields.Integer()
     amount_refunded = fields.Integer()
-    application = fields.Reference("Application")
-    application_fee = fields.Reference("ApplicationFee", related_name="+")
+    application = fields.Reference("Application", related_name="charges")
+    application_fee = fields.Reference("ApplicationFee", related_name="charges")
     application_fee_amount = fields.Integer()
     authorization_code = fields.String()
-    balance_transaction = fields.Reference("BalanceTransaction", related_name="+")
+    balance_transaction = fields.Reference("BalanceTransaction", related_name="charges")
     billing_details = fields.Json()
     calculated_statement_descriptor = fields.String()
     captured = fields.Boolean()
@@ -102,17 +110,17 @@ class Charge(StripeModel):
     customer = fields.Reference("Customer", related_name="charges")
     description = fields.String()
     disputed = fields.Boolean()
-    failure_balance_transaction = fields.Reference("BalanceTransaction", related_name="+")
+    failure_balance_transaction = fields.Reference("BalanceTransaction", related_name="charges_as_failure_balance_transaction")
     failure_code = fields.String()
     failure_message = fields.String()
     fraud_details = fields.Json()
     level3 = fields.Json()
     livemode = fields.Boolean()
     metadata = fields.Json()
-    on_behalf_of = fields.Reference("Account", related_name="+")
+    on_behalf_of = fields.Reference("Account", related_name="charges_as_on_behalf_of")
     outcome = fields.Json()
     paid = fields.Boolean()
-    payment_intent = fields.Reference("PaymentIntent")
+    payment_intent = fields.Reference("PaymentIntent", related_name="charges")
     payment_method = fields.String()
     payment_method_details = fields.Json()
     presentment_details = fields.Json()
@@ -122,23 +130,28 @@ class Charge(StripeModel):
     receipt_url = fields.String()
     refunded = fields.Boolean()
     refunds = fields.EmbeddedList()
-    review = fields.Reference("Review", related_name="+")
+    review = fields.Reference("Review", related_name="charges")
     shipping = fields.Json()
     source = fields.Json()
-    source_transfer = fields.Reference("Transfer", related_name="+")
+    source_transfer = fields.Reference("Transfer", related_name="charges_as_source_transfer")
     statement_descriptor = fields.String()
     statement_descriptor_suffix = fields.String()
     status = fields.Enum()
-    transfer = fields.Reference("Transfer", related_name="+")
+    transfer = fields.Reference("Transfer", related_name="charges")
     transfer_data = fields.Json()
     transfer_group = fields.String()
     # Fields of older API versions, or links to a parent (type_table.py)
-    dispute = fields.Reference("Dispute", related_name="+")
-    invoice = fields.Reference("Invoice", related_name="+")
-    destination = fields.Reference("Account", related_name="+")
+    dispute = fields.Reference("Dispute", related_name="charges")
+    invoice = fields.Reference("Invoice", related_name="charges")
+    destination = fields.Reference("Account", related_name="charges_as_destination")
 
     class Meta(StripeModel.Meta):
         verbose_name = "charge"
+        verbose_name_plural = "charges"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+            fields.ColumnIndex(fields=["status"]),
+        ]
 
 
 class ConfirmationToken(StripeModel):
@@ -161,7 +174,11 @@ class ConfirmationToken(StripeModel):
     use_stripe_sdk = fields.Boolean()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "confirmation_token"
+        verbose_name = "confirmation token"
+        verbose_name_plural = "confirmation tokens"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+        ]
 
 
 class Dispute(StripeModel):
@@ -171,7 +188,7 @@ class Dispute(StripeModel):
 
     amount = fields.Integer()
     balance_transactions = fields.IdList()
-    charge = fields.Reference("Charge", related_name="+")
+    charge = fields.Reference("Charge", related_name="disputes")
     created = fields.Timestamp()
     currency = fields.String()
     enhanced_eligibility_types = fields.Json()
@@ -182,15 +199,20 @@ class Dispute(StripeModel):
     livemode = fields.Boolean()
     metadata = fields.Json()
     network_reason_code = fields.String()
-    payment_intent = fields.Reference("PaymentIntent")
+    payment_intent = fields.Reference("PaymentIntent", related_name="disputes")
     payment_method_details = fields.Json()
     reason = fields.String()
     status = fields.Enum()
     # Fields of older API versions, or links to a parent (type_table.py)
-    balance_transaction = fields.Reference("BalanceTransaction")
+    balance_transaction = fields.Reference("BalanceTransaction", related_name="disputes")
 
     class Meta(StripeModel.Meta):
         verbose_name = "dispute"
+        verbose_name_plural = "disputes"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+            fields.ColumnIndex(fields=["status"]),
+        ]
 
 
 class EarlyFraudWarning(StripeModel):
@@ -199,14 +221,18 @@ class EarlyFraudWarning(StripeModel):
     stripe_object = "radar.early_fraud_warning"
 
     actionable = fields.Boolean()
-    charge = fields.Reference("Charge")
+    charge = fields.Reference("Charge", related_name="early_fraud_warnings")
     created = fields.Timestamp()
     fraud_type = fields.String()
     livemode = fields.Boolean()
-    payment_intent = fields.Reference("PaymentIntent")
+    payment_intent = fields.Reference("PaymentIntent", related_name="early_fraud_warnings")
 
     class Meta(StripeModel.Meta):
-        verbose_name = "radar.early_fraud_warning"
+        verbose_name = "early fraud warning"
+        verbose_name_plural = "early fraud warnings"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+        ]
 
 
 class Mandate(StripeModel):
@@ -218,7 +244,7 @@ class Mandate(StripeModel):
     livemode = fields.Boolean()
     multi_use = fields.Json()
     on_behalf_of = fields.String()
-    payment_method = fields.Reference("PaymentMethod")
+    payment_method = fields.Reference("PaymentMethod", related_name="mandates")
     payment_method_details = fields.Json()
     single_use = fields.Json()
     status = fields.Enum()
@@ -226,6 +252,10 @@ class Mandate(StripeModel):
 
     class Meta(StripeModel.Meta):
         verbose_name = "mandate"
+        verbose_name_plural = "mandates"
+        indexes = [
+            fields.ColumnIndex(fields=["status"]),
+        ]
 
 
 class PaymentAttemptRecord(StripeModel):
@@ -254,7 +284,11 @@ class PaymentAttemptRecord(StripeModel):
     shipping_details = fields.Json()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "payment_attempt_record"
+        verbose_name = "payment attempt record"
+        verbose_name_plural = "payment attempt records"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+        ]
 
 
 class PaymentIntent(StripeModel):
@@ -267,7 +301,7 @@ class PaymentIntent(StripeModel):
     amount_capturable = fields.Integer()
     amount_details = fields.Json()
     amount_received = fields.Integer()
-    application = fields.Reference("Application")
+    application = fields.Reference("Application", related_name="payment_intents")
     application_fee_amount = fields.Integer()
     automatic_payment_methods = fields.Json()
     canceled_at = fields.Timestamp()
@@ -276,28 +310,28 @@ class PaymentIntent(StripeModel):
     confirmation_method = fields.Enum()
     created = fields.Timestamp()
     currency = fields.String()
-    customer = fields.Reference("Customer")
+    customer = fields.Reference("Customer", related_name="payment_intents")
     customer_account = fields.String()
     description = fields.String()
     excluded_payment_method_types = fields.Json()
     hooks = fields.Json()
     last_payment_error = fields.Json()
-    latest_charge = fields.Reference("Charge")
+    latest_charge = fields.Reference("Charge", related_name="payment_intents_as_latest_charge")
     livemode = fields.Boolean()
     managed_payments = fields.Json()
     metadata = fields.Json()
     next_action = fields.Json()
-    on_behalf_of = fields.Reference("Account")
+    on_behalf_of = fields.Reference("Account", related_name="payment_intents_as_on_behalf_of")
     payment_details = fields.Json()
-    payment_method = fields.Reference("PaymentMethod")
+    payment_method = fields.Reference("PaymentMethod", related_name="payment_intents")
     payment_method_configuration_details = fields.Json()
     payment_method_options = fields.Json()
     payment_method_types = fields.Json()
-    payment_record = fields.Reference("PaymentRecord")
+    payment_record = fields.Reference("PaymentRecord", related_name="payment_intents")
     presentment_details = fields.Json()
     processing = fields.Json()
     receipt_email = fields.String()
-    review = fields.Reference("Review")
+    review = fields.Reference("Review", related_name="payment_intents")
     setup_future_usage = fields.Enum()
     shipping = fields.Json()
     source = fields.PolymorphicReference()
@@ -308,7 +342,12 @@ class PaymentIntent(StripeModel):
     transfer_group = fields.String()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "payment_intent"
+        verbose_name = "payment intent"
+        verbose_name_plural = "payment intents"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+            fields.ColumnIndex(fields=["status"]),
+        ]
 
 
 class PaymentIntentAmountDetailsLineItem(StripeModel):
@@ -326,7 +365,8 @@ class PaymentIntentAmountDetailsLineItem(StripeModel):
     unit_of_measure = fields.String()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "payment_intent_amount_details_line_item"
+        verbose_name = "payment intent amount details line item"
+        verbose_name_plural = "payment intent amount details line items"
 
 
 class PaymentMethod(StripeModel):
@@ -355,7 +395,7 @@ class PaymentMethod(StripeModel):
     created = fields.Timestamp()
     crypto = fields.Json()
     custom = fields.Json()
-    customer = fields.Reference("Customer")
+    customer = fields.Reference("Customer", related_name="payment_methods")
     customer_account = fields.String()
     customer_balance = fields.Json()
     eps = fields.Json()
@@ -404,7 +444,11 @@ class PaymentMethod(StripeModel):
     zip = fields.Json()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "payment_method"
+        verbose_name = "payment method"
+        verbose_name_plural = "payment methods"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+        ]
 
 
 class PaymentMethodConfiguration(StripeModel):
@@ -480,7 +524,8 @@ class PaymentMethodConfiguration(StripeModel):
     zip = fields.Json()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "payment_method_configuration"
+        verbose_name = "payment method configuration"
+        verbose_name_plural = "payment method configurations"
 
 
 class PaymentMethodDomain(StripeModel):
@@ -500,7 +545,11 @@ class PaymentMethodDomain(StripeModel):
     paypal = fields.Json()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "payment_method_domain"
+        verbose_name = "payment method domain"
+        verbose_name_plural = "payment method domains"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+        ]
 
 
 class PaymentRecord(StripeModel):
@@ -529,7 +578,11 @@ class PaymentRecord(StripeModel):
     shipping_details = fields.Json()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "payment_record"
+        verbose_name = "payment record"
+        verbose_name_plural = "payment records"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+        ]
 
 
 class RadarPaymentEvaluation(StripeModel):
@@ -549,7 +602,8 @@ class RadarPaymentEvaluation(StripeModel):
     signals = fields.Json()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "radar.payment_evaluation"
+        verbose_name = "radar payment evaluation"
+        verbose_name_plural = "radar payment evaluations"
 
 
 class RadarValueList(StripeModel):
@@ -567,7 +621,11 @@ class RadarValueList(StripeModel):
     name = fields.String()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "radar.value_list"
+        verbose_name = "radar value list"
+        verbose_name_plural = "radar value lists"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+        ]
 
 
 class RadarValueListItem(StripeModel):
@@ -582,7 +640,11 @@ class RadarValueListItem(StripeModel):
     value_list = fields.String()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "radar.value_list_item"
+        verbose_name = "radar value list item"
+        verbose_name_plural = "radar value list items"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+        ]
 
 
 class Refund(StripeModel):
@@ -591,31 +653,36 @@ class Refund(StripeModel):
     stripe_object = "refund"
 
     amount = fields.Integer()
-    balance_transaction = fields.Reference("BalanceTransaction", related_name="+")
+    balance_transaction = fields.Reference("BalanceTransaction", related_name="refunds")
     charge = fields.Reference("Charge", related_name="charge_refunds")
     created = fields.Timestamp()
     currency = fields.String()
-    customer = fields.Reference("Customer")
+    customer = fields.Reference("Customer", related_name="refunds")
     customer_account = fields.String()
     description = fields.String()
     destination_details = fields.Json()
-    failure_balance_transaction = fields.Reference("BalanceTransaction", related_name="+")
+    failure_balance_transaction = fields.Reference("BalanceTransaction", related_name="refunds_as_failure_balance_transaction")
     failure_reason = fields.String()
     instructions_email = fields.String()
     metadata = fields.Json()
     next_action = fields.Json()
-    payment_intent = fields.Reference("PaymentIntent")
-    payment_method = fields.Reference("PaymentMethod")
+    payment_intent = fields.Reference("PaymentIntent", related_name="refunds")
+    payment_method = fields.Reference("PaymentMethod", related_name="refunds")
     pending_reason = fields.Enum()
     presentment_details = fields.Json()
     reason = fields.Enum()
     receipt_number = fields.String()
-    source_transfer_reversal = fields.Reference("TransferReversal", related_name="+")
+    source_transfer_reversal = fields.Reference("TransferReversal", related_name="refunds_as_source_transfer_reversal")
     status = fields.String()
-    transfer_reversal = fields.Reference("TransferReversal", related_name="+")
+    transfer_reversal = fields.Reference("TransferReversal", related_name="refunds")
 
     class Meta(StripeModel.Meta):
         verbose_name = "refund"
+        verbose_name_plural = "refunds"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+            fields.ColumnIndex(fields=["status"]),
+        ]
 
 
 class Review(StripeModel):
@@ -624,7 +691,7 @@ class Review(StripeModel):
     stripe_object = "review"
 
     billing_zip = fields.String()
-    charge = fields.Reference("Charge", related_name="+")
+    charge = fields.Reference("Charge", related_name="reviews")
     closed_reason = fields.Enum()
     created = fields.Timestamp()
     ip_address = fields.String()
@@ -632,12 +699,16 @@ class Review(StripeModel):
     livemode = fields.Boolean()
     open = fields.Boolean()
     opened_reason = fields.Enum()
-    payment_intent = fields.Reference("PaymentIntent", related_name="+")
+    payment_intent = fields.Reference("PaymentIntent", related_name="reviews")
     reason = fields.String()
     session = fields.Json()
 
     class Meta(StripeModel.Meta):
         verbose_name = "review"
+        verbose_name_plural = "reviews"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+        ]
 
 
 class SetupAttempt(StripeModel):
@@ -645,23 +716,28 @@ class SetupAttempt(StripeModel):
 
     stripe_object = "setup_attempt"
 
-    application = fields.Reference("Application")
+    application = fields.Reference("Application", related_name="setup_attempts")
     attach_to_self = fields.Boolean()
     created = fields.Timestamp()
-    customer = fields.Reference("Customer")
+    customer = fields.Reference("Customer", related_name="setup_attempts")
     customer_account = fields.String()
     flow_directions = fields.Json()
     livemode = fields.Boolean()
-    on_behalf_of = fields.Reference("Account")
-    payment_method = fields.Reference("PaymentMethod")
+    on_behalf_of = fields.Reference("Account", related_name="setup_attempts_as_on_behalf_of")
+    payment_method = fields.Reference("PaymentMethod", related_name="setup_attempts")
     payment_method_details = fields.Json()
     setup_error = fields.Json()
-    setup_intent = fields.Reference("SetupIntent")
+    setup_intent = fields.Reference("SetupIntent", related_name="setup_attempts")
     status = fields.String()
     usage = fields.String()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "setup_attempt"
+        verbose_name = "setup attempt"
+        verbose_name_plural = "setup attempts"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+            fields.ColumnIndex(fields=["status"]),
+        ]
 
 
 class SetupIntent(StripeModel):
@@ -670,34 +746,39 @@ class SetupIntent(StripeModel):
     stripe_object = "setup_intent"
 
     allowed_payment_method_types = fields.Json()
-    application = fields.Reference("Application")
+    application = fields.Reference("Application", related_name="setup_intents")
     attach_to_self = fields.Boolean()
     automatic_payment_methods = fields.Json()
     cancellation_reason = fields.Enum()
     created = fields.Timestamp()
-    customer = fields.Reference("Customer")
+    customer = fields.Reference("Customer", related_name="setup_intents")
     customer_account = fields.String()
     description = fields.String()
     excluded_payment_method_types = fields.Json()
     flow_directions = fields.Json()
     last_setup_error = fields.Json()
-    latest_attempt = fields.Reference("SetupAttempt")
+    latest_attempt = fields.Reference("SetupAttempt", related_name="setup_intents_as_latest_attempt")
     livemode = fields.Boolean()
     managed_payments = fields.Json()
-    mandate = fields.Reference("Mandate", related_name="+")
+    mandate = fields.Reference("Mandate", related_name="setup_intents")
     metadata = fields.Json()
     next_action = fields.Json()
-    on_behalf_of = fields.Reference("Account")
-    payment_method = fields.Reference("PaymentMethod")
+    on_behalf_of = fields.Reference("Account", related_name="setup_intents_as_on_behalf_of")
+    payment_method = fields.Reference("PaymentMethod", related_name="setup_intents")
     payment_method_configuration_details = fields.Json()
     payment_method_options = fields.Json()
     payment_method_types = fields.Json()
-    single_use_mandate = fields.Reference("Mandate", related_name="+")
+    single_use_mandate = fields.Reference("Mandate", related_name="setup_intents_as_single_use_mandate")
     status = fields.Enum()
     usage = fields.String()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "setup_intent"
+        verbose_name = "setup intent"
+        verbose_name_plural = "setup intents"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+            fields.ColumnIndex(fields=["status"]),
+        ]
 
 
 class Source(StripeModel):
@@ -744,6 +825,11 @@ class Source(StripeModel):
 
     class Meta(StripeModel.Meta):
         verbose_name = "source"
+        verbose_name_plural = "sources"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+            fields.ColumnIndex(fields=["status"]),
+        ]
 
 
 class SourceMandateNotification(StripeModel):
@@ -758,12 +844,17 @@ class SourceMandateNotification(StripeModel):
     livemode = fields.Boolean()
     reason = fields.String()
     sepa_debit = fields.Json()
-    source = fields.Reference("Source")
+    source = fields.Reference("Source", related_name="source_mandate_notifications")
     status = fields.String()
     type = fields.String()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "source_mandate_notification"
+        verbose_name = "source mandate notification"
+        verbose_name_plural = "source mandate notifications"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+            fields.ColumnIndex(fields=["status"]),
+        ]
 
 
 class SourceTransaction(StripeModel):
@@ -785,7 +876,12 @@ class SourceTransaction(StripeModel):
     type = fields.Enum()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "source_transaction"
+        verbose_name = "source transaction"
+        verbose_name_plural = "source transactions"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+            fields.ColumnIndex(fields=["status"]),
+        ]
 
 
 class ThreeDSecureAuthentication(StripeModel):
@@ -808,10 +904,15 @@ class ThreeDSecureAuthentication(StripeModel):
     metadata = fields.Json()
     outcome = fields.Enum()
     outcome_details = fields.Json()
-    payment_method = fields.Reference("PaymentMethod")
+    payment_method = fields.Reference("PaymentMethod", related_name="three_d_secure_authentications")
     reason = fields.Enum()
     shipping_address = fields.Json()
     status = fields.Enum()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "three_d_secure.authentication"
+        verbose_name = "3D Secure authentication"
+        verbose_name_plural = "3D Secure authentications"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+            fields.ColumnIndex(fields=["status"]),
+        ]

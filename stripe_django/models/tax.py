@@ -20,7 +20,8 @@ class TaxAssociation(StripeModel):
     tax_transaction_attempts = fields.Json()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "tax.association"
+        verbose_name = "tax association"
+        verbose_name_plural = "tax associations"
 
 
 class TaxCalculation(StripeModel):
@@ -43,7 +44,8 @@ class TaxCalculation(StripeModel):
     tax_date = fields.Timestamp()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "tax.calculation"
+        verbose_name = "tax calculation"
+        verbose_name_plural = "tax calculations"
 
 
 class TaxCalculationLineItem(StripeModel):
@@ -64,7 +66,8 @@ class TaxCalculationLineItem(StripeModel):
     tax_code = fields.String()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "tax.calculation_line_item"
+        verbose_name = "tax calculation line item"
+        verbose_name_plural = "tax calculation line items"
 
 
 class TaxCode(StripeModel):
@@ -77,7 +80,8 @@ class TaxCode(StripeModel):
     requirements = fields.Json()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "tax_code"
+        verbose_name = "tax code"
+        verbose_name_plural = "tax codes"
 
 
 class TaxDeductedAtSource(StripeModel):
@@ -90,7 +94,8 @@ class TaxDeductedAtSource(StripeModel):
     tax_deduction_account_number = fields.String()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "tax_deducted_at_source"
+        verbose_name = "tax deducted at source"
+        verbose_name_plural = "tax deducted at source records"
 
 
 class TaxId(StripeModel):
@@ -100,7 +105,7 @@ class TaxId(StripeModel):
 
     country = fields.String()
     created = fields.Timestamp()
-    customer = fields.Reference("Customer")
+    customer = fields.Reference("Customer", related_name="customer_tax_ids")
     customer_account = fields.String()
     livemode = fields.Boolean()
     owner = fields.Json()
@@ -109,7 +114,11 @@ class TaxId(StripeModel):
     verification = fields.Json()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "tax_id"
+        verbose_name = "tax ID"
+        verbose_name_plural = "tax IDs"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+        ]
 
 
 class TaxLocation(StripeModel):
@@ -123,7 +132,8 @@ class TaxLocation(StripeModel):
     type = fields.Enum()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "tax.location"
+        verbose_name = "tax location"
+        verbose_name_plural = "tax locations"
 
 
 class TaxRate(StripeModel):
@@ -149,7 +159,11 @@ class TaxRate(StripeModel):
     tax_type = fields.Enum()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "tax_rate"
+        verbose_name = "tax rate"
+        verbose_name_plural = "tax rates"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+        ]
 
 
 class TaxRegistration(StripeModel):
@@ -166,7 +180,12 @@ class TaxRegistration(StripeModel):
     status = fields.Enum()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "tax.registration"
+        verbose_name = "tax registration"
+        verbose_name_plural = "tax registrations"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+            fields.ColumnIndex(fields=["status"]),
+        ]
 
 
 class TaxSettings(StripeModel):
@@ -181,7 +200,11 @@ class TaxSettings(StripeModel):
     status_details = fields.Json()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "tax.settings"
+        verbose_name = "tax settings"
+        verbose_name_plural = "tax settings"
+        indexes = [
+            fields.ColumnIndex(fields=["status"]),
+        ]
 
 
 class TaxTransaction(StripeModel):
@@ -205,7 +228,11 @@ class TaxTransaction(StripeModel):
     type = fields.Enum()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "tax.transaction"
+        verbose_name = "tax transaction"
+        verbose_name_plural = "tax transactions"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+        ]
 
 
 class TaxTransactionLineItem(StripeModel):
@@ -226,4 +253,5 @@ class TaxTransactionLineItem(StripeModel):
     type = fields.Enum()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "tax.transaction_line_item"
+        verbose_name = "tax transaction line item"
+        verbose_name_plural = "tax transaction line items"

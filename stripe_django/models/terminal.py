@@ -36,7 +36,8 @@ class TerminalConfiguration(StripeModel):
     wifi = fields.Json()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "terminal.configuration"
+        verbose_name = "terminal configuration"
+        verbose_name_plural = "terminal configurations"
 
 
 class TerminalLocation(StripeModel):
@@ -56,7 +57,8 @@ class TerminalLocation(StripeModel):
     phone = fields.String()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "terminal.location"
+        verbose_name = "terminal location"
+        verbose_name_plural = "terminal locations"
 
 
 class TerminalReader(StripeModel):
@@ -71,10 +73,14 @@ class TerminalReader(StripeModel):
     label = fields.String()
     last_seen_at = fields.Timestamp()
     livemode = fields.Boolean()
-    location = fields.Reference("TerminalLocation")
+    location = fields.Reference("TerminalLocation", related_name="terminal_readers")
     metadata = fields.Json()
     serial_number = fields.String()
     status = fields.Enum()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "terminal.reader"
+        verbose_name = "terminal reader"
+        verbose_name_plural = "terminal readers"
+        indexes = [
+            fields.ColumnIndex(fields=["status"]),
+        ]

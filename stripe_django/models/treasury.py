@@ -26,10 +26,15 @@ class TreasuryCreditReversal(StripeModel):
     received_credit = fields.String()
     status = fields.Enum()
     status_transitions = fields.Json()
-    transaction = fields.Reference("TreasuryTransaction")
+    transaction = fields.Reference("TreasuryTransaction", related_name="treasury_credit_reversals")
 
     class Meta(StripeModel.Meta):
-        verbose_name = "treasury.credit_reversal"
+        verbose_name = "treasury credit reversal"
+        verbose_name_plural = "treasury credit reversals"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+            fields.ColumnIndex(fields=["status"]),
+        ]
 
 
 class TreasuryDebitReversal(StripeModel):
@@ -49,10 +54,15 @@ class TreasuryDebitReversal(StripeModel):
     received_debit = fields.String()
     status = fields.Enum()
     status_transitions = fields.Json()
-    transaction = fields.Reference("TreasuryTransaction")
+    transaction = fields.Reference("TreasuryTransaction", related_name="treasury_debit_reversals")
 
     class Meta(StripeModel.Meta):
-        verbose_name = "treasury.debit_reversal"
+        verbose_name = "treasury debit reversal"
+        verbose_name_plural = "treasury debit reversals"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+            fields.ColumnIndex(fields=["status"]),
+        ]
 
 
 class TreasuryFinancialAccount(StripeModel):
@@ -78,7 +88,12 @@ class TreasuryFinancialAccount(StripeModel):
     supported_currencies = fields.Json()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "treasury.financial_account"
+        verbose_name = "treasury financial account"
+        verbose_name_plural = "treasury financial accounts"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+            fields.ColumnIndex(fields=["status"]),
+        ]
 
 
 class TreasuryInboundTransfer(StripeModel):
@@ -103,10 +118,15 @@ class TreasuryInboundTransfer(StripeModel):
     statement_descriptor = fields.String()
     status = fields.Enum()
     status_transitions = fields.Json()
-    transaction = fields.Reference("TreasuryTransaction")
+    transaction = fields.Reference("TreasuryTransaction", related_name="treasury_inbound_transfers")
 
     class Meta(StripeModel.Meta):
-        verbose_name = "treasury.inbound_transfer"
+        verbose_name = "treasury inbound transfer"
+        verbose_name_plural = "treasury inbound transfers"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+            fields.ColumnIndex(fields=["status"]),
+        ]
 
 
 class TreasuryOutboundPayment(StripeModel):
@@ -133,10 +153,15 @@ class TreasuryOutboundPayment(StripeModel):
     status = fields.Enum()
     status_transitions = fields.Json()
     tracking_details = fields.Json()
-    transaction = fields.Reference("TreasuryTransaction")
+    transaction = fields.Reference("TreasuryTransaction", related_name="treasury_outbound_payments")
 
     class Meta(StripeModel.Meta):
-        verbose_name = "treasury.outbound_payment"
+        verbose_name = "treasury outbound payment"
+        verbose_name_plural = "treasury outbound payments"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+            fields.ColumnIndex(fields=["status"]),
+        ]
 
 
 class TreasuryOutboundTransfer(StripeModel):
@@ -161,10 +186,15 @@ class TreasuryOutboundTransfer(StripeModel):
     status = fields.Enum()
     status_transitions = fields.Json()
     tracking_details = fields.Json()
-    transaction = fields.Reference("TreasuryTransaction")
+    transaction = fields.Reference("TreasuryTransaction", related_name="treasury_outbound_transfers")
 
     class Meta(StripeModel.Meta):
-        verbose_name = "treasury.outbound_transfer"
+        verbose_name = "treasury outbound transfer"
+        verbose_name_plural = "treasury outbound transfers"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+            fields.ColumnIndex(fields=["status"]),
+        ]
 
 
 class TreasuryReceivedCredit(StripeModel):
@@ -185,10 +215,15 @@ class TreasuryReceivedCredit(StripeModel):
     network = fields.Enum()
     reversal_details = fields.Json()
     status = fields.Enum()
-    transaction = fields.Reference("TreasuryTransaction")
+    transaction = fields.Reference("TreasuryTransaction", related_name="treasury_received_credits")
 
     class Meta(StripeModel.Meta):
-        verbose_name = "treasury.received_credit"
+        verbose_name = "treasury received credit"
+        verbose_name_plural = "treasury received credits"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+            fields.ColumnIndex(fields=["status"]),
+        ]
 
 
 class TreasuryReceivedDebit(StripeModel):
@@ -209,10 +244,15 @@ class TreasuryReceivedDebit(StripeModel):
     network = fields.Enum()
     reversal_details = fields.Json()
     status = fields.Enum()
-    transaction = fields.Reference("TreasuryTransaction")
+    transaction = fields.Reference("TreasuryTransaction", related_name="treasury_received_debits")
 
     class Meta(StripeModel.Meta):
-        verbose_name = "treasury.received_debit"
+        verbose_name = "treasury received debit"
+        verbose_name_plural = "treasury received debits"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+            fields.ColumnIndex(fields=["status"]),
+        ]
 
 
 class TreasuryTransaction(StripeModel):
@@ -235,7 +275,12 @@ class TreasuryTransaction(StripeModel):
     status_transitions = fields.Json()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "treasury.transaction"
+        verbose_name = "treasury transaction"
+        verbose_name_plural = "treasury transactions"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+            fields.ColumnIndex(fields=["status"]),
+        ]
 
 
 class TreasuryTransactionEntry(StripeModel):
@@ -252,8 +297,12 @@ class TreasuryTransactionEntry(StripeModel):
     flow_details = fields.Json()
     flow_type = fields.Enum()
     livemode = fields.Boolean()
-    transaction = fields.Reference("TreasuryTransaction")
+    transaction = fields.Reference("TreasuryTransaction", related_name="treasury_transaction_entries")
     type = fields.Enum()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "treasury.transaction_entry"
+        verbose_name = "treasury transaction entry"
+        verbose_name_plural = "treasury transaction entries"
+        indexes = [
+            fields.ColumnIndex(fields=["created"]),
+        ]

@@ -1,0 +1,39 @@
+"""Amounts as people read them: ``format_amount(1234, "usd") == "12.34 USD"``.
+
+Stripe amounts are integers in the currency's smallest unit. Most currencies have two
+decimal places; the ones below have none or three. The lists are Stripe's, from
+https://docs.stripe.com/currencies (minor units in API amounts).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+ZERO_DECIMAL_CURRENCIES = frozenset({
+    "bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd",
+    "vuv", "xaf", "xof", "xpf",
+})
+THREE_DECIMAL_CURRENCIES = frozenset({"bhd", "jod", "kwd", "omr", "tnd"})
+
+
+def decimal_places(currency: str) -> int:
+    code = currency.lower()
+    if code in ZERO_DECIMAL_CURRENCIES:
+        return 0
+    if code in THREE_DECIMAL_CURRENCIES:
+        return 3
+    return 2
+
+
+def format_amount(amount: int | None, currency: str | None) -> str:
+    """``"12.34 USD"``, ``"1,000 JPY"``, ``"-5.000 KWD"``; "" without an amount.
+
+    Without a currency the bare integer is shown, since its unit is unknown.
+    """
+    if amount is None:
+        return ""
+    if not currency:
+        return f"{amount:,}"
+    places = decimal_places(currency)
+    value = Decimal(amount).scaleb(-places)
+    return f"{value:,.{places}f} {currency.upper()}"
