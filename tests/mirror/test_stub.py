@@ -205,3 +205,29 @@ def test_unknown_methods_and_unaddressable_rows_are_named(stub, example):
     person = upsert({**example("person"), "id": "person_orphan1", "account": None})
     with pytest.raises(StripeDjangoError, match="person person_orphan1 cannot be addressed.*account"):
         person.stripe.update(first_name="x")
+
+
+def test_connect_calls_tag_rows_with_the_account_and_sub_services_are_bound(stub, example):
+    stub.answer("POST", "/v1/customers", example("customer", id="cus_conn1"))
+    customer = Customer.objects.stripe_create(email="c@example.com",
+                                              options={"stripe_account": "acct_conn1"})
+    assert customer.stripe_account == "acct_conn1"
+    stub.answer("POST", "/v1/customers/cus_conn1/tax_ids",
+                example("tax_id", id="txi_conn1", customer="cus_conn1"))
+    tax_id = customer.stripe.tax_ids.create(type="eu_vat", value="DE123456789")
+    assert stub.requests[-1]["path"] == "/v1/customers/cus_conn1/tax_ids"
+    assert stub.requests[-1]["headers"]["Stripe-Account"] == "acct_conn1"
+    assert tax_id.stripe_account == "acct_conn1" and tax_id.customer_id == "cus_conn1"
+
+
+def test_the_async_methods_of_the_sdk_are_mirrored_too(stub, example):
+    from asgiref.sync import async_to_sync
+
+    stub.answer("GET", "/v1/customers/cus_async1", example("customer", id="cus_async1"))
+    client = stripe_django.mirrored_client()
+
+    async def retrieve():
+        return await client.v1.customers.retrieve_async("cus_async1")
+
+    assert async_to_sync(retrieve)().id == "cus_async1"
+    assert Customer.objects.filter(pk="cus_async1").exists()
