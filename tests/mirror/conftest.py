@@ -40,6 +40,7 @@ class Stub:
     def __init__(self) -> None:
         self.routes: dict[tuple[str, str], tuple[int, Any]] = {}
         self.requests: list[dict[str, Any]] = []
+        self.on_request = None  # called in the server thread while a request is answered
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -51,6 +52,8 @@ class Stub:
                     "method": self.command, "path": url.path, "query": parse_qs(url.query),
                     "headers": dict(self.headers), "form": parse_qs(body),
                 })
+                if stub.on_request is not None:
+                    stub.on_request()
                 status, payload = stub.routes.get((self.command, url.path),
                                                   (404, {"error": {"type": "invalid_request_error",
                                                                    "message": f"no route {url.path}"}}))

@@ -231,3 +231,16 @@ def test_the_async_methods_of_the_sdk_are_mirrored_too(stub, example):
 
     assert async_to_sync(retrieve)().id == "cus_async1"
     assert Customer.objects.filter(pk="cus_async1").exists()
+
+
+def test_no_transaction_is_open_while_stripe_is_called(stub, example):
+    from django.db import connections
+
+    calling = connections["default"]  # this thread's connection (the proxy is per thread)
+    quote = upsert(example("quote", id="qt_tx1", status="open"))
+    stub.answer("POST", "/v1/quotes/qt_tx1/accept", example("quote", id="qt_tx1", status="accepted"))
+    depth_before = len(calling.atomic_blocks)  # the test's own transaction
+    seen = []
+    stub.on_request = lambda: seen.append(len(calling.atomic_blocks))
+    assert quote.stripe.accept().status == "accepted"
+    assert seen == [depth_before]
