@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from .ingest.columns import mirrored_types
+from .mirror.admin_actions import refresh_from_stripe
 
 
 class StripeObjectAdmin(admin.ModelAdmin):
@@ -12,6 +13,7 @@ class StripeObjectAdmin(admin.ModelAdmin):
     list_filter = ("deleted",)
     search_fields = ("id",)
     show_full_result_count = False  # COUNT(*) on a large mirror is slow
+    actions = [refresh_from_stripe]
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -13,7 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
-from .conf import DEFAULTS, ENV_FALLBACKS, SETTING_NAME, api_key_problem
+from .conf import DEFAULTS, ENV_FALLBACKS, MIRROR_FAILURE_MODES, SETTING_NAME, api_key_problem
 
 __all__ = ["check_settings", "check_failed_events"]
 
@@ -62,6 +62,10 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
                 messages.append(_error(3, f"{where} has unknown key(s): {', '.join(extra)}."))
             messages += _check_secrets(f"{where}['SECRETS']", config.get("SECRETS"), required=True)
     messages += _check_numbers(user)
+    mode = user.get("MIRROR_FAILURES", DEFAULTS["MIRROR_FAILURES"])
+    if mode not in MIRROR_FAILURE_MODES:
+        messages.append(_error(50, f"{SETTING_NAME}['MIRROR_FAILURES'] must be one of "
+                               f"{', '.join(map(repr, MIRROR_FAILURE_MODES))}, not {mode!r}."))
     return messages
 
 

@@ -9,7 +9,8 @@ from django.core.exceptions import ImproperlyConfigured
 from .conf import SETTING_NAME, api_key_problem, stripe_settings
 
 
-def get_client(api_key: str | None = None) -> stripe.StripeClient:
+def get_client(api_key: str | None = None, *,
+               http_client: stripe.HTTPClient | None = None) -> stripe.StripeClient:
     """A StripeClient with the configured key, API version, base URL and retries.
 
     Network retries (with backoff, honouring Stripe's ``Stripe-Should-Retry``) are
@@ -27,4 +28,6 @@ def get_client(api_key: str | None = None) -> stripe.StripeClient:
         options["stripe_version"] = stripe_settings.API_VERSION
     if stripe_settings.API_BASE:
         options["base_addresses"] = {"api": stripe_settings.API_BASE}
+    if http_client is not None:
+        options["http_client"] = http_client
     return stripe.StripeClient(**options)

@@ -46,7 +46,13 @@ DEFAULTS: dict[str, Any] = {
     # Attempts after which ``stripe_process_events`` stops retrying a failed event (it
     # can still be processed by naming its id).
     "EVENT_MAX_ATTEMPTS": 10,
+    # What the mirrored client (``stripe_django.mirrored_client()``) does when an API
+    # answer cannot be stored: "log" (log it; the call returns the API's answer) or
+    # "raise" (raise ``MirrorError``, which carries the API's answer).
+    "MIRROR_FAILURES": "log",
 }
+
+MIRROR_FAILURE_MODES = ("log", "raise")
 
 ENV_FALLBACKS = {"API_KEY": "STRIPE_API_KEY", "WEBHOOK_SECRETS": "STRIPE_WEBHOOK_SECRET"}
 

@@ -26,3 +26,16 @@ class IngestError(StripeDjangoError):
             ) if part
         )
         super().__init__(f"{where}: {message}")
+
+
+class MirrorError(StripeDjangoError):
+    """The mirrored client got an answer from Stripe but could not store it (raised only
+    with ``STRIPE_DJANGO["MIRROR_FAILURES"] = "raise"``). The API call itself succeeded:
+    ``payload`` is its answer (a plain dict), ``errors`` says why it was not stored.
+    """
+
+    def __init__(self, message: str, *, payload: object = None,
+                 errors: list[BaseException] | None = None) -> None:
+        self.payload = payload
+        self.errors = list(errors or [])
+        super().__init__(message)

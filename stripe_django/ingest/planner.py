@@ -92,7 +92,9 @@ def _sdk_version() -> str:
 class Planner:
     """Collects the rows of a batch; the same object seen twice keeps its newest state."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, accept_previews: bool = False) -> None:
+        # True only to build unsaved instances of a preview (stripe_django.mirror)
+        self.accept_previews = accept_previews
         self.rows: dict[tuple[type, str], Row] = {}
         # (child model, parent id) -> the parent's complete list, newest snapshot
         self.memberships: dict[tuple[type, str], Membership] = {}
@@ -149,7 +151,8 @@ class Planner:
             raise IngestError(message, object_type=object_type,
                               object_id=raw_id if isinstance(raw_id, str) else None)
         object_id = self._key(object_type, payload, account, link)
-        if object_id.startswith(table.PREVIEW_ID_PREFIXES.get(object_type, ())):
+        if not self.accept_previews and object_id.startswith(
+                table.PREVIEW_ID_PREFIXES.get(object_type, ())):
             raise IngestError("a preview of an operation, not an object that exists at Stripe",
                               object_type=object_type, object_id=object_id)
         deleted = payload.get("deleted") is True

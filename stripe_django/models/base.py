@@ -20,7 +20,21 @@ class StripeQuerySet(models.QuerySet):
         return self.filter(stripe_account=account)
 
 
-class ExistingManager(models.Manager.from_queryset(StripeQuerySet)):
+class StripeManager(models.Manager.from_queryset(StripeQuerySet)):  # type: ignore[misc]
+    @property
+    def stripe(self):
+        """The methods of the type's stripe-python service through the mirrored client
+        (``Invoice.objects.stripe.create_preview(...)``); see ``stripe_django.mirror``."""
+        from ..mirror.rows import for_model
+
+        return for_model(self.model)
+
+    def stripe_create(self, *, options: dict | None = None, **params):
+        """Create the object in Stripe and return its stored row."""
+        return self.stripe.create(options=options, **params)
+
+
+class ExistingManager(StripeManager):
     """``Model.existing_objects``: only rows of objects not deleted in Stripe."""
 
     def get_queryset(self) -> StripeQuerySet:
@@ -57,7 +71,7 @@ class StripeModel(models.Model):
     stripe_data_hash = models.CharField(max_length=32, default="")
     deleted = models.BooleanField(default=False)
 
-    objects = StripeQuerySet.as_manager()
+    objects = StripeManager()
     existing_objects = ExistingManager()
 
     # The Stripe object name this model mirrors ("invoice", "checkout.session").
@@ -68,3 +82,18 @@ class StripeModel(models.Model):
 
     def __str__(self) -> str:
         return display.describe(self)
+
+    @property
+    def stripe(self):
+        """The stripe-python methods of this object, bound to its id and account, through
+        the mirrored client: ``invoice.stripe.finalize_invoice(auto_advance=False)``
+        returns the updated row. See ``stripe_django.mirror``."""
+        from ..mirror.rows import for_row
+
+        return for_row(self)
+
+    def refresh_from_stripe(self):
+        """Fetch this object from the API, store it and reload this instance."""
+        from ..mirror.rows import refresh_from_stripe
+
+        return refresh_from_stripe(self)

@@ -1,0 +1,242 @@
+"""Acting on Stripe from the mirror: ``row.stripe.<method>()``, ``Model.objects.stripe``.
+
+Every call goes through the mirrored client, so its answer is stored before the call
+returns, and the call returns what was stored: the row (re-read, one query), a list of
+rows for a list page, unsaved instances for a preview. What cannot be shown as rows (an
+answer of a type that is not mirrored, a PDF, an answer the mirror failed to store with
+``MIRROR_FAILURES = "log"``) is returned as the SDK returned it.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import stripe
+from django.core.signals import setting_changed
+from django.db import router
+
+from .. import type_table as table
+from ..exceptions import StripeDjangoError
+from ..sync.completion import client_pages, complete_lists, cut_off_lists
+from .hook import Answer, capture, is_mirrored
+from .previews import unsaved_instances
+from .services import all_services, owners_of
+
+__all__ = ["ServiceProxy", "for_row", "for_model", "refresh_from_stripe", "default_client"]
+
+_default_client: stripe.StripeClient | None = None
+
+
+def default_client() -> stripe.StripeClient:
+    """The mirrored client built from the settings, shared by row and model methods."""
+    global _default_client
+    if _default_client is None:
+        from . import mirrored_client
+
+        _default_client = mirrored_client()
+    return _default_client
+
+
+def _forget_client(*, setting: str, **kwargs: Any) -> None:
+    global _default_client
+    if setting == "STRIPE_DJANGO":
+        _default_client = None
+
+
+setting_changed.connect(_forget_client)
+
+
+class ServiceProxy:
+    """The methods of one SDK service, with leading path arguments (a row's key) and the
+    Connect account already given. Keyword arguments are the API parameters;
+    ``options=`` passes request options (``idempotency_key``, ``stripe_account``) and
+    ``params=`` a parameter dict (for a parameter named like those two)."""
+
+    def __init__(self, path: tuple[str, ...], *, bound: tuple[str, ...] = (),
+                 account: str | None = None, allowed: frozenset[str] | None = None,
+                 client: stripe.StripeClient | None = None, label: str = "") -> None:
+        self._path = path
+        self._bound = bound
+        self._account = account
+        self._allowed = allowed
+        self._client = client
+        self._label = label or ".".join(path)
+
+    @property
+    def _service(self):
+        return all_services()[self._path]
+
+    def _methods(self) -> list[str]:
+        methods = self._service.methods
+        if self._allowed is not None:
+            return sorted(name for name in methods if name in self._allowed)
+        return sorted(name for name, args in methods.items() if len(args) >= len(self._bound))
+
+    def __dir__(self) -> list[str]:
+        return self._methods() + list(self._service.subservices)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        service = self._service
+        if name in service.subservices:
+            return ServiceProxy(self._path + (name,), bound=self._bound, account=self._account,
+                                client=self._client, label=f"{self._label}.{name}")
+        if name not in self._methods():
+            raise AttributeError(
+                f"{self._label} has no Stripe method {name!r} (stripe-python {stripe.VERSION}); "
+                f"it has: {', '.join(dir(self)) or 'none'}")
+        return functools.partial(self._call, name)
+
+    def _call(self, name: str, /, *args: Any, params: dict[str, Any] | None = None,
+              options: dict[str, Any] | None = None, **more: Any) -> Any:
+        client = self._client or default_client()
+        service = functools.reduce(getattr, self._path, client.v1)
+        params = {**(params or {}), **more}
+        options = dict(options or {})
+        if self._account:
+            options.setdefault("stripe_account", self._account)
+        with capture() as answers:
+            result = getattr(service, name)(*self._bound, *args, params=params or None,
+                                            options=options or None)
+        return as_models(result, answers)
+
+    def __repr__(self) -> str:
+        return f"<Stripe methods of {self._label}>"
+
+
+def as_models(result: Any, answers: list[Answer]) -> Any:
+    """What a call returns: rows or unsaved instances where the answer allows it."""
+    if not answers:
+        return result  # a streamed answer (a PDF)
+    answer = answers[-1]
+    payload = answer.payload
+    if answer.preview:
+        return unsaved_instances(payload, answer.stamp, answer.account)
+    if not answer.stored:
+        return result
+    if isinstance(payload, dict) and is_mirrored(payload):
+        return _rows(answer.result.keys)[0]
+    if isinstance(payload, dict) and payload.get("object") in ("list", "search_result"):
+        return _rows(answer.result.keys)
+    return result
+
+
+def _rows(keys: list[tuple[type, str]]) -> list[Any]:
+    """The rows of ``keys`` in their order: one query per model."""
+    by_model: dict[type, list[str]] = {}
+    for model, object_id in keys:
+        by_model.setdefault(model, []).append(object_id)
+    found = {}
+    for model, ids in by_model.items():
+        alias = router.db_for_write(model)  # just written there: read it back from there
+        for row in model._default_manager.using(alias).filter(pk__in=ids):
+            found[(model, row.pk)] = row
+    return [found[key] for key in keys if key in found]
+
+
+# --- rows ------------------------------------------------------------------------------
+
+def for_row(instance: Any, client: stripe.StripeClient | None = None) -> ServiceProxy:
+    """``instance.stripe``: the methods of its SDK service bound to its key and account."""
+    object_type = instance.stripe_object
+    service, values = _binding(instance)
+    return ServiceProxy(service.path, bound=values, account=instance.stripe_account,
+                        allowed=frozenset(service.bound_methods(object_type)), client=client,
+                        label=f"{object_type} {instance.pk}")
+
+
+def _binding(instance: Any):
+    """The owner service of the row's type whose key the row can fill, and the values."""
+    object_type = instance.stripe_object
+    owners = owners_of(object_type)
+    if not owners:
+        raise StripeDjangoError(
+            f"{object_type} objects have no service in stripe-python {stripe.VERSION}: they "
+            f"are read and changed through their parent objects")
+    missing: list[str] = []
+    for service in owners:
+        key = service.key(object_type) or ()
+        values = _key_values(instance, key, missing)
+        if values is not None:
+            return service, values
+    raise StripeDjangoError(
+        f"{object_type} {instance.pk} cannot be addressed in the API: its row has no "
+        f"{' or '.join(sorted(set(missing)))}")
+
+
+def _key_values(instance: Any, key: tuple[str, ...], missing: list[str]) -> tuple[str, ...] | None:
+    """The row's values of a key: the last is the row's own id (unless the type has no
+    id of its own, ``type_table.SYNTHETIC_KEYS``); the others are its fields of the
+    same names (``customer`` of a tax id, ``account`` of a person)."""
+    synthetic = instance.stripe_object in table.SYNTHETIC_KEYS
+    values = []
+    for index, name in enumerate(key):
+        if index == len(key) - 1 and not synthetic:
+            values.append(instance.pk)
+            continue
+        value = _field_id(instance, name)
+        if value is None:
+            missing.append(name)
+            return None
+        values.append(value)
+    return tuple(values)
+
+
+def _field_id(instance: Any, name: str) -> str | None:
+    try:
+        field = instance._meta.get_field(name)
+        value = getattr(instance, field.attname)
+    except Exception:  # not a column: look in the stored object
+        value = (instance.stripe_data or {}).get(name)
+    if isinstance(value, dict):
+        value = value.get("id")
+    return value if isinstance(value, str) and value else None
+
+
+def refresh_from_stripe(instance: Any, client: stripe.StripeClient | None = None) -> Any:
+    """Fetch the row's object from the API, store it, reload the instance; returns it.
+
+    Retrieves with the expansions the mirror keeps (``type_table.RETRIEVE_EXPAND``) and
+    completes embedded lists the answer cuts off (``has_more``), so the stored row is
+    whole. A deleted object comes back as a deletion stub: the row is marked deleted.
+    """
+    object_type = instance.stripe_object
+    service, values = _binding(instance)
+    if "retrieve" not in service.bound_methods(object_type):
+        raise StripeDjangoError(f"{object_type} objects cannot be retrieved on their own "
+                                f"(stripe-python {stripe.VERSION} has no retrieve for them)")
+    client = client or default_client()
+    api = functools.reduce(getattr, service.path, client.v1)
+    expand = table.RETRIEVE_EXPAND.get(object_type)
+    options = {"stripe_account": instance.stripe_account} if instance.stripe_account else None
+    with capture() as answers:
+        api.retrieve(*values, params={"expand": list(expand)} if expand else None,
+                     options=options)
+    answer = answers[-1]
+    payload = answer.payload
+    if answer.stored and isinstance(payload, dict) and cut_off_lists(payload):
+        from ..client import get_client
+        from ..ingest import upsert_many
+
+        # The rest of the list from a plain client: the pages are parts of this
+        # object, stored with it (and its removed children found) in one write.
+        complete_lists(payload, client_pages(get_client(), answer.account))
+        upsert_many([payload], stamp=answer.stamp, account=answer.account)
+    if answer.stored:
+        instance.refresh_from_db()
+    return instance
+
+
+# --- models ----------------------------------------------------------------------------
+
+def for_model(model: type, client: stripe.StripeClient | None = None) -> ServiceProxy:
+    """``Model.objects.stripe``: every method of the type's SDK service, ids passed by
+    the caller (``Invoice.objects.stripe.create_preview(customer=...)``)."""
+    object_type = model.stripe_object
+    owners = owners_of(object_type)
+    if not owners:
+        raise StripeDjangoError(f"{object_type} objects have no service in stripe-python "
+                                f"{stripe.VERSION}")
+    return ServiceProxy(owners[0].path, client=client, label=model.__name__)

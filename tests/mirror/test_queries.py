@@ -1,0 +1,38 @@
+"""A write-through call costs a fixed number of queries, however big the object."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from stripe_django.models import Invoice, InvoiceLineItem
+from stripe_django.sync import upsert
+
+pytestmark = pytest.mark.django_db
+
+# Per call: the ingest of the answer in one transaction (here a savepoint and its
+# release, the test being in a transaction); for each of the two models (invoice, line
+# item) one look-up of the stored stamps and one write (the invoice's new state; the
+# unchanged lines' new stamp); then one read of the row the call returns.
+EXPECTED_QUERIES = 7
+
+
+def invoice_with_lines(example, count: int) -> dict:
+    lines = [{**example("line_item"), "id": f"il_q{count}_{n}", "invoice": f"in_q{count}"}
+             for n in range(count)]
+    return example("invoice", id=f"in_q{count}", status="draft",
+                   lines={"object": "list", "data": lines, "has_more": False,
+                          "url": f"/v1/invoices/in_q{count}/lines"})
+
+
+@pytest.mark.parametrize("lines", [1, 30])
+def test_finalizing_an_invoice_costs_the_same_queries_whatever_its_lines(stub, example, lines):
+    draft = invoice_with_lines(example, lines)
+    invoice = upsert(draft)
+    stub.answer("POST", f"/v1/invoices/{invoice.pk}/finalize", {**draft, "status": "open"})
+    with CaptureQueriesContext(connection) as queries:
+        finalized = invoice.stripe.finalize_invoice()
+    assert finalized.status == "open"
+    assert InvoiceLineItem.objects.filter(invoice_id=invoice.pk).count() == lines
+    assert len(queries) == EXPECTED_QUERIES, [q["sql"][:60] for q in queries.captured_queries]

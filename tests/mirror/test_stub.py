@@ -1,0 +1,246 @@
+"""Operations localstripe does not serve, against a local HTTP stub answering with Stripe's
+own example objects (../shared/stripe-openapi/fixtures3.json)."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import stripe
+
+import stripe_django
+from stripe_django.exceptions import MirrorError, StripeDjangoError
+from stripe_django.models import (BillingPortalConfiguration, CheckoutSession, CreditNote,
+                                  CreditNoteLineItem, Customer, Invoice, InvoiceLineItem,
+                                  PaymentLink, Quote, TaxId)
+from stripe_django.sync import upsert
+
+pytestmark = pytest.mark.django_db
+
+
+def form(request: dict) -> dict:
+    return {k: v[0] if len(v) == 1 else v for k, v in request["form"].items()}
+
+
+def test_finalize_and_pay_an_invoice(stub, example):
+    draft = example("invoice", id="in_stub1", status="draft")
+    invoice = upsert(draft)
+    stub.answer("POST", "/v1/invoices/in_stub1/finalize", {**draft, "status": "open"})
+    finalized = invoice.stripe.finalize_invoice(auto_advance=False)
+    assert isinstance(finalized, Invoice) and finalized.status == "open"
+    assert form(stub.requests[-1]) == {"auto_advance": "false"}
+    stub.answer("POST", "/v1/invoices/in_stub1/pay",
+                {**draft, "status": "paid", "amount_paid": draft["amount_due"]})
+    paid = finalized.stripe.pay()
+    assert paid.status == "paid" and paid.amount_paid == draft["amount_due"]
+    assert Invoice.objects.get(pk="in_stub1").stripe_data["status"] == "paid"
+
+
+def test_accept_a_quote(stub, example):
+    quote = upsert(example("quote", id="qt_stub1", status="open"))
+    stub.answer("POST", "/v1/quotes/qt_stub1/accept",
+                example("quote", id="qt_stub1", status="accepted"))
+    accepted = quote.stripe.accept()
+    assert isinstance(accepted, Quote) and accepted.status == "accepted"
+    assert stub.requests[-1]["path"] == "/v1/quotes/qt_stub1/accept"
+
+
+def test_expire_a_checkout_session_of_a_connected_account(stub, example):
+    session = upsert(example("checkout.session", id="cs_stub1", status="open"),
+                     account="acct_connected1")
+    stub.answer("POST", "/v1/checkout/sessions/cs_stub1/expire",
+                example("checkout.session", id="cs_stub1", status="expired"))
+    expired = session.stripe.expire()
+    assert stub.requests[-1]["headers"]["Stripe-Account"] == "acct_connected1"
+    assert isinstance(expired, CheckoutSession) and expired.status == "expired"
+    assert expired.stripe_account == "acct_connected1"
+
+
+def test_void_a_credit_note(stub, example):
+    note = upsert(example("credit_note", id="cn_stub1", status="issued"))
+    stub.answer("POST", "/v1/credit_notes/cn_stub1/void",
+                example("credit_note", id="cn_stub1", status="void"))
+    assert note.stripe.void_credit_note().status == "void"
+    assert CreditNote.objects.get(pk="cn_stub1").status == "void"
+
+
+def test_create_a_tax_id_a_payment_link_and_a_portal_configuration(stub, example):
+    stub.answer("POST", "/v1/tax_ids", example("tax_id", id="txi_stub1"))
+    tax_id = TaxId.objects.stripe_create(type="eu_vat", value="DE123456789")
+    assert isinstance(tax_id, TaxId) and TaxId.objects.get(pk="txi_stub1").value == "DE123456789"
+    assert form(stub.requests[-1]) == {"type": "eu_vat", "value": "DE123456789"}
+    stub.answer("POST", "/v1/payment_links", example("payment_link", id="plink_stub1"))
+    link = PaymentLink.objects.stripe_create(line_items=[{"price": "price_1", "quantity": 1}])
+    assert isinstance(link, PaymentLink) and link.pk == "plink_stub1"
+    stub.answer("POST", "/v1/billing_portal/configurations",
+                example("billing_portal.configuration", id="bpc_stub1"))
+    configuration = BillingPortalConfiguration.objects.stripe_create(
+        features={"invoice_history": {"enabled": True}})
+    assert configuration.pk == "bpc_stub1" and configuration._state.adding is False
+
+
+def test_posts_carry_an_idempotency_key_and_a_callers_own_is_sent_as_given(stub, example):
+    stub.answer("POST", "/v1/tax_ids", example("tax_id", id="txi_stub2"))
+    TaxId.objects.stripe_create(type="eu_vat", value="DE1")
+    TaxId.objects.stripe_create(type="eu_vat", value="DE1")
+    generated = [r["headers"].get("Idempotency-Key") for r in stub.requests]
+    assert all(generated) and generated[0] != generated[1]
+    TaxId.objects.stripe_create(type="eu_vat", value="DE1",
+                                options={"idempotency_key": "order-42-tax-id"})
+    assert stub.requests[-1]["headers"]["Idempotency-Key"] == "order-42-tax-id"
+
+
+def test_credit_note_previews_are_unsaved_instances(stub, example):
+    preview = example("credit_note", id="cn_preview1")
+    stub.answer("GET", "/v1/credit_notes/preview", preview)
+    note = CreditNote.objects.stripe.preview(invoice="in_1", amount=1690)
+    assert isinstance(note, CreditNote) and note._state.adding is True
+    assert note.amount == 1690 and note.invoice_id == preview["invoice"]
+    children = note.preview_children["lines"]
+    assert [c.pk for c in children] == [line["id"] for line in preview["lines"]["data"]]
+    assert all(isinstance(c, CreditNoteLineItem) and c._state.adding for c in children)
+    line = example("credit_note_line_item")
+    stub.answer("GET", "/v1/credit_notes/preview/lines",
+                {"object": "list", "data": [line], "has_more": False,
+                 "url": "/v1/credit_notes/preview/lines"})
+    lines = CreditNote.objects.stripe.preview_lines.list(invoice="in_1")
+    assert [(type(x), x.pk, x._state.adding) for x in lines] == [(CreditNoteLineItem, line["id"], True)]
+    assert not CreditNote.objects.exists() and not CreditNoteLineItem.objects.exists()
+
+
+def test_invoice_create_preview_is_unsaved_with_its_lines(stub, example):
+    line = example("line_item")  # Stripe's example: an il_tmp_ id
+    preview = example("invoice", id="upcoming_in_stub1",
+                      lines={"object": "list", "data": [line], "has_more": False, "url": "/x"})
+    stub.answer("POST", "/v1/invoices/create_preview", preview)
+    invoice = Invoice.objects.stripe.create_preview(customer="cus_1")
+    assert invoice.pk == "upcoming_in_stub1" and invoice._state.adding is True
+    assert [x.pk for x in invoice.preview_children["lines"]] == [line["id"]]
+    assert not Invoice.objects.exists() and not InvoiceLineItem.objects.exists()
+
+
+def test_expanded_objects_and_objects_inside_unmirrored_answers_are_stored(stub, example):
+    customer = example("customer", id="cus_expanded1")
+    stub.answer("GET", "/v1/invoices/in_exp1",
+                example("invoice", id="in_exp1", customer=customer))
+    client = stripe_django.mirrored_client()
+    client.v1.invoices.retrieve("in_exp1", params={"expand": ["customer"]})
+    assert Invoice.objects.get(pk="in_exp1").customer_id == "cus_expanded1"
+    assert Customer.objects.filter(pk="cus_expanded1").exists()
+    # A portal session is not mirrored (a short-lived URL); its expanded configuration is.
+    session = example("billing_portal.session",
+                      configuration=example("billing_portal.configuration", id="bpc_exp1"))
+    stub.answer("POST", "/v1/billing_portal/sessions", session)
+    result = client.v1.billing_portal.sessions.create(params={"customer": "cus_1"})
+    assert isinstance(result, stripe.StripeObject) and result["url"] == session["url"]
+    assert BillingPortalConfiguration.objects.filter(pk="bpc_exp1").exists()
+
+
+def test_a_deletion_stub_marks_the_row_deleted(stub, example):
+    tax_id = upsert(example("tax_id", id="txi_del1"))
+    stub.answer("DELETE", "/v1/tax_ids/txi_del1", {"id": "txi_del1", "object": "tax_id", "deleted": True})
+    assert tax_id.stripe.delete().deleted is True
+    row = TaxId.objects.get(pk="txi_del1")
+    assert row.deleted is True and row.value == "DE123456789"  # the last state is kept
+
+
+def test_a_list_cut_at_has_more_keeps_its_rows_and_refresh_completes_it(stub, example):
+    def line(n):
+        return {**example("line_item"), "id": f"il_cut{n}", "invoice": "in_cut1", "amount": n}
+
+    stored = upsert(example("invoice", id="in_cut1", lines={
+        "object": "list", "data": [line(1), line(2), line(3)], "has_more": False, "url": "/v1/invoices/in_cut1/lines"}))
+    # The answer carries the first line and says there are more: nothing is removed.
+    cut = example("invoice", id="in_cut1", lines={"object": "list", "data": [line(1)],
+                                                  "has_more": True, "url": "/v1/invoices/in_cut1/lines"})
+    stub.answer("POST", "/v1/invoices/in_cut1", cut)
+    stored.stripe.update(description="cut")
+    assert InvoiceLineItem.objects.filter(invoice_id="in_cut1", deleted=False).count() == 3
+    # A refresh reads the whole list: line 3 is gone in Stripe.
+    stub.answer("GET", "/v1/invoices/in_cut1", cut)
+    stub.answer("GET", "/v1/invoices/in_cut1/lines", {
+        "object": "list", "data": [line(1), line(2)], "has_more": False, "url": "/v1/invoices/in_cut1/lines"})
+    stored.refresh_from_stripe()
+    assert sorted(InvoiceLineItem.objects.filter(invoice_id="in_cut1", deleted=False)
+                  .values_list("pk", flat=True)) == ["il_cut1", "il_cut2"]
+    assert InvoiceLineItem.objects.get(pk="il_cut3").deleted is True
+
+
+def test_a_failure_to_store_is_logged_and_the_api_answer_still_returned(stub, example, caplog):
+    bad = example("customer", id="cus_bad1", created="yesterday")
+    stub.answer("GET", "/v1/customers/cus_bad1", bad)
+    client = stripe_django.mirrored_client()
+    with caplog.at_level(logging.ERROR, logger="stripe_django.mirror"):
+        result = client.v1.customers.retrieve("cus_bad1")
+    assert result.id == "cus_bad1" and result["created"] == "yesterday"
+    assert not Customer.objects.filter(pk="cus_bad1").exists()
+    assert "GET /v1/customers/cus_bad1 was not stored" in caplog.text and "'created'" in caplog.text
+    # A row method returns the SDK's answer when it could not be stored.
+    row = upsert(example("customer", id="cus_bad1"))
+    stub.answer("POST", "/v1/customers/cus_bad1", bad)
+    assert isinstance(row.stripe.update(name="x"), stripe.StripeObject)
+
+
+def test_with_mirror_failures_raise_the_error_carries_the_api_answer(stub, example, settings):
+    settings.STRIPE_DJANGO = {**settings.STRIPE_DJANGO, "MIRROR_FAILURES": "raise"}
+    stub.answer("GET", "/v1/customers/cus_bad2", example("customer", id="cus_bad2", created="x"))
+    with pytest.raises(MirrorError) as caught:
+        stripe_django.mirrored_client().v1.customers.retrieve("cus_bad2")
+    assert caught.value.payload["id"] == "cus_bad2" and "created" in str(caught.value.errors[0])
+
+
+def test_api_errors_are_the_sdks_and_store_nothing(stub, example):
+    quote = upsert(example("quote", id="qt_err1", status="draft"))
+    stub.answer("POST", "/v1/quotes/qt_err1/accept",
+                {"error": {"type": "invalid_request_error", "message": "not open"}}, status=400)
+    with pytest.raises(stripe.InvalidRequestError, match="not open"):
+        quote.stripe.accept()
+    assert Quote.objects.get(pk="qt_err1").status == "draft"
+
+
+def test_unknown_methods_and_unaddressable_rows_are_named(stub, example):
+    invoice = upsert(example("invoice", id="in_named1"))
+    with pytest.raises(AttributeError, match="invoice in_named1 has no Stripe method 'finalise'"):
+        invoice.stripe.finalise()
+    person = upsert({**example("person"), "id": "person_orphan1", "account": None})
+    with pytest.raises(StripeDjangoError, match="person person_orphan1 cannot be addressed.*account"):
+        person.stripe.update(first_name="x")
+
+
+def test_connect_calls_tag_rows_with_the_account_and_sub_services_are_bound(stub, example):
+    stub.answer("POST", "/v1/customers", example("customer", id="cus_conn1"))
+    customer = Customer.objects.stripe_create(email="c@example.com",
+                                              options={"stripe_account": "acct_conn1"})
+    assert customer.stripe_account == "acct_conn1"
+    stub.answer("POST", "/v1/customers/cus_conn1/tax_ids",
+                example("tax_id", id="txi_conn1", customer="cus_conn1"))
+    tax_id = customer.stripe.tax_ids.create(type="eu_vat", value="DE123456789")
+    assert stub.requests[-1]["path"] == "/v1/customers/cus_conn1/tax_ids"
+    assert stub.requests[-1]["headers"]["Stripe-Account"] == "acct_conn1"
+    assert tax_id.stripe_account == "acct_conn1" and tax_id.customer_id == "cus_conn1"
+
+
+def test_the_async_methods_of_the_sdk_are_mirrored_too(stub, example):
+    from asgiref.sync import async_to_sync
+
+    stub.answer("GET", "/v1/customers/cus_async1", example("customer", id="cus_async1"))
+    client = stripe_django.mirrored_client()
+
+    async def retrieve():
+        return await client.v1.customers.retrieve_async("cus_async1")
+
+    assert async_to_sync(retrieve)().id == "cus_async1"
+    assert Customer.objects.filter(pk="cus_async1").exists()
+
+
+def test_no_transaction_is_open_while_stripe_is_called(stub, example):
+    from django.db import connections
+
+    calling = connections["default"]  # this thread's connection (the proxy is per thread)
+    quote = upsert(example("quote", id="qt_tx1", status="open"))
+    stub.answer("POST", "/v1/quotes/qt_tx1/accept", example("quote", id="qt_tx1", status="accepted"))
+    depth_before = len(calling.atomic_blocks)  # the test's own transaction
+    seen = []
+    stub.on_request = lambda: seen.append(len(calling.atomic_blocks))
+    assert quote.stripe.accept().status == "accepted"
+    assert seen == [depth_before]
