@@ -46,6 +46,25 @@ DEFAULTS: dict[str, Any] = {
     # Attempts after which ``stripe_process_events`` stops retrying a failed event (it
     # can still be processed by naming its id).
     "EVENT_MAX_ATTEMPTS": 10,
+    # Process webhook events on Django Tasks: the view stores the event, enqueues its
+    # processing (on commit) and answers 200; a worker processes it. Needs a TASKS backend.
+    "EVENTS_ON_TASKS": False,
+    # The Django TASKS backend alias and the queue that stripe_django's tasks go to.
+    "TASKS_BACKEND": "default",
+    "TASKS_QUEUE": "default",
+    # Seconds before a task retries an event whose processing failed for a reason that
+    # may pass; doubled at each attempt (up to an hour), until EVENT_MAX_ATTEMPTS.
+    "EVENT_RETRY_DELAY": 10,
+    # Seconds a sync worker holds a cursor without storing a page before another worker
+    # may take the shard over (a worker that died).
+    "SYNC_LEASE_SECONDS": 300,
+    # Where the request pace of ``stripe_sync --enqueue`` workers is shared: None for the
+    # database, or a Redis URL (redis://host:6379/0).
+    "SYNC_RATE_LIMIT_REDIS": None,
+    # Several platform accounts: name -> {"API_KEY": "sk_...", "ACCOUNT": "acct_..."}.
+    # The name picks the key (``stripe_sync --key NAME``, a webhook endpoint's "API_KEY");
+    # "ACCOUNT" is stored in ``stripe_account`` of that platform's own rows.
+    "API_KEYS": {},
 }
 
 ENV_FALLBACKS = {"API_KEY": "STRIPE_API_KEY", "WEBHOOK_SECRETS": "STRIPE_WEBHOOK_SECRET"}
