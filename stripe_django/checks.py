@@ -66,6 +66,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
     if mode not in MIRROR_FAILURE_MODES:
         messages.append(_error(50, f"{SETTING_NAME}['MIRROR_FAILURES'] must be one of "
                                f"{', '.join(map(repr, MIRROR_FAILURE_MODES))}, not {mode!r}."))
+    messages += _check_tasks(user)
     return messages
 
 
@@ -122,6 +123,7 @@ _NUMBERS: dict[str, tuple[int, int | None]] = {
     "SYNC_PAGE_SIZE": (1, 100),
     "MAX_NETWORK_RETRIES": (0, None),
     "EVENT_MAX_ATTEMPTS": (1, None),
+    "SYNC_LEASE_SECONDS": (10, None),
 }
 
 
@@ -141,6 +143,74 @@ def _check_numbers(user: dict) -> list:
     if rate is not None and (not isinstance(rate, (int, float)) or isinstance(rate, bool) or rate <= 0):
         messages.append(_error(30, f"{SETTING_NAME}['SYNC_RATE_LIMIT'] must be a positive number "
                                "of requests per second, or None."))
+    delay = user.get("EVENT_RETRY_DELAY")
+    if delay is not None and (not isinstance(delay, (int, float)) or isinstance(delay, bool) or delay <= 0):
+        messages.append(_error(30, f"{SETTING_NAME}['EVENT_RETRY_DELAY'] must be a positive number "
+                               "of seconds."))
+    return messages
+
+
+def tasks_framework() -> str | None:
+    """The importable Tasks framework: "django.tasks" (Django 6), "django_tasks" (the
+    backport), or None."""
+    import importlib.util
+
+    for name in ("django.tasks", "django_tasks"):
+        try:
+            if importlib.util.find_spec(name) is not None:
+                return name
+        except ModuleNotFoundError:
+            continue
+    return None
+
+
+def _check_tasks(user: dict) -> list:
+    """EVENTS_ON_TASKS, TASKS_BACKEND/TASKS_QUEUE and SYNC_RATE_LIMIT_REDIS."""
+    messages = []
+    on = user.get("EVENTS_ON_TASKS", False)
+    if not isinstance(on, bool):
+        messages.append(_error(50, f"{SETTING_NAME}['EVENTS_ON_TASKS'] must be True or False."))
+    for name in ("TASKS_BACKEND", "TASKS_QUEUE"):
+        if name in user and (not isinstance(user[name], str) or not user[name]):
+            messages.append(_error(51, f"{SETTING_NAME}[{name!r}] must be a non-empty string."))
+    redis = user.get("SYNC_RATE_LIMIT_REDIS")
+    if redis is not None and not (isinstance(redis, str)
+                                  and redis.startswith(("redis://", "rediss://", "unix://"))):
+        messages.append(_error(55, f"{SETTING_NAME}['SYNC_RATE_LIMIT_REDIS'] must be a Redis URL "
+                               "(redis://host:6379/0) or None (the database)."))
+    if on is not True:
+        return messages
+    if tasks_framework() is None:
+        messages.append(_error(52, f"{SETTING_NAME}['EVENTS_ON_TASKS'] needs Django's Tasks "
+                               "framework: Django 6, or the django-tasks package on Django 5.2.",
+                               hint="pip install 'stripe-django[tasks]'"))
+        return messages
+    alias = user.get("TASKS_BACKEND", DEFAULTS["TASKS_BACKEND"])
+    tasks = getattr(settings, "TASKS", None)
+    if tasks is None:
+        if alias == "default":
+            messages.append(_warning(54, f"{SETTING_NAME}['EVENTS_ON_TASKS'] is on but the TASKS "
+                                     "setting is not set: Django's default backend runs each task "
+                                     "at once, in the webhook request.",
+                                     hint="Configure a backend with a worker, e.g. "
+                                          "django_tasks_db.DatabaseBackend or django_tasks_rq.RQBackend."))
+        else:
+            messages.append(_error(53, f"{SETTING_NAME}['TASKS_BACKEND'] names the backend "
+                                   f"{alias!r}, which the TASKS setting does not define."))
+        return messages
+    if not isinstance(tasks, dict) or alias not in tasks:
+        messages.append(_error(53, f"{SETTING_NAME}['TASKS_BACKEND'] names the backend {alias!r}, "
+                               "which the TASKS setting does not define."))
+        return messages
+    backend = str((tasks[alias] or {}).get("BACKEND", ""))
+    if backend.endswith(".DummyBackend"):
+        messages.append(_warning(54, f"The tasks backend {alias!r} is a DummyBackend: events "
+                                 "are stored and enqueued, but nothing ever processes them.",
+                                 hint="Use a backend with a worker, or turn EVENTS_ON_TASKS off."))
+    elif backend.endswith(".ImmediateBackend"):
+        messages.append(_warning(54, f"The tasks backend {alias!r} is an ImmediateBackend: each "
+                                 "event is processed at once, in the webhook request.",
+                                 hint="Use a backend with a worker (django_tasks_db, django_tasks_rq)."))
     return messages
 
 

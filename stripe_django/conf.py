@@ -50,6 +50,25 @@ DEFAULTS: dict[str, Any] = {
     # answer cannot be stored: "log" (log it; the call returns the API's answer) or
     # "raise" (raise ``MirrorError``, which carries the API's answer).
     "MIRROR_FAILURES": "log",
+    # Process webhook events on Django Tasks: the view stores the event, enqueues its
+    # processing (on commit) and answers 200; a worker processes it. Needs a TASKS backend.
+    "EVENTS_ON_TASKS": False,
+    # The Django TASKS backend alias and the queue that stripe_django's tasks go to.
+    "TASKS_BACKEND": "default",
+    "TASKS_QUEUE": "default",
+    # Seconds before a task retries an event whose processing failed for a reason that
+    # may pass; doubled at each attempt (up to an hour), until EVENT_MAX_ATTEMPTS.
+    "EVENT_RETRY_DELAY": 10,
+    # Seconds a sync worker holds a cursor without storing a page before another worker
+    # may take the shard over (a worker that died).
+    "SYNC_LEASE_SECONDS": 300,
+    # Where the request pace of ``stripe_sync --enqueue`` workers is shared: None for the
+    # database, or a Redis URL (redis://host:6379/0).
+    "SYNC_RATE_LIMIT_REDIS": None,
+    # Several platform accounts: name -> {"API_KEY": "sk_...", "ACCOUNT": "acct_..."}.
+    # The name picks the key (``stripe_sync --key NAME``, a webhook endpoint's "API_KEY");
+    # "ACCOUNT" is stored in ``stripe_account`` of that platform's own rows.
+    "API_KEYS": {},
 }
 
 MIRROR_FAILURE_MODES = ("log", "raise")

@@ -77,3 +77,18 @@ STRIPE_DJANGO = {
     "API_KEY": "sk_test_stripe_django_tests",
     "WEBHOOK_SECRETS": ["whsec_tests_primary"],
 }
+
+# Django Tasks: Django 6's django.tasks, or the django-tasks backport on Django 5.2, with
+# the database and RQ worker backends when they are installed (the "tasks" extra).
+# Without a TASKS setting the backend is the immediate one (tasks run when enqueued).
+import importlib.util  # noqa: E402
+
+if importlib.util.find_spec("django.tasks") is None and importlib.util.find_spec("django_tasks"):
+    INSTALLED_APPS.append("django_tasks")
+for _app in ("django_tasks_db", "django_rq", "django_tasks_rq"):
+    if importlib.util.find_spec(_app):
+        INSTALLED_APPS.append(_app)
+
+# RQ's queues (django-rq), for the RQ worker tests: a Redis database of the tests' own.
+REDIS_URL = os.environ.get("STRIPE_DJANGO_TEST_REDIS", "redis://127.0.0.1:6379/3")
+RQ_QUEUES = {os.environ.get("STRIPE_DJANGO_TEST_RQ_QUEUE", "default"): {"URL": REDIS_URL}}

@@ -28,7 +28,7 @@ def test_a_good_setting_passes(settings, monkeypatch):
 
 @pytest.mark.parametrize("value, expected", [
     ("sk_test_x", ["stripe_django.E002"]),
-    ({**GOOD, "API_KEYS": "x"}, ["stripe_django.E003"]),
+    ({**GOOD, "API_SECRET": "x"}, ["stripe_django.E003"]),
     ({**GOOD, "API_KEY": "pk_test_publishable"}, ["stripe_django.E011"]),
     ({**GOOD, "API_KEY": "whatever"}, ["stripe_django.W011"]),
     ({**GOOD, "WEBHOOK_SECRETS": [None]}, ["stripe_django.E022"]),
@@ -106,3 +106,24 @@ def test_a_key_refused_on_every_list_fails_the_run(settings):
         assert any("403" in note for note in report.notes)
         with pytest.raises(CommandError, match="the key was refused"):
             call_command("stripe_sync", "customer", "--quiet", "--no-events")
+
+
+@pytest.mark.parametrize("value, tasks, expected", [
+    ({"EVENTS_ON_TASKS": "yes"}, None, ["stripe_django.E050"]),
+    ({"EVENTS_ON_TASKS": True}, None, ["stripe_django.W054"]),
+    ({"EVENTS_ON_TASKS": True, "TASKS_BACKEND": "stripe"}, {"default": {"BACKEND": "x.DatabaseBackend"}},
+     ["stripe_django.E053"]),
+    ({"EVENTS_ON_TASKS": True}, {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}},
+     ["stripe_django.W054"]),
+    ({"EVENTS_ON_TASKS": True}, {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}, []),
+    ({"TASKS_QUEUE": ""}, None, ["stripe_django.E051"]),
+    ({"SYNC_RATE_LIMIT_REDIS": "127.0.0.1:6379"}, None, ["stripe_django.E055"]),
+    ({"SYNC_LEASE_SECONDS": 0}, None, ["stripe_django.E030"]),
+    ({"EVENT_RETRY_DELAY": -1}, None, ["stripe_django.E030"]),
+], ids=["not a bool", "no TASKS", "alias not defined", "dummy", "database backend", "empty queue",
+        "redis not a URL", "lease", "retry delay"])
+def test_tasks_settings_are_checked(settings, monkeypatch, value, tasks, expected):
+    monkeypatch.delattr(settings, "TASKS", raising=False)
+    if tasks is not None:
+        settings.TASKS = tasks
+    assert ids(settings, {**GOOD, **value}) == expected

@@ -62,6 +62,7 @@ __all__ = ["Outcome", "StoredEvent", "store_event", "process_event", "receive_ev
 PROCESSED = "processed"  # processed now
 DUPLICATE = "duplicate"  # was processed before: nothing done
 FAILED = "failed"  # processing (or a signal receiver) failed; recorded on the row
+QUEUED = "queued"  # stored; its processing is enqueued on Django Tasks (EVENTS_ON_TASKS)
 
 # Transient database errors (deadlock, serialization failure, lock wait timeout) are
 # retried this many times before the event is marked failed.

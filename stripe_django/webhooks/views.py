@@ -2,7 +2,7 @@
 :mod:`.verification` and :mod:`.processing`; this module only speaks HTTP.
 
 Answers: 200 once the event is stored and processed (or was before, or its type is not
-mirrored), and also for a verified event that is stored but can never be processed (its
+mirrored; with ``EVENTS_ON_TASKS``, once it is stored and its processing enqueued), and also for a verified event that is stored but can never be processed (its
 payload is refused: a redelivery would fail the same way; the row says why); 400 for a
 request that is not signed by Stripe (413 for a body over ``WEBHOOK_MAX_BODY_SIZE``),
 nothing stored; 404 for an unknown named endpoint; 500 when processing fails for a
@@ -22,6 +22,7 @@ from django.db import transaction
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
 
+from ..conf import stripe_settings
 from . import processing, verification
 
 logger = logging.getLogger("stripe_django.webhooks")
@@ -63,8 +64,7 @@ class WebhookView(View):
             return self.refused(request, endpoint, refusal)
         except verification.UnusableEvent as problem:
             # Signed by Stripe, so kept, though it cannot be processed.
-            outcome = processing.receive_event(None, endpoint=endpoint.name, raw=body,
-                                               problem=str(problem))
+            outcome = self.receive(None, endpoint, raw=body, problem=str(problem))
         else:
             outcome = self.handle_event(event, endpoint)
         return self.answer(outcome)
@@ -84,6 +84,8 @@ class WebhookView(View):
                                     status=500, content_type="text/plain")
             return HttpResponse("stored; it cannot be processed (the stored event says why)\n",
                                 content_type="text/plain")
+        if outcome.status == processing.QUEUED:
+            return HttpResponse("stored; queued for processing\n", content_type="text/plain")
         answer = "already processed" if outcome.status == processing.DUPLICATE else (
             "stored (object type not mirrored)" if outcome.ignored else "processed")
         return HttpResponse(answer + "\n", content_type="text/plain")
@@ -140,12 +142,21 @@ class WebhookView(View):
         problem = (f"the body ({size} bytes) is over WEBHOOK_MAX_BODY_SIZE ({limit}); its beginning "
                    "is kept here, and `manage.py stripe_process_events --since` fetches the event "
                    "from the Events API")
-        return processing.receive_event(None, endpoint=endpoint.name, raw=head[:65536],
-                                        problem=problem)
+        return self.receive(None, endpoint, raw=head[:65536], problem=problem)
 
     def verify(self, request: HttpRequest, body: bytes, endpoint: verification.Endpoint) -> dict[str, Any]:
         verification.verify_signature(body, request.headers.get("Stripe-Signature"), endpoint)
         return verification.parse_event(body)
 
     def handle_event(self, event: dict[str, Any], endpoint: verification.Endpoint) -> processing.Outcome:
-        return processing.receive_event(event, endpoint=endpoint.name)
+        return self.receive(event, endpoint)
+
+    def receive(self, event: dict[str, Any] | None, endpoint: verification.Endpoint,
+                **kwargs: Any) -> processing.Outcome:
+        """Store the event, then process it here, or with ``EVENTS_ON_TASKS`` enqueue
+        its processing for a worker."""
+        if stripe_settings.EVENTS_ON_TASKS:
+            from ..tasks import receive_event_later
+
+            return receive_event_later(event, endpoint=endpoint.name, **kwargs)
+        return processing.receive_event(event, endpoint=endpoint.name, **kwargs)
