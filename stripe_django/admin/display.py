@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any, Callable
 
 from django.contrib import admin
+from django.contrib.admin.utils import quote
 from django.db import models
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
@@ -26,12 +27,13 @@ def money(amount: int | None, currency: str | None) -> str:
 
 
 def admin_url(model: type[models.Model], pk: Any, site: admin.AdminSite = admin.site) -> str | None:
-    """The change page of a row, or None when its model has no admin."""
+    """The change page of a row, or None when its model has no admin. The id is quoted
+    the admin's way (``_`` followed by hex digits would otherwise be read as an escape)."""
     if model not in site._registry:
         return None
     opts = model._meta
     try:
-        return reverse(f"{site.name}:{opts.app_label}_{opts.model_name}_change", args=[pk])
+        return reverse(f"{site.name}:{opts.app_label}_{opts.model_name}_change", args=[quote(pk)])
     except NoReverseMatch:
         return None
 

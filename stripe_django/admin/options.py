@@ -150,7 +150,7 @@ def inline_classes_for(model: type[StripeModel]) -> list[type[StripeChildInline]
             continue
         columns = [Column(child, name, fetch=False) for name in list_columns(child) if name != link]
         attrs: dict[str, Any] = {c.name: c.method for c in columns if c.method}
-        names = ["id", *(c.name for c in columns)]
+        names = [c.name for c in columns]  # the id is shown with the link to the row's page
         attrs.update(
             model=child, fk_name=link, fields=names, readonly_fields=names,
             verbose_name_plural=list_field.replace("_", " "),
