@@ -92,6 +92,7 @@ FILTER_FIELDS: tuple[str, ...] = ("status", "livemode", "deleted", "stripe_accou
 
 # The index groups models by family (type_table.FAMILY_OF_TYPE); these are the headings.
 FAMILY_TITLES: dict[str, str] = {
+    "mirror": "Mirror state",  # the health page and sync cursors, first
     "core": "Core",
     "billing": "Billing",
     "payments": "Payments",
@@ -104,5 +105,4 @@ FAMILY_TITLES: dict[str, str] = {
     "financial_connections": "Financial Connections",
     "other": "Other",
     "legacy": "Retired types",
-    "mirror": "Mirror state",
 }
