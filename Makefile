@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 MYSQL_URL ?= mysql://root@127.0.0.1:3306/test
 
-.PHONY: venv test test-postgres test-mysql test-all bench demo models docs clean
+.PHONY: venv test test-postgres test-mysql test-all bench demo models docs clean browser-deps
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,15 @@ test-mysql: venv
 	DATABASE_URL=$(MYSQL_URL) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-all: test test-postgres test-mysql
+
+# The browser tests drive Debian's Chromium through its chromedriver (tests/browser/).
+# Installs both with apt-get when either is missing (as root, e.g. on a fresh CI machine).
+browser-deps:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then \
+		echo "chromium and chromedriver are installed"; \
+	else \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	fi
 
 bench: venv
 	$(BIN)/python -m benchmarks

@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
+import stripe
 from django.db import router
 from django.db.models import Q
 from django.utils import timezone
@@ -25,7 +26,7 @@ from .processing import DUPLICATE, FAILED, Outcome, process_event, store_event
 
 logger = logging.getLogger("stripe_django.webhooks")
 
-__all__ = ["Tally", "retry_failed", "replay", "sweep", "list_events"]
+__all__ = ["Tally", "retry_failed", "replay", "replay_events", "sweep", "list_events"]
 
 # A pending event older than this was abandoned (its process died mid-way).
 DEFAULT_PENDING_AFTER = dt.timedelta(minutes=5)
@@ -147,13 +148,44 @@ def _catch_up(pages: Iterable[list[dict[str, Any]]], *, force: bool, using: str 
             if event["id"] in done and not force:
                 continue
             tally.missing += event["id"] not in done
-            try:
-                store_event(event, endpoint=None, using=alias, replace_unusable=True)
-            except Exception as error:
-                logger.exception("stripe_django: could not store event %s", event.get("id"))
-                tally.count(Outcome(event["id"], status=FAILED, error=f"{type(error).__name__}: {error}"))
-                continue
-            tally.count(process_event(event["id"], payload=event, force=force, using=alias, client=client))
+            tally.count(_store_and_process(event, force=force, alias=alias, client=client))
+    return tally
+
+
+def _store_and_process(event: dict[str, Any], *, force: bool, alias: str, client: Any) -> Outcome:
+    """Store an event read from the Events API (replacing one kept as text) and process it."""
+    try:
+        store_event(event, endpoint=None, using=alias, replace_unusable=True)
+    except Exception as error:
+        logger.exception("stripe_django: could not store event %s", event.get("id"))
+        return Outcome(event["id"], status=FAILED, error=f"{type(error).__name__}: {error}")
+    return process_event(event["id"], payload=event, force=force, using=alias, client=client)
+
+
+def replay_events(event_ids: Iterable[str], *, using: str | None = None, client: Any = None) -> Tally:
+    """Fetch these events from the Events API again (from the connected account each
+    was stored under) and store and process them, processed before or not: what the
+    admin's "replay" action does. An event the API no longer has (Stripe keeps them
+    30 days) is counted failed with the API's answer."""
+    event_ids = list(event_ids)
+    alias = using or router.db_for_write(Event)
+    if client is None:
+        from ..client import get_client
+
+        client = get_client()
+    accounts = dict(Event._default_manager.using(alias).filter(pk__in=list(event_ids))
+                    .values_list("id", "stripe_account"))
+    tally = Tally()
+    for event_id in event_ids:
+        account = accounts.get(event_id)
+        options = {"stripe_account": account} if account else {}
+        try:
+            event = to_plain(client.v1.events.retrieve(event_id, options=options))
+        except stripe.StripeError as error:
+            tally.count(Outcome(event_id, status=FAILED, error=f"{type(error).__name__}: {error}"))
+            continue
+        tally.fetched += 1
+        tally.count(_store_and_process(event, force=True, alias=alias, client=client))
     return tally
 
 

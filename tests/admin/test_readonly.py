@@ -5,7 +5,7 @@ from django.contrib.auth.models import User
 
 from stripe_django.sync import upsert
 
-from .ingest import payloads
+from ..ingest import payloads
 
 
 @pytest.mark.django_db

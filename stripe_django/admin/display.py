@@ -1,0 +1,89 @@
+"""How values look in the admin: money, links to related rows, the stored payload."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any, Callable
+
+from django.contrib import admin
+from django.contrib.admin.utils import quote
+from django.db import models
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
+
+from . import table
+
+
+def money(amount: int | None, currency: str | None) -> str:
+    """``5010, "eur"`` -> ``"50.10 EUR"`` (the amount is in the currency's smallest unit)."""
+    if amount is None:
+        return ""
+    if not currency:
+        return str(amount)
+    decimals = table.CURRENCY_DECIMALS.get(currency.lower(), 2)
+    value = Decimal(amount).scaleb(-decimals)
+    return f"{value:,.{decimals}f} {currency.upper()}"
+
+
+def admin_url(model: type[models.Model], pk: Any, site: admin.AdminSite = admin.site) -> str | None:
+    """The change page of a row, or None when its model has no admin. The id is quoted
+    the admin's way (``_`` followed by hex digits would otherwise be read as an escape)."""
+    if model not in site._registry:
+        return None
+    opts = model._meta
+    try:
+        return reverse(f"{site.name}:{opts.app_label}_{opts.model_name}_change", args=[quote(pk)])
+    except NoReverseMatch:
+        return None
+
+
+def amount_column(name: str) -> Callable[[Any], str]:
+    """A list column showing the amount ``name`` with the row's currency."""
+
+    @admin.display(description=name.replace("_", " "), ordering=name)
+    def column(obj: Any) -> str:
+        return money(getattr(obj, name), getattr(obj, "currency", None))
+
+    column.__name__ = f"{name}_money"
+    return column
+
+
+def link_column(field: models.ForeignKey, *, fetch: bool = False) -> Callable[[Any], str]:
+    """A column linking to the related row's change page, labelled with the row. In
+    lists the related row comes from ``list_select_related`` (``fetch`` False: never a
+    query per row); a reference to a row not mirrored (yet) shows the bare id."""
+    name = field.name
+    attname = field.attname
+    related = field.related_model
+
+    @admin.display(description=field.verbose_name, ordering=attname)
+    def column(obj: Any) -> str:
+        pk = getattr(obj, attname)
+        if pk is None:
+            return ""
+        if fetch:
+            row = related._base_manager.filter(pk=pk).defer("stripe_data").first()
+        else:
+            row = field.get_cached_value(obj, default=None)
+        label = str(row) if row is not None else pk
+        url = admin_url(related, pk)
+        return format_html('<a href="{}">{}</a>', url, label) if url else label
+
+    column.__name__ = f"{name}_link"
+    return column
+
+
+def payload(obj: Any) -> str:
+    """``stripe_data`` pretty-printed in a collapsible block (secrets were removed at
+    ingest, see ``type_table.REDACTED_FIELDS``)."""
+    data = obj.stripe_data
+    if isinstance(data, (dict, list)):
+        text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)
+    else:
+        text = str(data)
+    size = len(text.encode())
+    return format_html(
+        '<details class="stripe-django-payload"><summary>The object as last received '
+        '({} bytes)</summary><pre style="white-space: pre-wrap; max-height: 40em; overflow: auto">'
+        '{}</pre></details>', f"{size:,}", text)

@@ -1,0 +1,154 @@
+"""The admin of stored events (with "retry" and "replay" actions) and of sync cursors.
+
+The actions call what ``manage.py stripe_process_events`` calls
+(:mod:`stripe_django.webhooks.recovery` and :mod:`~stripe_django.webhooks.processing`),
+so an event retried from the admin goes through exactly the same steps.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import admin, messages
+from django.db.models import F
+from django.db.models.fields.json import KT
+from django.template.defaultfilters import truncatechars
+from django.urls import path
+from django.utils.html import format_html
+
+from ..ingest.columns import model_for
+from ..models import Event
+from ..models.processing import ProcessingStatus
+from ..models.sync_state import SyncCursor
+from ..webhooks import recovery
+from ..webhooks.processing import process_event
+from . import display
+from .options import ReadOnlyMixin, StripeObjectAdmin, admin_class_for
+
+STATUS_COLOURS = {
+    ProcessingStatus.PROCESSED: "#2e7d32",
+    ProcessingStatus.FAILED: "#c62828",
+    ProcessingStatus.PENDING: "#a86b00",
+    ProcessingStatus.STORED: "#555",
+}
+
+
+class EventAdminBase(StripeObjectAdmin):
+    # ``data`` holds the whole object: left unread in lists like ``stripe_data``.
+    deferred_in_list = ("stripe_data", "data", "request")
+    actions = ("retry", "replay")
+
+    def get_queryset(self, request):
+        # The id and type of the event's object, read from the JSON in the same query.
+        return super().get_queryset(request).annotate(
+            object_id=KT("data__object__id"), object_type=KT("data__object__object"))
+
+    @admin.display(description="object", ordering="object_id")
+    def object_link(self, event) -> str:
+        if not event.object_id:
+            return ""
+        model = model_for(event.object_type or "")
+        url = display.admin_url(model, event.object_id, self.admin_site) if model else None
+        return format_html('<a href="{}">{}</a>', url, event.object_id) if url else event.object_id
+
+    @admin.display(description="status", ordering="processing_status")
+    def status(self, event) -> str:
+        colour = STATUS_COLOURS.get(event.processing_status, "inherit")
+        return format_html('<strong style="color: {}">{}</strong>', colour, event.processing_status)
+
+    @admin.display(description="attempts", ordering="processing_attempts")
+    def attempts(self, event) -> int:
+        return event.processing_attempts
+
+    @admin.display(description="received", ordering=F("received_at").desc(nulls_last=True))
+    def received(self, event):
+        return event.received_at
+
+    @admin.display(description="error")
+    def error(self, event) -> str:
+        return truncatechars(event.processing_error.splitlines()[0], 120) if event.processing_error else ""
+
+    def has_process_permission(self, request) -> bool:
+        """Retrying changes the mirror: it takes the permission to change events."""
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+
+    @admin.action(description="Retry: process the selected events again", permissions=["process"])
+    def retry(self, request, queryset) -> None:
+        ids = list(queryset.order_by("created", "id").values_list("id", flat=True))
+        tally = recovery.Tally()
+        for event_id in ids:
+            tally.count(process_event(event_id, using=queryset.db))
+        self._report(request, "retried", tally)
+
+    @admin.action(description="Replay: fetch the selected events from Stripe and process them",
+                  permissions=["process"])
+    def replay(self, request, queryset) -> None:
+        ids = list(queryset.order_by("created", "id").values_list("id", flat=True))
+        self._report(request, "replayed", recovery.replay_events(ids, using=queryset.db))
+
+    def _report(self, request, what: str, tally: recovery.Tally) -> None:
+        summary = (f"{what} {tally.seen} event(s): {tally.processed} processed, "
+                   f"{tally.skipped} already processed, {tally.failed} failed")
+        level = messages.ERROR if tally.failed else messages.SUCCESS
+        self.message_user(request, summary, level)
+        for outcome in tally.failures[:10]:
+            self.message_user(request, f"{outcome.event_id}: {truncatechars(outcome.error, 300)}",
+                              messages.ERROR)
+
+
+def event_admin_class() -> type[StripeObjectAdmin]:
+    """The generated admin of ``Event`` with the processing columns, filters and actions."""
+    generated = admin_class_for(Event, base=EventAdminBase)
+
+    class EventAdmin(generated):
+        list_display = ("id", "type", "object_link", "status", "attempts", "received", "error",
+                        "created")
+        list_filter = ("processing_status", "type", "livemode", "webhook_endpoint")
+        search_fields = ("=id", "=type")
+        list_select_related = False
+
+    return EventAdmin
+
+
+class SyncCursorAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """Where ``stripe_sync`` stands per account and type, and the mirror's health page."""
+
+    list_display = ("object_type", "account_name", "livemode", "complete", "last_synced_at",
+                    "position", "error")
+    list_filter = ("complete", "livemode", "account")
+    search_fields = ("object_type", "=account")
+    ordering = ("account", "livemode", "object_type")
+
+    @admin.display(description="account", ordering="account")
+    def account_name(self, cursor) -> str:
+        return cursor.account or "platform"
+
+    @admin.display(description="position")
+    def position(self, cursor) -> str:
+        return cursor_position(cursor)
+
+    @admin.display(description="error")
+    def error(self, cursor) -> str:
+        return truncatechars(cursor.last_error, 120)
+
+    def get_urls(self):
+        from .health import health_view
+
+        info = self.opts.app_label
+        return [
+            path("health/", self.admin_site.admin_view(health_view(self)), name=f"{info}_health"),
+            *super().get_urls(),
+        ]
+
+
+def cursor_position(cursor: SyncCursor) -> str:
+    """Where the next run starts, in words."""
+    if not cursor.complete:
+        if cursor.starting_after:
+            return f"full pass, after {cursor.starting_after}"
+        return "full pass, not started" if cursor.pass_started_at is None else "full pass, first page"
+    if cursor.created_after:
+        since = dt.datetime.fromtimestamp(cursor.created_after, tz=dt.timezone.utc)
+        return f"new objects from {since:%Y-%m-%d %H:%M:%S} UTC"
+    return "complete"

@@ -1,0 +1,211 @@
+"""The admin class of every mirrored model, generated from the model's fields and the
+declarative table in :mod:`.table` (no hand-written class per type).
+
+Everything is read-only: the source of truth is Stripe. Lists stay fast on tables of
+millions of rows: no ``COUNT(*)`` (:mod:`.paginator`), related rows of link columns read
+in the same query (``list_select_related``), and the large JSON columns left unread.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable
+
+from django.contrib import admin
+from django.contrib.admin.views.main import ChangeList
+from django.db import models
+
+from .. import type_table
+from ..ingest.columns import model_for
+from ..models.base import StripeModel
+from ..models.fields import TimestampField
+from ..mirror.admin_actions import refresh_from_stripe
+from . import display, table
+from .paginator import LookaheadPaginator, page_number_of
+
+# Columns every row has that say where the row stands in the mirror, not what Stripe says.
+MIRROR_FIELDS = ("stripe_account", "stripe_snapshot_at", "stripe_data_hash", "deleted")
+
+
+def _as_method(func: Callable[[Any], Any]) -> Callable[[Any, Any], Any]:
+    """A column function ``f(obj)`` as a ModelAdmin method, keeping its display options."""
+
+    @functools.wraps(func)
+    def method(self, obj):
+        return func(obj)
+
+    return method
+
+
+def _is_json(field: models.Field) -> bool:
+    return isinstance(field, models.JSONField)
+
+
+def _fields(model: type[models.Model]) -> dict[str, models.Field]:
+    return {f.name: f for f in model._meta.concrete_fields}
+
+
+def list_columns(model: type[StripeModel]) -> tuple[str, ...]:
+    """The table's columns of the model's type, or the default ones it has."""
+    names = _fields(model)
+    columns = table.LIST_COLUMNS.get(model.stripe_object)
+    if columns is None:
+        present = [name for name in table.DEFAULT_COLUMNS if name in names and not _is_json(names[name])]
+        columns = tuple(present[:table.MAX_DEFAULT_COLUMNS])
+    return columns
+
+
+class Column:
+    """How one field is shown in lists and on the change page: its name as a ModelAdmin
+    attribute (a generated method for links and amounts) and that method."""
+
+    def __init__(self, model: type[models.Model], name: str, *, fetch: bool) -> None:
+        field = model._meta.get_field(name)
+        self.field = field
+        self.method: Callable | None = None
+        if isinstance(field, models.ForeignKey):
+            self.method = _as_method(display.link_column(field, fetch=fetch))
+        elif (name in table.AMOUNT_FIELDS and isinstance(field, models.IntegerField)
+              and "currency" in _fields(model)):
+            self.method = _as_method(display.amount_column(name))
+        self.name = self.method.__name__ if self.method else name
+
+
+class StripeChangeList(ChangeList):
+    """Leaves the JSON columns (``stripe_data`` can be tens of kilobytes) unread."""
+
+    def get_queryset(self, request, exclude_parameters=None):
+        queryset = super().get_queryset(request, exclude_parameters)
+        deferred = self.model_admin.deferred_in_list
+        return queryset.defer(*deferred) if deferred else queryset
+
+    def get_results(self, request):
+        super().get_results(request)
+        paginator = self.paginator
+        if isinstance(paginator, LookaheadPaginator) and not self.multi_page:
+            # One page in all: show the rows the paginator read rather than read them again.
+            self.result_list = paginator.page(paginator.page_number).object_list
+
+
+class ReadOnlyMixin:
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class StripeObjectAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """The base of the generated classes; :func:`admin_class_for` fills in the rest."""
+
+    show_full_result_count = False  # no COUNT(*) of the whole table
+    list_max_show_all = 0  # "show all" would read every row of a large table
+    list_per_page = 50
+    paginator = LookaheadPaginator
+    deferred_in_list: tuple[str, ...] = ("stripe_data",)
+    # Read-only, yet a support person can ask Stripe for the current state of a row.
+    actions = (refresh_from_stripe,)
+
+    def get_changelist(self, request, **kwargs):
+        return StripeChangeList
+
+    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        return self.paginator(queryset, per_page, orphans=orphans,
+                              allow_empty_first_page=allow_empty_first_page,
+                              page_number=page_number_of(request))
+
+    @admin.display(description="stripe data")
+    def payload(self, obj) -> str:
+        return display.payload(obj)
+
+
+class StripeChildInline(ReadOnlyMixin, admin.TabularInline):
+    """The child rows of an embedded list (invoice lines, subscription items) on the
+    parent's page."""
+
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = True
+    list_select_related: tuple[str, ...] = ()
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request).defer("stripe_data")
+        if self.list_select_related:
+            queryset = queryset.select_related(*self.list_select_related).defer(
+                *(f"{name}__stripe_data" for name in self.list_select_related))
+        return queryset
+
+
+def inline_classes_for(model: type[StripeModel]) -> list[type[StripeChildInline]]:
+    """An inline per embedded list of the model's type whose children are rows."""
+    inlines = []
+    for (parent, list_field), (child_type, _) in type_table.EMBEDDED_LIST_CHILDREN.items():
+        child = model_for(child_type)
+        link = type_table.EMBEDDED_LISTS.get((parent, list_field))
+        if parent != model.stripe_object or child is None or link is None:
+            continue
+        field = _fields(child).get(link)
+        if not isinstance(field, models.ForeignKey) or field.related_model is not model:
+            continue
+        columns = [Column(child, name, fetch=False) for name in list_columns(child) if name != link]
+        attrs: dict[str, Any] = {c.name: c.method for c in columns if c.method}
+        names = [c.name for c in columns]  # the id is shown with the link to the row's page
+        attrs.update(
+            model=child, fk_name=link, fields=names, readonly_fields=names,
+            verbose_name_plural=list_field.replace("_", " "),
+            list_select_related=tuple(c.field.name for c in columns
+                                      if isinstance(c.field, models.ForeignKey)),
+            __module__=__name__,
+        )
+        inlines.append(type(f"{child.__name__}{list_field.title().replace('_', '')}Inline",
+                            (StripeChildInline,), attrs))
+    return inlines
+
+
+def admin_class_for(model: type[StripeModel], base: type[StripeObjectAdmin] = StripeObjectAdmin
+                    ) -> type[StripeObjectAdmin]:
+    """The admin class of one mirrored model."""
+    fields = _fields(model)
+    attrs: dict[str, Any] = {"__module__": __name__}
+
+    # Lists: id, then the table's columns (links for references, money for amounts).
+    listed = [Column(model, name, fetch=False) for name in list_columns(model)]
+    attrs.update({c.name: c.method for c in listed if c.method})
+    attrs["list_display"] = ("id", *(c.name for c in listed))
+    related = tuple(c.field.name for c in listed if isinstance(c.field, models.ForeignKey))
+    attrs["list_select_related"] = related or False
+    # The related rows' stripe_data is not shown either.
+    attrs["deferred_in_list"] = (
+        *(name for name, f in fields.items() if _is_json(f)
+          and name not in {c.name for c in listed}),
+        *(f"{name}__stripe_data" for name in related),
+    )
+    attrs["search_fields"] = tuple(
+        name for name in table.SEARCH_FIELDS if name.lstrip("=^@") in fields)
+    attrs["list_filter"] = tuple(name for name in table.FILTER_FIELDS if name in fields)
+    if isinstance(fields.get("created"), TimestampField):
+        attrs["date_hierarchy"] = "created"
+        attrs["ordering"] = ("-created",)
+
+    # The change page: the listed fields first, then the other scalars; nested objects
+    # and the whole payload folded away.
+    shown = [Column(model, name, fetch=True) for name in fields
+             if name not in MIRROR_FIELDS and name != "stripe_data"]
+    attrs.update({f"{c.name}_detail": c.method for c in shown if c.method})
+    name_of = {c.field.name: (f"{c.name}_detail" if c.method else c.name) for c in shown}
+    first = ["id", *(c.field.name for c in listed)]
+    scalars = [n for n in name_of if n not in first and not _is_json(fields[n])]
+    nested = [n for n in name_of if _is_json(fields[n])]
+    fieldsets = [(None, {"fields": [name_of[n] for n in first + scalars]})]
+    if nested:
+        fieldsets.append(("Nested objects", {"fields": [name_of[n] for n in nested],
+                                             "classes": ["collapse"]}))
+    fieldsets.append(("Mirror", {"fields": [*MIRROR_FIELDS, "payload"]}))
+    attrs["fieldsets"] = fieldsets
+    attrs["readonly_fields"] = [*name_of.values(), *MIRROR_FIELDS, "payload"]
+    attrs["inlines"] = inline_classes_for(model)
+    return type(f"{model.__name__}Admin", (base,), attrs)

@@ -1,0 +1,86 @@
+"""The events admin's "retry" and "replay" actions: the same code as
+``manage.py stripe_process_events``, started from the list of events."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Permission, User
+
+from stripe_django.models import Customer, Event
+from stripe_django.testing.localstripe import LocalStripe
+
+from ..webhooks.conftest import SECRET, customer, make_event
+
+pytestmark = pytest.mark.django_db
+
+EVENTS = "/admin/stripe_django/event/"
+
+
+def act(client, action: str, *ids: str):
+    response = client.post(EVENTS, {"action": action, "_selected_action": list(ids)}, follow=True)
+    assert response.status_code == 200
+    return [str(m) for m in response.context["messages"]]
+
+
+def test_retry_processes_failed_events_again(admin_client, deliver, settings, unused_port):
+    # The API is unreachable while the event needs it: the event fails, transiently.
+    settings.STRIPE_DJANGO = {**settings.STRIPE_DJANGO, "REFETCH_ON_EVENT": True, "MAX_NETWORK_RETRIES": 0,
+                              "API_BASE": f"http://127.0.0.1:{unused_port}"}
+    transient = make_event(customer("cus_later"), "customer.updated")
+    assert deliver(transient).status_code == 500
+    settings.STRIPE_DJANGO = {**settings.STRIPE_DJANGO, "REFETCH_ON_EVENT": False}
+    # A payload that is refused fails again whatever is done.
+    refused = make_event(customer("cus_refused", balance="a lot"), "customer.updated")
+    assert deliver(refused).status_code == 200
+    assert set(Event.objects.values_list("processing_status", flat=True)) == {"failed"}
+
+    messages = act(admin_client, "retry", transient["id"], refused["id"])
+    assert messages[0] == "retried 2 event(s): 1 processed, 0 already processed, 1 failed"
+    assert any(refused["id"] in m and "balance" in m for m in messages[1:])
+    assert Event.objects.get(pk=transient["id"]).processing_status == "processed"
+    assert Customer.objects.filter(pk="cus_later").exists()
+    row = Event.objects.get(pk=refused["id"])
+    assert row.processing_status == "failed" and row.processing_attempts == 2
+    # a processed event is not processed twice
+    assert act(admin_client, "retry", transient["id"])[0] == (
+        "retried 1 event(s): 0 processed, 1 already processed, 0 failed")
+
+
+@pytest.fixture(scope="module")
+def ls():
+    with LocalStripe() as server:
+        yield server
+
+
+def test_replay_fetches_the_event_from_stripe_and_processes_it(admin_client, deliver, settings, ls):
+    ls.flush()
+    settings.STRIPE_DJANGO = {"API_KEY": ls.api_key, "API_BASE": ls.api_base, "MAX_NETWORK_RETRIES": 0,
+                              "WEBHOOK_SECRETS": [SECRET]}
+    created = ls.client().v1.customers.create(params={"email": "replayed@example.com"})
+    event_id = next(e.id for e in ls.client().v1.events.list().auto_paging_iter()
+                    if e.type == "customer.created")
+    # What was delivered under that id could not be processed.
+    broken = make_event(customer(created.id, balance="a lot"), "customer.created", event_id=event_id)
+    deliver(broken)
+    assert Event.objects.get(pk=event_id).processing_status == "failed"
+    messages = act(admin_client, "replay", event_id)
+    assert messages == ["replayed 1 event(s): 1 processed, 0 already processed, 0 failed"]
+    assert Event.objects.get(pk=event_id).processing_status == "processed"
+    assert Customer.objects.get(pk=created.id).email == "replayed@example.com"
+    # An event Stripe does not have is reported, and nothing else changes.
+    deliver(make_event(customer("cus_x"), "customer.created", event_id="evt_unknown_to_stripe"))
+    messages = act(admin_client, "replay", "evt_unknown_to_stripe")
+    assert messages[0].endswith("1 failed") and "evt_unknown_to_stripe" in messages[1]
+
+
+def test_actions_need_the_permission_to_change_events(client, deliver):
+    clerk = User.objects.create_user("clerk", is_staff=True)
+    clerk.user_permissions.add(Permission.objects.get(codename="view_event"))
+    client.force_login(clerk)
+    event = make_event(customer("cus_refused", balance="a lot"), "customer.updated")
+    deliver(event)
+    page = client.get(EVENTS).content.decode()
+    assert "cus_refused" in page and 'value="retry"' not in page
+    response = client.post(EVENTS, {"action": "retry", "_selected_action": [event["id"]]})
+    assert Event.objects.get().processing_attempts == 1  # not processed again
+    assert response.status_code == 200  # the list again, with "No action selected"

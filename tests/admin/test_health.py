@@ -1,0 +1,72 @@
+"""The mirror's health page."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from stripe_django.models import Event
+from stripe_django.models.sync_state import SyncCursor
+
+from ..webhooks.conftest import customer, make_event
+from .conftest import mirror
+
+pytestmark = pytest.mark.django_db
+
+HEALTH = "/admin/stripe_django/synccursor/health/"
+
+
+def test_a_new_mirror_says_what_is_missing(admin_client, settings):
+    settings.STRIPE_DJANGO = {"API_KEY": "sk_test_x"}  # no webhook secret
+    page = admin_client.get(HEALTH)
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "WEBHOOK_SECRETS" in text  # the system check's warning
+    assert "stripe_sync has never stored a page" in text
+    assert "No sync has run yet." in text
+    assert "never</strong>" in text  # no processed event
+
+
+def test_sync_rows_events_and_failures(admin_client, deliver):
+    mirror(3)
+    now = timezone.now()
+    SyncCursor.objects.create(object_type="customer", complete=True, last_synced_at=now,
+                              created_after=1_600_000_000)
+    SyncCursor.objects.create(object_type="invoice", complete=False, starting_after="in_0001",
+                              pass_started_at=now, last_synced_at=now, last_error="APIConnectionError: down")
+    SyncCursor.objects.create(object_type="customer", account="acct_1", last_synced_at=None)
+    deliver(make_event(customer("cus_ok"), "customer.created"))
+    deliver(make_event(customer("cus_bad", balance="a lot"), "customer.updated"))
+    # an event received two days ago is outside the window
+    old = make_event(customer("cus_old"), "customer.created")
+    deliver(old)
+    Event.objects.filter(pk=old["id"]).update(received_at=now - dt.timedelta(days=2))
+
+    text = admin_client.get(HEALTH).content.decode()
+    # per type and account: rows (5 customers on the platform: 3, cus_ok, cus_old), cursor position, result
+    assert "<td>5</td>" in text and "new objects from 2020-09-13 12:26:40 UTC" in text
+    assert "full pass, after in_0001" in text and "failed: APIConnectionError: down" in text
+    assert "acct_1" in text and "<td>0</td>" in text
+    # events of the last 24 hours by status, failures linked to the filtered events list
+    assert '<div class="figure status-processed">\n      <strong>1</strong>' in text
+    assert '<div class="figure status-failed">\n      <strong>1</strong>' in text
+    assert "/admin/stripe_django/event/?processing_status__exact=failed" in text
+    assert "1 failed webhook event(s) wait for a retry." in text
+    assert "The last sync of 1 type(s) failed: invoice." in text
+    # the chart: one bar layer per status of the current hour, the old event left out
+    assert 'data-status="processed" data-count="1"' in text
+    assert 'data-status="failed" data-count="1"' in text
+    assert 'class="stripe-django-chart"' in text
+
+
+def test_the_index_groups_models_by_family_and_links_the_health_page(admin_client):
+    text = admin_client.get("/admin/").content.decode()
+    for family in ("Core", "Billing", "Payments", "Connect", "Mirror state"):
+        assert f"Stripe mirror: {family}</a>" in text, family
+    assert HEALTH in text
+    billing = text.index(": Billing")
+    assert text.index("/admin/stripe_django/invoice/") > billing
+    app = admin_client.get("/admin/stripe_django/").content.decode()
+    assert HEALTH in app and ": Payments" in app

@@ -1,0 +1,74 @@
+"""Change pages: what a support person needs to answer "did this customer pay?"."""
+
+from __future__ import annotations
+
+import html
+
+import pytest
+from django.contrib.admin.utils import quote
+
+from stripe_django.models import Customer, Invoice
+from stripe_django.sync import upsert
+
+from ..ingest import payloads
+from .conftest import mirror
+
+pytestmark = pytest.mark.django_db
+
+
+def test_invoice_page_shows_amount_status_customer_and_lines(admin_client):
+    mirror(1)
+    page = admin_client.get("/admin/stripe_django/invoice/in_0000/change/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "50.00 EUR" in text  # total
+    assert "50.10 EUR" in text  # amount_paid
+    assert ">paid<" in text
+    # the customer, linked to its page and labelled with the customer row
+    assert f'href="/admin/stripe_django/customer/{quote("cus_0000")}/change/"' in text
+    # the lines, inline, each with its description, amount and a link to its own page
+    for n in range(2):
+        assert f"il_in_0000_{n}" in text and f"line {n}" in text
+        assert f"/admin/stripe_django/invoicelineitem/{quote(f'il_in_0000_{n}')}/change/" in text
+    assert "10.00 EUR" in text and "10.01 EUR" in text
+    # the stored payload, pretty-printed in a collapsible block
+    assert '<details class="stripe-django-payload">' in text
+    assert html.escape('"subscription_details": {') in text
+    # read-only
+    assert 'name="_save"' not in text and 'name="_continue"' not in text
+
+
+def test_customer_page_lists_invoices_subscriptions_and_hides_no_field(admin_client):
+    mirror(1)
+    text = admin_client.get("/admin/stripe_django/customer/cus_0000/change/").content.decode()
+    assert "person0@example.com" in text
+    # every Stripe field of the model is on the page
+    for field in Customer._meta.concrete_fields:
+        assert field.name.replace("_", " ") in text.lower() or field.verbose_name in text.lower(), field.name
+
+
+def test_subscription_page_shows_its_items(admin_client):
+    mirror(1)
+    text = admin_client.get("/admin/stripe_django/subscription/sub_0000/change/").content.decode()
+    assert "si_0000" in text and f"/admin/stripe_django/price/{quote('price_now')}/change/" in text
+
+
+def test_a_secret_never_reaches_the_page(admin_client):
+    upsert({**payloads.customer_current("cus_s"), "client_secret": "cs_secret_value"})
+    upsert({"id": "pi_s", "object": "payment_intent", "amount": 100, "currency": "usd",
+            "client_secret": "pi_s_secret_zzz", "customer": "cus_s", "status": "succeeded",
+            "livemode": False, "created": payloads.T0})
+    for url in ("/admin/stripe_django/paymentintent/pi_s/change/", "/admin/stripe_django/paymentintent/"):
+        assert b"pi_s_secret_zzz" not in admin_client.get(url).content
+
+
+def test_staff_without_permission_and_anonymous_users_see_nothing(client, db):
+    from django.contrib.auth.models import User
+
+    mirror(1)
+    anonymous = client.get("/admin/stripe_django/invoice/in_0000/change/")
+    assert anonymous.status_code == 302 and "/login/" in anonymous["Location"]
+    client.force_login(User.objects.create_user("clerk", is_staff=True))
+    assert client.get("/admin/stripe_django/invoice/in_0000/change/").status_code == 403
+    assert client.get("/admin/stripe_django/synccursor/health/").status_code == 403
+    assert Invoice.objects.count() == 1
