@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 MYSQL_URL ?= mysql://root@127.0.0.1:3306/test
 
-.PHONY: venv test test-postgres test-mysql test-all bench demo models docs clean browser-deps
+.PHONY: venv test test-postgres test-mysql test-all bench demo models docs sdist check-sdist clean browser-deps
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,5 +52,18 @@ docs: venv
 	$(BIN)/pip install --quiet sphinx
 	$(BIN)/sphinx-build -W -q -b html docs docs/_build
 
+# The source distribution (dist/), and a check that its tests run from the unpacked
+# archive with a virtual environment of its own (PYTEST_ARGS picks the tests).
+sdist: venv
+	$(BIN)/pip install --quiet build
+	rm -rf dist
+	$(BIN)/python -m build --sdist
+
+check-sdist: sdist
+	rm -rf build/sdist-check
+	mkdir -p build/sdist-check
+	tar xzf dist/*.tar.gz -C build/sdist-check --strip-components=1
+	$(MAKE) -C build/sdist-check test PYTEST_ARGS="$(or $(PYTEST_ARGS),tests/models tests/ingest/test_upsert.py)"
+
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info
+	rm -rf $(VENV) .pytest_cache build dist *.egg-info

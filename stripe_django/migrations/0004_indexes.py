@@ -32,6 +32,695 @@ def drop_like_indexes_on_ids(apps, schema_editor):
             schema_editor.execute(f"DROP INDEX {schema_editor.quote_name(index)}")
 
 
+class StateChangesRenderedOnce(migrations.SeparateDatabaseAndState):
+    """SeparateDatabaseAndState that renders the models once rather than after each
+    change: Django re-renders a model, and the models related to it, after each
+    AlterField of a key or AddIndex, which for the ~800 changes here took a minute on
+    every migrate.
+
+    Its database operations only read table and column names from the models, which
+    the state changes leave as they are, so they run against the states before and
+    after all of them.
+    """
+
+    def state_forwards(self, app_label, state):
+        state.__dict__.pop("apps", None)  # rendered again when next needed
+        super().state_forwards(app_label, state)
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        for operation in self.database_operations:
+            operation.database_forwards(app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        for operation in reversed(self.database_operations):
+            operation.database_backwards(app_label, schema_editor, from_state, to_state)
+
+
+# The indexes on filtered columns (type_table.INDEXED_FIELDS).
+INDEXES = [
+    migrations.AddIndex(
+        model_name='account',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_378575_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='account',
+        index=stripe_django.models.fields.ColumnIndex(fields=['email'], name='stripe_djan_email_625d9d_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='applepaydomain',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_c22c36_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='applicationfee',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_730b6c_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='applicationfeerefund',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_05ddd9_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='appsinstall',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_3dd5c6_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='appsinstall',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_2c6d5f_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='balancetransaction',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_0726bc_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='balancetransaction',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_6fb5b0_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='bankaccount',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_69dfcf_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='billingalert',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_a6ba1b_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='billingcreditbalancetransaction',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_c932fd_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='billingcreditgrant',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_f80926_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='billingfeedbackoption',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_e444bb_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='billingmeter',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_199431_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='billingmeter',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_e71ae7_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='billingportalconfiguration',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_2a9fcd_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='bitcoinreceiver',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_616d8a_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='bitcoinreceiver',
+        index=stripe_django.models.fields.ColumnIndex(fields=['email'], name='stripe_djan_email_4fbf90_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='capability',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_89d350_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='card',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_60f30f_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='charge',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_686725_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='charge',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_183edf_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='checkoutsession',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_9d7d34_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='checkoutsession',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_6e0b1a_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='climateorder',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_ec0ab9_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='climateorder',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_02f607_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='climateproduct',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_00bb9d_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='confirmationtoken',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_2d1da9_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='coupon',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_a21287_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='creditnote',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_1b0db1_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='creditnote',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_aed6b0_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='creditnote',
+        index=stripe_django.models.fields.ColumnIndex(fields=['number'], name='stripe_djan_number_875838_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='customer',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_bf6f16_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='customer',
+        index=stripe_django.models.fields.ColumnIndex(fields=['email'], name='stripe_djan_email_5a5909_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='customerbalancetransaction',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_d6bce9_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='customercashbalancetransaction',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_7a62f4_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='dispute',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_2a54af_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='dispute',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_303819_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='earlyfraudwarning',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_5535b3_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='event',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_2042a3_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='event',
+        index=stripe_django.models.fields.ColumnIndex(fields=['type'], name='stripe_djan_type_4a1f5f_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='file',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_afdb4f_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='filelink',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_12e4ab_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='financialconnectionsaccount',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_1028a4_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='financialconnectionsaccount',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_77a4c2_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='financialconnectionsaccountowner',
+        index=stripe_django.models.fields.ColumnIndex(fields=['email'], name='stripe_djan_email_019733_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='financialconnectionsaccountownership',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_e8b592_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='financialconnectionsauthorization',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_ab1926_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='financialconnectionstransaction',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_61b994_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='forwardingrequest',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_3ddb3a_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='identityverificationreport',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_587c76_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='identityverificationsession',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_ca4649_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='identityverificationsession',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_7d5f22_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='invoice',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_a9f069_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='invoice',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_b08d95_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='invoice',
+        index=stripe_django.models.fields.ColumnIndex(fields=['number'], name='stripe_djan_number_f2898d_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='invoice',
+        index=stripe_django.models.fields.ColumnIndex(fields=['customer_email'], name='stripe_djan_custome_e49f0b_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='invoicepayment',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_b0e61e_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='invoicepayment',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_49524d_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='invoicerenderingtemplate',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_c6f12a_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='invoicerenderingtemplate',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_2060b1_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='issuingauthorization',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_0ca6fc_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='issuingauthorization',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_0afe27_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='issuingcard',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_9fc327_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='issuingcard',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_09bd86_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='issuingcardholder',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_41c77f_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='issuingcardholder',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_ad254a_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='issuingcardholder',
+        index=stripe_django.models.fields.ColumnIndex(fields=['email'], name='stripe_djan_email_21d058_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='issuingdispute',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_d89163_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='issuingdispute',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_a444ce_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='issuingpersonalizationdesign',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_710ac4_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='issuingpersonalizationdesign',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_bf0fe9_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='issuingphysicalbundle',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_b39c49_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='issuingtoken',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_1c7e2b_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='issuingtoken',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_f81775_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='issuingtransaction',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_1760f8_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='mandate',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_a119c3_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='paymentattemptrecord',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_dd0f2c_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='paymentintent',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_484a69_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='paymentintent',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_9c81e1_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='paymentmethod',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_8e3acd_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='paymentmethoddomain',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_f5f082_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='paymentrecord',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_1b3ea2_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='payout',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_8be15b_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='payout',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_97cf14_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='person',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_e128b4_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='person',
+        index=stripe_django.models.fields.ColumnIndex(fields=['email'], name='stripe_djan_email_e538f6_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='plan',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_4aa59d_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='price',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_25be13_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='product',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_d7af83_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='promotioncode',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_248ae4_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='quote',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_eb2364_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='quote',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_8833c1_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='quote',
+        index=stripe_django.models.fields.ColumnIndex(fields=['number'], name='stripe_djan_number_9f34e6_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='radarvaluelist',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_7cc595_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='radarvaluelistitem',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_c53ce0_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='recipient',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_cca196_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='recipient',
+        index=stripe_django.models.fields.ColumnIndex(fields=['email'], name='stripe_djan_email_5f6198_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='refund',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_5239c6_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='refund',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_af32c8_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='reportingreportrun',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_475fef_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='reportingreportrun',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_16acf0_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='reservehold',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_834661_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='reserveplan',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_a5fb97_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='reserveplan',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_71e012_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='reserverelease',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_057de7_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='review',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_da5305_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='scheduledqueryrun',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_d6b603_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='scheduledqueryrun',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_d61897_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='setupattempt',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_ed92c8_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='setupattempt',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_d079b2_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='setupintent',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_e99538_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='setupintent',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_4981f6_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='shippingrate',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_b59c6b_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='source',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_c6862a_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='source',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_1e1981_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='sourcemandatenotification',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_fe9064_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='sourcemandatenotification',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_260e70_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='sourcetransaction',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_ca71ba_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='sourcetransaction',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_7c5b98_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='subscription',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_4fadc8_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='subscription',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_bc2d52_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='subscription',
+        index=stripe_django.models.fields.ColumnIndex(fields=['current_period_end'], name='stripe_djan_current_77fa8a_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='subscriptionitem',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_620616_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='subscriptionschedule',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_2fd0c6_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='subscriptionschedule',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_a06e6a_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='taxid',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_100040_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='taxrate',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_1e958c_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='taxregistration',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_b68c48_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='taxregistration',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_bb407b_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='taxsettings',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_e0163d_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='taxtransaction',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_34f4c0_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='terminalreader',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_d9f08b_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='testclock',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_469db1_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='testclock',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_93a355_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='threedsecureauthentication',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_268ab2_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='threedsecureauthentication',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_cd045a_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='token',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_7ab787_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='topup',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_9ba676_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='topup',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_a913a0_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='transfer',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_ef4a75_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='transfer',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_a0e11b_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='transferreversal',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_d93940_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='treasurycreditreversal',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_47f1ce_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='treasurycreditreversal',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_8e4452_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='treasurydebitreversal',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_830cfe_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='treasurydebitreversal',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_27be83_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='treasuryfinancialaccount',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_13e86f_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='treasuryfinancialaccount',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_50fd08_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='treasuryinboundtransfer',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_b34562_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='treasuryinboundtransfer',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_bdb9c5_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='treasuryoutboundpayment',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_0e5cab_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='treasuryoutboundpayment',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_e47264_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='treasuryoutboundtransfer',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_9db83c_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='treasuryoutboundtransfer',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_b80fdd_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='treasuryreceivedcredit',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_773021_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='treasuryreceivedcredit',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_bd9f41_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='treasuryreceiveddebit',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_06a5ef_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='treasuryreceiveddebit',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_d3c906_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='treasurytransaction',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_9cca77_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='treasurytransaction',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_cd3d0a_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='treasurytransactionentry',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_8dbfb0_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='webhookendpoint',
+        index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_027f59_idx'),
+    ),
+    migrations.AddIndex(
+        model_name='webhookendpoint',
+        index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_631c43_idx'),
+    ),
+]
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -39,10 +728,11 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        # Ids become StripeIdField, which PostgreSQL creates without a second '_like'
-        # index; the column type is the same, so the database keeps its columns and
-        # only the '_like' indexes made for ids and foreign keys are dropped.
-        migrations.SeparateDatabaseAndState(
+        # Readable verbose names, reverse accessor names and ids as StripeIdField (the
+        # same column type, which PostgreSQL creates without a second '_like' index)
+        # leave the tables as they are; in the database the '_like' indexes made for
+        # ids and foreign keys are dropped and the new indexes created.
+        StateChangesRenderedOnce(
             state_operations=[
                 migrations.AlterField(
                     model_name='account',
@@ -1454,2223 +2144,1565 @@ class Migration(migrations.Migration):
                     name='stripe_account',
                     field=stripe_django.models.fields.StripeIdField(blank=True, db_index=True, max_length=255, null=True),
                 ),
+                migrations.AlterModelOptions(
+                    name='account',
+                    options={'verbose_name': 'account', 'verbose_name_plural': 'accounts'},
+                ),
+                migrations.AlterModelOptions(
+                    name='applepaydomain',
+                    options={'verbose_name': 'Apple Pay domain', 'verbose_name_plural': 'Apple Pay domains'},
+                ),
+                migrations.AlterModelOptions(
+                    name='application',
+                    options={'verbose_name': 'application', 'verbose_name_plural': 'applications'},
+                ),
+                migrations.AlterModelOptions(
+                    name='applicationfee',
+                    options={'verbose_name': 'application fee', 'verbose_name_plural': 'application fees'},
+                ),
+                migrations.AlterModelOptions(
+                    name='applicationfeerefund',
+                    options={'verbose_name': 'application fee refund', 'verbose_name_plural': 'application fee refunds'},
+                ),
+                migrations.AlterModelOptions(
+                    name='appsinstall',
+                    options={'verbose_name': 'apps install', 'verbose_name_plural': 'apps installs'},
+                ),
+                migrations.AlterModelOptions(
+                    name='balance',
+                    options={'verbose_name': 'balance', 'verbose_name_plural': 'balances'},
+                ),
+                migrations.AlterModelOptions(
+                    name='balancesettings',
+                    options={'verbose_name': 'balance settings', 'verbose_name_plural': 'balance settings'},
+                ),
+                migrations.AlterModelOptions(
+                    name='balancetransaction',
+                    options={'verbose_name': 'balance transaction', 'verbose_name_plural': 'balance transactions'},
+                ),
+                migrations.AlterModelOptions(
+                    name='bankaccount',
+                    options={'verbose_name': 'bank account', 'verbose_name_plural': 'bank accounts'},
+                ),
+                migrations.AlterModelOptions(
+                    name='billingalert',
+                    options={'verbose_name': 'billing alert', 'verbose_name_plural': 'billing alerts'},
+                ),
+                migrations.AlterModelOptions(
+                    name='billingcreditbalancesummary',
+                    options={'verbose_name': 'billing credit balance summary', 'verbose_name_plural': 'billing credit balance summaries'},
+                ),
+                migrations.AlterModelOptions(
+                    name='billingcreditbalancetransaction',
+                    options={'verbose_name': 'billing credit balance transaction', 'verbose_name_plural': 'billing credit balance transactions'},
+                ),
+                migrations.AlterModelOptions(
+                    name='billingcreditgrant',
+                    options={'verbose_name': 'billing credit grant', 'verbose_name_plural': 'billing credit grants'},
+                ),
+                migrations.AlterModelOptions(
+                    name='billingfeedbackoption',
+                    options={'verbose_name': 'billing feedback option', 'verbose_name_plural': 'billing feedback options'},
+                ),
+                migrations.AlterModelOptions(
+                    name='billingmeter',
+                    options={'verbose_name': 'billing meter', 'verbose_name_plural': 'billing meters'},
+                ),
+                migrations.AlterModelOptions(
+                    name='billingmetereventsummary',
+                    options={'verbose_name': 'billing meter event summary', 'verbose_name_plural': 'billing meter event summaries'},
+                ),
+                migrations.AlterModelOptions(
+                    name='billingportalconfiguration',
+                    options={'verbose_name': 'billing portal configuration', 'verbose_name_plural': 'billing portal configurations'},
+                ),
+                migrations.AlterModelOptions(
+                    name='bitcoinreceiver',
+                    options={'verbose_name': 'bitcoin receiver', 'verbose_name_plural': 'bitcoin receivers'},
+                ),
+                migrations.AlterModelOptions(
+                    name='capability',
+                    options={'verbose_name': 'capability', 'verbose_name_plural': 'capabilities'},
+                ),
+                migrations.AlterModelOptions(
+                    name='card',
+                    options={'verbose_name': 'card', 'verbose_name_plural': 'cards'},
+                ),
+                migrations.AlterModelOptions(
+                    name='cashbalance',
+                    options={'verbose_name': 'cash balance', 'verbose_name_plural': 'cash balances'},
+                ),
+                migrations.AlterModelOptions(
+                    name='charge',
+                    options={'verbose_name': 'charge', 'verbose_name_plural': 'charges'},
+                ),
+                migrations.AlterModelOptions(
+                    name='checkoutsession',
+                    options={'verbose_name': 'checkout session', 'verbose_name_plural': 'checkout sessions'},
+                ),
+                migrations.AlterModelOptions(
+                    name='climateorder',
+                    options={'verbose_name': 'climate order', 'verbose_name_plural': 'climate orders'},
+                ),
+                migrations.AlterModelOptions(
+                    name='climateproduct',
+                    options={'verbose_name': 'climate product', 'verbose_name_plural': 'climate products'},
+                ),
+                migrations.AlterModelOptions(
+                    name='climatesupplier',
+                    options={'verbose_name': 'climate supplier', 'verbose_name_plural': 'climate suppliers'},
+                ),
+                migrations.AlterModelOptions(
+                    name='confirmationtoken',
+                    options={'verbose_name': 'confirmation token', 'verbose_name_plural': 'confirmation tokens'},
+                ),
+                migrations.AlterModelOptions(
+                    name='connectcollectiontransfer',
+                    options={'verbose_name': 'connect collection transfer', 'verbose_name_plural': 'connect collection transfers'},
+                ),
+                migrations.AlterModelOptions(
+                    name='countryspec',
+                    options={'verbose_name': 'country spec', 'verbose_name_plural': 'country specs'},
+                ),
+                migrations.AlterModelOptions(
+                    name='coupon',
+                    options={'verbose_name': 'coupon', 'verbose_name_plural': 'coupons'},
+                ),
+                migrations.AlterModelOptions(
+                    name='creditnote',
+                    options={'verbose_name': 'credit note', 'verbose_name_plural': 'credit notes'},
+                ),
+                migrations.AlterModelOptions(
+                    name='creditnotelineitem',
+                    options={'verbose_name': 'credit note line item', 'verbose_name_plural': 'credit note line items'},
+                ),
+                migrations.AlterModelOptions(
+                    name='customer',
+                    options={'verbose_name': 'customer', 'verbose_name_plural': 'customers'},
+                ),
+                migrations.AlterModelOptions(
+                    name='customerbalancetransaction',
+                    options={'verbose_name': 'customer balance transaction', 'verbose_name_plural': 'customer balance transactions'},
+                ),
+                migrations.AlterModelOptions(
+                    name='customercashbalancetransaction',
+                    options={'verbose_name': 'customer cash balance transaction', 'verbose_name_plural': 'customer cash balance transactions'},
+                ),
+                migrations.AlterModelOptions(
+                    name='discount',
+                    options={'verbose_name': 'discount', 'verbose_name_plural': 'discounts'},
+                ),
+                migrations.AlterModelOptions(
+                    name='dispute',
+                    options={'verbose_name': 'dispute', 'verbose_name_plural': 'disputes'},
+                ),
+                migrations.AlterModelOptions(
+                    name='earlyfraudwarning',
+                    options={'verbose_name': 'early fraud warning', 'verbose_name_plural': 'early fraud warnings'},
+                ),
+                migrations.AlterModelOptions(
+                    name='entitlementsactiveentitlement',
+                    options={'verbose_name': 'entitlements active entitlement', 'verbose_name_plural': 'entitlements active entitlements'},
+                ),
+                migrations.AlterModelOptions(
+                    name='entitlementsactiveentitlementsummary',
+                    options={'verbose_name': 'entitlements active entitlement summary', 'verbose_name_plural': 'entitlements active entitlement summaries'},
+                ),
+                migrations.AlterModelOptions(
+                    name='entitlementsfeature',
+                    options={'verbose_name': 'entitlements feature', 'verbose_name_plural': 'entitlements features'},
+                ),
+                migrations.AlterModelOptions(
+                    name='event',
+                    options={'verbose_name': 'event', 'verbose_name_plural': 'events'},
+                ),
+                migrations.AlterModelOptions(
+                    name='exchangerate',
+                    options={'verbose_name': 'exchange rate', 'verbose_name_plural': 'exchange rates'},
+                ),
+                migrations.AlterModelOptions(
+                    name='file',
+                    options={'verbose_name': 'file', 'verbose_name_plural': 'files'},
+                ),
+                migrations.AlterModelOptions(
+                    name='filelink',
+                    options={'verbose_name': 'file link', 'verbose_name_plural': 'file links'},
+                ),
+                migrations.AlterModelOptions(
+                    name='financialconnectionsaccount',
+                    options={'verbose_name': 'financial connections account', 'verbose_name_plural': 'financial connections accounts'},
+                ),
+                migrations.AlterModelOptions(
+                    name='financialconnectionsaccountowner',
+                    options={'verbose_name': 'financial connections account owner', 'verbose_name_plural': 'financial connections account owners'},
+                ),
+                migrations.AlterModelOptions(
+                    name='financialconnectionsaccountownership',
+                    options={'verbose_name': 'financial connections account ownership', 'verbose_name_plural': 'financial connections account ownerships'},
+                ),
+                migrations.AlterModelOptions(
+                    name='financialconnectionsauthorization',
+                    options={'verbose_name': 'financial connections authorization', 'verbose_name_plural': 'financial connections authorizations'},
+                ),
+                migrations.AlterModelOptions(
+                    name='financialconnectionssession',
+                    options={'verbose_name': 'financial connections session', 'verbose_name_plural': 'financial connections sessions'},
+                ),
+                migrations.AlterModelOptions(
+                    name='financialconnectionstransaction',
+                    options={'verbose_name': 'financial connections transaction', 'verbose_name_plural': 'financial connections transactions'},
+                ),
+                migrations.AlterModelOptions(
+                    name='forwardingrequest',
+                    options={'verbose_name': 'forwarding request', 'verbose_name_plural': 'forwarding requests'},
+                ),
+                migrations.AlterModelOptions(
+                    name='identityverificationreport',
+                    options={'verbose_name': 'identity verification report', 'verbose_name_plural': 'identity verification reports'},
+                ),
+                migrations.AlterModelOptions(
+                    name='identityverificationsession',
+                    options={'verbose_name': 'identity verification session', 'verbose_name_plural': 'identity verification sessions'},
+                ),
+                migrations.AlterModelOptions(
+                    name='invoice',
+                    options={'verbose_name': 'invoice', 'verbose_name_plural': 'invoices'},
+                ),
+                migrations.AlterModelOptions(
+                    name='invoiceitem',
+                    options={'verbose_name': 'invoice item', 'verbose_name_plural': 'invoice items'},
+                ),
+                migrations.AlterModelOptions(
+                    name='invoicelineitem',
+                    options={'verbose_name': 'invoice line item', 'verbose_name_plural': 'invoice line items'},
+                ),
+                migrations.AlterModelOptions(
+                    name='invoicepayment',
+                    options={'verbose_name': 'invoice payment', 'verbose_name_plural': 'invoice payments'},
+                ),
+                migrations.AlterModelOptions(
+                    name='invoicerenderingtemplate',
+                    options={'verbose_name': 'invoice rendering template', 'verbose_name_plural': 'invoice rendering templates'},
+                ),
+                migrations.AlterModelOptions(
+                    name='issuingauthorization',
+                    options={'verbose_name': 'issuing authorization', 'verbose_name_plural': 'issuing authorizations'},
+                ),
+                migrations.AlterModelOptions(
+                    name='issuingcard',
+                    options={'verbose_name': 'issuing card', 'verbose_name_plural': 'issuing cards'},
+                ),
+                migrations.AlterModelOptions(
+                    name='issuingcardholder',
+                    options={'verbose_name': 'issuing cardholder', 'verbose_name_plural': 'issuing cardholders'},
+                ),
+                migrations.AlterModelOptions(
+                    name='issuingdispute',
+                    options={'verbose_name': 'issuing dispute', 'verbose_name_plural': 'issuing disputes'},
+                ),
+                migrations.AlterModelOptions(
+                    name='issuingpersonalizationdesign',
+                    options={'verbose_name': 'issuing personalization design', 'verbose_name_plural': 'issuing personalization designs'},
+                ),
+                migrations.AlterModelOptions(
+                    name='issuingphysicalbundle',
+                    options={'verbose_name': 'issuing physical bundle', 'verbose_name_plural': 'issuing physical bundles'},
+                ),
+                migrations.AlterModelOptions(
+                    name='issuingtoken',
+                    options={'verbose_name': 'issuing token', 'verbose_name_plural': 'issuing tokens'},
+                ),
+                migrations.AlterModelOptions(
+                    name='issuingtransaction',
+                    options={'verbose_name': 'issuing transaction', 'verbose_name_plural': 'issuing transactions'},
+                ),
+                migrations.AlterModelOptions(
+                    name='lineitem',
+                    options={'verbose_name': 'line item', 'verbose_name_plural': 'line items'},
+                ),
+                migrations.AlterModelOptions(
+                    name='mandate',
+                    options={'verbose_name': 'mandate', 'verbose_name_plural': 'mandates'},
+                ),
+                migrations.AlterModelOptions(
+                    name='paymentattemptrecord',
+                    options={'verbose_name': 'payment attempt record', 'verbose_name_plural': 'payment attempt records'},
+                ),
+                migrations.AlterModelOptions(
+                    name='paymentintent',
+                    options={'verbose_name': 'payment intent', 'verbose_name_plural': 'payment intents'},
+                ),
+                migrations.AlterModelOptions(
+                    name='paymentintentamountdetailslineitem',
+                    options={'verbose_name': 'payment intent amount details line item', 'verbose_name_plural': 'payment intent amount details line items'},
+                ),
+                migrations.AlterModelOptions(
+                    name='paymentlink',
+                    options={'verbose_name': 'payment link', 'verbose_name_plural': 'payment links'},
+                ),
+                migrations.AlterModelOptions(
+                    name='paymentmethod',
+                    options={'verbose_name': 'payment method', 'verbose_name_plural': 'payment methods'},
+                ),
+                migrations.AlterModelOptions(
+                    name='paymentmethodconfiguration',
+                    options={'verbose_name': 'payment method configuration', 'verbose_name_plural': 'payment method configurations'},
+                ),
+                migrations.AlterModelOptions(
+                    name='paymentmethoddomain',
+                    options={'verbose_name': 'payment method domain', 'verbose_name_plural': 'payment method domains'},
+                ),
+                migrations.AlterModelOptions(
+                    name='paymentrecord',
+                    options={'verbose_name': 'payment record', 'verbose_name_plural': 'payment records'},
+                ),
+                migrations.AlterModelOptions(
+                    name='payout',
+                    options={'verbose_name': 'payout', 'verbose_name_plural': 'payouts'},
+                ),
+                migrations.AlterModelOptions(
+                    name='person',
+                    options={'verbose_name': 'person', 'verbose_name_plural': 'persons'},
+                ),
+                migrations.AlterModelOptions(
+                    name='plan',
+                    options={'verbose_name': 'plan', 'verbose_name_plural': 'plans'},
+                ),
+                migrations.AlterModelOptions(
+                    name='price',
+                    options={'verbose_name': 'price', 'verbose_name_plural': 'prices'},
+                ),
+                migrations.AlterModelOptions(
+                    name='product',
+                    options={'verbose_name': 'product', 'verbose_name_plural': 'products'},
+                ),
+                migrations.AlterModelOptions(
+                    name='productcatalogtrialoffer',
+                    options={'verbose_name': 'product catalog trial offer', 'verbose_name_plural': 'product catalog trial offers'},
+                ),
+                migrations.AlterModelOptions(
+                    name='productfeature',
+                    options={'verbose_name': 'product feature', 'verbose_name_plural': 'product features'},
+                ),
+                migrations.AlterModelOptions(
+                    name='promotioncode',
+                    options={'verbose_name': 'promotion code', 'verbose_name_plural': 'promotion codes'},
+                ),
+                migrations.AlterModelOptions(
+                    name='quote',
+                    options={'verbose_name': 'quote', 'verbose_name_plural': 'quotes'},
+                ),
+                migrations.AlterModelOptions(
+                    name='radarpaymentevaluation',
+                    options={'verbose_name': 'radar payment evaluation', 'verbose_name_plural': 'radar payment evaluations'},
+                ),
+                migrations.AlterModelOptions(
+                    name='radarvaluelist',
+                    options={'verbose_name': 'radar value list', 'verbose_name_plural': 'radar value lists'},
+                ),
+                migrations.AlterModelOptions(
+                    name='radarvaluelistitem',
+                    options={'verbose_name': 'radar value list item', 'verbose_name_plural': 'radar value list items'},
+                ),
+                migrations.AlterModelOptions(
+                    name='recipient',
+                    options={'verbose_name': 'recipient', 'verbose_name_plural': 'recipients'},
+                ),
+                migrations.AlterModelOptions(
+                    name='refund',
+                    options={'verbose_name': 'refund', 'verbose_name_plural': 'refunds'},
+                ),
+                migrations.AlterModelOptions(
+                    name='reportingreportrun',
+                    options={'verbose_name': 'reporting report run', 'verbose_name_plural': 'reporting report runs'},
+                ),
+                migrations.AlterModelOptions(
+                    name='reportingreporttype',
+                    options={'verbose_name': 'reporting report type', 'verbose_name_plural': 'reporting report types'},
+                ),
+                migrations.AlterModelOptions(
+                    name='reservehold',
+                    options={'verbose_name': 'reserve hold', 'verbose_name_plural': 'reserve holds'},
+                ),
+                migrations.AlterModelOptions(
+                    name='reserveplan',
+                    options={'verbose_name': 'reserve plan', 'verbose_name_plural': 'reserve plans'},
+                ),
+                migrations.AlterModelOptions(
+                    name='reserverelease',
+                    options={'verbose_name': 'reserve release', 'verbose_name_plural': 'reserve releases'},
+                ),
+                migrations.AlterModelOptions(
+                    name='reservetransaction',
+                    options={'verbose_name': 'reserve transaction', 'verbose_name_plural': 'reserve transactions'},
+                ),
+                migrations.AlterModelOptions(
+                    name='review',
+                    options={'verbose_name': 'review', 'verbose_name_plural': 'reviews'},
+                ),
+                migrations.AlterModelOptions(
+                    name='scheduledqueryrun',
+                    options={'verbose_name': 'scheduled query run', 'verbose_name_plural': 'scheduled query runs'},
+                ),
+                migrations.AlterModelOptions(
+                    name='setupattempt',
+                    options={'verbose_name': 'setup attempt', 'verbose_name_plural': 'setup attempts'},
+                ),
+                migrations.AlterModelOptions(
+                    name='setupintent',
+                    options={'verbose_name': 'setup intent', 'verbose_name_plural': 'setup intents'},
+                ),
+                migrations.AlterModelOptions(
+                    name='shippingrate',
+                    options={'verbose_name': 'shipping rate', 'verbose_name_plural': 'shipping rates'},
+                ),
+                migrations.AlterModelOptions(
+                    name='source',
+                    options={'verbose_name': 'source', 'verbose_name_plural': 'sources'},
+                ),
+                migrations.AlterModelOptions(
+                    name='sourcemandatenotification',
+                    options={'verbose_name': 'source mandate notification', 'verbose_name_plural': 'source mandate notifications'},
+                ),
+                migrations.AlterModelOptions(
+                    name='sourcetransaction',
+                    options={'verbose_name': 'source transaction', 'verbose_name_plural': 'source transactions'},
+                ),
+                migrations.AlterModelOptions(
+                    name='subscription',
+                    options={'verbose_name': 'subscription', 'verbose_name_plural': 'subscriptions'},
+                ),
+                migrations.AlterModelOptions(
+                    name='subscriptionitem',
+                    options={'verbose_name': 'subscription item', 'verbose_name_plural': 'subscription items'},
+                ),
+                migrations.AlterModelOptions(
+                    name='subscriptionschedule',
+                    options={'verbose_name': 'subscription schedule', 'verbose_name_plural': 'subscription schedules'},
+                ),
+                migrations.AlterModelOptions(
+                    name='taxassociation',
+                    options={'verbose_name': 'tax association', 'verbose_name_plural': 'tax associations'},
+                ),
+                migrations.AlterModelOptions(
+                    name='taxcalculation',
+                    options={'verbose_name': 'tax calculation', 'verbose_name_plural': 'tax calculations'},
+                ),
+                migrations.AlterModelOptions(
+                    name='taxcalculationlineitem',
+                    options={'verbose_name': 'tax calculation line item', 'verbose_name_plural': 'tax calculation line items'},
+                ),
+                migrations.AlterModelOptions(
+                    name='taxcode',
+                    options={'verbose_name': 'tax code', 'verbose_name_plural': 'tax codes'},
+                ),
+                migrations.AlterModelOptions(
+                    name='taxdeductedatsource',
+                    options={'verbose_name': 'tax deducted at source', 'verbose_name_plural': 'tax deducted at source records'},
+                ),
+                migrations.AlterModelOptions(
+                    name='taxid',
+                    options={'verbose_name': 'tax ID', 'verbose_name_plural': 'tax IDs'},
+                ),
+                migrations.AlterModelOptions(
+                    name='taxlocation',
+                    options={'verbose_name': 'tax location', 'verbose_name_plural': 'tax locations'},
+                ),
+                migrations.AlterModelOptions(
+                    name='taxrate',
+                    options={'verbose_name': 'tax rate', 'verbose_name_plural': 'tax rates'},
+                ),
+                migrations.AlterModelOptions(
+                    name='taxregistration',
+                    options={'verbose_name': 'tax registration', 'verbose_name_plural': 'tax registrations'},
+                ),
+                migrations.AlterModelOptions(
+                    name='taxsettings',
+                    options={'verbose_name': 'tax settings', 'verbose_name_plural': 'tax settings'},
+                ),
+                migrations.AlterModelOptions(
+                    name='taxtransaction',
+                    options={'verbose_name': 'tax transaction', 'verbose_name_plural': 'tax transactions'},
+                ),
+                migrations.AlterModelOptions(
+                    name='taxtransactionlineitem',
+                    options={'verbose_name': 'tax transaction line item', 'verbose_name_plural': 'tax transaction line items'},
+                ),
+                migrations.AlterModelOptions(
+                    name='terminalconfiguration',
+                    options={'verbose_name': 'terminal configuration', 'verbose_name_plural': 'terminal configurations'},
+                ),
+                migrations.AlterModelOptions(
+                    name='terminallocation',
+                    options={'verbose_name': 'terminal location', 'verbose_name_plural': 'terminal locations'},
+                ),
+                migrations.AlterModelOptions(
+                    name='terminalreader',
+                    options={'verbose_name': 'terminal reader', 'verbose_name_plural': 'terminal readers'},
+                ),
+                migrations.AlterModelOptions(
+                    name='testclock',
+                    options={'verbose_name': 'test clock', 'verbose_name_plural': 'test clocks'},
+                ),
+                migrations.AlterModelOptions(
+                    name='threedsecureauthentication',
+                    options={'verbose_name': '3D Secure authentication', 'verbose_name_plural': '3D Secure authentications'},
+                ),
+                migrations.AlterModelOptions(
+                    name='token',
+                    options={'verbose_name': 'token', 'verbose_name_plural': 'tokens'},
+                ),
+                migrations.AlterModelOptions(
+                    name='topup',
+                    options={'verbose_name': 'top-up', 'verbose_name_plural': 'top-ups'},
+                ),
+                migrations.AlterModelOptions(
+                    name='transfer',
+                    options={'verbose_name': 'transfer', 'verbose_name_plural': 'transfers'},
+                ),
+                migrations.AlterModelOptions(
+                    name='transferreversal',
+                    options={'verbose_name': 'transfer reversal', 'verbose_name_plural': 'transfer reversals'},
+                ),
+                migrations.AlterModelOptions(
+                    name='treasurycreditreversal',
+                    options={'verbose_name': 'treasury credit reversal', 'verbose_name_plural': 'treasury credit reversals'},
+                ),
+                migrations.AlterModelOptions(
+                    name='treasurydebitreversal',
+                    options={'verbose_name': 'treasury debit reversal', 'verbose_name_plural': 'treasury debit reversals'},
+                ),
+                migrations.AlterModelOptions(
+                    name='treasuryfinancialaccount',
+                    options={'verbose_name': 'treasury financial account', 'verbose_name_plural': 'treasury financial accounts'},
+                ),
+                migrations.AlterModelOptions(
+                    name='treasuryinboundtransfer',
+                    options={'verbose_name': 'treasury inbound transfer', 'verbose_name_plural': 'treasury inbound transfers'},
+                ),
+                migrations.AlterModelOptions(
+                    name='treasuryoutboundpayment',
+                    options={'verbose_name': 'treasury outbound payment', 'verbose_name_plural': 'treasury outbound payments'},
+                ),
+                migrations.AlterModelOptions(
+                    name='treasuryoutboundtransfer',
+                    options={'verbose_name': 'treasury outbound transfer', 'verbose_name_plural': 'treasury outbound transfers'},
+                ),
+                migrations.AlterModelOptions(
+                    name='treasuryreceivedcredit',
+                    options={'verbose_name': 'treasury received credit', 'verbose_name_plural': 'treasury received credits'},
+                ),
+                migrations.AlterModelOptions(
+                    name='treasuryreceiveddebit',
+                    options={'verbose_name': 'treasury received debit', 'verbose_name_plural': 'treasury received debits'},
+                ),
+                migrations.AlterModelOptions(
+                    name='treasurytransaction',
+                    options={'verbose_name': 'treasury transaction', 'verbose_name_plural': 'treasury transactions'},
+                ),
+                migrations.AlterModelOptions(
+                    name='treasurytransactionentry',
+                    options={'verbose_name': 'treasury transaction entry', 'verbose_name_plural': 'treasury transaction entries'},
+                ),
+                migrations.AlterModelOptions(
+                    name='webhookendpoint',
+                    options={'verbose_name': 'webhook endpoint', 'verbose_name_plural': 'webhook endpoints'},
+                ),
+                migrations.AlterField(
+                    model_name='account',
+                    name='individual',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='accounts_as_individual', to='stripe_django.person'),
+                ),
+                migrations.AlterField(
+                    model_name='applicationfee',
+                    name='account',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='application_fees', to='stripe_django.account'),
+                ),
+                migrations.AlterField(
+                    model_name='applicationfee',
+                    name='application',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='application_fees', to='stripe_django.application'),
+                ),
+                migrations.AlterField(
+                    model_name='applicationfee',
+                    name='balance_transaction',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='application_fees', to='stripe_django.balancetransaction'),
+                ),
+                migrations.AlterField(
+                    model_name='applicationfee',
+                    name='charge',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='application_fees', to='stripe_django.charge'),
+                ),
+                migrations.AlterField(
+                    model_name='applicationfee',
+                    name='originating_transaction',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='application_fees_as_originating_transaction', to='stripe_django.charge'),
+                ),
+                migrations.AlterField(
+                    model_name='applicationfeerefund',
+                    name='balance_transaction',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='application_fee_refunds', to='stripe_django.balancetransaction'),
+                ),
+                migrations.AlterField(
+                    model_name='bankaccount',
+                    name='account',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='account_bank_accounts', to='stripe_django.account'),
+                ),
+                migrations.AlterField(
+                    model_name='bankaccount',
+                    name='customer',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='bank_accounts', to='stripe_django.customer'),
+                ),
+                migrations.AlterField(
+                    model_name='billingcreditbalancesummary',
+                    name='customer',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='billing_credit_balance_summaries', to='stripe_django.customer'),
+                ),
+                migrations.AlterField(
+                    model_name='billingcreditbalancetransaction',
+                    name='credit_grant',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='billing_credit_balance_transactions', to='stripe_django.billingcreditgrant'),
+                ),
+                migrations.AlterField(
+                    model_name='billingcreditbalancetransaction',
+                    name='test_clock',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='billing_credit_balance_transactions', to='stripe_django.testclock'),
+                ),
+                migrations.AlterField(
+                    model_name='billingcreditgrant',
+                    name='customer',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='billing_credit_grants', to='stripe_django.customer'),
+                ),
+                migrations.AlterField(
+                    model_name='billingcreditgrant',
+                    name='test_clock',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='billing_credit_grants', to='stripe_django.testclock'),
+                ),
+                migrations.AlterField(
+                    model_name='billingmetereventsummary',
+                    name='meter',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='billing_meter_event_summaries', to='stripe_django.billingmeter'),
+                ),
+                migrations.AlterField(
+                    model_name='billingportalconfiguration',
+                    name='application',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='billing_portal_configurations', to='stripe_django.application'),
+                ),
+                migrations.AlterField(
+                    model_name='bitcoinreceiver',
+                    name='customer',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='bitcoin_receivers', to='stripe_django.customer'),
+                ),
+                migrations.AlterField(
+                    model_name='capability',
+                    name='account',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='account_capabilities', to='stripe_django.account'),
+                ),
+                migrations.AlterField(
+                    model_name='card',
+                    name='account',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='cards', to='stripe_django.account'),
+                ),
+                migrations.AlterField(
+                    model_name='card',
+                    name='customer',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='cards', to='stripe_django.customer'),
+                ),
+                migrations.AlterField(
+                    model_name='card',
+                    name='recipient',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='recipient_cards', to='stripe_django.recipient'),
+                ),
+                migrations.AlterField(
+                    model_name='charge',
+                    name='application',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='charges', to='stripe_django.application'),
+                ),
+                migrations.AlterField(
+                    model_name='charge',
+                    name='application_fee',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='charges', to='stripe_django.applicationfee'),
+                ),
+                migrations.AlterField(
+                    model_name='charge',
+                    name='balance_transaction',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='charges', to='stripe_django.balancetransaction'),
+                ),
+                migrations.AlterField(
+                    model_name='charge',
+                    name='destination',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='charges_as_destination', to='stripe_django.account'),
+                ),
+                migrations.AlterField(
+                    model_name='charge',
+                    name='dispute',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='charges', to='stripe_django.dispute'),
+                ),
+                migrations.AlterField(
+                    model_name='charge',
+                    name='failure_balance_transaction',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='charges_as_failure_balance_transaction', to='stripe_django.balancetransaction'),
+                ),
+                migrations.AlterField(
+                    model_name='charge',
+                    name='invoice',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='charges', to='stripe_django.invoice'),
+                ),
+                migrations.AlterField(
+                    model_name='charge',
+                    name='on_behalf_of',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='charges_as_on_behalf_of', to='stripe_django.account'),
+                ),
+                migrations.AlterField(
+                    model_name='charge',
+                    name='payment_intent',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='charges', to='stripe_django.paymentintent'),
+                ),
+                migrations.AlterField(
+                    model_name='charge',
+                    name='review',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='charges', to='stripe_django.review'),
+                ),
+                migrations.AlterField(
+                    model_name='charge',
+                    name='source_transfer',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='charges_as_source_transfer', to='stripe_django.transfer'),
+                ),
+                migrations.AlterField(
+                    model_name='charge',
+                    name='transfer',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='charges', to='stripe_django.transfer'),
+                ),
+                migrations.AlterField(
+                    model_name='checkoutsession',
+                    name='customer',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='checkout_sessions', to='stripe_django.customer'),
+                ),
+                migrations.AlterField(
+                    model_name='checkoutsession',
+                    name='invoice',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='checkout_sessions', to='stripe_django.invoice'),
+                ),
+                migrations.AlterField(
+                    model_name='checkoutsession',
+                    name='payment_intent',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='checkout_sessions', to='stripe_django.paymentintent'),
+                ),
+                migrations.AlterField(
+                    model_name='checkoutsession',
+                    name='payment_link',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='checkout_sessions', to='stripe_django.paymentlink'),
+                ),
+                migrations.AlterField(
+                    model_name='checkoutsession',
+                    name='setup_intent',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='checkout_sessions', to='stripe_django.setupintent'),
+                ),
+                migrations.AlterField(
+                    model_name='checkoutsession',
+                    name='subscription',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='checkout_sessions', to='stripe_django.subscription'),
+                ),
+                migrations.AlterField(
+                    model_name='climateorder',
+                    name='product',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='climate_orders', to='stripe_django.climateproduct'),
+                ),
+                migrations.AlterField(
+                    model_name='connectcollectiontransfer',
+                    name='destination',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='connect_collection_transfers_as_destination', to='stripe_django.account'),
+                ),
+                migrations.AlterField(
+                    model_name='creditnote',
+                    name='customer',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='credit_notes', to='stripe_django.customer'),
+                ),
+                migrations.AlterField(
+                    model_name='creditnote',
+                    name='customer_balance_transaction',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='credit_notes', to='stripe_django.customerbalancetransaction'),
+                ),
+                migrations.AlterField(
+                    model_name='creditnote',
+                    name='invoice',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='credit_notes', to='stripe_django.invoice'),
+                ),
+                migrations.AlterField(
+                    model_name='customer',
+                    name='cash_balance',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='customers', to='stripe_django.cashbalance'),
+                ),
+                migrations.AlterField(
+                    model_name='customer',
+                    name='discount',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='customers', to='stripe_django.discount'),
+                ),
+                migrations.AlterField(
+                    model_name='customer',
+                    name='test_clock',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='customers', to='stripe_django.testclock'),
+                ),
+                migrations.AlterField(
+                    model_name='customerbalancetransaction',
+                    name='checkout_session',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='customer_balance_transactions', to='stripe_django.checkoutsession'),
+                ),
+                migrations.AlterField(
+                    model_name='customerbalancetransaction',
+                    name='credit_note',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='customer_balance_transactions', to='stripe_django.creditnote'),
+                ),
+                migrations.AlterField(
+                    model_name='customerbalancetransaction',
+                    name='customer',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='customer_balance_transactions', to='stripe_django.customer'),
+                ),
+                migrations.AlterField(
+                    model_name='customerbalancetransaction',
+                    name='invoice',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='customer_balance_transactions', to='stripe_django.invoice'),
+                ),
+                migrations.AlterField(
+                    model_name='customercashbalancetransaction',
+                    name='customer',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='customer_cash_balance_transactions', to='stripe_django.customer'),
+                ),
+                migrations.AlterField(
+                    model_name='discount',
+                    name='coupon',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='discounts', to='stripe_django.coupon'),
+                ),
+                migrations.AlterField(
+                    model_name='discount',
+                    name='customer',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='discounts', to='stripe_django.customer'),
+                ),
+                migrations.AlterField(
+                    model_name='discount',
+                    name='promotion_code',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='discounts', to='stripe_django.promotioncode'),
+                ),
+                migrations.AlterField(
+                    model_name='dispute',
+                    name='balance_transaction',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='disputes', to='stripe_django.balancetransaction'),
+                ),
+                migrations.AlterField(
+                    model_name='dispute',
+                    name='charge',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='disputes', to='stripe_django.charge'),
+                ),
+                migrations.AlterField(
+                    model_name='dispute',
+                    name='payment_intent',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='disputes', to='stripe_django.paymentintent'),
+                ),
+                migrations.AlterField(
+                    model_name='earlyfraudwarning',
+                    name='charge',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='early_fraud_warnings', to='stripe_django.charge'),
+                ),
+                migrations.AlterField(
+                    model_name='earlyfraudwarning',
+                    name='payment_intent',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='early_fraud_warnings', to='stripe_django.paymentintent'),
+                ),
+                migrations.AlterField(
+                    model_name='entitlementsactiveentitlement',
+                    name='feature',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='entitlements_active_entitlements', to='stripe_django.entitlementsfeature'),
+                ),
+                migrations.AlterField(
+                    model_name='filelink',
+                    name='file',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='file_links', to='stripe_django.file'),
+                ),
+                migrations.AlterField(
+                    model_name='financialconnectionsaccount',
+                    name='ownership',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='financial_connections_accounts_as_ownership', to='stripe_django.financialconnectionsaccountownership'),
+                ),
+                migrations.AlterField(
+                    model_name='financialconnectionssession',
+                    name='bank_account_token',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='financial_connections_sessions_as_bank_account_token', to='stripe_django.token'),
+                ),
+                migrations.AlterField(
+                    model_name='identityverificationsession',
+                    name='last_verification_report',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='identity_verification_sessions_as_last_verification_report', to='stripe_django.identityverificationreport'),
+                ),
+                migrations.AlterField(
+                    model_name='invoice',
+                    name='application',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='invoices', to='stripe_django.application'),
+                ),
+                migrations.AlterField(
+                    model_name='invoice',
+                    name='charge',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='invoices', to='stripe_django.charge'),
+                ),
+                migrations.AlterField(
+                    model_name='invoice',
+                    name='default_payment_method',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='invoices_as_default_payment_method', to='stripe_django.paymentmethod'),
+                ),
+                migrations.AlterField(
+                    model_name='invoice',
+                    name='discount',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='invoices', to='stripe_django.discount'),
+                ),
+                migrations.AlterField(
+                    model_name='invoice',
+                    name='latest_revision',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='invoices_as_latest_revision', to='stripe_django.invoice'),
+                ),
+                migrations.AlterField(
+                    model_name='invoice',
+                    name='on_behalf_of',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='invoices_as_on_behalf_of', to='stripe_django.account'),
+                ),
+                migrations.AlterField(
+                    model_name='invoice',
+                    name='payment_intent',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='invoices', to='stripe_django.paymentintent'),
+                ),
+                migrations.AlterField(
+                    model_name='invoice',
+                    name='subscription',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='invoices', to='stripe_django.subscription'),
+                ),
+                migrations.AlterField(
+                    model_name='invoice',
+                    name='test_clock',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='invoices', to='stripe_django.testclock'),
+                ),
+                migrations.AlterField(
+                    model_name='invoiceitem',
+                    name='customer',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='invoice_items', to='stripe_django.customer'),
+                ),
+                migrations.AlterField(
+                    model_name='invoiceitem',
+                    name='plan',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='invoice_items', to='stripe_django.plan'),
+                ),
+                migrations.AlterField(
+                    model_name='invoiceitem',
+                    name='subscription',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='invoice_items', to='stripe_django.subscription'),
+                ),
+                migrations.AlterField(
+                    model_name='invoiceitem',
+                    name='test_clock',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='invoice_items', to='stripe_django.testclock'),
+                ),
+                migrations.AlterField(
+                    model_name='invoicelineitem',
+                    name='subscription',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='invoice_line_items', to='stripe_django.subscription'),
+                ),
+                migrations.AlterField(
+                    model_name='issuingauthorization',
+                    name='card',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='issuing_authorizations', to='stripe_django.issuingcard'),
+                ),
+                migrations.AlterField(
+                    model_name='issuingauthorization',
+                    name='cardholder',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='issuing_authorizations', to='stripe_django.issuingcardholder'),
+                ),
+                migrations.AlterField(
+                    model_name='issuingauthorization',
+                    name='token',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='issuing_authorizations', to='stripe_django.issuingtoken'),
+                ),
+                migrations.AlterField(
+                    model_name='issuingcard',
+                    name='cardholder',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='issuing_cards', to='stripe_django.issuingcardholder'),
+                ),
+                migrations.AlterField(
+                    model_name='issuingcard',
+                    name='personalization_design',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='issuing_cards', to='stripe_django.issuingpersonalizationdesign'),
+                ),
+                migrations.AlterField(
+                    model_name='issuingcard',
+                    name='replaced_by',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='issuing_cards_as_replaced_by', to='stripe_django.issuingcard'),
+                ),
+                migrations.AlterField(
+                    model_name='issuingcard',
+                    name='replacement_for',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='issuing_cards_as_replacement_for', to='stripe_django.issuingcard'),
+                ),
+                migrations.AlterField(
+                    model_name='issuingdispute',
+                    name='transaction',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='issuing_disputes', to='stripe_django.issuingtransaction'),
+                ),
+                migrations.AlterField(
+                    model_name='issuingpersonalizationdesign',
+                    name='card_logo',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='issuing_personalization_designs_as_card_logo', to='stripe_django.file'),
+                ),
+                migrations.AlterField(
+                    model_name='issuingpersonalizationdesign',
+                    name='physical_bundle',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='issuing_personalization_designs', to='stripe_django.issuingphysicalbundle'),
+                ),
+                migrations.AlterField(
+                    model_name='issuingtoken',
+                    name='card',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='issuing_tokens', to='stripe_django.issuingcard'),
+                ),
+                migrations.AlterField(
+                    model_name='issuingtransaction',
+                    name='authorization',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='issuing_transactions', to='stripe_django.issuingauthorization'),
+                ),
+                migrations.AlterField(
+                    model_name='issuingtransaction',
+                    name='balance_transaction',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='issuing_transactions', to='stripe_django.balancetransaction'),
+                ),
+                migrations.AlterField(
+                    model_name='issuingtransaction',
+                    name='card',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='issuing_transactions', to='stripe_django.issuingcard'),
+                ),
+                migrations.AlterField(
+                    model_name='issuingtransaction',
+                    name='cardholder',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='issuing_transactions', to='stripe_django.issuingcardholder'),
+                ),
+                migrations.AlterField(
+                    model_name='issuingtransaction',
+                    name='dispute',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='issuing_transactions', to='stripe_django.issuingdispute'),
+                ),
+                migrations.AlterField(
+                    model_name='issuingtransaction',
+                    name='token',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='issuing_transactions', to='stripe_django.issuingtoken'),
+                ),
+                migrations.AlterField(
+                    model_name='lineitem',
+                    name='price',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='line_items', to='stripe_django.price'),
+                ),
+                migrations.AlterField(
+                    model_name='mandate',
+                    name='payment_method',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='mandates', to='stripe_django.paymentmethod'),
+                ),
+                migrations.AlterField(
+                    model_name='paymentintent',
+                    name='application',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='payment_intents', to='stripe_django.application'),
+                ),
+                migrations.AlterField(
+                    model_name='paymentintent',
+                    name='customer',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='payment_intents', to='stripe_django.customer'),
+                ),
+                migrations.AlterField(
+                    model_name='paymentintent',
+                    name='latest_charge',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='payment_intents_as_latest_charge', to='stripe_django.charge'),
+                ),
+                migrations.AlterField(
+                    model_name='paymentintent',
+                    name='on_behalf_of',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='payment_intents_as_on_behalf_of', to='stripe_django.account'),
+                ),
+                migrations.AlterField(
+                    model_name='paymentintent',
+                    name='payment_method',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='payment_intents', to='stripe_django.paymentmethod'),
+                ),
+                migrations.AlterField(
+                    model_name='paymentintent',
+                    name='payment_record',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='payment_intents', to='stripe_django.paymentrecord'),
+                ),
+                migrations.AlterField(
+                    model_name='paymentintent',
+                    name='review',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='payment_intents', to='stripe_django.review'),
+                ),
+                migrations.AlterField(
+                    model_name='paymentlink',
+                    name='application',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='payment_links', to='stripe_django.application'),
+                ),
+                migrations.AlterField(
+                    model_name='paymentlink',
+                    name='on_behalf_of',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='payment_links_as_on_behalf_of', to='stripe_django.account'),
+                ),
+                migrations.AlterField(
+                    model_name='paymentmethod',
+                    name='customer',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='payment_methods', to='stripe_django.customer'),
+                ),
+                migrations.AlterField(
+                    model_name='payout',
+                    name='application_fee',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='payouts', to='stripe_django.applicationfee'),
+                ),
+                migrations.AlterField(
+                    model_name='payout',
+                    name='balance_transaction',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='payouts', to='stripe_django.balancetransaction'),
+                ),
+                migrations.AlterField(
+                    model_name='payout',
+                    name='failure_balance_transaction',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='payouts_as_failure_balance_transaction', to='stripe_django.balancetransaction'),
+                ),
+                migrations.AlterField(
+                    model_name='payout',
+                    name='original_payout',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='payouts_as_original_payout', to='stripe_django.payout'),
+                ),
+                migrations.AlterField(
+                    model_name='payout',
+                    name='reversed_by',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='payouts_as_reversed_by', to='stripe_django.payout'),
+                ),
+                migrations.AlterField(
+                    model_name='person',
+                    name='account',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='persons', to='stripe_django.account'),
+                ),
+                migrations.AlterField(
+                    model_name='plan',
+                    name='product',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='plans', to='stripe_django.product'),
+                ),
+                migrations.AlterField(
+                    model_name='price',
+                    name='product',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='prices', to='stripe_django.product'),
+                ),
+                migrations.AlterField(
+                    model_name='product',
+                    name='default_price',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='products_as_default_price', to='stripe_django.price'),
+                ),
+                migrations.AlterField(
+                    model_name='product',
+                    name='tax_code',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='products', to='stripe_django.taxcode'),
+                ),
+                migrations.AlterField(
+                    model_name='productcatalogtrialoffer',
+                    name='price',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='product_catalog_trial_offers', to='stripe_django.price'),
+                ),
+                migrations.AlterField(
+                    model_name='productfeature',
+                    name='entitlement_feature',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='product_features_as_entitlement_feature', to='stripe_django.entitlementsfeature'),
+                ),
+                migrations.AlterField(
+                    model_name='promotioncode',
+                    name='customer',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='promotion_codes', to='stripe_django.customer'),
+                ),
+                migrations.AlterField(
+                    model_name='quote',
+                    name='application',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='quotes', to='stripe_django.application'),
+                ),
+                migrations.AlterField(
+                    model_name='quote',
+                    name='customer',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='quotes', to='stripe_django.customer'),
+                ),
+                migrations.AlterField(
+                    model_name='quote',
+                    name='invoice',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='quotes', to='stripe_django.invoice'),
+                ),
+                migrations.AlterField(
+                    model_name='quote',
+                    name='on_behalf_of',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='quotes_as_on_behalf_of', to='stripe_django.account'),
+                ),
+                migrations.AlterField(
+                    model_name='quote',
+                    name='subscription',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='quotes', to='stripe_django.subscription'),
+                ),
+                migrations.AlterField(
+                    model_name='quote',
+                    name='subscription_schedule',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='quotes', to='stripe_django.subscriptionschedule'),
+                ),
+                migrations.AlterField(
+                    model_name='quote',
+                    name='test_clock',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='quotes', to='stripe_django.testclock'),
+                ),
+                migrations.AlterField(
+                    model_name='recipient',
+                    name='default_card',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='recipients_as_default_card', to='stripe_django.card'),
+                ),
+                migrations.AlterField(
+                    model_name='recipient',
+                    name='migrated_to',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='recipients_as_migrated_to', to='stripe_django.account'),
+                ),
+                migrations.AlterField(
+                    model_name='refund',
+                    name='balance_transaction',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='refunds', to='stripe_django.balancetransaction'),
+                ),
+                migrations.AlterField(
+                    model_name='refund',
+                    name='customer',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='refunds', to='stripe_django.customer'),
+                ),
+                migrations.AlterField(
+                    model_name='refund',
+                    name='failure_balance_transaction',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='refunds_as_failure_balance_transaction', to='stripe_django.balancetransaction'),
+                ),
+                migrations.AlterField(
+                    model_name='refund',
+                    name='payment_intent',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='refunds', to='stripe_django.paymentintent'),
+                ),
+                migrations.AlterField(
+                    model_name='refund',
+                    name='payment_method',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='refunds', to='stripe_django.paymentmethod'),
+                ),
+                migrations.AlterField(
+                    model_name='refund',
+                    name='source_transfer_reversal',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='refunds_as_source_transfer_reversal', to='stripe_django.transferreversal'),
+                ),
+                migrations.AlterField(
+                    model_name='refund',
+                    name='transfer_reversal',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='refunds', to='stripe_django.transferreversal'),
+                ),
+                migrations.AlterField(
+                    model_name='reportingreportrun',
+                    name='result',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='reporting_report_runs_as_result', to='stripe_django.file'),
+                ),
+                migrations.AlterField(
+                    model_name='reservehold',
+                    name='reserve_plan',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='reserve_holds', to='stripe_django.reserveplan'),
+                ),
+                migrations.AlterField(
+                    model_name='reservehold',
+                    name='source_charge',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='reserve_holds_as_source_charge', to='stripe_django.charge'),
+                ),
+                migrations.AlterField(
+                    model_name='reserverelease',
+                    name='reserve_hold',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='reserve_releases', to='stripe_django.reservehold'),
+                ),
+                migrations.AlterField(
+                    model_name='reserverelease',
+                    name='reserve_plan',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='reserve_releases', to='stripe_django.reserveplan'),
+                ),
+                migrations.AlterField(
+                    model_name='review',
+                    name='charge',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='reviews', to='stripe_django.charge'),
+                ),
+                migrations.AlterField(
+                    model_name='review',
+                    name='payment_intent',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='reviews', to='stripe_django.paymentintent'),
+                ),
+                migrations.AlterField(
+                    model_name='scheduledqueryrun',
+                    name='file',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='scheduled_query_runs', to='stripe_django.file'),
+                ),
+                migrations.AlterField(
+                    model_name='setupattempt',
+                    name='application',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='setup_attempts', to='stripe_django.application'),
+                ),
+                migrations.AlterField(
+                    model_name='setupattempt',
+                    name='customer',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='setup_attempts', to='stripe_django.customer'),
+                ),
+                migrations.AlterField(
+                    model_name='setupattempt',
+                    name='on_behalf_of',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='setup_attempts_as_on_behalf_of', to='stripe_django.account'),
+                ),
+                migrations.AlterField(
+                    model_name='setupattempt',
+                    name='payment_method',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='setup_attempts', to='stripe_django.paymentmethod'),
+                ),
+                migrations.AlterField(
+                    model_name='setupattempt',
+                    name='setup_intent',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='setup_attempts', to='stripe_django.setupintent'),
+                ),
+                migrations.AlterField(
+                    model_name='setupintent',
+                    name='application',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='setup_intents', to='stripe_django.application'),
+                ),
+                migrations.AlterField(
+                    model_name='setupintent',
+                    name='customer',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='setup_intents', to='stripe_django.customer'),
+                ),
+                migrations.AlterField(
+                    model_name='setupintent',
+                    name='latest_attempt',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='setup_intents_as_latest_attempt', to='stripe_django.setupattempt'),
+                ),
+                migrations.AlterField(
+                    model_name='setupintent',
+                    name='mandate',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='setup_intents', to='stripe_django.mandate'),
+                ),
+                migrations.AlterField(
+                    model_name='setupintent',
+                    name='on_behalf_of',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='setup_intents_as_on_behalf_of', to='stripe_django.account'),
+                ),
+                migrations.AlterField(
+                    model_name='setupintent',
+                    name='payment_method',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='setup_intents', to='stripe_django.paymentmethod'),
+                ),
+                migrations.AlterField(
+                    model_name='setupintent',
+                    name='single_use_mandate',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='setup_intents_as_single_use_mandate', to='stripe_django.mandate'),
+                ),
+                migrations.AlterField(
+                    model_name='shippingrate',
+                    name='tax_code',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='shipping_rates', to='stripe_django.taxcode'),
+                ),
+                migrations.AlterField(
+                    model_name='sourcemandatenotification',
+                    name='source',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='source_mandate_notifications', to='stripe_django.source'),
+                ),
+                migrations.AlterField(
+                    model_name='subscription',
+                    name='application',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='subscriptions', to='stripe_django.application'),
+                ),
+                migrations.AlterField(
+                    model_name='subscription',
+                    name='default_payment_method',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='subscriptions_as_default_payment_method', to='stripe_django.paymentmethod'),
+                ),
+                migrations.AlterField(
+                    model_name='subscription',
+                    name='discount',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='subscriptions', to='stripe_django.discount'),
+                ),
+                migrations.AlterField(
+                    model_name='subscription',
+                    name='latest_invoice',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='subscriptions_as_latest_invoice', to='stripe_django.invoice'),
+                ),
+                migrations.AlterField(
+                    model_name='subscription',
+                    name='on_behalf_of',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='subscriptions_as_on_behalf_of', to='stripe_django.account'),
+                ),
+                migrations.AlterField(
+                    model_name='subscription',
+                    name='pending_setup_intent',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='subscriptions_as_pending_setup_intent', to='stripe_django.setupintent'),
+                ),
+                migrations.AlterField(
+                    model_name='subscription',
+                    name='plan',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='subscriptions', to='stripe_django.plan'),
+                ),
+                migrations.AlterField(
+                    model_name='subscription',
+                    name='schedule',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='subscriptions_as_schedule', to='stripe_django.subscriptionschedule'),
+                ),
+                migrations.AlterField(
+                    model_name='subscription',
+                    name='test_clock',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='subscriptions', to='stripe_django.testclock'),
+                ),
+                migrations.AlterField(
+                    model_name='subscriptionitem',
+                    name='plan',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='subscription_items', to='stripe_django.plan'),
+                ),
+                migrations.AlterField(
+                    model_name='subscriptionitem',
+                    name='price',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='subscription_items', to='stripe_django.price'),
+                ),
+                migrations.AlterField(
+                    model_name='subscriptionschedule',
+                    name='application',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='subscription_schedules', to='stripe_django.application'),
+                ),
+                migrations.AlterField(
+                    model_name='subscriptionschedule',
+                    name='customer',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='subscription_schedules', to='stripe_django.customer'),
+                ),
+                migrations.AlterField(
+                    model_name='subscriptionschedule',
+                    name='subscription',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='subscription_schedules', to='stripe_django.subscription'),
+                ),
+                migrations.AlterField(
+                    model_name='subscriptionschedule',
+                    name='test_clock',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='subscription_schedules', to='stripe_django.testclock'),
+                ),
+                migrations.AlterField(
+                    model_name='taxid',
+                    name='customer',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='customer_tax_ids', to='stripe_django.customer'),
+                ),
+                migrations.AlterField(
+                    model_name='terminalreader',
+                    name='location',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='terminal_readers', to='stripe_django.terminallocation'),
+                ),
+                migrations.AlterField(
+                    model_name='threedsecureauthentication',
+                    name='payment_method',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='three_d_secure_authentications', to='stripe_django.paymentmethod'),
+                ),
+                migrations.AlterField(
+                    model_name='token',
+                    name='bank_account',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='tokens', to='stripe_django.bankaccount'),
+                ),
+                migrations.AlterField(
+                    model_name='token',
+                    name='card',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='tokens', to='stripe_django.card'),
+                ),
+                migrations.AlterField(
+                    model_name='topup',
+                    name='balance_transaction',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='topups', to='stripe_django.balancetransaction'),
+                ),
+                migrations.AlterField(
+                    model_name='topup',
+                    name='payment_method',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='topups', to='stripe_django.paymentmethod'),
+                ),
+                migrations.AlterField(
+                    model_name='topup',
+                    name='source',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='topups', to='stripe_django.source'),
+                ),
+                migrations.AlterField(
+                    model_name='transfer',
+                    name='application_fee',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='transfers', to='stripe_django.applicationfee'),
+                ),
+                migrations.AlterField(
+                    model_name='transfer',
+                    name='balance_transaction',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='transfers', to='stripe_django.balancetransaction'),
+                ),
+                migrations.AlterField(
+                    model_name='transfer',
+                    name='destination',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='transfers_as_destination', to='stripe_django.account'),
+                ),
+                migrations.AlterField(
+                    model_name='transfer',
+                    name='destination_payment',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='transfers_as_destination_payment', to='stripe_django.charge'),
+                ),
+                migrations.AlterField(
+                    model_name='transfer',
+                    name='source_transaction',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='transfers_as_source_transaction', to='stripe_django.charge'),
+                ),
+                migrations.AlterField(
+                    model_name='transferreversal',
+                    name='balance_transaction',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='transfer_reversals', to='stripe_django.balancetransaction'),
+                ),
+                migrations.AlterField(
+                    model_name='transferreversal',
+                    name='destination_payment_refund',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='transfer_reversals_as_destination_payment_refund', to='stripe_django.refund'),
+                ),
+                migrations.AlterField(
+                    model_name='transferreversal',
+                    name='source_refund',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='transfer_reversals_as_source_refund', to='stripe_django.refund'),
+                ),
+                migrations.AlterField(
+                    model_name='treasurycreditreversal',
+                    name='transaction',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='treasury_credit_reversals', to='stripe_django.treasurytransaction'),
+                ),
+                migrations.AlterField(
+                    model_name='treasurydebitreversal',
+                    name='transaction',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='treasury_debit_reversals', to='stripe_django.treasurytransaction'),
+                ),
+                migrations.AlterField(
+                    model_name='treasuryinboundtransfer',
+                    name='transaction',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='treasury_inbound_transfers', to='stripe_django.treasurytransaction'),
+                ),
+                migrations.AlterField(
+                    model_name='treasuryoutboundpayment',
+                    name='transaction',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='treasury_outbound_payments', to='stripe_django.treasurytransaction'),
+                ),
+                migrations.AlterField(
+                    model_name='treasuryoutboundtransfer',
+                    name='transaction',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='treasury_outbound_transfers', to='stripe_django.treasurytransaction'),
+                ),
+                migrations.AlterField(
+                    model_name='treasuryreceivedcredit',
+                    name='transaction',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='treasury_received_credits', to='stripe_django.treasurytransaction'),
+                ),
+                migrations.AlterField(
+                    model_name='treasuryreceiveddebit',
+                    name='transaction',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='treasury_received_debits', to='stripe_django.treasurytransaction'),
+                ),
+                migrations.AlterField(
+                    model_name='treasurytransactionentry',
+                    name='transaction',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='treasury_transaction_entries', to='stripe_django.treasurytransaction'),
+                ),
+                *INDEXES,
             ],
             database_operations=[
                 migrations.RunPython(drop_like_indexes_on_ids, migrations.RunPython.noop),
+                *INDEXES,
             ],
-        ),
-        migrations.AlterModelOptions(
-            name='account',
-            options={'verbose_name': 'account', 'verbose_name_plural': 'accounts'},
-        ),
-        migrations.AlterModelOptions(
-            name='applepaydomain',
-            options={'verbose_name': 'Apple Pay domain', 'verbose_name_plural': 'Apple Pay domains'},
-        ),
-        migrations.AlterModelOptions(
-            name='application',
-            options={'verbose_name': 'application', 'verbose_name_plural': 'applications'},
-        ),
-        migrations.AlterModelOptions(
-            name='applicationfee',
-            options={'verbose_name': 'application fee', 'verbose_name_plural': 'application fees'},
-        ),
-        migrations.AlterModelOptions(
-            name='applicationfeerefund',
-            options={'verbose_name': 'application fee refund', 'verbose_name_plural': 'application fee refunds'},
-        ),
-        migrations.AlterModelOptions(
-            name='appsinstall',
-            options={'verbose_name': 'apps install', 'verbose_name_plural': 'apps installs'},
-        ),
-        migrations.AlterModelOptions(
-            name='balance',
-            options={'verbose_name': 'balance', 'verbose_name_plural': 'balances'},
-        ),
-        migrations.AlterModelOptions(
-            name='balancesettings',
-            options={'verbose_name': 'balance settings', 'verbose_name_plural': 'balance settings'},
-        ),
-        migrations.AlterModelOptions(
-            name='balancetransaction',
-            options={'verbose_name': 'balance transaction', 'verbose_name_plural': 'balance transactions'},
-        ),
-        migrations.AlterModelOptions(
-            name='bankaccount',
-            options={'verbose_name': 'bank account', 'verbose_name_plural': 'bank accounts'},
-        ),
-        migrations.AlterModelOptions(
-            name='billingalert',
-            options={'verbose_name': 'billing alert', 'verbose_name_plural': 'billing alerts'},
-        ),
-        migrations.AlterModelOptions(
-            name='billingcreditbalancesummary',
-            options={'verbose_name': 'billing credit balance summary', 'verbose_name_plural': 'billing credit balance summaries'},
-        ),
-        migrations.AlterModelOptions(
-            name='billingcreditbalancetransaction',
-            options={'verbose_name': 'billing credit balance transaction', 'verbose_name_plural': 'billing credit balance transactions'},
-        ),
-        migrations.AlterModelOptions(
-            name='billingcreditgrant',
-            options={'verbose_name': 'billing credit grant', 'verbose_name_plural': 'billing credit grants'},
-        ),
-        migrations.AlterModelOptions(
-            name='billingfeedbackoption',
-            options={'verbose_name': 'billing feedback option', 'verbose_name_plural': 'billing feedback options'},
-        ),
-        migrations.AlterModelOptions(
-            name='billingmeter',
-            options={'verbose_name': 'billing meter', 'verbose_name_plural': 'billing meters'},
-        ),
-        migrations.AlterModelOptions(
-            name='billingmetereventsummary',
-            options={'verbose_name': 'billing meter event summary', 'verbose_name_plural': 'billing meter event summaries'},
-        ),
-        migrations.AlterModelOptions(
-            name='billingportalconfiguration',
-            options={'verbose_name': 'billing portal configuration', 'verbose_name_plural': 'billing portal configurations'},
-        ),
-        migrations.AlterModelOptions(
-            name='bitcoinreceiver',
-            options={'verbose_name': 'bitcoin receiver', 'verbose_name_plural': 'bitcoin receivers'},
-        ),
-        migrations.AlterModelOptions(
-            name='capability',
-            options={'verbose_name': 'capability', 'verbose_name_plural': 'capabilities'},
-        ),
-        migrations.AlterModelOptions(
-            name='card',
-            options={'verbose_name': 'card', 'verbose_name_plural': 'cards'},
-        ),
-        migrations.AlterModelOptions(
-            name='cashbalance',
-            options={'verbose_name': 'cash balance', 'verbose_name_plural': 'cash balances'},
-        ),
-        migrations.AlterModelOptions(
-            name='charge',
-            options={'verbose_name': 'charge', 'verbose_name_plural': 'charges'},
-        ),
-        migrations.AlterModelOptions(
-            name='checkoutsession',
-            options={'verbose_name': 'checkout session', 'verbose_name_plural': 'checkout sessions'},
-        ),
-        migrations.AlterModelOptions(
-            name='climateorder',
-            options={'verbose_name': 'climate order', 'verbose_name_plural': 'climate orders'},
-        ),
-        migrations.AlterModelOptions(
-            name='climateproduct',
-            options={'verbose_name': 'climate product', 'verbose_name_plural': 'climate products'},
-        ),
-        migrations.AlterModelOptions(
-            name='climatesupplier',
-            options={'verbose_name': 'climate supplier', 'verbose_name_plural': 'climate suppliers'},
-        ),
-        migrations.AlterModelOptions(
-            name='confirmationtoken',
-            options={'verbose_name': 'confirmation token', 'verbose_name_plural': 'confirmation tokens'},
-        ),
-        migrations.AlterModelOptions(
-            name='connectcollectiontransfer',
-            options={'verbose_name': 'connect collection transfer', 'verbose_name_plural': 'connect collection transfers'},
-        ),
-        migrations.AlterModelOptions(
-            name='countryspec',
-            options={'verbose_name': 'country spec', 'verbose_name_plural': 'country specs'},
-        ),
-        migrations.AlterModelOptions(
-            name='coupon',
-            options={'verbose_name': 'coupon', 'verbose_name_plural': 'coupons'},
-        ),
-        migrations.AlterModelOptions(
-            name='creditnote',
-            options={'verbose_name': 'credit note', 'verbose_name_plural': 'credit notes'},
-        ),
-        migrations.AlterModelOptions(
-            name='creditnotelineitem',
-            options={'verbose_name': 'credit note line item', 'verbose_name_plural': 'credit note line items'},
-        ),
-        migrations.AlterModelOptions(
-            name='customer',
-            options={'verbose_name': 'customer', 'verbose_name_plural': 'customers'},
-        ),
-        migrations.AlterModelOptions(
-            name='customerbalancetransaction',
-            options={'verbose_name': 'customer balance transaction', 'verbose_name_plural': 'customer balance transactions'},
-        ),
-        migrations.AlterModelOptions(
-            name='customercashbalancetransaction',
-            options={'verbose_name': 'customer cash balance transaction', 'verbose_name_plural': 'customer cash balance transactions'},
-        ),
-        migrations.AlterModelOptions(
-            name='discount',
-            options={'verbose_name': 'discount', 'verbose_name_plural': 'discounts'},
-        ),
-        migrations.AlterModelOptions(
-            name='dispute',
-            options={'verbose_name': 'dispute', 'verbose_name_plural': 'disputes'},
-        ),
-        migrations.AlterModelOptions(
-            name='earlyfraudwarning',
-            options={'verbose_name': 'early fraud warning', 'verbose_name_plural': 'early fraud warnings'},
-        ),
-        migrations.AlterModelOptions(
-            name='entitlementsactiveentitlement',
-            options={'verbose_name': 'entitlements active entitlement', 'verbose_name_plural': 'entitlements active entitlements'},
-        ),
-        migrations.AlterModelOptions(
-            name='entitlementsactiveentitlementsummary',
-            options={'verbose_name': 'entitlements active entitlement summary', 'verbose_name_plural': 'entitlements active entitlement summaries'},
-        ),
-        migrations.AlterModelOptions(
-            name='entitlementsfeature',
-            options={'verbose_name': 'entitlements feature', 'verbose_name_plural': 'entitlements features'},
-        ),
-        migrations.AlterModelOptions(
-            name='event',
-            options={'verbose_name': 'event', 'verbose_name_plural': 'events'},
-        ),
-        migrations.AlterModelOptions(
-            name='exchangerate',
-            options={'verbose_name': 'exchange rate', 'verbose_name_plural': 'exchange rates'},
-        ),
-        migrations.AlterModelOptions(
-            name='file',
-            options={'verbose_name': 'file', 'verbose_name_plural': 'files'},
-        ),
-        migrations.AlterModelOptions(
-            name='filelink',
-            options={'verbose_name': 'file link', 'verbose_name_plural': 'file links'},
-        ),
-        migrations.AlterModelOptions(
-            name='financialconnectionsaccount',
-            options={'verbose_name': 'financial connections account', 'verbose_name_plural': 'financial connections accounts'},
-        ),
-        migrations.AlterModelOptions(
-            name='financialconnectionsaccountowner',
-            options={'verbose_name': 'financial connections account owner', 'verbose_name_plural': 'financial connections account owners'},
-        ),
-        migrations.AlterModelOptions(
-            name='financialconnectionsaccountownership',
-            options={'verbose_name': 'financial connections account ownership', 'verbose_name_plural': 'financial connections account ownerships'},
-        ),
-        migrations.AlterModelOptions(
-            name='financialconnectionsauthorization',
-            options={'verbose_name': 'financial connections authorization', 'verbose_name_plural': 'financial connections authorizations'},
-        ),
-        migrations.AlterModelOptions(
-            name='financialconnectionssession',
-            options={'verbose_name': 'financial connections session', 'verbose_name_plural': 'financial connections sessions'},
-        ),
-        migrations.AlterModelOptions(
-            name='financialconnectionstransaction',
-            options={'verbose_name': 'financial connections transaction', 'verbose_name_plural': 'financial connections transactions'},
-        ),
-        migrations.AlterModelOptions(
-            name='forwardingrequest',
-            options={'verbose_name': 'forwarding request', 'verbose_name_plural': 'forwarding requests'},
-        ),
-        migrations.AlterModelOptions(
-            name='identityverificationreport',
-            options={'verbose_name': 'identity verification report', 'verbose_name_plural': 'identity verification reports'},
-        ),
-        migrations.AlterModelOptions(
-            name='identityverificationsession',
-            options={'verbose_name': 'identity verification session', 'verbose_name_plural': 'identity verification sessions'},
-        ),
-        migrations.AlterModelOptions(
-            name='invoice',
-            options={'verbose_name': 'invoice', 'verbose_name_plural': 'invoices'},
-        ),
-        migrations.AlterModelOptions(
-            name='invoiceitem',
-            options={'verbose_name': 'invoice item', 'verbose_name_plural': 'invoice items'},
-        ),
-        migrations.AlterModelOptions(
-            name='invoicelineitem',
-            options={'verbose_name': 'invoice line item', 'verbose_name_plural': 'invoice line items'},
-        ),
-        migrations.AlterModelOptions(
-            name='invoicepayment',
-            options={'verbose_name': 'invoice payment', 'verbose_name_plural': 'invoice payments'},
-        ),
-        migrations.AlterModelOptions(
-            name='invoicerenderingtemplate',
-            options={'verbose_name': 'invoice rendering template', 'verbose_name_plural': 'invoice rendering templates'},
-        ),
-        migrations.AlterModelOptions(
-            name='issuingauthorization',
-            options={'verbose_name': 'issuing authorization', 'verbose_name_plural': 'issuing authorizations'},
-        ),
-        migrations.AlterModelOptions(
-            name='issuingcard',
-            options={'verbose_name': 'issuing card', 'verbose_name_plural': 'issuing cards'},
-        ),
-        migrations.AlterModelOptions(
-            name='issuingcardholder',
-            options={'verbose_name': 'issuing cardholder', 'verbose_name_plural': 'issuing cardholders'},
-        ),
-        migrations.AlterModelOptions(
-            name='issuingdispute',
-            options={'verbose_name': 'issuing dispute', 'verbose_name_plural': 'issuing disputes'},
-        ),
-        migrations.AlterModelOptions(
-            name='issuingpersonalizationdesign',
-            options={'verbose_name': 'issuing personalization design', 'verbose_name_plural': 'issuing personalization designs'},
-        ),
-        migrations.AlterModelOptions(
-            name='issuingphysicalbundle',
-            options={'verbose_name': 'issuing physical bundle', 'verbose_name_plural': 'issuing physical bundles'},
-        ),
-        migrations.AlterModelOptions(
-            name='issuingtoken',
-            options={'verbose_name': 'issuing token', 'verbose_name_plural': 'issuing tokens'},
-        ),
-        migrations.AlterModelOptions(
-            name='issuingtransaction',
-            options={'verbose_name': 'issuing transaction', 'verbose_name_plural': 'issuing transactions'},
-        ),
-        migrations.AlterModelOptions(
-            name='lineitem',
-            options={'verbose_name': 'line item', 'verbose_name_plural': 'line items'},
-        ),
-        migrations.AlterModelOptions(
-            name='mandate',
-            options={'verbose_name': 'mandate', 'verbose_name_plural': 'mandates'},
-        ),
-        migrations.AlterModelOptions(
-            name='paymentattemptrecord',
-            options={'verbose_name': 'payment attempt record', 'verbose_name_plural': 'payment attempt records'},
-        ),
-        migrations.AlterModelOptions(
-            name='paymentintent',
-            options={'verbose_name': 'payment intent', 'verbose_name_plural': 'payment intents'},
-        ),
-        migrations.AlterModelOptions(
-            name='paymentintentamountdetailslineitem',
-            options={'verbose_name': 'payment intent amount details line item', 'verbose_name_plural': 'payment intent amount details line items'},
-        ),
-        migrations.AlterModelOptions(
-            name='paymentlink',
-            options={'verbose_name': 'payment link', 'verbose_name_plural': 'payment links'},
-        ),
-        migrations.AlterModelOptions(
-            name='paymentmethod',
-            options={'verbose_name': 'payment method', 'verbose_name_plural': 'payment methods'},
-        ),
-        migrations.AlterModelOptions(
-            name='paymentmethodconfiguration',
-            options={'verbose_name': 'payment method configuration', 'verbose_name_plural': 'payment method configurations'},
-        ),
-        migrations.AlterModelOptions(
-            name='paymentmethoddomain',
-            options={'verbose_name': 'payment method domain', 'verbose_name_plural': 'payment method domains'},
-        ),
-        migrations.AlterModelOptions(
-            name='paymentrecord',
-            options={'verbose_name': 'payment record', 'verbose_name_plural': 'payment records'},
-        ),
-        migrations.AlterModelOptions(
-            name='payout',
-            options={'verbose_name': 'payout', 'verbose_name_plural': 'payouts'},
-        ),
-        migrations.AlterModelOptions(
-            name='person',
-            options={'verbose_name': 'person', 'verbose_name_plural': 'persons'},
-        ),
-        migrations.AlterModelOptions(
-            name='plan',
-            options={'verbose_name': 'plan', 'verbose_name_plural': 'plans'},
-        ),
-        migrations.AlterModelOptions(
-            name='price',
-            options={'verbose_name': 'price', 'verbose_name_plural': 'prices'},
-        ),
-        migrations.AlterModelOptions(
-            name='product',
-            options={'verbose_name': 'product', 'verbose_name_plural': 'products'},
-        ),
-        migrations.AlterModelOptions(
-            name='productcatalogtrialoffer',
-            options={'verbose_name': 'product catalog trial offer', 'verbose_name_plural': 'product catalog trial offers'},
-        ),
-        migrations.AlterModelOptions(
-            name='productfeature',
-            options={'verbose_name': 'product feature', 'verbose_name_plural': 'product features'},
-        ),
-        migrations.AlterModelOptions(
-            name='promotioncode',
-            options={'verbose_name': 'promotion code', 'verbose_name_plural': 'promotion codes'},
-        ),
-        migrations.AlterModelOptions(
-            name='quote',
-            options={'verbose_name': 'quote', 'verbose_name_plural': 'quotes'},
-        ),
-        migrations.AlterModelOptions(
-            name='radarpaymentevaluation',
-            options={'verbose_name': 'radar payment evaluation', 'verbose_name_plural': 'radar payment evaluations'},
-        ),
-        migrations.AlterModelOptions(
-            name='radarvaluelist',
-            options={'verbose_name': 'radar value list', 'verbose_name_plural': 'radar value lists'},
-        ),
-        migrations.AlterModelOptions(
-            name='radarvaluelistitem',
-            options={'verbose_name': 'radar value list item', 'verbose_name_plural': 'radar value list items'},
-        ),
-        migrations.AlterModelOptions(
-            name='recipient',
-            options={'verbose_name': 'recipient', 'verbose_name_plural': 'recipients'},
-        ),
-        migrations.AlterModelOptions(
-            name='refund',
-            options={'verbose_name': 'refund', 'verbose_name_plural': 'refunds'},
-        ),
-        migrations.AlterModelOptions(
-            name='reportingreportrun',
-            options={'verbose_name': 'reporting report run', 'verbose_name_plural': 'reporting report runs'},
-        ),
-        migrations.AlterModelOptions(
-            name='reportingreporttype',
-            options={'verbose_name': 'reporting report type', 'verbose_name_plural': 'reporting report types'},
-        ),
-        migrations.AlterModelOptions(
-            name='reservehold',
-            options={'verbose_name': 'reserve hold', 'verbose_name_plural': 'reserve holds'},
-        ),
-        migrations.AlterModelOptions(
-            name='reserveplan',
-            options={'verbose_name': 'reserve plan', 'verbose_name_plural': 'reserve plans'},
-        ),
-        migrations.AlterModelOptions(
-            name='reserverelease',
-            options={'verbose_name': 'reserve release', 'verbose_name_plural': 'reserve releases'},
-        ),
-        migrations.AlterModelOptions(
-            name='reservetransaction',
-            options={'verbose_name': 'reserve transaction', 'verbose_name_plural': 'reserve transactions'},
-        ),
-        migrations.AlterModelOptions(
-            name='review',
-            options={'verbose_name': 'review', 'verbose_name_plural': 'reviews'},
-        ),
-        migrations.AlterModelOptions(
-            name='scheduledqueryrun',
-            options={'verbose_name': 'scheduled query run', 'verbose_name_plural': 'scheduled query runs'},
-        ),
-        migrations.AlterModelOptions(
-            name='setupattempt',
-            options={'verbose_name': 'setup attempt', 'verbose_name_plural': 'setup attempts'},
-        ),
-        migrations.AlterModelOptions(
-            name='setupintent',
-            options={'verbose_name': 'setup intent', 'verbose_name_plural': 'setup intents'},
-        ),
-        migrations.AlterModelOptions(
-            name='shippingrate',
-            options={'verbose_name': 'shipping rate', 'verbose_name_plural': 'shipping rates'},
-        ),
-        migrations.AlterModelOptions(
-            name='source',
-            options={'verbose_name': 'source', 'verbose_name_plural': 'sources'},
-        ),
-        migrations.AlterModelOptions(
-            name='sourcemandatenotification',
-            options={'verbose_name': 'source mandate notification', 'verbose_name_plural': 'source mandate notifications'},
-        ),
-        migrations.AlterModelOptions(
-            name='sourcetransaction',
-            options={'verbose_name': 'source transaction', 'verbose_name_plural': 'source transactions'},
-        ),
-        migrations.AlterModelOptions(
-            name='subscription',
-            options={'verbose_name': 'subscription', 'verbose_name_plural': 'subscriptions'},
-        ),
-        migrations.AlterModelOptions(
-            name='subscriptionitem',
-            options={'verbose_name': 'subscription item', 'verbose_name_plural': 'subscription items'},
-        ),
-        migrations.AlterModelOptions(
-            name='subscriptionschedule',
-            options={'verbose_name': 'subscription schedule', 'verbose_name_plural': 'subscription schedules'},
-        ),
-        migrations.AlterModelOptions(
-            name='taxassociation',
-            options={'verbose_name': 'tax association', 'verbose_name_plural': 'tax associations'},
-        ),
-        migrations.AlterModelOptions(
-            name='taxcalculation',
-            options={'verbose_name': 'tax calculation', 'verbose_name_plural': 'tax calculations'},
-        ),
-        migrations.AlterModelOptions(
-            name='taxcalculationlineitem',
-            options={'verbose_name': 'tax calculation line item', 'verbose_name_plural': 'tax calculation line items'},
-        ),
-        migrations.AlterModelOptions(
-            name='taxcode',
-            options={'verbose_name': 'tax code', 'verbose_name_plural': 'tax codes'},
-        ),
-        migrations.AlterModelOptions(
-            name='taxdeductedatsource',
-            options={'verbose_name': 'tax deducted at source', 'verbose_name_plural': 'tax deducted at source records'},
-        ),
-        migrations.AlterModelOptions(
-            name='taxid',
-            options={'verbose_name': 'tax ID', 'verbose_name_plural': 'tax IDs'},
-        ),
-        migrations.AlterModelOptions(
-            name='taxlocation',
-            options={'verbose_name': 'tax location', 'verbose_name_plural': 'tax locations'},
-        ),
-        migrations.AlterModelOptions(
-            name='taxrate',
-            options={'verbose_name': 'tax rate', 'verbose_name_plural': 'tax rates'},
-        ),
-        migrations.AlterModelOptions(
-            name='taxregistration',
-            options={'verbose_name': 'tax registration', 'verbose_name_plural': 'tax registrations'},
-        ),
-        migrations.AlterModelOptions(
-            name='taxsettings',
-            options={'verbose_name': 'tax settings', 'verbose_name_plural': 'tax settings'},
-        ),
-        migrations.AlterModelOptions(
-            name='taxtransaction',
-            options={'verbose_name': 'tax transaction', 'verbose_name_plural': 'tax transactions'},
-        ),
-        migrations.AlterModelOptions(
-            name='taxtransactionlineitem',
-            options={'verbose_name': 'tax transaction line item', 'verbose_name_plural': 'tax transaction line items'},
-        ),
-        migrations.AlterModelOptions(
-            name='terminalconfiguration',
-            options={'verbose_name': 'terminal configuration', 'verbose_name_plural': 'terminal configurations'},
-        ),
-        migrations.AlterModelOptions(
-            name='terminallocation',
-            options={'verbose_name': 'terminal location', 'verbose_name_plural': 'terminal locations'},
-        ),
-        migrations.AlterModelOptions(
-            name='terminalreader',
-            options={'verbose_name': 'terminal reader', 'verbose_name_plural': 'terminal readers'},
-        ),
-        migrations.AlterModelOptions(
-            name='testclock',
-            options={'verbose_name': 'test clock', 'verbose_name_plural': 'test clocks'},
-        ),
-        migrations.AlterModelOptions(
-            name='threedsecureauthentication',
-            options={'verbose_name': '3D Secure authentication', 'verbose_name_plural': '3D Secure authentications'},
-        ),
-        migrations.AlterModelOptions(
-            name='token',
-            options={'verbose_name': 'token', 'verbose_name_plural': 'tokens'},
-        ),
-        migrations.AlterModelOptions(
-            name='topup',
-            options={'verbose_name': 'top-up', 'verbose_name_plural': 'top-ups'},
-        ),
-        migrations.AlterModelOptions(
-            name='transfer',
-            options={'verbose_name': 'transfer', 'verbose_name_plural': 'transfers'},
-        ),
-        migrations.AlterModelOptions(
-            name='transferreversal',
-            options={'verbose_name': 'transfer reversal', 'verbose_name_plural': 'transfer reversals'},
-        ),
-        migrations.AlterModelOptions(
-            name='treasurycreditreversal',
-            options={'verbose_name': 'treasury credit reversal', 'verbose_name_plural': 'treasury credit reversals'},
-        ),
-        migrations.AlterModelOptions(
-            name='treasurydebitreversal',
-            options={'verbose_name': 'treasury debit reversal', 'verbose_name_plural': 'treasury debit reversals'},
-        ),
-        migrations.AlterModelOptions(
-            name='treasuryfinancialaccount',
-            options={'verbose_name': 'treasury financial account', 'verbose_name_plural': 'treasury financial accounts'},
-        ),
-        migrations.AlterModelOptions(
-            name='treasuryinboundtransfer',
-            options={'verbose_name': 'treasury inbound transfer', 'verbose_name_plural': 'treasury inbound transfers'},
-        ),
-        migrations.AlterModelOptions(
-            name='treasuryoutboundpayment',
-            options={'verbose_name': 'treasury outbound payment', 'verbose_name_plural': 'treasury outbound payments'},
-        ),
-        migrations.AlterModelOptions(
-            name='treasuryoutboundtransfer',
-            options={'verbose_name': 'treasury outbound transfer', 'verbose_name_plural': 'treasury outbound transfers'},
-        ),
-        migrations.AlterModelOptions(
-            name='treasuryreceivedcredit',
-            options={'verbose_name': 'treasury received credit', 'verbose_name_plural': 'treasury received credits'},
-        ),
-        migrations.AlterModelOptions(
-            name='treasuryreceiveddebit',
-            options={'verbose_name': 'treasury received debit', 'verbose_name_plural': 'treasury received debits'},
-        ),
-        migrations.AlterModelOptions(
-            name='treasurytransaction',
-            options={'verbose_name': 'treasury transaction', 'verbose_name_plural': 'treasury transactions'},
-        ),
-        migrations.AlterModelOptions(
-            name='treasurytransactionentry',
-            options={'verbose_name': 'treasury transaction entry', 'verbose_name_plural': 'treasury transaction entries'},
-        ),
-        migrations.AlterModelOptions(
-            name='webhookendpoint',
-            options={'verbose_name': 'webhook endpoint', 'verbose_name_plural': 'webhook endpoints'},
-        ),
-        migrations.AlterField(
-            model_name='account',
-            name='individual',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='accounts_as_individual', to='stripe_django.person'),
-        ),
-        migrations.AlterField(
-            model_name='applicationfee',
-            name='account',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='application_fees', to='stripe_django.account'),
-        ),
-        migrations.AlterField(
-            model_name='applicationfee',
-            name='application',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='application_fees', to='stripe_django.application'),
-        ),
-        migrations.AlterField(
-            model_name='applicationfee',
-            name='balance_transaction',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='application_fees', to='stripe_django.balancetransaction'),
-        ),
-        migrations.AlterField(
-            model_name='applicationfee',
-            name='charge',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='application_fees', to='stripe_django.charge'),
-        ),
-        migrations.AlterField(
-            model_name='applicationfee',
-            name='originating_transaction',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='application_fees_as_originating_transaction', to='stripe_django.charge'),
-        ),
-        migrations.AlterField(
-            model_name='applicationfeerefund',
-            name='balance_transaction',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='application_fee_refunds', to='stripe_django.balancetransaction'),
-        ),
-        migrations.AlterField(
-            model_name='bankaccount',
-            name='account',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='account_bank_accounts', to='stripe_django.account'),
-        ),
-        migrations.AlterField(
-            model_name='bankaccount',
-            name='customer',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='bank_accounts', to='stripe_django.customer'),
-        ),
-        migrations.AlterField(
-            model_name='billingcreditbalancesummary',
-            name='customer',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='billing_credit_balance_summaries', to='stripe_django.customer'),
-        ),
-        migrations.AlterField(
-            model_name='billingcreditbalancetransaction',
-            name='credit_grant',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='billing_credit_balance_transactions', to='stripe_django.billingcreditgrant'),
-        ),
-        migrations.AlterField(
-            model_name='billingcreditbalancetransaction',
-            name='test_clock',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='billing_credit_balance_transactions', to='stripe_django.testclock'),
-        ),
-        migrations.AlterField(
-            model_name='billingcreditgrant',
-            name='customer',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='billing_credit_grants', to='stripe_django.customer'),
-        ),
-        migrations.AlterField(
-            model_name='billingcreditgrant',
-            name='test_clock',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='billing_credit_grants', to='stripe_django.testclock'),
-        ),
-        migrations.AlterField(
-            model_name='billingmetereventsummary',
-            name='meter',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='billing_meter_event_summaries', to='stripe_django.billingmeter'),
-        ),
-        migrations.AlterField(
-            model_name='billingportalconfiguration',
-            name='application',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='billing_portal_configurations', to='stripe_django.application'),
-        ),
-        migrations.AlterField(
-            model_name='bitcoinreceiver',
-            name='customer',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='bitcoin_receivers', to='stripe_django.customer'),
-        ),
-        migrations.AlterField(
-            model_name='capability',
-            name='account',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='account_capabilities', to='stripe_django.account'),
-        ),
-        migrations.AlterField(
-            model_name='card',
-            name='account',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='cards', to='stripe_django.account'),
-        ),
-        migrations.AlterField(
-            model_name='card',
-            name='customer',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='cards', to='stripe_django.customer'),
-        ),
-        migrations.AlterField(
-            model_name='card',
-            name='recipient',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='recipient_cards', to='stripe_django.recipient'),
-        ),
-        migrations.AlterField(
-            model_name='charge',
-            name='application',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='charges', to='stripe_django.application'),
-        ),
-        migrations.AlterField(
-            model_name='charge',
-            name='application_fee',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='charges', to='stripe_django.applicationfee'),
-        ),
-        migrations.AlterField(
-            model_name='charge',
-            name='balance_transaction',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='charges', to='stripe_django.balancetransaction'),
-        ),
-        migrations.AlterField(
-            model_name='charge',
-            name='destination',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='charges_as_destination', to='stripe_django.account'),
-        ),
-        migrations.AlterField(
-            model_name='charge',
-            name='dispute',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='charges', to='stripe_django.dispute'),
-        ),
-        migrations.AlterField(
-            model_name='charge',
-            name='failure_balance_transaction',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='charges_as_failure_balance_transaction', to='stripe_django.balancetransaction'),
-        ),
-        migrations.AlterField(
-            model_name='charge',
-            name='invoice',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='charges', to='stripe_django.invoice'),
-        ),
-        migrations.AlterField(
-            model_name='charge',
-            name='on_behalf_of',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='charges_as_on_behalf_of', to='stripe_django.account'),
-        ),
-        migrations.AlterField(
-            model_name='charge',
-            name='payment_intent',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='charges', to='stripe_django.paymentintent'),
-        ),
-        migrations.AlterField(
-            model_name='charge',
-            name='review',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='charges', to='stripe_django.review'),
-        ),
-        migrations.AlterField(
-            model_name='charge',
-            name='source_transfer',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='charges_as_source_transfer', to='stripe_django.transfer'),
-        ),
-        migrations.AlterField(
-            model_name='charge',
-            name='transfer',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='charges', to='stripe_django.transfer'),
-        ),
-        migrations.AlterField(
-            model_name='checkoutsession',
-            name='customer',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='checkout_sessions', to='stripe_django.customer'),
-        ),
-        migrations.AlterField(
-            model_name='checkoutsession',
-            name='invoice',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='checkout_sessions', to='stripe_django.invoice'),
-        ),
-        migrations.AlterField(
-            model_name='checkoutsession',
-            name='payment_intent',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='checkout_sessions', to='stripe_django.paymentintent'),
-        ),
-        migrations.AlterField(
-            model_name='checkoutsession',
-            name='payment_link',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='checkout_sessions', to='stripe_django.paymentlink'),
-        ),
-        migrations.AlterField(
-            model_name='checkoutsession',
-            name='setup_intent',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='checkout_sessions', to='stripe_django.setupintent'),
-        ),
-        migrations.AlterField(
-            model_name='checkoutsession',
-            name='subscription',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='checkout_sessions', to='stripe_django.subscription'),
-        ),
-        migrations.AlterField(
-            model_name='climateorder',
-            name='product',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='climate_orders', to='stripe_django.climateproduct'),
-        ),
-        migrations.AlterField(
-            model_name='connectcollectiontransfer',
-            name='destination',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='connect_collection_transfers_as_destination', to='stripe_django.account'),
-        ),
-        migrations.AlterField(
-            model_name='creditnote',
-            name='customer',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='credit_notes', to='stripe_django.customer'),
-        ),
-        migrations.AlterField(
-            model_name='creditnote',
-            name='customer_balance_transaction',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='credit_notes', to='stripe_django.customerbalancetransaction'),
-        ),
-        migrations.AlterField(
-            model_name='creditnote',
-            name='invoice',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='credit_notes', to='stripe_django.invoice'),
-        ),
-        migrations.AlterField(
-            model_name='customer',
-            name='cash_balance',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='customers', to='stripe_django.cashbalance'),
-        ),
-        migrations.AlterField(
-            model_name='customer',
-            name='discount',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='customers', to='stripe_django.discount'),
-        ),
-        migrations.AlterField(
-            model_name='customer',
-            name='test_clock',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='customers', to='stripe_django.testclock'),
-        ),
-        migrations.AlterField(
-            model_name='customerbalancetransaction',
-            name='checkout_session',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='customer_balance_transactions', to='stripe_django.checkoutsession'),
-        ),
-        migrations.AlterField(
-            model_name='customerbalancetransaction',
-            name='credit_note',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='customer_balance_transactions', to='stripe_django.creditnote'),
-        ),
-        migrations.AlterField(
-            model_name='customerbalancetransaction',
-            name='customer',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='customer_balance_transactions', to='stripe_django.customer'),
-        ),
-        migrations.AlterField(
-            model_name='customerbalancetransaction',
-            name='invoice',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='customer_balance_transactions', to='stripe_django.invoice'),
-        ),
-        migrations.AlterField(
-            model_name='customercashbalancetransaction',
-            name='customer',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='customer_cash_balance_transactions', to='stripe_django.customer'),
-        ),
-        migrations.AlterField(
-            model_name='discount',
-            name='coupon',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='discounts', to='stripe_django.coupon'),
-        ),
-        migrations.AlterField(
-            model_name='discount',
-            name='customer',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='discounts', to='stripe_django.customer'),
-        ),
-        migrations.AlterField(
-            model_name='discount',
-            name='promotion_code',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='discounts', to='stripe_django.promotioncode'),
-        ),
-        migrations.AlterField(
-            model_name='dispute',
-            name='balance_transaction',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='disputes', to='stripe_django.balancetransaction'),
-        ),
-        migrations.AlterField(
-            model_name='dispute',
-            name='charge',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='disputes', to='stripe_django.charge'),
-        ),
-        migrations.AlterField(
-            model_name='dispute',
-            name='payment_intent',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='disputes', to='stripe_django.paymentintent'),
-        ),
-        migrations.AlterField(
-            model_name='earlyfraudwarning',
-            name='charge',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='early_fraud_warnings', to='stripe_django.charge'),
-        ),
-        migrations.AlterField(
-            model_name='earlyfraudwarning',
-            name='payment_intent',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='early_fraud_warnings', to='stripe_django.paymentintent'),
-        ),
-        migrations.AlterField(
-            model_name='entitlementsactiveentitlement',
-            name='feature',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='entitlements_active_entitlements', to='stripe_django.entitlementsfeature'),
-        ),
-        migrations.AlterField(
-            model_name='filelink',
-            name='file',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='file_links', to='stripe_django.file'),
-        ),
-        migrations.AlterField(
-            model_name='financialconnectionsaccount',
-            name='ownership',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='financial_connections_accounts_as_ownership', to='stripe_django.financialconnectionsaccountownership'),
-        ),
-        migrations.AlterField(
-            model_name='financialconnectionssession',
-            name='bank_account_token',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='financial_connections_sessions_as_bank_account_token', to='stripe_django.token'),
-        ),
-        migrations.AlterField(
-            model_name='identityverificationsession',
-            name='last_verification_report',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='identity_verification_sessions_as_last_verification_report', to='stripe_django.identityverificationreport'),
-        ),
-        migrations.AlterField(
-            model_name='invoice',
-            name='application',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='invoices', to='stripe_django.application'),
-        ),
-        migrations.AlterField(
-            model_name='invoice',
-            name='charge',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='invoices', to='stripe_django.charge'),
-        ),
-        migrations.AlterField(
-            model_name='invoice',
-            name='default_payment_method',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='invoices_as_default_payment_method', to='stripe_django.paymentmethod'),
-        ),
-        migrations.AlterField(
-            model_name='invoice',
-            name='discount',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='invoices', to='stripe_django.discount'),
-        ),
-        migrations.AlterField(
-            model_name='invoice',
-            name='latest_revision',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='invoices_as_latest_revision', to='stripe_django.invoice'),
-        ),
-        migrations.AlterField(
-            model_name='invoice',
-            name='on_behalf_of',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='invoices_as_on_behalf_of', to='stripe_django.account'),
-        ),
-        migrations.AlterField(
-            model_name='invoice',
-            name='payment_intent',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='invoices', to='stripe_django.paymentintent'),
-        ),
-        migrations.AlterField(
-            model_name='invoice',
-            name='subscription',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='invoices', to='stripe_django.subscription'),
-        ),
-        migrations.AlterField(
-            model_name='invoice',
-            name='test_clock',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='invoices', to='stripe_django.testclock'),
-        ),
-        migrations.AlterField(
-            model_name='invoiceitem',
-            name='customer',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='invoice_items', to='stripe_django.customer'),
-        ),
-        migrations.AlterField(
-            model_name='invoiceitem',
-            name='plan',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='invoice_items', to='stripe_django.plan'),
-        ),
-        migrations.AlterField(
-            model_name='invoiceitem',
-            name='subscription',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='invoice_items', to='stripe_django.subscription'),
-        ),
-        migrations.AlterField(
-            model_name='invoiceitem',
-            name='test_clock',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='invoice_items', to='stripe_django.testclock'),
-        ),
-        migrations.AlterField(
-            model_name='invoicelineitem',
-            name='subscription',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='invoice_line_items', to='stripe_django.subscription'),
-        ),
-        migrations.AlterField(
-            model_name='issuingauthorization',
-            name='card',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='issuing_authorizations', to='stripe_django.issuingcard'),
-        ),
-        migrations.AlterField(
-            model_name='issuingauthorization',
-            name='cardholder',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='issuing_authorizations', to='stripe_django.issuingcardholder'),
-        ),
-        migrations.AlterField(
-            model_name='issuingauthorization',
-            name='token',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='issuing_authorizations', to='stripe_django.issuingtoken'),
-        ),
-        migrations.AlterField(
-            model_name='issuingcard',
-            name='cardholder',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='issuing_cards', to='stripe_django.issuingcardholder'),
-        ),
-        migrations.AlterField(
-            model_name='issuingcard',
-            name='personalization_design',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='issuing_cards', to='stripe_django.issuingpersonalizationdesign'),
-        ),
-        migrations.AlterField(
-            model_name='issuingcard',
-            name='replaced_by',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='issuing_cards_as_replaced_by', to='stripe_django.issuingcard'),
-        ),
-        migrations.AlterField(
-            model_name='issuingcard',
-            name='replacement_for',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='issuing_cards_as_replacement_for', to='stripe_django.issuingcard'),
-        ),
-        migrations.AlterField(
-            model_name='issuingdispute',
-            name='transaction',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='issuing_disputes', to='stripe_django.issuingtransaction'),
-        ),
-        migrations.AlterField(
-            model_name='issuingpersonalizationdesign',
-            name='card_logo',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='issuing_personalization_designs_as_card_logo', to='stripe_django.file'),
-        ),
-        migrations.AlterField(
-            model_name='issuingpersonalizationdesign',
-            name='physical_bundle',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='issuing_personalization_designs', to='stripe_django.issuingphysicalbundle'),
-        ),
-        migrations.AlterField(
-            model_name='issuingtoken',
-            name='card',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='issuing_tokens', to='stripe_django.issuingcard'),
-        ),
-        migrations.AlterField(
-            model_name='issuingtransaction',
-            name='authorization',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='issuing_transactions', to='stripe_django.issuingauthorization'),
-        ),
-        migrations.AlterField(
-            model_name='issuingtransaction',
-            name='balance_transaction',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='issuing_transactions', to='stripe_django.balancetransaction'),
-        ),
-        migrations.AlterField(
-            model_name='issuingtransaction',
-            name='card',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='issuing_transactions', to='stripe_django.issuingcard'),
-        ),
-        migrations.AlterField(
-            model_name='issuingtransaction',
-            name='cardholder',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='issuing_transactions', to='stripe_django.issuingcardholder'),
-        ),
-        migrations.AlterField(
-            model_name='issuingtransaction',
-            name='dispute',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='issuing_transactions', to='stripe_django.issuingdispute'),
-        ),
-        migrations.AlterField(
-            model_name='issuingtransaction',
-            name='token',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='issuing_transactions', to='stripe_django.issuingtoken'),
-        ),
-        migrations.AlterField(
-            model_name='lineitem',
-            name='price',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='line_items', to='stripe_django.price'),
-        ),
-        migrations.AlterField(
-            model_name='mandate',
-            name='payment_method',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='mandates', to='stripe_django.paymentmethod'),
-        ),
-        migrations.AlterField(
-            model_name='paymentintent',
-            name='application',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='payment_intents', to='stripe_django.application'),
-        ),
-        migrations.AlterField(
-            model_name='paymentintent',
-            name='customer',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='payment_intents', to='stripe_django.customer'),
-        ),
-        migrations.AlterField(
-            model_name='paymentintent',
-            name='latest_charge',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='payment_intents_as_latest_charge', to='stripe_django.charge'),
-        ),
-        migrations.AlterField(
-            model_name='paymentintent',
-            name='on_behalf_of',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='payment_intents_as_on_behalf_of', to='stripe_django.account'),
-        ),
-        migrations.AlterField(
-            model_name='paymentintent',
-            name='payment_method',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='payment_intents', to='stripe_django.paymentmethod'),
-        ),
-        migrations.AlterField(
-            model_name='paymentintent',
-            name='payment_record',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='payment_intents', to='stripe_django.paymentrecord'),
-        ),
-        migrations.AlterField(
-            model_name='paymentintent',
-            name='review',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='payment_intents', to='stripe_django.review'),
-        ),
-        migrations.AlterField(
-            model_name='paymentlink',
-            name='application',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='payment_links', to='stripe_django.application'),
-        ),
-        migrations.AlterField(
-            model_name='paymentlink',
-            name='on_behalf_of',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='payment_links_as_on_behalf_of', to='stripe_django.account'),
-        ),
-        migrations.AlterField(
-            model_name='paymentmethod',
-            name='customer',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='payment_methods', to='stripe_django.customer'),
-        ),
-        migrations.AlterField(
-            model_name='payout',
-            name='application_fee',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='payouts', to='stripe_django.applicationfee'),
-        ),
-        migrations.AlterField(
-            model_name='payout',
-            name='balance_transaction',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='payouts', to='stripe_django.balancetransaction'),
-        ),
-        migrations.AlterField(
-            model_name='payout',
-            name='failure_balance_transaction',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='payouts_as_failure_balance_transaction', to='stripe_django.balancetransaction'),
-        ),
-        migrations.AlterField(
-            model_name='payout',
-            name='original_payout',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='payouts_as_original_payout', to='stripe_django.payout'),
-        ),
-        migrations.AlterField(
-            model_name='payout',
-            name='reversed_by',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='payouts_as_reversed_by', to='stripe_django.payout'),
-        ),
-        migrations.AlterField(
-            model_name='person',
-            name='account',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='persons', to='stripe_django.account'),
-        ),
-        migrations.AlterField(
-            model_name='plan',
-            name='product',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='plans', to='stripe_django.product'),
-        ),
-        migrations.AlterField(
-            model_name='price',
-            name='product',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='prices', to='stripe_django.product'),
-        ),
-        migrations.AlterField(
-            model_name='product',
-            name='default_price',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='products_as_default_price', to='stripe_django.price'),
-        ),
-        migrations.AlterField(
-            model_name='product',
-            name='tax_code',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='products', to='stripe_django.taxcode'),
-        ),
-        migrations.AlterField(
-            model_name='productcatalogtrialoffer',
-            name='price',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='product_catalog_trial_offers', to='stripe_django.price'),
-        ),
-        migrations.AlterField(
-            model_name='productfeature',
-            name='entitlement_feature',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='product_features_as_entitlement_feature', to='stripe_django.entitlementsfeature'),
-        ),
-        migrations.AlterField(
-            model_name='promotioncode',
-            name='customer',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='promotion_codes', to='stripe_django.customer'),
-        ),
-        migrations.AlterField(
-            model_name='quote',
-            name='application',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='quotes', to='stripe_django.application'),
-        ),
-        migrations.AlterField(
-            model_name='quote',
-            name='customer',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='quotes', to='stripe_django.customer'),
-        ),
-        migrations.AlterField(
-            model_name='quote',
-            name='invoice',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='quotes', to='stripe_django.invoice'),
-        ),
-        migrations.AlterField(
-            model_name='quote',
-            name='on_behalf_of',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='quotes_as_on_behalf_of', to='stripe_django.account'),
-        ),
-        migrations.AlterField(
-            model_name='quote',
-            name='subscription',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='quotes', to='stripe_django.subscription'),
-        ),
-        migrations.AlterField(
-            model_name='quote',
-            name='subscription_schedule',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='quotes', to='stripe_django.subscriptionschedule'),
-        ),
-        migrations.AlterField(
-            model_name='quote',
-            name='test_clock',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='quotes', to='stripe_django.testclock'),
-        ),
-        migrations.AlterField(
-            model_name='recipient',
-            name='default_card',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='recipients_as_default_card', to='stripe_django.card'),
-        ),
-        migrations.AlterField(
-            model_name='recipient',
-            name='migrated_to',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='recipients_as_migrated_to', to='stripe_django.account'),
-        ),
-        migrations.AlterField(
-            model_name='refund',
-            name='balance_transaction',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='refunds', to='stripe_django.balancetransaction'),
-        ),
-        migrations.AlterField(
-            model_name='refund',
-            name='customer',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='refunds', to='stripe_django.customer'),
-        ),
-        migrations.AlterField(
-            model_name='refund',
-            name='failure_balance_transaction',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='refunds_as_failure_balance_transaction', to='stripe_django.balancetransaction'),
-        ),
-        migrations.AlterField(
-            model_name='refund',
-            name='payment_intent',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='refunds', to='stripe_django.paymentintent'),
-        ),
-        migrations.AlterField(
-            model_name='refund',
-            name='payment_method',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='refunds', to='stripe_django.paymentmethod'),
-        ),
-        migrations.AlterField(
-            model_name='refund',
-            name='source_transfer_reversal',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='refunds_as_source_transfer_reversal', to='stripe_django.transferreversal'),
-        ),
-        migrations.AlterField(
-            model_name='refund',
-            name='transfer_reversal',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='refunds', to='stripe_django.transferreversal'),
-        ),
-        migrations.AlterField(
-            model_name='reportingreportrun',
-            name='result',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='reporting_report_runs_as_result', to='stripe_django.file'),
-        ),
-        migrations.AlterField(
-            model_name='reservehold',
-            name='reserve_plan',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='reserve_holds', to='stripe_django.reserveplan'),
-        ),
-        migrations.AlterField(
-            model_name='reservehold',
-            name='source_charge',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='reserve_holds_as_source_charge', to='stripe_django.charge'),
-        ),
-        migrations.AlterField(
-            model_name='reserverelease',
-            name='reserve_hold',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='reserve_releases', to='stripe_django.reservehold'),
-        ),
-        migrations.AlterField(
-            model_name='reserverelease',
-            name='reserve_plan',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='reserve_releases', to='stripe_django.reserveplan'),
-        ),
-        migrations.AlterField(
-            model_name='review',
-            name='charge',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='reviews', to='stripe_django.charge'),
-        ),
-        migrations.AlterField(
-            model_name='review',
-            name='payment_intent',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='reviews', to='stripe_django.paymentintent'),
-        ),
-        migrations.AlterField(
-            model_name='scheduledqueryrun',
-            name='file',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='scheduled_query_runs', to='stripe_django.file'),
-        ),
-        migrations.AlterField(
-            model_name='setupattempt',
-            name='application',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='setup_attempts', to='stripe_django.application'),
-        ),
-        migrations.AlterField(
-            model_name='setupattempt',
-            name='customer',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='setup_attempts', to='stripe_django.customer'),
-        ),
-        migrations.AlterField(
-            model_name='setupattempt',
-            name='on_behalf_of',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='setup_attempts_as_on_behalf_of', to='stripe_django.account'),
-        ),
-        migrations.AlterField(
-            model_name='setupattempt',
-            name='payment_method',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='setup_attempts', to='stripe_django.paymentmethod'),
-        ),
-        migrations.AlterField(
-            model_name='setupattempt',
-            name='setup_intent',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='setup_attempts', to='stripe_django.setupintent'),
-        ),
-        migrations.AlterField(
-            model_name='setupintent',
-            name='application',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='setup_intents', to='stripe_django.application'),
-        ),
-        migrations.AlterField(
-            model_name='setupintent',
-            name='customer',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='setup_intents', to='stripe_django.customer'),
-        ),
-        migrations.AlterField(
-            model_name='setupintent',
-            name='latest_attempt',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='setup_intents_as_latest_attempt', to='stripe_django.setupattempt'),
-        ),
-        migrations.AlterField(
-            model_name='setupintent',
-            name='mandate',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='setup_intents', to='stripe_django.mandate'),
-        ),
-        migrations.AlterField(
-            model_name='setupintent',
-            name='on_behalf_of',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='setup_intents_as_on_behalf_of', to='stripe_django.account'),
-        ),
-        migrations.AlterField(
-            model_name='setupintent',
-            name='payment_method',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='setup_intents', to='stripe_django.paymentmethod'),
-        ),
-        migrations.AlterField(
-            model_name='setupintent',
-            name='single_use_mandate',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='setup_intents_as_single_use_mandate', to='stripe_django.mandate'),
-        ),
-        migrations.AlterField(
-            model_name='shippingrate',
-            name='tax_code',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='shipping_rates', to='stripe_django.taxcode'),
-        ),
-        migrations.AlterField(
-            model_name='sourcemandatenotification',
-            name='source',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='source_mandate_notifications', to='stripe_django.source'),
-        ),
-        migrations.AlterField(
-            model_name='subscription',
-            name='application',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='subscriptions', to='stripe_django.application'),
-        ),
-        migrations.AlterField(
-            model_name='subscription',
-            name='default_payment_method',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='subscriptions_as_default_payment_method', to='stripe_django.paymentmethod'),
-        ),
-        migrations.AlterField(
-            model_name='subscription',
-            name='discount',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='subscriptions', to='stripe_django.discount'),
-        ),
-        migrations.AlterField(
-            model_name='subscription',
-            name='latest_invoice',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='subscriptions_as_latest_invoice', to='stripe_django.invoice'),
-        ),
-        migrations.AlterField(
-            model_name='subscription',
-            name='on_behalf_of',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='subscriptions_as_on_behalf_of', to='stripe_django.account'),
-        ),
-        migrations.AlterField(
-            model_name='subscription',
-            name='pending_setup_intent',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='subscriptions_as_pending_setup_intent', to='stripe_django.setupintent'),
-        ),
-        migrations.AlterField(
-            model_name='subscription',
-            name='plan',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='subscriptions', to='stripe_django.plan'),
-        ),
-        migrations.AlterField(
-            model_name='subscription',
-            name='schedule',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='subscriptions_as_schedule', to='stripe_django.subscriptionschedule'),
-        ),
-        migrations.AlterField(
-            model_name='subscription',
-            name='test_clock',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='subscriptions', to='stripe_django.testclock'),
-        ),
-        migrations.AlterField(
-            model_name='subscriptionitem',
-            name='plan',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='subscription_items', to='stripe_django.plan'),
-        ),
-        migrations.AlterField(
-            model_name='subscriptionitem',
-            name='price',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='subscription_items', to='stripe_django.price'),
-        ),
-        migrations.AlterField(
-            model_name='subscriptionschedule',
-            name='application',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='subscription_schedules', to='stripe_django.application'),
-        ),
-        migrations.AlterField(
-            model_name='subscriptionschedule',
-            name='customer',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='subscription_schedules', to='stripe_django.customer'),
-        ),
-        migrations.AlterField(
-            model_name='subscriptionschedule',
-            name='subscription',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='subscription_schedules', to='stripe_django.subscription'),
-        ),
-        migrations.AlterField(
-            model_name='subscriptionschedule',
-            name='test_clock',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='subscription_schedules', to='stripe_django.testclock'),
-        ),
-        migrations.AlterField(
-            model_name='taxid',
-            name='customer',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='customer_tax_ids', to='stripe_django.customer'),
-        ),
-        migrations.AlterField(
-            model_name='terminalreader',
-            name='location',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='terminal_readers', to='stripe_django.terminallocation'),
-        ),
-        migrations.AlterField(
-            model_name='threedsecureauthentication',
-            name='payment_method',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='three_d_secure_authentications', to='stripe_django.paymentmethod'),
-        ),
-        migrations.AlterField(
-            model_name='token',
-            name='bank_account',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='tokens', to='stripe_django.bankaccount'),
-        ),
-        migrations.AlterField(
-            model_name='token',
-            name='card',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='tokens', to='stripe_django.card'),
-        ),
-        migrations.AlterField(
-            model_name='topup',
-            name='balance_transaction',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='topups', to='stripe_django.balancetransaction'),
-        ),
-        migrations.AlterField(
-            model_name='topup',
-            name='payment_method',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='topups', to='stripe_django.paymentmethod'),
-        ),
-        migrations.AlterField(
-            model_name='topup',
-            name='source',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='topups', to='stripe_django.source'),
-        ),
-        migrations.AlterField(
-            model_name='transfer',
-            name='application_fee',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='transfers', to='stripe_django.applicationfee'),
-        ),
-        migrations.AlterField(
-            model_name='transfer',
-            name='balance_transaction',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='transfers', to='stripe_django.balancetransaction'),
-        ),
-        migrations.AlterField(
-            model_name='transfer',
-            name='destination',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='transfers_as_destination', to='stripe_django.account'),
-        ),
-        migrations.AlterField(
-            model_name='transfer',
-            name='destination_payment',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='transfers_as_destination_payment', to='stripe_django.charge'),
-        ),
-        migrations.AlterField(
-            model_name='transfer',
-            name='source_transaction',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='transfers_as_source_transaction', to='stripe_django.charge'),
-        ),
-        migrations.AlterField(
-            model_name='transferreversal',
-            name='balance_transaction',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='transfer_reversals', to='stripe_django.balancetransaction'),
-        ),
-        migrations.AlterField(
-            model_name='transferreversal',
-            name='destination_payment_refund',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='transfer_reversals_as_destination_payment_refund', to='stripe_django.refund'),
-        ),
-        migrations.AlterField(
-            model_name='transferreversal',
-            name='source_refund',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='transfer_reversals_as_source_refund', to='stripe_django.refund'),
-        ),
-        migrations.AlterField(
-            model_name='treasurycreditreversal',
-            name='transaction',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='treasury_credit_reversals', to='stripe_django.treasurytransaction'),
-        ),
-        migrations.AlterField(
-            model_name='treasurydebitreversal',
-            name='transaction',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='treasury_debit_reversals', to='stripe_django.treasurytransaction'),
-        ),
-        migrations.AlterField(
-            model_name='treasuryinboundtransfer',
-            name='transaction',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='treasury_inbound_transfers', to='stripe_django.treasurytransaction'),
-        ),
-        migrations.AlterField(
-            model_name='treasuryoutboundpayment',
-            name='transaction',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='treasury_outbound_payments', to='stripe_django.treasurytransaction'),
-        ),
-        migrations.AlterField(
-            model_name='treasuryoutboundtransfer',
-            name='transaction',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='treasury_outbound_transfers', to='stripe_django.treasurytransaction'),
-        ),
-        migrations.AlterField(
-            model_name='treasuryreceivedcredit',
-            name='transaction',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='treasury_received_credits', to='stripe_django.treasurytransaction'),
-        ),
-        migrations.AlterField(
-            model_name='treasuryreceiveddebit',
-            name='transaction',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='treasury_received_debits', to='stripe_django.treasurytransaction'),
-        ),
-        migrations.AlterField(
-            model_name='treasurytransactionentry',
-            name='transaction',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='treasury_transaction_entries', to='stripe_django.treasurytransaction'),
-        ),
-        migrations.AddIndex(
-            model_name='account',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_378575_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='account',
-            index=stripe_django.models.fields.ColumnIndex(fields=['email'], name='stripe_djan_email_625d9d_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='applepaydomain',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_c22c36_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='applicationfee',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_730b6c_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='applicationfeerefund',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_05ddd9_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='appsinstall',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_3dd5c6_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='appsinstall',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_2c6d5f_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='balancetransaction',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_0726bc_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='balancetransaction',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_6fb5b0_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='bankaccount',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_69dfcf_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='billingalert',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_a6ba1b_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='billingcreditbalancetransaction',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_c932fd_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='billingcreditgrant',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_f80926_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='billingfeedbackoption',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_e444bb_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='billingmeter',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_199431_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='billingmeter',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_e71ae7_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='billingportalconfiguration',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_2a9fcd_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='bitcoinreceiver',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_616d8a_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='bitcoinreceiver',
-            index=stripe_django.models.fields.ColumnIndex(fields=['email'], name='stripe_djan_email_4fbf90_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='capability',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_89d350_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='card',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_60f30f_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='charge',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_686725_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='charge',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_183edf_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='checkoutsession',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_9d7d34_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='checkoutsession',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_6e0b1a_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='climateorder',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_ec0ab9_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='climateorder',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_02f607_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='climateproduct',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_00bb9d_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='confirmationtoken',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_2d1da9_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='coupon',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_a21287_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='creditnote',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_1b0db1_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='creditnote',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_aed6b0_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='creditnote',
-            index=stripe_django.models.fields.ColumnIndex(fields=['number'], name='stripe_djan_number_875838_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='customer',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_bf6f16_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='customer',
-            index=stripe_django.models.fields.ColumnIndex(fields=['email'], name='stripe_djan_email_5a5909_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='customerbalancetransaction',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_d6bce9_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='customercashbalancetransaction',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_7a62f4_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='dispute',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_2a54af_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='dispute',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_303819_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='earlyfraudwarning',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_5535b3_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='event',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_2042a3_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='event',
-            index=stripe_django.models.fields.ColumnIndex(fields=['type'], name='stripe_djan_type_4a1f5f_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='file',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_afdb4f_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='filelink',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_12e4ab_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='financialconnectionsaccount',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_1028a4_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='financialconnectionsaccount',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_77a4c2_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='financialconnectionsaccountowner',
-            index=stripe_django.models.fields.ColumnIndex(fields=['email'], name='stripe_djan_email_019733_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='financialconnectionsaccountownership',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_e8b592_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='financialconnectionsauthorization',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_ab1926_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='financialconnectionstransaction',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_61b994_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='forwardingrequest',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_3ddb3a_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='identityverificationreport',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_587c76_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='identityverificationsession',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_ca4649_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='identityverificationsession',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_7d5f22_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='invoice',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_a9f069_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='invoice',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_b08d95_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='invoice',
-            index=stripe_django.models.fields.ColumnIndex(fields=['number'], name='stripe_djan_number_f2898d_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='invoice',
-            index=stripe_django.models.fields.ColumnIndex(fields=['customer_email'], name='stripe_djan_custome_e49f0b_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='invoicepayment',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_b0e61e_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='invoicepayment',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_49524d_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='invoicerenderingtemplate',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_c6f12a_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='invoicerenderingtemplate',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_2060b1_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='issuingauthorization',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_0ca6fc_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='issuingauthorization',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_0afe27_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='issuingcard',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_9fc327_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='issuingcard',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_09bd86_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='issuingcardholder',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_41c77f_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='issuingcardholder',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_ad254a_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='issuingcardholder',
-            index=stripe_django.models.fields.ColumnIndex(fields=['email'], name='stripe_djan_email_21d058_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='issuingdispute',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_d89163_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='issuingdispute',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_a444ce_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='issuingpersonalizationdesign',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_710ac4_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='issuingpersonalizationdesign',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_bf0fe9_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='issuingphysicalbundle',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_b39c49_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='issuingtoken',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_1c7e2b_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='issuingtoken',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_f81775_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='issuingtransaction',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_1760f8_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='mandate',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_a119c3_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='paymentattemptrecord',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_dd0f2c_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='paymentintent',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_484a69_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='paymentintent',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_9c81e1_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='paymentmethod',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_8e3acd_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='paymentmethoddomain',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_f5f082_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='paymentrecord',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_1b3ea2_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='payout',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_8be15b_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='payout',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_97cf14_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='person',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_e128b4_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='person',
-            index=stripe_django.models.fields.ColumnIndex(fields=['email'], name='stripe_djan_email_e538f6_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='plan',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_4aa59d_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='price',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_25be13_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='product',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_d7af83_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='promotioncode',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_248ae4_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='quote',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_eb2364_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='quote',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_8833c1_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='quote',
-            index=stripe_django.models.fields.ColumnIndex(fields=['number'], name='stripe_djan_number_9f34e6_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='radarvaluelist',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_7cc595_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='radarvaluelistitem',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_c53ce0_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='recipient',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_cca196_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='recipient',
-            index=stripe_django.models.fields.ColumnIndex(fields=['email'], name='stripe_djan_email_5f6198_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='refund',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_5239c6_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='refund',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_af32c8_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='reportingreportrun',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_475fef_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='reportingreportrun',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_16acf0_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='reservehold',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_834661_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='reserveplan',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_a5fb97_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='reserveplan',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_71e012_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='reserverelease',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_057de7_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='review',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_da5305_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='scheduledqueryrun',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_d6b603_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='scheduledqueryrun',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_d61897_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='setupattempt',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_ed92c8_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='setupattempt',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_d079b2_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='setupintent',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_e99538_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='setupintent',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_4981f6_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='shippingrate',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_b59c6b_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='source',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_c6862a_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='source',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_1e1981_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='sourcemandatenotification',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_fe9064_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='sourcemandatenotification',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_260e70_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='sourcetransaction',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_ca71ba_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='sourcetransaction',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_7c5b98_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='subscription',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_4fadc8_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='subscription',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_bc2d52_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='subscription',
-            index=stripe_django.models.fields.ColumnIndex(fields=['current_period_end'], name='stripe_djan_current_77fa8a_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='subscriptionitem',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_620616_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='subscriptionschedule',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_2fd0c6_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='subscriptionschedule',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_a06e6a_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='taxid',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_100040_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='taxrate',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_1e958c_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='taxregistration',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_b68c48_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='taxregistration',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_bb407b_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='taxsettings',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_e0163d_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='taxtransaction',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_34f4c0_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='terminalreader',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_d9f08b_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='testclock',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_469db1_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='testclock',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_93a355_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='threedsecureauthentication',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_268ab2_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='threedsecureauthentication',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_cd045a_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='token',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_7ab787_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='topup',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_9ba676_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='topup',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_a913a0_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='transfer',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_ef4a75_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='transfer',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_a0e11b_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='transferreversal',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_d93940_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='treasurycreditreversal',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_47f1ce_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='treasurycreditreversal',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_8e4452_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='treasurydebitreversal',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_830cfe_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='treasurydebitreversal',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_27be83_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='treasuryfinancialaccount',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_13e86f_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='treasuryfinancialaccount',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_50fd08_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='treasuryinboundtransfer',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_b34562_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='treasuryinboundtransfer',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_bdb9c5_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='treasuryoutboundpayment',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_0e5cab_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='treasuryoutboundpayment',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_e47264_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='treasuryoutboundtransfer',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_9db83c_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='treasuryoutboundtransfer',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_b80fdd_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='treasuryreceivedcredit',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_773021_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='treasuryreceivedcredit',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_bd9f41_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='treasuryreceiveddebit',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_06a5ef_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='treasuryreceiveddebit',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_d3c906_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='treasurytransaction',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_9cca77_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='treasurytransaction',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_cd3d0a_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='treasurytransactionentry',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_8dbfb0_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='webhookendpoint',
-            index=stripe_django.models.fields.ColumnIndex(fields=['created'], name='stripe_djan_created_027f59_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='webhookendpoint',
-            index=stripe_django.models.fields.ColumnIndex(fields=['status'], name='stripe_djan_status_631c43_idx'),
         ),
     ]
