@@ -13,6 +13,7 @@ import functools
 from typing import Any
 
 import stripe
+from django.core.exceptions import FieldDoesNotExist
 from django.core.signals import setting_changed
 from django.db import router
 
@@ -186,9 +187,12 @@ def _key_values(instance: Any, key: tuple[str, ...], missing: list[str]) -> tupl
 
 def _field_id(instance: Any, name: str) -> str | None:
     try:
-        field = instance._meta.get_field(name)
-        value = getattr(instance, field.attname)
-    except Exception:  # not a column: look in the stored object
+        attname = getattr(instance._meta.get_field(name), "attname", None)
+    except FieldDoesNotExist:
+        attname = None
+    if attname is not None:
+        value = getattr(instance, attname)
+    else:  # not a column: look in the stored object
         value = (instance.stripe_data or {}).get(name)
     if isinstance(value, dict):
         value = value.get("id")
