@@ -13,6 +13,7 @@ INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "django.contrib.staticfiles",  # the admin's CSS and JS in the browser tests (live_server)
     "stripe_django",
 ]
 MIDDLEWARE = [
@@ -36,6 +37,7 @@ TEMPLATES = [
     }
 ]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+STATIC_URL = "/static/"
 
 
 def database_from_url(url: str) -> dict:

@@ -38,18 +38,19 @@ def admin_url(model: type[models.Model], pk: Any, site: admin.AdminSite = admin.
         return None
 
 
-def amount_column(name: str) -> Callable[[Any], str]:
-    """A list column showing the amount ``name`` with the row's currency."""
+def amount_column(name: str) -> Callable[[Any], str | None]:
+    """A column showing the amount ``name`` with the row's currency (None: the admin's
+    mark for an empty value)."""
 
     @admin.display(description=name.replace("_", " "), ordering=name)
-    def column(obj: Any) -> str:
-        return money(getattr(obj, name), getattr(obj, "currency", None))
+    def column(obj: Any) -> str | None:
+        return money(getattr(obj, name), getattr(obj, "currency", None)) or None
 
     column.__name__ = f"{name}_money"
     return column
 
 
-def link_column(field: models.ForeignKey, *, fetch: bool = False) -> Callable[[Any], str]:
+def link_column(field: models.ForeignKey, *, fetch: bool = False) -> Callable[[Any], str | None]:
     """A column linking to the related row's change page, labelled with the row. In
     lists the related row comes from ``list_select_related`` (``fetch`` False: never a
     query per row); a reference to a row not mirrored (yet) shows the bare id."""
@@ -58,10 +59,10 @@ def link_column(field: models.ForeignKey, *, fetch: bool = False) -> Callable[[A
     related = field.related_model
 
     @admin.display(description=field.verbose_name, ordering=attname)
-    def column(obj: Any) -> str:
+    def column(obj: Any) -> str | None:
         pk = getattr(obj, attname)
         if pk is None:
-            return ""
+            return None
         if fetch:
             row = related._base_manager.filter(pk=pk).defer("stripe_data").first()
         else:

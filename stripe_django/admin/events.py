@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib import admin, messages
-from django.db.models import F
 from django.db.models.fields.json import KT
 from django.template.defaultfilters import truncatechars
 from django.urls import path
@@ -60,13 +59,13 @@ class EventAdminBase(StripeObjectAdmin):
     def attempts(self, event) -> int:
         return event.processing_attempts
 
-    @admin.display(description="received", ordering=F("received_at").desc(nulls_last=True))
+    @admin.display(description="received", ordering="received_at")
     def received(self, event):
         return event.received_at
 
     @admin.display(description="error")
     def error(self, event) -> str:
-        return truncatechars(event.processing_error.splitlines()[0], 120) if event.processing_error else ""
+        return truncatechars(event.processing_error.splitlines()[0], 90) if event.processing_error else ""
 
     def has_process_permission(self, request) -> bool:
         """Retrying changes the mirror: it takes the permission to change events."""
@@ -102,8 +101,7 @@ def event_admin_class() -> type[StripeObjectAdmin]:
     generated = admin_class_for(Event, base=EventAdminBase)
 
     class EventAdmin(generated):
-        list_display = ("id", "type", "object_link", "status", "attempts", "received", "error",
-                        "created")
+        list_display = ("id", "type", "object_link", "status", "attempts", "received", "error")
         list_filter = ("processing_status", "type", "livemode", "webhook_endpoint")
         search_fields = ("=id", "=type")
         list_select_related = False

@@ -178,15 +178,16 @@ def health_view(model_admin):
             raise PermissionDenied
         site = model_admin.admin_site
         health = collect(site_name=site.name)
+        events_url = reverse(f"{site.name}:stripe_django_event_changelist")
         context = {
             **site.each_context(request),
             "title": "Mirror health",
             "opts": model_admin.opts,
             "health": health,
             "chart": chart.events_per_hour(health.events_per_hour),
-            "failed_url": failed_events_url(site.name),
-            "events_url": reverse(f"{site.name}:stripe_django_event_changelist"),
-            "statuses": [s.value for s in ProcessingStatus],
+            # (status, events received in the window, the events list filtered on it)
+            "by_status": [(s.value, health.events_by_status.get(s.value, 0),
+                           f"{events_url}?processing_status__exact={s.value}") for s in ProcessingStatus],
             "legend": chart.legend(),
         }
         return TemplateResponse(request, "admin/stripe_django/health.html", context)

@@ -55,6 +55,11 @@ def list_columns(model: type[StripeModel]) -> tuple[str, ...]:
     return columns
 
 
+def is_amount(name: str) -> bool:
+    return (name in table.AMOUNT_FIELDS or name.startswith(table.AMOUNT_PREFIX)
+            or name.endswith(table.AMOUNT_SUFFIX))
+
+
 class Column:
     """How one field is shown in lists and on the change page: its name as a ModelAdmin
     attribute (a generated method for links and amounts) and that method."""
@@ -65,8 +70,7 @@ class Column:
         self.method: Callable | None = None
         if isinstance(field, models.ForeignKey):
             self.method = _as_method(display.link_column(field, fetch=fetch))
-        elif (name in table.AMOUNT_FIELDS and isinstance(field, models.IntegerField)
-              and "currency" in _fields(model)):
+        elif is_amount(name) and isinstance(field, models.IntegerField) and "currency" in _fields(model):
             self.method = _as_method(display.amount_column(name))
         self.name = self.method.__name__ if self.method else name
 
@@ -191,8 +195,8 @@ def admin_class_for(model: type[StripeModel], base: type[StripeObjectAdmin] = St
         attrs["date_hierarchy"] = "created"
         attrs["ordering"] = ("-created",)
 
-    # The change page: the listed fields first, then the other scalars; nested objects
-    # and the whole payload folded away.
+    # The change page (admin/stripe_django/change_form.html): the listed fields, the
+    # child lists, the other scalars; nested objects and the whole payload folded away.
     shown = [Column(model, name, fetch=True) for name in fields
              if name not in MIRROR_FIELDS and name != "stripe_data"]
     attrs.update({f"{c.name}_detail": c.method for c in shown if c.method})
@@ -200,7 +204,9 @@ def admin_class_for(model: type[StripeModel], base: type[StripeObjectAdmin] = St
     first = ["id", *(c.field.name for c in listed)]
     scalars = [n for n in name_of if n not in first and not _is_json(fields[n])]
     nested = [n for n in name_of if _is_json(fields[n])]
-    fieldsets = [(None, {"fields": [name_of[n] for n in first + scalars]})]
+    fieldsets = [(None, {"fields": [name_of[n] for n in first]})]
+    if scalars:
+        fieldsets.append(("All fields", {"fields": [name_of[n] for n in scalars]}))
     if nested:
         fieldsets.append(("Nested objects", {"fields": [name_of[n] for n in nested],
                                              "classes": ["collapse"]}))

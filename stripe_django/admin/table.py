@@ -66,14 +66,13 @@ LIST_COLUMNS: dict[str, tuple[str, ...]] = {
 DEFAULT_COLUMNS: tuple[str, ...] = ("email", "name", "type", "status", "amount", "created")
 MAX_DEFAULT_COLUMNS = 4
 
-# Integer fields that hold an amount in the smallest unit of the row's ``currency``.
+# Integer fields that hold an amount in the smallest unit of the row's ``currency``:
+# these names, and names starting with "amount_" or ending with "_amount".
 AMOUNT_FIELDS = frozenset({
-    "amount", "amount_due", "amount_paid", "amount_remaining", "amount_refunded",
-    "amount_captured", "amount_received", "amount_capturable", "amount_total",
-    "amount_subtotal", "amount_off", "amount_shipping", "subtotal", "total",
-    "total_excluding_tax", "unit_amount", "fee", "net", "balance", "ending_balance",
-    "starting_balance",
+    "amount", "subtotal", "subtotal_excluding_tax", "total", "total_excluding_tax", "fee", "net",
+    "balance", "ending_balance", "starting_balance", "application_fee_amount",
 })
+AMOUNT_PREFIX, AMOUNT_SUFFIX = "amount_", "_amount"
 
 # Currencies whose amounts are not in hundredths. Stripe lists them at
 # https://docs.stripe.com/currencies#zero-decimal

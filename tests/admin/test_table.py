@@ -1,0 +1,36 @@
+"""The admin's declarative table names real types and fields; money is shown right."""
+
+from __future__ import annotations
+
+from stripe_django.admin import display, table
+from stripe_django.admin.options import list_columns
+from stripe_django.ingest.columns import mirrored_types
+
+
+def test_every_listed_column_is_a_field_of_its_model():
+    models = mirrored_types()
+    for object_type, columns in table.LIST_COLUMNS.items():
+        assert object_type in models, object_type
+        names = {f.name for f in models[object_type]._meta.concrete_fields}
+        missing = set(columns) - names
+        assert not missing, (object_type, missing)
+
+
+def test_types_not_in_the_table_get_a_few_default_columns():
+    models = mirrored_types()
+    plain = [t for t in models if t not in table.LIST_COLUMNS]
+    assert len(plain) > 80
+    for object_type in plain:
+        columns = list_columns(models[object_type])
+        assert len(columns) <= table.MAX_DEFAULT_COLUMNS
+        assert set(columns) <= set(table.DEFAULT_COLUMNS)
+    assert list_columns(models["issuing.card"])[:2] == ("type", "status")
+
+
+def test_money_in_the_currency_s_own_unit():
+    assert display.money(5010, "eur") == "50.10 EUR"
+    assert display.money(-123456789, "usd") == "-1,234,567.89 USD"
+    assert display.money(500, "jpy") == "500 JPY"  # zero-decimal
+    assert display.money(1500, "kwd") == "1.500 KWD"  # three decimals
+    assert display.money(None, "eur") == ""
+    assert display.money(42, None) == "42"

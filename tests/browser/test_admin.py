@@ -1,0 +1,111 @@
+"""What a support person does in the admin, in a real browser: find a customer by
+email, open an invoice, retry a failed webhook event, look at the mirror's health."""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+
+import pytest
+
+from stripe_django.models import Customer, Event
+
+from ..admin.conftest import mirror
+from ..webhooks.conftest import body_of, customer, make_event, sign
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def deliver_over_http(base_url: str, event: dict) -> int:
+    """POST a signed event to the live server's webhook URL, as Stripe does."""
+    body = body_of(event)
+    request = urllib.request.Request(
+        f"{base_url}/stripe/webhook/", data=body, method="POST",
+        headers={"Content-Type": "application/json", "Stripe-Signature": sign(body)})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_find_a_customer_by_email_and_open_an_invoice(page):
+    mirror(3)
+    page.open("/admin/")
+    page.screenshot("index")
+    page.link("Customers").click()
+    search = page.find("#searchbar")
+    search.send_keys("person1@example.com")
+    search.submit()
+    rows = page.find("#result_list tbody")
+    assert "person1@example.com" in rows.text and "Person 1" in rows.text
+    assert "person2@example.com" not in rows.text
+    page.screenshot("customer-found")
+
+    page.open("/admin/stripe_django/invoice/?q=N-in_0001")
+    page.find("#result_list tbody a").click()  # the invoice's id, linked
+    page.find("#content-main")
+    page.screenshot("invoice")
+    text = page.text
+    assert "in_0001" in text
+    assert "50.01 EUR" in text  # total
+    assert "paid" in text
+    assert "Person 1" in text or "cus_0001" in text  # the customer, linked
+    lines = page.find("#line_items-group")
+    page.driver.execute_script("arguments[0].scrollIntoView()", lines)
+    page.screenshot("invoice-lines")
+    lines = lines.text
+    assert "il_in_0001_0" in lines and "line 1" in lines and "10.01 EUR" in lines
+    # the payload unfolds
+    payload = page.find("details.stripe-django-payload")
+    page.driver.execute_script("arguments[0].scrollIntoView()", payload)
+    payload.find_element("css selector", "summary").click()
+    assert '"number": "N-in_0001"' in page.find("details.stripe-django-payload pre").text
+    page.screenshot("invoice-payload")
+    page.link(page.find(".field-customer_link_detail a").text).click()
+    assert page.find("#content h2").text == "cus_0001"
+
+
+def test_see_a_failed_event_and_retry_it(page, live_server, settings, unused_port):
+    # The API is unreachable when the event needs it: the event is stored, failed.
+    settings.STRIPE_DJANGO = {**settings.STRIPE_DJANGO, "REFETCH_ON_EVENT": True, "MAX_NETWORK_RETRIES": 0,
+                              "API_BASE": f"http://127.0.0.1:{unused_port}"}
+    event = make_event(customer("cus_retried", email="retried@example.com"), "customer.updated")
+    assert deliver_over_http(live_server.url, event) == 500
+    settings.STRIPE_DJANGO = {**settings.STRIPE_DJANGO, "REFETCH_ON_EVENT": False}
+
+    page.open("/admin/stripe_django/event/")
+    page.link("Failed").click()  # the status filter
+    row = page.find("#result_list tbody tr")
+    assert event["id"] in row.text and "failed" in row.text and "APIConnectionError" in row.text
+    page.screenshot("failed-event")
+    row.find_element("css selector", "input.action-select").click()
+    from selenium.webdriver.support.ui import Select
+
+    Select(page.find("select[name=action]")).select_by_value("retry")
+    page.find("button[name=index]").click()
+    message = page.find("ul.messagelist li").text.lower()  # (the CSS capitalizes it)
+    assert message == "retried 1 event(s): 1 processed, 0 already processed, 0 failed"
+    page.screenshot("retried")
+    assert Event.objects.get(pk=event["id"]).processing_status == "processed"
+    assert Customer.objects.get(pk="cus_retried").email == "retried@example.com"
+
+
+def test_open_the_health_page(page, live_server):
+    mirror(2)
+    assert deliver_over_http(live_server.url, make_event(customer("cus_h"), "customer.created")) == 200
+    assert deliver_over_http(live_server.url, make_event(customer("cus_b", balance="x"), "customer.updated")) == 200
+    page.open("/admin/")
+    page.link("Mirror health").click()
+    page.find("#health-warnings")
+    page.screenshot("health")
+    text = page.text
+    assert "1 failed webhook event(s) wait for a retry." in text
+    assert "stripe_sync has never stored a page" in text
+    chart = page.find("svg.stripe-django-chart")
+    assert chart.size["width"] > 600 and chart.size["height"] > 100
+    bars = chart.find_elements("css selector", "rect[data-status]")
+    assert {b.get_attribute("data-status") for b in bars} == {"processed", "failed"}
+    page.link("1 failed webhook event(s) wait for a retry.").click()
+    assert "processing_status__exact=failed" in page.driver.current_url
+    assert "customer.updated" in page.find("#result_list").text
