@@ -29,6 +29,7 @@ test-mysql: venv
 test-all: test test-postgres test-mysql
 
 bench: venv
+	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python -m benchmarks
 
 demo: venv

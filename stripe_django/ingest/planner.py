@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +18,8 @@ from typing import Any
 from .. import type_table as table
 from ..exceptions import IngestError
 from . import columns as c
-from .redaction import redact
+from .jsontext import dumps
+from .redaction import NonFiniteNumber, redact
 
 STUB_KEYS = frozenset({"id", "object", "deleted"})
 
@@ -52,19 +52,11 @@ class Membership:
     stamp: dt.datetime
 
 
-def dumps(data: Any) -> str:
-    return json.dumps(data, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
-
-
 def _payload_json(payload: dict, object_type: str, object_id: str) -> str:
-    """``stripe_data`` as JSON text; refuses what no database column can hold alike:
-    NaN or infinities (not JSON) and NUL characters (PostgreSQL text cannot hold them)."""
-    try:
-        text = json.dumps(payload, separators=(",", ":"), sort_keys=True, ensure_ascii=False,
-                          allow_nan=False)
-    except ValueError:
-        raise IngestError("contains NaN or an infinite number, which JSON does not allow",
-                          object_type=object_type, object_id=object_id) from None
+    """``stripe_data`` as JSON text; refuses NUL characters, which no database column
+    holds alike (PostgreSQL text cannot). NaN and infinities were refused before, in
+    :meth:`Planner.add`."""
+    text = dumps(payload)
     if "\\u0000" in text and _NUL_ESCAPE.search(text):
         raise IngestError("contains a NUL character", object_type=object_type,
                           object_id=object_id)
@@ -102,7 +94,11 @@ class Planner:
         found: dict[tuple[type, str], Row] = {}
         lists: list[Membership] = []
         try:
-            key = self._collect(redact(payload), stamp, account, found, None, lists)
+            key = self._collect(redact(payload, refuse_non_finite=True), stamp, account,
+                                found, None, lists)
+        except NonFiniteNumber:
+            raise IngestError("contains NaN or an infinite number, which JSON does not allow",
+                              object_type=_type_of(payload), object_id=_id_of(payload)) from None
         except RecursionError:
             raise IngestError("the payload is nested too deeply to store",
                               object_type=_type_of(payload), object_id=_id_of(payload)) from None
