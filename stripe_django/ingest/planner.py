@@ -155,23 +155,38 @@ class Planner:
                                             _digest(data_json, account, True), stamp, account, True)
             return model, object_id
 
-        values = []
+        values: list[Any] = []
+        append = values.append
+        get = payload.get
         linked = ""
-        for col in c.columns_of(model):
-            raw = payload.get(col.name)
-            if raw is None:
-                if col.derive is not None and col.name not in payload:
-                    raw = _derive(col, payload)
-                if raw is None and link is not None and col.name == link[0]:
-                    # The parent it arrived in, where the child's own link is absent or
-                    # null (old API versions, checkout line items).
-                    raw = linked = link[1]
-            try:
-                values.append(self._value(col, raw, object_type, object_id, stamp, account,
-                                          found, lists))
-            except c.WrongType as error:
-                raise IngestError(str(error), object_type=object_type, object_id=object_id,
-                                  field=col.name) from None
+        # The hot loop of ingest (once per column of every object): absent values, JSON
+        # and short strings, the most common, are settled here without a call.
+        col = None
+        try:
+            for col in c.columns_of(model):
+                raw = get(col.name)
+                if raw is None:
+                    if col.derive is not None and col.name not in payload:
+                        raw = _derive(col, payload)
+                    if raw is None and link is not None and col.name == link[0]:
+                        # The parent it arrived in, where the child's own link is absent
+                        # or null (old API versions, checkout line items).
+                        raw = linked = link[1]
+                    if raw is None:
+                        append(None)
+                        continue
+                kind = col.kind
+                if kind == c.JSON:
+                    append(raw)
+                elif kind == c.STRING and type(raw) is str and (
+                        col.max_length is None or len(raw) <= col.max_length):
+                    append(raw)
+                else:
+                    append(self._value(col, raw, object_type, object_id, stamp, account,
+                                       found, lists))
+        except c.WrongType as error:
+            raise IngestError(str(error), object_type=object_type, object_id=object_id,
+                              field=col.name if col is not None else None) from None
         data_json = _payload_json(payload, object_type, object_id)
         found[(model, object_id)] = Row(model, object_id, values, data_json,
                                         _digest(data_json, account, deleted, linked), stamp,

@@ -166,24 +166,21 @@ def _stored_state(model: type, ids: list[str], memberships: Iterable[Membership]
     link_columns = sorted(parents)
     select = ", ".join(quote(n) for n in ("id", STAMP, "stripe_data_hash", "deleted", *link_columns))
     wanted = set(ids)
-    id_chunks = list(_chunks(ids, 1000))
-    parent_chunks = {col: list(_chunks(sorted(set(p)), 1000)) for col, p in parents.items()}
-    rounds = max([len(id_chunks), *(len(chunks) for chunks in parent_chunks.values())])
     stored: dict[str, tuple[dt.datetime, str]] = {}
     linked: dict[str, tuple[str, dt.datetime, dict[str, str | None]]] = {}
-    with connection.cursor() as cursor:
-        for i in range(rounds):
-            conditions, params = [], []
-            if i < len(id_chunks):
-                conditions.append(f"{quote('id')} IN ({', '.join(['%s'] * len(id_chunks[i]))})")
-                params += id_chunks[i]
-            for col in link_columns:
-                chunks = parent_chunks[col]
-                if i < len(chunks):
-                    conditions.append(f"{quote(col)} IN ({', '.join(['%s'] * len(chunks[i]))})")
-                    params += chunks[i]
-            cursor.execute(f"SELECT {select} FROM {table_name} WHERE {' OR '.join(conditions)}",
-                           params)
+    if connection.vendor == "postgresql":
+        # One array parameter per column, bound apart from the statement: no list of
+        # hundreds of placeholders to quote and parse.
+        conditions = [f"{quote(n)} = ANY(%s::text[])" for n in ("id", *link_columns)]
+        params = [ids, *(sorted(set(parents[col])) for col in link_columns)]
+        queries = [(" OR ".join(conditions), params)]
+        open_cursor = _binding_cursor
+    else:
+        queries = _in_lists(quote, ids, link_columns, parents)
+        open_cursor = _plain_cursor
+    with open_cursor(connection) as cursor:
+        for where, params in queries:
+            cursor.execute(f"SELECT {select} FROM {table_name} WHERE {where}", params)
             for pk, stamp, digest, deleted, *link_values in cursor.fetchall():
                 stamp = _aware(stamp)
                 if pk in wanted:
@@ -191,6 +188,31 @@ def _stored_state(model: type, ids: list[str], memberships: Iterable[Membership]
                 if link_columns and not deleted:
                     linked[pk] = (pk, stamp, dict(zip(link_columns, link_values)))
     return stored, list(linked.values())
+
+
+def _in_lists(quote, ids: list[str], link_columns: list[str], parents: dict[str, list[str]]
+              ) -> list[tuple[str, list[str]]]:
+    """WHERE clauses of ``IN`` lists of at most 1,000 ids each, and their parameters."""
+    id_chunks = list(_chunks(ids, 1000))
+    parent_chunks = {col: list(_chunks(sorted(set(p)), 1000)) for col, p in parents.items()}
+    rounds = max([len(id_chunks), *(len(chunks) for chunks in parent_chunks.values())])
+    queries = []
+    for i in range(rounds):
+        conditions, params = [], []
+        if i < len(id_chunks):
+            conditions.append(f"{quote('id')} IN ({', '.join(['%s'] * len(id_chunks[i]))})")
+            params += id_chunks[i]
+        for col in link_columns:
+            chunks = parent_chunks[col]
+            if i < len(chunks):
+                conditions.append(f"{quote(col)} IN ({', '.join(['%s'] * len(chunks[i]))})")
+                params += chunks[i]
+        queries.append((" OR ".join(conditions), params))
+    return queries
+
+
+def _plain_cursor(connection):
+    return connection.cursor()
 
 
 def _aware(value: Any) -> dt.datetime:
