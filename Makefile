@@ -38,6 +38,7 @@ browser-deps:
 	fi
 
 bench: venv
+	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python -m benchmarks
 
 demo: venv

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +18,8 @@ from typing import Any
 from .. import type_table as table
 from ..exceptions import IngestError
 from . import columns as c
-from .redaction import redact
+from .jsontext import dumps
+from .redaction import NonFiniteNumber, redact
 
 STUB_KEYS = frozenset({"id", "object", "deleted"})
 
@@ -52,19 +52,11 @@ class Membership:
     stamp: dt.datetime
 
 
-def dumps(data: Any) -> str:
-    return json.dumps(data, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
-
-
 def _payload_json(payload: dict, object_type: str, object_id: str) -> str:
-    """``stripe_data`` as JSON text; refuses what no database column can hold alike:
-    NaN or infinities (not JSON) and NUL characters (PostgreSQL text cannot hold them)."""
-    try:
-        text = json.dumps(payload, separators=(",", ":"), sort_keys=True, ensure_ascii=False,
-                          allow_nan=False)
-    except ValueError:
-        raise IngestError("contains NaN or an infinite number, which JSON does not allow",
-                          object_type=object_type, object_id=object_id) from None
+    """``stripe_data`` as JSON text; refuses NUL characters, which no database column
+    holds alike (PostgreSQL text cannot). NaN and infinities were refused before, in
+    :meth:`Planner.add`."""
+    text = dumps(payload)
     if "\\u0000" in text and _NUL_ESCAPE.search(text):
         raise IngestError("contains a NUL character", object_type=object_type,
                           object_id=object_id)
@@ -104,7 +96,11 @@ class Planner:
         found: dict[tuple[type, str], Row] = {}
         lists: list[Membership] = []
         try:
-            key = self._collect(redact(payload), stamp, account, found, None, lists)
+            key = self._collect(redact(payload, refuse_non_finite=True), stamp, account,
+                                found, None, lists)
+        except NonFiniteNumber:
+            raise IngestError("contains NaN or an infinite number, which JSON does not allow",
+                              object_type=_type_of(payload), object_id=_id_of(payload)) from None
         except RecursionError:
             raise IngestError("the payload is nested too deeply to store",
                               object_type=_type_of(payload), object_id=_id_of(payload)) from None
@@ -162,23 +158,38 @@ class Planner:
                                             _digest(data_json, account, True), stamp, account, True)
             return model, object_id
 
-        values = []
+        values: list[Any] = []
+        append = values.append
+        get = payload.get
         linked = ""
-        for col in c.columns_of(model):
-            raw = payload.get(col.name)
-            if raw is None:
-                if col.derive is not None and col.name not in payload:
-                    raw = _derive(col, payload)
-                if raw is None and link is not None and col.name == link[0]:
-                    # The parent it arrived in, where the child's own link is absent or
-                    # null (old API versions, checkout line items).
-                    raw = linked = link[1]
-            try:
-                values.append(self._value(col, raw, object_type, object_id, stamp, account,
-                                          found, lists))
-            except c.WrongType as error:
-                raise IngestError(str(error), object_type=object_type, object_id=object_id,
-                                  field=col.name) from None
+        # The hot loop of ingest (once per column of every object): absent values, JSON
+        # and short strings, the most common, are settled here without a call.
+        col = None
+        try:
+            for col in c.columns_of(model):
+                raw = get(col.name)
+                if raw is None:
+                    if col.derive is not None and col.name not in payload:
+                        raw = _derive(col, payload)
+                    if raw is None and link is not None and col.name == link[0]:
+                        # The parent it arrived in, where the child's own link is absent
+                        # or null (old API versions, checkout line items).
+                        raw = linked = link[1]
+                    if raw is None:
+                        append(None)
+                        continue
+                kind = col.kind
+                if kind == c.JSON:
+                    append(raw)
+                elif kind == c.STRING and type(raw) is str and (
+                        col.max_length is None or len(raw) <= col.max_length):
+                    append(raw)
+                else:
+                    append(self._value(col, raw, object_type, object_id, stamp, account,
+                                       found, lists))
+        except c.WrongType as error:
+            raise IngestError(str(error), object_type=object_type, object_id=object_id,
+                              field=col.name if col is not None else None) from None
         data_json = _payload_json(payload, object_type, object_id)
         found[(model, object_id)] = Row(model, object_id, values, data_json,
                                         _digest(data_json, account, deleted, linked), stamp,

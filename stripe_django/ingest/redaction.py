@@ -16,7 +16,7 @@ from typing import Any
 
 from .. import type_table as table
 
-__all__ = ["redact", "REDACTED_KEYS"]
+__all__ = ["redact", "REDACTED_KEYS", "NonFiniteNumber"]
 
 #: Keys removed from every object, at any depth.
 REDACTED_KEYS = frozenset(table.REDACTED_FIELDS)
@@ -25,22 +25,32 @@ _OF_TYPE = {name: REDACTED_KEYS | frozenset(keys)
 _DROP = object()
 
 
-def redact(value: Any) -> Any:
+class NonFiniteNumber(ValueError):
+    """A NaN or an infinity: no JSON text, hence no stored copy, can hold it."""
+
+
+def redact(value: Any, *, refuse_non_finite: bool = False) -> Any:
     """``value`` without secrets at any depth. Copy on write: containers holding no
-    secret are returned as they are (the common case costs one walk, no copy)."""
+    secret are returned as they are (the common case costs one walk, no copy).
+
+    ``refuse_non_finite``: raise :class:`NonFiniteNumber` for a NaN or an infinity at
+    any depth. Ingest asks for it: its JSON encoder would write them as ``null``, and
+    this walk visits every value anyway."""
     kind = type(value)
+    if kind is not dict and kind is not list:
+        if isinstance(value, dict):
+            value = dict(value)
+        elif isinstance(value, list):
+            value = list(value)
+        else:
+            return value
+        kind = type(value)
     if kind is dict:
-        return _redact_dict(value)
-    if kind is list:
-        return _redact_list(value)
-    if isinstance(value, dict):
-        return _redact_dict(dict(value))
-    if isinstance(value, list):
-        return _redact_list(list(value))
-    return value
+        return _redact_dict(value, refuse_non_finite)
+    return _redact_list(value, refuse_non_finite)
 
 
-def _redact_dict(obj: dict) -> dict:
+def _redact_dict(obj: dict, finite: bool) -> dict:
     drop = REDACTED_KEYS
     if _OF_TYPE:
         object_type = obj.get("object")
@@ -53,10 +63,12 @@ def _redact_dict(obj: dict) -> dict:
         else:
             kind = type(value)
             if kind is dict:
-                new = _redact_dict(value)
+                new = _redact_dict(value, finite)
             elif kind is list:
-                new = _redact_list(value)
+                new = _redact_list(value, finite)
             else:
+                if finite and kind is not str and kind is not int and _non_finite(value):
+                    raise NonFiniteNumber
                 continue
             if new is value:
                 continue
@@ -75,18 +87,25 @@ def _redact_dict(obj: dict) -> dict:
     return out
 
 
-def _redact_list(items: list) -> list:
+def _redact_list(items: list, finite: bool) -> list:
     out: list | None = None
     for index, value in enumerate(items):
         kind = type(value)
         if kind is dict:
-            new = _redact_dict(value)
+            new = _redact_dict(value, finite)
         elif kind is list:
-            new = _redact_list(value)
+            new = _redact_list(value, finite)
         else:
+            if finite and kind is not str and kind is not int and _non_finite(value):
+                raise NonFiniteNumber
             continue
         if new is not value:
             if out is None:
                 out = list(items)
             out[index] = new
     return items if out is None else out
+
+
+def _non_finite(value: Any) -> bool:
+    # NaN - NaN and inf - inf are NaN, which is true; any finite float gives 0.0.
+    return isinstance(value, float) and bool(value - value)
