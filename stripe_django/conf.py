@@ -139,6 +139,49 @@ def api_key_problem(key: Any) -> str | None:
     return None
 
 
+# The name of API_KEY among the API_KEYS names.
+DEFAULT_KEY = "default"
+
+
+def _key_config(name: str) -> dict[str, Any]:
+    keys = stripe_settings.API_KEYS or {}
+    config = keys.get(name) if isinstance(keys, dict) else None
+    if config is None:
+        if name == DEFAULT_KEY:
+            return {}
+        known = ", ".join(sorted(keys)) if isinstance(keys, dict) else ""
+        raise ImproperlyConfigured(f"{SETTING_NAME}['API_KEYS'] has no key named {name!r}"
+                                   + (f" (known: {known})" if known else ""))
+    if isinstance(config, str):
+        return {"API_KEY": config}
+    if not isinstance(config, dict):
+        raise ImproperlyConfigured(f"{SETTING_NAME}['API_KEYS'][{name!r}] must be a dict with "
+                                   "an 'API_KEY'")
+    return config
+
+
+def api_key_for(name: str | None) -> str:
+    """The secret key of an ``API_KEYS`` name; None (or "default" when ``API_KEYS`` does
+    not define it): ``API_KEY``."""
+    if not name:
+        return stripe_settings.require("API_KEY")
+    config = _key_config(name)
+    if not config:
+        return stripe_settings.require("API_KEY")
+    key = config.get("API_KEY")
+    if not key:
+        raise ImproperlyConfigured(f"{SETTING_NAME}['API_KEYS'][{name!r}]['API_KEY'] is not set")
+    return key
+
+
+def platform_account_for(name: str | None) -> str | None:
+    """The ``stripe_account`` of the platform's own rows read with the key ``name``: its
+    ``ACCOUNT`` (several platforms in one database), else None (the single-key setup)."""
+    if not name:
+        return None
+    return _key_config(name).get("ACCOUNT") or None
+
+
 def _reload(*, setting: str, **kwargs: Any) -> None:
     if setting == SETTING_NAME:
         stripe_settings.reload()

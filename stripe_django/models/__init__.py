@@ -167,7 +167,7 @@ from .treasury import (  # noqa: F401
 )
 
 # Hand-written models of the app's own state (not Stripe objects).
-from .sync_state import SyncCursor  # noqa: F401
+from .sync_state import SyncCursor, SyncRateLimit, SyncRun, SyncShard  # noqa: F401
 
 # The seed reference's name for File (Stripe's object was once "file_upload").
 FileUpload = File
@@ -284,6 +284,9 @@ __all__ = [
     "SubscriptionItem",
     "SubscriptionSchedule",
     "SyncCursor",
+    "SyncRateLimit",
+    "SyncRun",
+    "SyncShard",
     "TaxAssociation",
     "TaxCalculation",
     "TaxCalculationLineItem",

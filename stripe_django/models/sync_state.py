@@ -22,6 +22,12 @@ class SyncCursor(models.Model):
       which the next ``created >= created_after`` listing skips.
     * ``events_after``: Unix time from which the Events API still has changes of this
       type to apply.
+    * ``leased_by`` / ``lease_expires``: the ``stripe_sync --enqueue`` worker running this
+      shard, until when (renewed with each stored page). Another worker takes the shard
+      only once the lease has expired.
+
+    ``account`` is the connected account, or for the platform itself "" (or, with
+    several ``API_KEYS``, the platform's ``ACCOUNT`` id).
     """
 
     account = models.CharField(max_length=255, blank=True, default="",
@@ -36,6 +42,9 @@ class SyncCursor(models.Model):
     events_after = models.BigIntegerField(null=True, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True, default="")
+    leased_by = models.CharField(max_length=255, blank=True, default="",
+                                 help_text="The sync worker running this shard (host:pid:run).")
+    lease_expires = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         app_label = "stripe_django"
@@ -48,3 +57,88 @@ class SyncCursor(models.Model):
     def __str__(self) -> str:
         mode = "live" if self.livemode else "test"
         return f"{self.account or 'platform'}:{mode}:{self.object_type}"
+
+
+class SyncRun(models.Model):
+    """One ``stripe_sync --enqueue``: its shards (:class:`SyncShard`) run as tasks, on any
+    number of workers; ``manage.py stripe_sync --run ID`` prints its summary."""
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True,
+                                       help_text="When the last shard finished.")
+    key = models.CharField(max_length=100, blank=True, default="",
+                           help_text="The API_KEYS name the run reads with; empty: API_KEY.")
+    livemode = models.BooleanField(default=False)
+    types = models.JSONField(default=list, help_text="The list names synced.")
+    options = models.JSONField(default=dict, blank=True,
+                               help_text="full, events, rate_limit, page_size.")
+
+    class Meta:
+        app_label = "stripe_django"
+        verbose_name = "sync run"
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"sync run {self.pk}"
+
+    @property
+    def finished(self) -> bool:
+        return self.finished_at is not None
+
+
+class SyncShard(models.Model):
+    """One (listed type, account) of a :class:`SyncRun`, or the Events API catch-up of
+    one account (``name`` "changes", queued once the account's lists are done), with
+    what its worker reported."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting"  # the changes of an account: waits for the account's lists
+        QUEUED = "queued"
+        RUNNING = "running"
+        OK = "ok"
+        FAILED = "failed"
+        UNAVAILABLE = "unavailable"
+        SKIPPED = "skipped"
+
+    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="shards")
+    account = models.CharField(max_length=255, blank=True, default="",
+                               help_text="Connected account id; empty for the platform account.")
+    name = models.CharField(max_length=100, help_text="The list name, or 'changes'.")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    mode = models.CharField(max_length=20, blank=True, default="")
+    fetched = models.IntegerField(default=0)
+    created = models.IntegerField(default=0)
+    updated = models.IntegerField(default=0)
+    unchanged = models.IntegerField(default=0)
+    failed = models.IntegerField(default=0)
+    requests = models.IntegerField(default=0)
+    http_status = models.IntegerField(null=True, blank=True)
+    notes = models.JSONField(default=list, blank=True)
+    errors = models.JSONField(default=list, blank=True)
+    worker = models.CharField(max_length=255, blank=True, default="")
+    attempts = models.IntegerField(default=0, help_text="Times a worker started it.")
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        app_label = "stripe_django"
+        verbose_name = "sync shard"
+        constraints = [
+            models.UniqueConstraint(fields=["run", "account", "name"],
+                                    name="stripe_django_sync_shard_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} [{self.account or 'platform'}] of run {self.run_id}"
+
+
+class SyncRateLimit(models.Model):
+    """The next free request slot of one API key, shared by every sync worker that uses
+    the key (``SYNC_RATE_LIMIT_REDIS`` unset): microseconds since the Unix epoch."""
+
+    key = models.CharField(max_length=64, primary_key=True)
+    next_at = models.BigIntegerField(default=0)
+
+    class Meta:
+        app_label = "stripe_django"
+        verbose_name = "sync rate limit"

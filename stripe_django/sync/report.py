@@ -62,6 +62,8 @@ class SyncReport:
     throttled: int = 0
     interrupted: bool = False
     key_refused: bool = False  # every list answered 403
+    # shards skipped because another worker holds their cursor (stripe_sync --enqueue)
+    busy: list[TypeReport] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:

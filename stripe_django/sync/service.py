@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
 import stripe
-from django.db import DatabaseError, router, transaction
+from django.db import DatabaseError, connections, router, transaction
 from django.utils import timezone
 
 from .. import type_table as table
@@ -46,6 +46,7 @@ from ..ingest import upsert_many
 from ..ingest.columns import mirrored_types
 from ..ingest.events import snapshot_from_event
 from .completion import complete_lists
+from .leases import CursorLease, LeaseLost
 from .progress import Progress
 from .ratelimit import RateLimiter
 from .report import FAILED, OK, PENDING, RUNNING, SKIPPED, UNAVAILABLE, SyncReport, TypeReport
@@ -557,7 +558,9 @@ def sync(types: Iterable[str] | None = None, *, account: str | None = None,
          events: bool = True, client: stripe.StripeClient | None = None,
          progress: Progress | None = None, using: str | None = None,
          rate_limit: float | None = None, page_size: int | None = None,
-         on_page: Callable[[TypeReport], None] | None = None) -> SyncReport:
+         on_page: Callable[[TypeReport], None] | None = None, key: str | None = None,
+         limiter: Any = None, lease: CursorLease | None = None,
+         listing: bool = True) -> SyncReport:
     """Pull the account into the mirror and return a :class:`SyncReport`.
 
     ``types``: names from ``type_table.SYNC_LISTS`` (or object types); all when empty.
@@ -566,17 +569,28 @@ def sync(types: Iterable[str] | None = None, *, account: str | None = None,
     shards fetched at once. ``full``: forget the cursors and list everything again.
     ``events``: apply the Events API after listing (updates and deletions).
     ``on_page`` is called after each stored page.
+
+    ``key``: a name from ``STRIPE_DJANGO["API_KEYS"]`` (None: ``API_KEY``); the platform's
+    own rows of a key with an ``ACCOUNT`` carry that id in ``stripe_account``.
+
+    Used by ``stripe_sync --enqueue`` workers (:mod:`.distributed`): ``limiter`` replaces
+    the run's own pacer (one shared by every worker of the key); ``lease`` takes each
+    shard's cursor before reading it, renews it with each page and releases it at the end
+    (a shard whose cursor another worker holds is skipped, in ``SyncReport.busy``);
+    ``listing=False`` only applies the Events API from the cursors as they stand.
     """
     from ..client import get_client
+    from ..conf import api_key_for, platform_account_for
     from ..models import SyncCursor
 
     names = _select(types)
-    client = client or get_client()
+    client = client or get_client(api_key_for(key))
+    platform = platform_account_for(key)
     livemode = _key_mode(client)
     rate = rate_limit or stripe_settings.SYNC_RATE_LIMIT or table.RATE_LIMITS["live" if livemode else "test"]
     size = max(1, min(int(page_size or stripe_settings.SYNC_PAGE_SIZE), 100))
     stop = threading.Event()
-    limiter = RateLimiter(rate)
+    limiter = limiter or RateLimiter(rate)
     fetcher = Fetcher(client, limiter, size, stop)
     report = SyncReport()
     progress = progress or Progress()
@@ -600,7 +614,15 @@ def sync(types: Iterable[str] | None = None, *, account: str | None = None,
                 type_report.status = SKIPPED
                 type_report.note("listed by the platform account only")
                 continue
-            row, _ = cursors.get_or_create(account=acct or "", livemode=livemode, object_type=name)
+            row, _ = cursors.get_or_create(account=acct or platform or "", livemode=livemode,
+                                           object_type=name)
+            if lease is not None:
+                if not lease.acquire(row.pk, db):
+                    type_report.status = SKIPPED
+                    type_report.note("another worker is syncing it (its cursor is leased)")
+                    report.busy.append(type_report)
+                    continue
+                row.refresh_from_db(using=db)
             if full or (events and row.complete and (row.events_after or 0) < horizon):
                 if not full:
                     type_report.note(f"the cursor is older than the Events API keeps "
@@ -685,7 +707,11 @@ def sync(types: Iterable[str] | None = None, *, account: str | None = None,
     def _start(shard: Shard, job: Callable) -> None:
         shard.report.status = RUNNING
         shard.report.started = time.monotonic()
-        run(shard, job)
+        try:
+            run(shard, job)
+        finally:
+            # A limiter kept in the database used this thread's connection.
+            connections.close_all()
 
     def _refresh() -> None:
         report.requests = fetcher.requests
@@ -704,6 +730,10 @@ def sync(types: Iterable[str] | None = None, *, account: str | None = None,
                 with transaction.atomic(using=db):
                     result = _write_page(page)
                 break
+            except LeaseLost as error:
+                shard.abandoned = f"the page was not stored: {error}"
+                logger.warning("stripe_django: syncing %s: %s", shard.name, shard.abandoned)
+                return
             except DatabaseError as error:
                 if not is_transient(error) or delay is None or stop.is_set():
                     shard.abandoned = (f"storing a page failed after {attempt + 1} tries; "
@@ -733,8 +763,11 @@ def sync(types: Iterable[str] | None = None, *, account: str | None = None,
     def _write_page(page: Page) -> Any:
         shard = page.shard
         result = None
+        if lease is not None:
+            lease.renew(db)
         if page.objects:
-            result = upsert_many(page.objects, stamp=page.stamp, account=shard.account, using=db)
+            result = upsert_many(page.objects, stamp=page.stamp, account=shard.account or platform,
+                                 using=db)
         if page.cursor:
             cursors.filter(pk=shard.cursor_id).update(**page.cursor)
         if page.events_cursor:
@@ -763,7 +796,14 @@ def sync(types: Iterable[str] | None = None, *, account: str | None = None,
                                done.shard.name, exc_info=True)
 
     try:
-        drive([(s, _run_listing) for s in shards])
+        if listing:
+            drive([(s, _run_listing) for s in shards])
+        else:
+            # The Events API only: from the cursors as they stand.
+            for s in shards:
+                s.report.status = OK
+            listed = {id(s.report) for s in shards}
+            report.types = [t for t in report.types if id(t) not in listed]
         listed = [s.report for s in shards]
         if listed and all(t.status == UNAVAILABLE and t.http_status == 403 for t in listed):
             # Not one list may be read: the key, not the account, is the problem.
@@ -779,6 +819,12 @@ def sync(types: Iterable[str] | None = None, *, account: str | None = None,
                 t.status = SKIPPED
     finally:
         stop.set()
+        if lease is not None:
+            try:
+                lease.release(db)
+            except DatabaseError:
+                logger.warning("stripe_django: could not release the sync leases; they expire "
+                               "after SYNC_LEASE_SECONDS", exc_info=True)
         report.seconds = time.monotonic() - started
         report.requests = fetcher.requests
         report.throttled = limiter.throttled

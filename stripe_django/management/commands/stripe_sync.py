@@ -1,11 +1,15 @@
 """``manage.py stripe_sync [TYPE ...]``: pull the Stripe account into the mirror.
 
 The work is :func:`stripe_django.sync.sync`; this command parses arguments and prints.
+With ``--enqueue`` the run is split into shards that Django Tasks workers run
+(:mod:`stripe_django.sync.distributed`); ``--run ID`` prints such a run's summary.
 """
 
 from __future__ import annotations
 
-from django.core.exceptions import ImproperlyConfigured
+import time
+
+from django.core.exceptions import ImproperlyConfigured, ObjectDoesNotExist
 from django.core.management.base import BaseCommand, CommandError
 
 from ...sync import sync
@@ -26,6 +30,9 @@ class Command(BaseCommand):
                               help="a connected account (acct_...), read with the Stripe-Account header")
         accounts.add_argument("--all-accounts", action="store_true",
                               help="the platform account and every connected account")
+        parser.add_argument("--key", metavar="NAME",
+                            help='the platform account to read: a name from STRIPE_DJANGO["API_KEYS"] '
+                                 '(default: STRIPE_DJANGO["API_KEY"])')
         parser.add_argument("--workers", type=int, default=1, metavar="N",
                             help="(type, account) pairs fetched at once (default 1)")
         parser.add_argument("--full", action="store_true",
@@ -35,6 +42,15 @@ class Command(BaseCommand):
         parser.add_argument("--rate-limit", type=float, metavar="REQ_PER_S",
                             help='requests per second (default STRIPE_DJANGO["SYNC_RATE_LIMIT"], '
                                  "else 100 live / 25 test)")
+        parser.add_argument("--enqueue", action="store_true",
+                            help="split the run into (type, account) shards run by Django Tasks "
+                                 "workers; prints the run's id")
+        parser.add_argument("--wait", action="store_true",
+                            help="with --enqueue: wait for the run to finish and print its summary")
+        parser.add_argument("--run", type=int, metavar="ID",
+                            help="print the summary of an enqueued run (with --wait: once finished)")
+        parser.add_argument("--requeue", action="store_true",
+                            help="with --run: queue again the shards a dead worker left running")
         parser.add_argument("--quiet", action="store_true", help="no progress display")
         parser.add_argument("--list", action="store_true", help="print the type names and exit")
         parser.add_argument("--database", default=None, help="database alias to write to")
@@ -45,6 +61,12 @@ class Command(BaseCommand):
             return
         if options["workers"] < 1:
             raise CommandError("--workers must be at least 1")
+        if options["run"] is not None:
+            return self._show_run(options["run"], options)
+        if options["enqueue"]:
+            return self._enqueue(options)
+        if options["wait"] or options["requeue"]:
+            raise CommandError("--wait goes with --enqueue or --run, --requeue with --run")
         quiet = options["quiet"] or options["verbosity"] < 1
         try:
             report = sync(
@@ -57,6 +79,7 @@ class Command(BaseCommand):
                 progress=default_progress(self.stderr._out, quiet=quiet),
                 rate_limit=options["rate_limit"],
                 using=options["database"],
+                key=options["key"],
             )
         except (ValueError, ImproperlyConfigured) as error:
             raise CommandError(str(error)) from None
@@ -66,3 +89,47 @@ class Command(BaseCommand):
             failed = (", ".join(t.name for t in report.failed)
                       or ("the key was refused" if report.key_refused else "interrupted"))
             raise CommandError(f"stripe_sync: not everything was synced ({failed})", returncode=1)
+
+    def _enqueue(self, options) -> None:
+        from ...sync.distributed import enqueue_run
+
+        try:
+            run = enqueue_run(
+                options["types"] or None, account=options["account"],
+                all_accounts=options["all_accounts"], key=options["key"], full=options["full"],
+                events=not options["no_events"], rate_limit=options["rate_limit"],
+                using=options["database"])
+        except (ValueError, ImproperlyConfigured, ImportError, RuntimeError) as error:
+            raise CommandError(str(error)) from None
+        shards = run.shards.count()
+        self.stdout.write(f"sync run {run.pk}: {shards} shard(s) enqueued; "
+                          f"`manage.py stripe_sync --run {run.pk}` shows where it stands")
+        if options["wait"]:
+            self._show_run(run.pk, options)
+
+    def _show_run(self, run_id: int, options) -> None:
+        from ...models import SyncRun
+        from ...sync.distributed import requeue, run_report
+
+        runs = (SyncRun._default_manager.using(options["database"]) if options["database"]
+                else SyncRun._default_manager.all())
+        try:
+            run = runs.get(pk=run_id)
+        except ObjectDoesNotExist:
+            raise CommandError(f"no sync run {run_id}") from None
+        if options["requeue"]:
+            count = requeue(run_id, using=options["database"])
+            self.stdout.write(f"sync run {run_id}: {count} shard(s) queued again")
+        if options["wait"]:
+            while not run.finished:
+                time.sleep(0.5)
+                run.refresh_from_db()
+        report = run_report(run_id, using=options["database"])
+        if options["verbosity"] >= 1:
+            state = "finished" if run.finished else "running"
+            self.stdout.write(f"sync run {run.pk} ({state}, started {run.created_at:%Y-%m-%d %H:%M:%S} UTC)")
+            self.stdout.write(format_summary(report))
+        if run.finished and not report.ok:
+            failed = ", ".join(sorted({t.name for t in report.failed})) or "failed"
+            raise CommandError(f"stripe_sync: run {run_id}: not everything was synced ({failed})",
+                               returncode=1)

@@ -1,0 +1,117 @@
+"""A stub of the Stripe API for the sync-on-tasks tests: lists of customers and products
+per account (Stripe-Account header), connected accounts, no events. Every request is
+recorded with its time, path and account, to count requests per second and shards run."""
+
+from __future__ import annotations
+
+import collections
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
+
+T0 = 1_760_000_000
+KINDS = {"customers": ("customer", "cus"), "products": ("product", "prod")}
+
+
+def make(kind: str, index: int, account: str | None) -> dict:
+    name, prefix = KINDS[kind]
+    tag = (account or "platform")[-6:]
+    obj = {"id": f"{prefix}_{tag}{index:06d}", "object": name, "created": T0 - index,
+           "livemode": False, "metadata": {}}
+    if name == "customer":
+        obj.update({"email": f"c{index}@example.com", "name": f"Customer {index}", "balance": 0,
+                    "currency": "usd", "delinquent": False, "description": None})
+    else:
+        obj.update({"name": f"Product {index}", "active": True, "description": None, "images": [],
+                    "type": "service", "url": None})
+    return obj
+
+
+class Stub:
+    def __init__(self, sizes: dict[str, int], accounts: tuple[str, ...] = (), latency: float = 0.0):
+        self.sizes = sizes
+        self.accounts = accounts
+        self.latency = latency
+        self.requests: list[tuple[float, str, str | None]] = []
+        self.first_pages: collections.Counter = collections.Counter()  # (path, account)
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+
+    def __enter__(self) -> "Stub":
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:  # noqa: N802
+                status, body = stub.handle(self.path, self.headers.get("Stripe-Account"))
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    @property
+    def api_base(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def handle(self, raw: str, account: str | None) -> tuple[int, dict]:
+        parts = urlsplit(raw)
+        path = parts.path.removeprefix("/v1/")
+        query = dict(parse_qsl(parts.query))
+        with self._lock:
+            self.requests.append((time.time(), path, account))
+            if "starting_after" not in query and "created[gt]" not in query:
+                self.first_pages[(path, account)] += 1
+        if self.latency:
+            time.sleep(self.latency)
+        if path == "accounts":
+            data = [{"id": a, "object": "account", "created": T0, "type": "express",
+                     "livemode": False, "metadata": {}} for a in self.accounts]
+            return 200, {"object": "list", "data": data, "has_more": False, "url": "/v1/accounts"}
+        if path == "events":
+            return 200, {"object": "list", "data": [], "has_more": False, "url": "/v1/events"}
+        if path not in KINDS or path not in self.sizes:
+            return 404, {"error": {"type": "invalid_request_error",
+                                   "message": f"Unrecognized request URL (GET: /v1/{path})"}}
+        count = self.sizes[path]
+        limit = int(query.get("limit", 10))
+        start = 0
+        if query.get("starting_after"):
+            start = int(query["starting_after"][-6:]) + 1
+        end = min(count, start + limit)
+        data = [make(path, i, account) for i in range(start, end)]
+        return 200, {"object": "list", "data": data, "has_more": end < count, "url": f"/v1/{path}"}
+
+    def per_second(self, paths=("customers", "products")) -> dict[int, int]:
+        """Requests in each whole second since the first (list requests only)."""
+        times = sorted(t for t, p, _a in self.requests if p in paths)
+        if not times:
+            return {}
+        counts: collections.Counter = collections.Counter(int(t - times[0]) for t in times)
+        return dict(counts)
+
+    def max_in_window(self, window: float = 1.0, paths=("customers", "products")) -> int:
+        """The most list requests seen within any ``window`` seconds."""
+        times = sorted(t for t, p, _a in self.requests if p in paths)
+        best, lo = 0, 0
+        for hi, t in enumerate(times):
+            while t - times[lo] >= window:
+                lo += 1
+            best = max(best, hi - lo + 1)
+        return best

@@ -1,0 +1,249 @@
+"""stripe_sync --enqueue: shards, their claim, cursor leases, the shared pace, the run's
+record. Tasks run here in the test's own process (the worker-process tests are in
+test_workers.py); these run on SQLite, PostgreSQL and MariaDB alike."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+from django.core.management import call_command
+from django.db import connection, transaction
+from django.utils import timezone
+
+from stripe_django.models import Customer, Product, SyncCursor, SyncRun, SyncShard
+from stripe_django.sync import sync
+from stripe_django.sync.distributed import CHANGES, enqueue_run, run_report, run_shard
+from stripe_django.sync.leases import CursorLease, LeaseLost
+from stripe_django.sync.ratelimit import DatabaseSlots, SharedRateLimiter
+from stripe_django.sync.report import FAILED, format_summary
+
+from .conftest import DUMMY
+from .stub import Stub
+
+pytestmark = pytest.mark.django_db
+
+ACCOUNTS = ("acct_1AAAAAAA", "acct_1BBBBBBB", "acct_1CCCCCCC")
+
+
+@pytest.fixture
+def dummy(settings):
+    from .conftest import task_backends
+
+    settings.TASKS = {"default": {"BACKEND": DUMMY}}
+    backend = task_backends()["default"]
+    backend.clear()
+    return backend
+
+
+def point(settings, stub: Stub, **extra) -> None:
+    settings.STRIPE_DJANGO = {"API_KEY": "sk_test_tasks", "API_BASE": stub.api_base,
+                              "MAX_NETWORK_RETRIES": 0, "SYNC_RATE_LIMIT": 1000,
+                              "SYNC_PAGE_SIZE": 10, **extra}
+
+
+def drain(backend, django_capture_on_commit_callbacks) -> list[dict]:
+    """Run every queued shard task, as a worker would, until none is left."""
+    done: list[dict] = []
+    seen = 0
+    while seen < len(backend.results):
+        result = backend.results[seen]
+        seen += 1
+        if result.task.name != "run_sync_shard":
+            continue
+        with django_capture_on_commit_callbacks(execute=True):
+            done.append(result.task.call(*result.args))
+    return done
+
+
+def test_a_run_is_split_into_shards_and_each_object_is_stored_once(
+        settings, dummy, django_capture_on_commit_callbacks):
+    with Stub({"customers": 25, "products": 7}, accounts=ACCOUNTS) as stub:
+        point(settings, stub)
+        with django_capture_on_commit_callbacks(execute=True):
+            run = enqueue_run(["customer", "product"], all_accounts=True)
+        shards = SyncShard.objects.filter(run=run)
+        assert shards.count() == 2 * 4 + 4  # (type x account) + the changes of each account
+        assert shards.filter(name=CHANGES, status="waiting").count() == 4
+        assert [r.args for r in dummy.results] == [
+            [s.pk, None] for s in shards.exclude(name=CHANGES).order_by("pk")]
+        results = drain(dummy, django_capture_on_commit_callbacks)
+    assert len(results) == 12 and all(r["ran"] for r in results)
+    run.refresh_from_db()
+    assert run.finished
+    assert set(shards.values_list("status", flat=True)) == {"ok"}
+    for account in (None, *ACCOUNTS):
+        assert Customer.objects.for_account(account).count() == 25
+        assert Product.objects.for_account(account).count() == 7
+    # every list read once from its first page: no shard ran twice
+    assert set(stub.first_pages.values()) == {1}
+    report = run_report(run.pk)
+    assert report.ok and report.totals()["created"] == 4 * 32
+    summary = format_summary(report)
+    assert "customer" in summary and "acct_1BBBBBBB" in summary and "changes" in summary
+    # the next run is incremental from the cursors
+    with Stub({"customers": 25, "products": 7}, accounts=ACCOUNTS) as stub:
+        point(settings, stub)
+        dummy.clear()
+        with django_capture_on_commit_callbacks(execute=True):
+            again = enqueue_run(["customer"], account="acct_1AAAAAAA", events=False)
+        drain(dummy, django_capture_on_commit_callbacks)
+    assert SyncShard.objects.get(run=again).mode == "incremental"
+
+
+def test_a_shard_delivered_twice_runs_once(settings, dummy, django_capture_on_commit_callbacks):
+    with Stub({"customers": 5}) as stub:
+        point(settings, stub)
+        with django_capture_on_commit_callbacks(execute=True):
+            run = enqueue_run(["customer"], events=False)
+        shard = SyncShard.objects.get(run=run)
+        first = run_shard(shard.pk)
+        requests = len(stub.requests)
+        second = run_shard(shard.pk)
+    assert first["ran"] and first["status"] == "ok" and first["created"] == 5
+    assert second == {"shard": shard.pk, "status": "ok", "ran": False}
+    assert len(stub.requests) == requests
+    assert SyncShard.objects.get().attempts == 1
+
+
+def test_a_shard_whose_cursor_is_leased_elsewhere_is_queued_again(
+        settings, dummy, django_capture_on_commit_callbacks):
+    with Stub({"customers": 5}) as stub:
+        point(settings, stub)
+        with django_capture_on_commit_callbacks(execute=True):
+            run = enqueue_run(["customer"], events=False)
+        cursor = SyncCursor.objects.create(account="", livemode=False, object_type="customer")
+        other = CursorLease(owner="elsewhere:1")
+        assert other.acquire(cursor.pk, connection.alias)
+        shard = SyncShard.objects.get(run=run)
+        before = timezone.now()
+        with django_capture_on_commit_callbacks(execute=True):
+            assert run_shard(shard.pk)["status"] == "queued"
+        retry = dummy.results[-1]
+        assert retry.args == [shard.pk, None] and retry.task.run_after > before + dt.timedelta(seconds=20)
+        assert not stub.requests and not Customer.objects.exists()
+        other.release(connection.alias)
+        drain(dummy, django_capture_on_commit_callbacks)
+    assert Customer.objects.count() == 5 and SyncShard.objects.get().status == "ok"
+
+
+def test_leases(settings):
+    cursor = SyncCursor.objects.create(account="", livemode=False, object_type="customer")
+    db = connection.alias
+    first, second = CursorLease(owner="a", seconds=60), CursorLease(owner="b", seconds=60)
+    assert first.acquire(cursor.pk, db)
+    assert not second.acquire(cursor.pk, db)
+    assert first.acquire(cursor.pk, db)  # its own lease again
+    first.renew(db)
+    # expired: another worker may take it over, and the first one then loses it
+    SyncCursor.objects.filter(pk=cursor.pk).update(lease_expires=timezone.now() - dt.timedelta(seconds=1))
+    assert second.acquire(cursor.pk, db)
+    with pytest.raises(LeaseLost):
+        first.renew(db)
+    second.release(db)
+    assert SyncCursor.objects.get().leased_by == ""
+    assert first.acquire(cursor.pk, db)
+
+
+def test_a_lost_lease_stops_the_shard_and_leaves_its_cursor(settings):
+    with Stub({"customers": 50}) as stub:
+        point(settings, stub)
+        lease = CursorLease(owner="me", seconds=60)
+        pages = []
+
+        def steal(type_report) -> None:
+            pages.append(type_report.fetched)
+            if len(pages) == 2:  # another worker takes the cursor over
+                SyncCursor.objects.update(leased_by="thief")
+
+        report = sync(["customer"], events=False, lease=lease, on_page=steal)
+    t = report.get("customer")
+    assert t.status == FAILED and "another worker took over" in t.errors[0]
+    assert Customer.objects.count() == 20
+    cursor = SyncCursor.objects.get()
+    assert not cursor.complete and cursor.starting_after.endswith("000019")
+    assert cursor.leased_by == "thief"  # not released: it is not this worker's any more
+
+
+def test_the_database_pace_is_shared_by_every_limiter_of_a_key(settings):
+    slept: list[float] = []
+    store = DatabaseSlots(connection.alias)
+    one = SharedRateLimiter("key1", 10, store, sleep=slept.append)
+    two = SharedRateLimiter("key1", 10, store, sleep=slept.append)
+    other = SharedRateLimiter("key2", 10, store, sleep=slept.append)
+    for limiter in (one, two, one, two, other):
+        limiter.acquire()
+    # key1: four slots 0.1 s apart whoever takes them; key2 is paced on its own
+    assert len(slept) == 3 and [round(s, 1) for s in slept] == [0.1, 0.2, 0.3]
+    one.pause(2.0)
+    slept.clear()
+    two.acquire()
+    assert slept and slept[0] > 1.8 and one.throttled == 1
+
+
+def test_the_redis_pace_is_shared(settings):
+    redis = pytest.importorskip("redis")
+    from stripe_django.sync.ratelimit import RedisSlots
+
+    try:
+        store = RedisSlots(settings.REDIS_URL, prefix=f"stripe_django:test:{threading.get_ident()}:")
+        store.redis.ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("no Redis at " + settings.REDIS_URL)
+    slept: list[float] = []
+    one = SharedRateLimiter("key", 20, store, sleep=slept.append)
+    two = SharedRateLimiter("key", 20, store, sleep=slept.append)
+    for limiter in (one, two, one, two):
+        limiter.acquire()
+    assert len(slept) >= 2 and max(slept) <= 0.16 and max(slept) >= 0.09
+    store.redis.delete(store.prefix + "key")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_skip_locked_does_not_wait_for_a_worker_taking_the_row():
+    if not connection.features.has_select_for_update_skip_locked:
+        pytest.skip(f"{connection.vendor} has no SKIP LOCKED: the conditional UPDATE decides "
+                    "(test_leases)")
+    cursor = SyncCursor.objects.create(account="", livemode=False, object_type="customer")
+    locked, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        from django.db import connections
+
+        try:
+            with transaction.atomic():
+                SyncCursor.objects.select_for_update().get(pk=cursor.pk)
+                locked.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert locked.wait(10)
+        started = timezone.now()
+        assert not CursorLease(owner="b").acquire(cursor.pk, connection.alias)
+        assert (timezone.now() - started).total_seconds() < 1  # skipped, not waited for
+    finally:
+        release.set()
+        holder.join()
+    assert CursorLease(owner="b").acquire(cursor.pk, connection.alias)
+
+
+def test_the_command_enqueues_and_shows_a_run(settings, dummy, capsys,
+                                              django_capture_on_commit_callbacks):
+    with Stub({"customers": 3}) as stub:
+        point(settings, stub)
+        with django_capture_on_commit_callbacks(execute=True):
+            call_command("stripe_sync", "customer", "--enqueue", "--no-events")
+        out = capsys.readouterr().out
+        run = SyncRun.objects.get()
+        assert f"sync run {run.pk}: 1 shard(s) enqueued" in out
+        call_command("stripe_sync", "--run", str(run.pk))
+        assert "running" in capsys.readouterr().out
+        drain(dummy, django_capture_on_commit_callbacks)
+        call_command("stripe_sync", "--run", str(run.pk))
+    out = capsys.readouterr().out
+    assert "finished" in out and "customer" in out and "3" in out
