@@ -46,6 +46,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
         messages.append(_error(3, f"{SETTING_NAME} has unknown key(s): {', '.join(unknown)}.",
                                hint=f"Known keys: {', '.join(sorted(DEFAULTS))}."))
     messages += _check_api_key(user)
+    messages += _check_api_keys(user)
     messages += _check_secrets(f"{SETTING_NAME}['WEBHOOK_SECRETS']", _secrets(user))
     endpoints = user.get("WEBHOOK_ENDPOINTS") or {}
     if not isinstance(endpoints, dict):
@@ -57,9 +58,15 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
             if not isinstance(config, dict):
                 messages.append(_error(4, f"{where} must be a dict with a 'SECRETS' list."))
                 continue
-            extra = sorted(set(config) - {"SECRETS", "TOLERANCE", "MAX_BODY_SIZE"})
+            extra = sorted(set(config) - {"SECRETS", "TOLERANCE", "MAX_BODY_SIZE", "API_KEY"})
             if extra:
                 messages.append(_error(3, f"{where} has unknown key(s): {', '.join(extra)}."))
+            bound = config.get("API_KEY")
+            keys = user.get("API_KEYS") if isinstance(user.get("API_KEYS"), dict) else {}
+            if bound is not None and bound != "default" and bound not in keys:
+                messages.append(_error(66, f"{where}['API_KEY'] names {bound!r}, which "
+                                       f"{SETTING_NAME}['API_KEYS'] does not define.",
+                                       hint="It names an API_KEYS entry (not the key itself)."))
             messages += _check_secrets(f"{where}['SECRETS']", config.get("SECRETS"), required=True)
     messages += _check_numbers(user)
     mode = user.get("MIRROR_FAILURES", DEFAULTS["MIRROR_FAILURES"])
@@ -70,8 +77,62 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
     return messages
 
 
+def _check_api_keys(user: dict) -> list:
+    """API_KEYS: several platform accounts in one database."""
+    keys = user.get("API_KEYS")
+    if not keys:
+        return []
+    where = f"{SETTING_NAME}['API_KEYS']"
+    if not isinstance(keys, dict):
+        return [_error(60, f"{where} must be a dict: name -> {{'API_KEY': 'sk_...', "
+                       "'ACCOUNT': 'acct_...'}.")]
+    messages = []
+    without_account = []
+    accounts: dict[str, str] = {}
+    for name, config in keys.items():
+        here = f"{where}[{name!r}]"
+        if isinstance(config, str):
+            config = {"API_KEY": config}
+        if not isinstance(config, dict):
+            messages.append(_error(60, f"{here} must be a dict with 'API_KEY' and 'ACCOUNT'."))
+            continue
+        extra = sorted(set(config) - {"API_KEY", "ACCOUNT"})
+        if extra:
+            messages.append(_error(3, f"{here} has unknown key(s): {', '.join(extra)}."))
+        key = config.get("API_KEY")
+        if not key:
+            messages.append(_error(61, f"{here}['API_KEY'] is not set.", hint=_HINT_ENV))
+        else:
+            problem = api_key_problem(key)
+            if problem is not None:
+                messages.append(_error(11, f"{here}['API_KEY'] {problem}."))
+        account = config.get("ACCOUNT")
+        if account is None:
+            without_account.append(name)
+        elif not isinstance(account, str) or not account.startswith("acct_"):
+            messages.append(_error(62, f"{here}['ACCOUNT'] must be the platform's account id "
+                                   "(acct_...), as the Dashboard or GET /v1/account shows it."))
+        elif account in accounts:
+            messages.append(_error(63, f"{here}['ACCOUNT'] is also the account of "
+                                   f"{accounts[account]!r}: their rows could not be told apart."))
+        else:
+            accounts[account] = name
+    default_key = user.get("API_KEY") or os.environ.get(ENV_FALLBACKS["API_KEY"])
+    if default_key and "default" not in keys:
+        without_account.append("API_KEY")
+    if len(without_account) > 1:
+        messages.append(_error(64, f"{where}: {', '.join(map(str, without_account))} have no "
+                               "'ACCOUNT': the platform rows of all but one key need it, or the "
+                               "platforms' own rows could not be told apart.",
+                               hint="Give each platform's 'ACCOUNT' (acct_...); one key may keep "
+                                    "none (its rows keep a null stripe_account, as with one key)."))
+    return messages
+
+
 def _check_api_key(user: dict) -> list:
     key = user.get("API_KEY") or os.environ.get(ENV_FALLBACKS["API_KEY"])
+    if not key and user.get("API_KEYS"):
+        return []
     where = f"{SETTING_NAME}['API_KEY']" if user.get("API_KEY") else f"${ENV_FALLBACKS['API_KEY']}"
     if not key:
         return [_warning(10, f"No Stripe API key: {SETTING_NAME}['API_KEY'] and "

@@ -182,6 +182,27 @@ def platform_account_for(name: str | None) -> str | None:
     return _key_config(name).get("ACCOUNT") or None
 
 
+def key_for_platform_account(account: str | None) -> str | None:
+    """The ``API_KEYS`` name whose ``ACCOUNT`` is ``account``, or None."""
+    keys = stripe_settings.API_KEYS or {}
+    if not account or not isinstance(keys, dict):
+        return None
+    for name, config in keys.items():
+        if isinstance(config, dict) and config.get("ACCOUNT") == account:
+            return name
+    return None
+
+
+def endpoint_key(endpoint: str | None) -> str | None:
+    """The ``API_KEYS`` name a webhook endpoint is bound to (its "API_KEY"), or None for
+    ``API_KEY`` (the default endpoint, and named endpoints that name no key)."""
+    if not endpoint:
+        return None
+    endpoints = stripe_settings.WEBHOOK_ENDPOINTS or {}
+    config = endpoints.get(endpoint) if isinstance(endpoints, dict) else None
+    return config.get("API_KEY") or None if isinstance(config, dict) else None
+
+
 def _reload(*, setting: str, **kwargs: Any) -> None:
     if setting == SETTING_NAME:
         stripe_settings.reload()

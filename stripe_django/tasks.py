@@ -143,7 +143,9 @@ def receive_event_later(event: dict[str, Any] | None, *, endpoint: str | None = 
     in_transaction = transaction.get_connection(alias).in_atomic_block
     transaction.on_commit(send, using=alias)  # runs now outside a transaction
     if failures and not in_transaction:
-        return process_event(stored.key, payload=event, using=using)
+        from .conf import endpoint_key
+
+        return process_event(stored.key, payload=event, using=using, key=endpoint_key(endpoint))
     return Outcome(stored.key, status=QUEUED)
 
 

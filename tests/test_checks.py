@@ -127,3 +127,30 @@ def test_tasks_settings_are_checked(settings, monkeypatch, value, tasks, expecte
     if tasks is not None:
         settings.TASKS = tasks
     assert ids(settings, {**GOOD, **value}) == expected
+
+
+TWO = {"brand_a": {"API_KEY": "sk_test_a", "ACCOUNT": "acct_1BRANDA"},
+       "brand_b": {"API_KEY": "sk_test_b", "ACCOUNT": "acct_1BRANDB"}}
+
+
+@pytest.mark.parametrize("value, expected", [
+    ({"API_KEYS": TWO}, []),
+    ({"API_KEYS": {"brand_b": {"API_KEY": "sk_test_b", "ACCOUNT": "acct_1BRANDB"}}}, []),
+    ({"API_KEYS": {"brand_b": {"API_KEY": "sk_test_b"}}}, ["stripe_django.E064"]),
+    ({"API_KEYS": ["sk_test_b"]}, ["stripe_django.E060"]),
+    ({"API_KEYS": {"b": {"API_KEY": None, "ACCOUNT": "acct_1B"}}}, ["stripe_django.E061"]),
+    ({"API_KEYS": {"b": {"API_KEY": "pk_test_b", "ACCOUNT": "acct_1B"}}}, ["stripe_django.E011"]),
+    ({"API_KEYS": {"b": {"API_KEY": "sk_test_b", "ACCOUNT": "cus_1"}}}, ["stripe_django.E062"]),
+    ({"API_KEYS": {**TWO, "c": {"API_KEY": "sk_test_c", "ACCOUNT": "acct_1BRANDA"}}},
+     ["stripe_django.E063"]),
+    ({"API_KEYS": {"b": {"API_KEY": "sk_test_b", "ACCOUNT": "acct_1B", "SECRET": 1}}},
+     ["stripe_django.E003"]),
+    ({"API_KEYS": TWO, "WEBHOOK_ENDPOINTS": {"b": {"SECRETS": ["whsec_b"], "API_KEY": "brand_b"}}}, []),
+    ({"API_KEYS": TWO, "WEBHOOK_ENDPOINTS": {"b": {"SECRETS": ["whsec_b"], "API_KEY": "sk_test_b"}}},
+     ["stripe_django.E066"]),
+], ids=["two platforms", "a second platform", "two without ACCOUNT", "not a dict", "no key",
+        "publishable key", "not an account id", "same account twice", "unknown key",
+        "endpoint bound to a key", "endpoint bound to an unknown name"])
+def test_several_platform_accounts_are_checked(settings, monkeypatch, value, expected):
+    monkeypatch.delenv("STRIPE_API_KEY", raising=False)
+    assert ids(settings, {**GOOD, **value}) == expected

@@ -15,7 +15,7 @@ from . import sdk
 
 # Hand-written model modules of the app's own state, re-exported by models/__init__.py.
 APP_MODELS: dict[str, tuple[str, ...]] = {
-    "sync_state": ("SyncCursor",),
+    "sync_state": ("SyncCursor", "SyncRateLimit", "SyncRun", "SyncShard"),
 }
 
 # Names Django reserves, or that the base model already defines.

@@ -39,6 +39,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from ..client import get_client
+from ..conf import api_key_for, endpoint_key, key_for_platform_account, platform_account_for
 from ..dberrors import about_the_data
 from ..exceptions import IngestError
 from ..ingest import Snapshot, to_plain, to_stamp, upsert_many
@@ -194,7 +195,7 @@ def _retrying(alias: str, func: Callable[[], T]) -> T:
 
 def store_event(event: Any, *, endpoint: str | None = None, using: str | None = None,
                 raw: bytes | None = None, problem: str = "",
-                replace_unusable: bool = False) -> StoredEvent:
+                replace_unusable: bool = False, key: str | None = None) -> StoredEvent:
     """Store an event (a verified webhook payload or an Events API object) if it is not
     stored yet, in a transaction of its own. ``endpoint``: the name of the webhook
     endpoint that received it ("" for the default one, None for the Events API).
@@ -205,15 +206,20 @@ def store_event(event: Any, *, endpoint: str | None = None, using: str | None = 
     database error that may pass (lock timeout, lost connection) propagates.
     ``replace_unusable``: an event stored as text before (too large, say) is replaced
     by this one (a replay from the Events API).
+
+    ``key``: the ``API_KEYS`` name the event belongs to (default: the endpoint's); an
+    event of that platform itself (no ``account``) is stored with the key's ``ACCOUNT``.
     """
     alias = _alias(using)
+    platform = platform_account_for(key if key is not None else endpoint_key(endpoint))
     if event is not None and not problem:
         event = event_for_storage(event)
         problems = envelope_problems(event) if isinstance(event, dict) else ["not an event"]
         problem = "; ".join(problems)
     if not problem:
         try:
-            _retrying(alias, lambda: _insert(alias, event, endpoint, replace=replace_unusable))
+            _retrying(alias, lambda: _insert(alias, event, endpoint, replace=replace_unusable,
+                                             platform=platform))
             return StoredEvent(event["id"])
         except IngestError as error:
             problem = f"the event cannot be stored as it is: {error.reason}"
@@ -230,7 +236,7 @@ def store_event(event: Any, *, endpoint: str | None = None, using: str | None = 
 
 
 def _insert(alias: str, payload: dict[str, Any], endpoint: str | None, failed: str = "",
-            replace: bool = False) -> None:
+            replace: bool = False, platform: str | None = None) -> None:
     """Insert the event row unless it is stored; one statement, so a transaction of its
     own (or, inside the caller's transaction, behind a savepoint: a refused insert must
     not spoil the caller's transaction before the event is stored as text)."""
@@ -243,7 +249,7 @@ def _insert(alias: str, payload: dict[str, Any], endpoint: str | None, failed: s
     account = payload.get("account")
     if account is not None and not _short_text(account):
         raise IngestError("'account' is not an account id", object_type="event", field="account")
-    key = planner.add(payload, stamp, account)
+    key = planner.add(payload, stamp, account or platform)
     row = planner.rows[key]
     received = sql.adapt_time(timezone.now())
     params = [row.id, row.account, row.data_json, sql.adapt_time(row.stamp), row.data_hash, row.deleted]
@@ -371,22 +377,30 @@ def _completed(obj: dict[str, Any], account: str | None, client: Any) -> dict[st
 
 
 def process_event(event_id: str, *, payload: dict[str, Any] | None = None, force: bool = False,
-                  using: str | None = None, client: Any = None) -> Outcome:
+                  using: str | None = None, client: Any = None, key: str | None = None) -> Outcome:
     """Process a stored event unless it was processed already (``force``: again anyway).
 
     ``payload`` is the event as received (saves reading it back). Never raises for a
     processing error: the error is logged, recorded on the row and returned in the
-    :class:`Outcome`.
+    :class:`Outcome`. ``key``: the ``API_KEYS`` name of the event's platform (read from
+    the stored row's ``stripe_account`` when not given); its client reads the API and
+    its ``ACCOUNT`` goes on the platform's own rows.
     """
     alias = _alias(using)
     manager = Event._default_manager.db_manager(alias)
     outcome = Outcome(event_id)
     try:
         if payload is None:
-            payload = manager.filter(pk=event_id).values_list("stripe_data", flat=True).first()
-            if payload is None:
+            row = manager.filter(pk=event_id).values_list("stripe_data", "stripe_account").first()
+            if row is None or row[0] is None:
                 raise LookupError(f"event {event_id} is not stored")
+            payload, stored_account = row
+            if key is None and stored_account and not (payload or {}).get("account"):
+                key = key_for_platform_account(stored_account)
         event = to_plain(payload)
+        platform = platform_account_for(key)
+        if client is None and key:
+            client = get_client(api_key_for(key))
         if isinstance(event, dict) and UNUSABLE_KEY in event:
             raise IngestError(str(event[UNUSABLE_KEY].get("reason") or "stored as text"),
                               object_type="event", object_id=event_id)
@@ -418,7 +432,7 @@ def process_event(event_id: str, *, payload: dict[str, Any] | None = None, force
                 outcome.status = DUPLICATE
                 return
             if snapshot is not None:
-                result = upsert_many([snapshot], using=alias)
+                result = upsert_many([snapshot], account=platform, using=alias)
                 if result.errors:
                     raise result.errors[0]
                 outcome.stored = result.keys
@@ -481,4 +495,5 @@ def receive_event(event: dict[str, Any] | None, *, endpoint: str | None = "",
     stored = store_event(event, endpoint=endpoint, using=using, raw=raw, problem=problem)
     if not stored.usable:
         return Outcome(stored.key, status=FAILED, error=stored.problem, transient=False)
-    return process_event(stored.key, payload=event, using=using, client=client)
+    return process_event(stored.key, payload=event, using=using, client=client,
+                         key=endpoint_key(endpoint))

@@ -88,12 +88,14 @@ def retry_failed(*, pending_after: dt.timedelta | None = DEFAULT_PENDING_AFTER,
 
 def list_events(*, since: dt.datetime | int, until: dt.datetime | int | None = None,
                 account: str | None = None, types: Iterable[str] | None = None,
-                client: Any = None) -> Iterator[list[dict[str, Any]]]:
-    """Pages of events from the Events API created in ``[since, until]``, as plain dicts."""
+                client: Any = None, key: str | None = None) -> Iterator[list[dict[str, Any]]]:
+    """Pages of events from the Events API created in ``[since, until]``, as plain dicts
+    (read with the ``API_KEYS`` name ``key``, default ``API_KEY``)."""
     if client is None:
         from ..client import get_client
+        from ..conf import api_key_for
 
-        client = get_client()
+        client = get_client(api_key_for(key))
     created: dict[str, int] = {"gte": _unix(since)}
     if until is not None:
         created["lte"] = _unix(until)
@@ -117,25 +119,26 @@ def list_events(*, since: dt.datetime | int, until: dt.datetime | int | None = N
 
 def replay(*, since: dt.datetime | int, until: dt.datetime | int | None = None,
            account: str | None = None, types: Iterable[str] | None = None, force: bool = False,
-           using: str | None = None, client: Any = None) -> Tally:
+           using: str | None = None, client: Any = None, key: str | None = None) -> Tally:
     """Fetch the events of a time range from the Events API, store those not stored yet
     and process those not processed yet (``force``: all of them again; the staleness
     guard still keeps the newest state of each object)."""
-    return _catch_up(list_events(since=since, until=until, account=account, types=types, client=client),
-                     force=force, using=using, client=client)
+    return _catch_up(list_events(since=since, until=until, account=account, types=types,
+                                 client=client, key=key),
+                     force=force, using=using, client=client, key=key)
 
 
 def sweep(*, days: float = 3, account: str | None = None, using: str | None = None,
-          client: Any = None) -> Tally:
+          client: Any = None, key: str | None = None) -> Tally:
     """Compare the events the API lists for the last ``days`` with the stored ones and
     store and process the missing (and the unprocessed) ones."""
     since = timezone.now() - dt.timedelta(days=days)
-    return _catch_up(list_events(since=since, account=account, client=client),
-                     force=False, using=using, client=client)
+    return _catch_up(list_events(since=since, account=account, client=client, key=key),
+                     force=False, using=using, client=client, key=key)
 
 
 def _catch_up(pages: Iterable[list[dict[str, Any]]], *, force: bool, using: str | None,
-              client: Any) -> Tally:
+              client: Any, key: str | None = None) -> Tally:
     alias = using or router.db_for_write(Event)
     tally = Tally()
     for page in pages:
@@ -148,6 +151,7 @@ def _catch_up(pages: Iterable[list[dict[str, Any]]], *, force: bool, using: str 
             if event["id"] in done and not force:
                 continue
             tally.missing += event["id"] not in done
+<<<<<<< HEAD
             tally.count(_store_and_process(event, force=force, alias=alias, client=client))
     return tally
 
@@ -186,6 +190,16 @@ def replay_events(event_ids: Iterable[str], *, using: str | None = None, client:
             continue
         tally.fetched += 1
         tally.count(_store_and_process(event, force=True, alias=alias, client=client))
+=======
+            try:
+                store_event(event, endpoint=None, using=alias, replace_unusable=True, key=key)
+            except Exception as error:
+                logger.exception("stripe_django: could not store event %s", event.get("id"))
+                tally.count(Outcome(event["id"], status=FAILED, error=f"{type(error).__name__}: {error}"))
+                continue
+            tally.count(process_event(event["id"], payload=event, force=force, using=alias,
+                                      client=client, key=key))
+>>>>>>> issue10t
     return tally
 
 

@@ -78,6 +78,11 @@ class Endpoint:
         return f"<Endpoint {self.name or '(default)'!s}: {len(self.secrets)} secret(s)>"
 
 
+# What a WEBHOOK_ENDPOINTS entry may hold. "API_KEY" names the API_KEYS entry whose
+# platform the endpoint receives events of.
+ENDPOINT_KEYS = {"SECRETS", "TOLERANCE", "MAX_BODY_SIZE", "API_KEY"}
+
+
 @sensitive_variables("secrets", "config")
 def get_endpoint(name: str | None = None) -> Endpoint:
     """The endpoint ``name`` (None or "": the default one) from the settings.
@@ -99,7 +104,7 @@ def get_endpoint(name: str | None = None) -> Endpoint:
         config = endpoints[name]
         if not isinstance(config, dict):
             raise ImproperlyConfigured(f"{SETTING_NAME}['WEBHOOK_ENDPOINTS'][{name!r}] must be a dict")
-        unknown = set(config) - {"SECRETS", "TOLERANCE", "MAX_BODY_SIZE"}
+        unknown = set(config) - ENDPOINT_KEYS
         if unknown:
             raise ImproperlyConfigured(
                 f"{SETTING_NAME}['WEBHOOK_ENDPOINTS'][{name!r}] has unknown key(s): "

@@ -63,7 +63,7 @@ def test_find_a_customer_by_email_and_open_an_invoice(page):
     assert '"number": "N-in_0001"' in page.find("details.stripe-django-payload pre").text
     page.screenshot("invoice-payload")
     page.link(page.find(".field-customer_link_detail a").text).click()
-    assert page.find("#content h2").text == "cus_0001"
+    assert page.find("#content h2").text == "person1@example.com (cus_0001)"
 
 
 def test_see_a_failed_event_and_retry_it(page, live_server, settings, unused_port):

@@ -15,9 +15,11 @@ T0 = 1_760_000_000
 KINDS = {"customers": ("customer", "cus"), "products": ("product", "prod")}
 
 
-def make(kind: str, index: int, account: str | None) -> dict:
+def make(kind: str, index: int, account: str | None, api_key: str = "") -> dict:
+    """Object ``index`` of a list; ids differ by account (by platform key for the
+    platform's own objects), as Stripe's ids are unique across accounts."""
     name, prefix = KINDS[kind]
-    tag = (account or "platform")[-6:]
+    tag = (account or api_key or "platform")[-6:]
     obj = {"id": f"{prefix}_{tag}{index:06d}", "object": name, "created": T0 - index,
            "livemode": False, "metadata": {}}
     if name == "customer":
@@ -35,6 +37,7 @@ class Stub:
         self.accounts = accounts
         self.latency = latency
         self.requests: list[tuple[float, str, str | None]] = []
+        self.keys: collections.Counter = collections.Counter()  # API key of each request
         self.first_pages: collections.Counter = collections.Counter()  # (path, account)
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -46,7 +49,9 @@ class Stub:
             protocol_version = "HTTP/1.1"
 
             def do_GET(self) -> None:  # noqa: N802
-                status, body = stub.handle(self.path, self.headers.get("Stripe-Account"))
+                auth = self.headers.get("Authorization") or ""
+                status, body = stub.handle(self.path, self.headers.get("Stripe-Account"),
+                                           auth.removeprefix("Bearer "))
                 data = json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -70,12 +75,13 @@ class Stub:
     def api_base(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
-    def handle(self, raw: str, account: str | None) -> tuple[int, dict]:
+    def handle(self, raw: str, account: str | None, api_key: str = "") -> tuple[int, dict]:
         parts = urlsplit(raw)
         path = parts.path.removeprefix("/v1/")
         query = dict(parse_qsl(parts.query))
         with self._lock:
             self.requests.append((time.time(), path, account))
+            self.keys[api_key] += 1
             if "starting_after" not in query and "created[gt]" not in query:
                 self.first_pages[(path, account)] += 1
         if self.latency:
@@ -86,6 +92,11 @@ class Stub:
             return 200, {"object": "list", "data": data, "has_more": False, "url": "/v1/accounts"}
         if path == "events":
             return 200, {"object": "list", "data": [], "has_more": False, "url": "/v1/events"}
+        kind, _, object_id = path.partition("/")
+        if object_id and kind in KINDS:  # retrieve: the object as the list has it
+            obj = make(kind, int(object_id[-6:]), account, api_key)
+            obj["id"] = object_id
+            return 200, obj
         if path not in KINDS or path not in self.sizes:
             return 404, {"error": {"type": "invalid_request_error",
                                    "message": f"Unrecognized request URL (GET: /v1/{path})"}}
@@ -95,7 +106,7 @@ class Stub:
         if query.get("starting_after"):
             start = int(query["starting_after"][-6:]) + 1
         end = min(count, start + limit)
-        data = [make(path, i, account) for i in range(start, end)]
+        data = [make(path, i, account, api_key) for i in range(start, end)]
         return 200, {"object": "list", "data": data, "has_more": end < count, "url": f"/v1/{path}"}
 
     def per_second(self, paths=("customers", "products")) -> dict[int, int]:

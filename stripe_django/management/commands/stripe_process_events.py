@@ -51,6 +51,9 @@ class Command(BaseCommand):
         parser.add_argument("--account", action="append", default=[],
                             help="with --since/--sweep: events of this connected account "
                             "(repeatable; default: the platform account)")
+        parser.add_argument("--key", metavar="NAME",
+                            help='with --since/--sweep: the platform account to read, a name from '
+                                 'STRIPE_DJANGO["API_KEYS"] (default: STRIPE_DJANGO["API_KEY"])')
         parser.add_argument("--force", action="store_true",
                             help="process again events that were processed already")
         parser.add_argument("--no-retry", action="store_true",
@@ -91,11 +94,13 @@ class Command(BaseCommand):
             where = f" of {account}" if account else ""
             if options["since"] is not None:
                 tally = recovery.replay(since=options["since"], until=options["until"], account=account,
-                                        types=options["types"], force=options["force"], using=using)
+                                        types=options["types"], force=options["force"], using=using,
+                                        key=options["key"])
                 self._report(f"replayed{where}", tally)
                 failures += tally.failures
             if options["sweep"]:
-                tally = recovery.sweep(days=options["days"], account=account, using=using)
+                tally = recovery.sweep(days=options["days"], account=account, using=using,
+                                       key=options["key"])
                 self._report(f"swept{where}", tally)
                 failures += tally.failures
         if failures:
