@@ -18,7 +18,8 @@ from django.db import router
 from django.db.models import Q
 from django.utils import timezone
 
-from ..conf import stripe_settings
+from ..client import get_client
+from ..conf import api_key_for, key_for_platform_account, stripe_settings
 from ..ingest import to_plain
 from ..models import Event
 from ..models.processing import ProcessingStatus
@@ -92,9 +93,6 @@ def list_events(*, since: dt.datetime | int, until: dt.datetime | int | None = N
     """Pages of events from the Events API created in ``[since, until]``, as plain dicts
     (read with the ``API_KEYS`` name ``key``, default ``API_KEY``)."""
     if client is None:
-        from ..client import get_client
-        from ..conf import api_key_for
-
         client = get_client(api_key_for(key))
     created: dict[str, int] = {"gte": _unix(since)}
     if until is not None:
@@ -151,19 +149,21 @@ def _catch_up(pages: Iterable[list[dict[str, Any]]], *, force: bool, using: str 
             if event["id"] in done and not force:
                 continue
             tally.missing += event["id"] not in done
-<<<<<<< HEAD
-            tally.count(_store_and_process(event, force=force, alias=alias, client=client))
+            tally.count(_store_and_process(event, force=force, alias=alias, client=client,
+                                            key=key))
     return tally
 
 
-def _store_and_process(event: dict[str, Any], *, force: bool, alias: str, client: Any) -> Outcome:
+def _store_and_process(event: dict[str, Any], *, force: bool, alias: str, client: Any,
+                       key: str | None = None) -> Outcome:
     """Store an event read from the Events API (replacing one kept as text) and process it."""
     try:
-        store_event(event, endpoint=None, using=alias, replace_unusable=True)
+        store_event(event, endpoint=None, using=alias, replace_unusable=True, key=key)
     except Exception as error:
         logger.exception("stripe_django: could not store event %s", event.get("id"))
         return Outcome(event["id"], status=FAILED, error=f"{type(error).__name__}: {error}")
-    return process_event(event["id"], payload=event, force=force, using=alias, client=client)
+    return process_event(event["id"], payload=event, force=force, using=alias, client=client,
+                         key=key)
 
 
 def replay_events(event_ids: Iterable[str], *, using: str | None = None, client: Any = None) -> Tally:
@@ -173,33 +173,26 @@ def replay_events(event_ids: Iterable[str], *, using: str | None = None, client:
     30 days) is counted failed with the API's answer."""
     event_ids = list(event_ids)
     alias = using or router.db_for_write(Event)
-    if client is None:
-        from ..client import get_client
-
-        client = get_client()
     accounts = dict(Event._default_manager.using(alias).filter(pk__in=list(event_ids))
                     .values_list("id", "stripe_account"))
+    clients: dict[str | None, Any] = {}
     tally = Tally()
     for event_id in event_ids:
         account = accounts.get(event_id)
-        options = {"stripe_account": account} if account else {}
+        # A platform's own event (several API_KEYS) is read with that platform's key;
+        # a connected account's with the key and its Stripe-Account header.
+        key = key_for_platform_account(account)
+        options = {"stripe_account": account} if account and key is None else {}
+        if key not in clients:
+            clients[key] = client if client is not None else get_client(api_key_for(key))
         try:
-            event = to_plain(client.v1.events.retrieve(event_id, options=options))
+            event = to_plain(clients[key].v1.events.retrieve(event_id, options=options))
         except stripe.StripeError as error:
             tally.count(Outcome(event_id, status=FAILED, error=f"{type(error).__name__}: {error}"))
             continue
         tally.fetched += 1
-        tally.count(_store_and_process(event, force=True, alias=alias, client=client))
-=======
-            try:
-                store_event(event, endpoint=None, using=alias, replace_unusable=True, key=key)
-            except Exception as error:
-                logger.exception("stripe_django: could not store event %s", event.get("id"))
-                tally.count(Outcome(event["id"], status=FAILED, error=f"{type(error).__name__}: {error}"))
-                continue
-            tally.count(process_event(event["id"], payload=event, force=force, using=alias,
-                                      client=client, key=key))
->>>>>>> issue10t
+        tally.count(_store_and_process(event, force=True, alias=alias, client=clients[key],
+                                       key=key))
     return tally
 
 
