@@ -8,7 +8,9 @@ that the ``stripe`` SDK's type annotations do not carry:
 * which module (family) a model lives in, and the model name of namespaced types;
 * fields that are references although the SDK types them as plain strings, and the
   link from the child rows of an embedded list (``invoice.lines``) to their parent;
-* reverse accessor names worth having (``invoice.line_items``);
+* reverse accessor names the generic rule gets wrong (``invoice.line_items``), verbose
+  names English rules get wrong ("tax IDs"), the fields that name a row in ``str()``,
+  and the columns that get an index;
 * fields of older API versions that stay real columns (the seed documents require
   them), with how to derive each one from the current API shape where possible;
 * models of retired object types (``bitcoin_receiver``, ``recipient``);

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from functools import cache
 
+from django.db import models
+
 from .. import type_table as table
 from ..money import format_amount
 
@@ -17,7 +19,9 @@ from ..money import format_amount
 @cache
 def display_fields(model: type) -> tuple[tuple[str, ...], str | None]:
     """(label fields, amount field) of a model, limited to the fields it has."""
-    present = {f.attname for f in model._meta.concrete_fields}
+    # Scalar columns only: a nested object (identity report's ``email``) names nothing.
+    present = {f.attname for f in model._meta.concrete_fields
+               if not isinstance(f, models.JSONField)}
     labels = table.DISPLAY_FIELDS.get(model.stripe_object, table.DEFAULT_DISPLAY_FIELDS)
     amount = table.DISPLAY_AMOUNT_FIELDS.get(model.stripe_object, "amount")
     return (

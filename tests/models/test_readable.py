@@ -91,6 +91,12 @@ class TestStr:
                         "pending_webhooks": 0, "request": None})
         assert str(event) == "customer.created (evt_a)"
 
+    def test_nested_objects_do_not_name_a_row(self):
+        report = upsert({"id": "vr_a", "object": "identity.verification_report",
+                         "created": payloads.T0, "livemode": False, "type": "document",
+                         "email": {"email": "a@example.com", "status": "verified"}})
+        assert str(report) == "vr_a"
+
     def test_str_never_queries(self, django_assert_num_queries):
         upsert(payloads.customer_current("cus_a"))
         row = models.Customer.objects.only("id").get()
