@@ -244,3 +244,13 @@ def test_no_transaction_is_open_while_stripe_is_called(stub, example):
     stub.on_request = lambda: seen.append(len(calling.atomic_blocks))
     assert quote.stripe.accept().status == "accepted"
     assert seen == [depth_before]
+
+
+def test_search_pages_are_stored_and_returned_as_rows(stub, example):
+    found = [example("customer", id=f"cus_search{n}") for n in range(2)]
+    stub.answer("GET", "/v1/customers/search", {
+        "object": "search_result", "data": found, "has_more": False, "next_page": None,
+        "url": "/v1/customers/search"})
+    rows = Customer.objects.stripe.search(query="email:'jenny.rosen@example.com'")
+    assert [(type(r), r.pk) for r in rows] == [(Customer, "cus_search0"), (Customer, "cus_search1")]
+    assert stub.requests[-1]["query"]["query"] == ["email:'jenny.rosen@example.com'"]
