@@ -205,6 +205,10 @@ def test_unknown_methods_and_unaddressable_rows_are_named(stub, example):
     person = upsert({**example("person"), "id": "person_orphan1", "account": None})
     with pytest.raises(StripeDjangoError, match="person person_orphan1 cannot be addressed.*account"):
         person.stripe.update(first_name="x")
+    from stripe_django.models import Discount
+
+    with pytest.raises(StripeDjangoError, match="discount objects have no service"):
+        Discount(id="di_1").stripe
 
 
 def test_connect_calls_tag_rows_with_the_account_and_sub_services_are_bound(stub, example):
@@ -296,3 +300,14 @@ def test_adding_and_removing_invoice_lines(stub, example):
     row = row.stripe.remove_lines(lines=[{"id": "il_lines1", "behavior": "delete"}])
     assert live_lines() == ["il_lines2"]
     assert InvoiceLineItem.objects.get(pk="il_lines1").deleted is True
+
+
+def test_a_row_below_a_parent_is_refreshed_at_its_parents_path(stub, example):
+    person = upsert({**example("person"), "id": "person_ref1", "account": "acct_parent1",
+                     "first_name": "Old"})
+    stub.answer("GET", "/v1/accounts/acct_parent1/persons/person_ref1",
+                {**example("person"), "id": "person_ref1", "account": "acct_parent1",
+                 "first_name": "New"})
+    person.refresh_from_stripe()
+    assert person.first_name == "New"
+    assert stub.requests[-1]["path"] == "/v1/accounts/acct_parent1/persons/person_ref1"
