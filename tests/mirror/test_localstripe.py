@@ -158,3 +158,12 @@ def test_previews_are_unsaved_instances(server, subscribed):
     assert all(isinstance(line, InvoiceLineItem) and line._state.adding for line in lines)
     assert Invoice.objects.count() == invoices_before
     assert InvoiceLineItem.objects.count() == lines_before
+
+
+def test_every_page_of_an_auto_paginated_list_is_stored(server):
+    client = plain_client(server)
+    ids = {client.v1.customers.create(params={"email": f"p{i}@example.com"}).id for i in range(5)}
+    mirrored = stripe_django.mirrored_client()
+    seen = {c.id for c in mirrored.v1.customers.list(params={"limit": 2}).auto_paging_iter()}
+    assert seen == ids
+    assert set(Customer.objects.values_list("pk", flat=True)) == ids

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from stripe_django.models import Invoice, InvoiceLineItem
+from stripe_django.models import InvoiceLineItem
 from stripe_django.sync import upsert
 
 pytestmark = pytest.mark.django_db

@@ -205,6 +205,10 @@ def test_unknown_methods_and_unaddressable_rows_are_named(stub, example):
     person = upsert({**example("person"), "id": "person_orphan1", "account": None})
     with pytest.raises(StripeDjangoError, match="person person_orphan1 cannot be addressed.*account"):
         person.stripe.update(first_name="x")
+    from stripe_django.models import Discount
+
+    with pytest.raises(StripeDjangoError, match="discount objects have no service"):
+        Discount(id="di_1").stripe
 
 
 def test_connect_calls_tag_rows_with_the_account_and_sub_services_are_bound(stub, example):
@@ -244,3 +248,66 @@ def test_no_transaction_is_open_while_stripe_is_called(stub, example):
     stub.on_request = lambda: seen.append(len(calling.atomic_blocks))
     assert quote.stripe.accept().status == "accepted"
     assert seen == [depth_before]
+
+
+def test_search_pages_are_stored_and_returned_as_rows(stub, example):
+    found = [example("customer", id=f"cus_search{n}") for n in range(2)]
+    stub.answer("GET", "/v1/customers/search", {
+        "object": "search_result", "data": found, "has_more": False, "next_page": None,
+        "url": "/v1/customers/search"})
+    rows = Customer.objects.stripe.search(query="email:'jenny.rosen@example.com'")
+    assert [(type(r), r.pk) for r in rows] == [(Customer, "cus_search0"), (Customer, "cus_search1")]
+    assert stub.requests[-1]["query"]["query"] == ["email:'jenny.rosen@example.com'"]
+
+
+@pytest.mark.parametrize("object_type, object_id, method, path, before, after", [
+    ("invoice", "in_op1", "void_invoice", "/v1/invoices/in_op1/void", "open", "void"),
+    ("invoice", "in_op2", "mark_uncollectible", "/v1/invoices/in_op2/mark_uncollectible",
+     "open", "uncollectible"),
+    ("invoice", "in_op3", "send_invoice", "/v1/invoices/in_op3/send", "draft", "open"),
+    ("quote", "qt_op1", "finalize_quote", "/v1/quotes/qt_op1/finalize", "draft", "open"),
+    ("quote", "qt_op2", "cancel", "/v1/quotes/qt_op2/cancel", "open", "canceled"),
+])
+def test_seed_operations_leave_the_row_as_stripe_answered(stub, example, object_type, object_id,
+                                                           method, path, before, after):
+    row = upsert(example(object_type, id=object_id, status=before))
+    answer = stub.answer("POST", path, example(object_type, id=object_id, status=after))
+    result = getattr(row.stripe, method)()
+    assert stub.requests[-1]["path"] == path
+    assert type(result) is type(row) and result.status == after
+    assert type(row).objects.get(pk=object_id).stripe_data == answer
+
+
+def test_adding_and_removing_invoice_lines(stub, example):
+    def line(n):
+        return {**example("line_item"), "id": f"il_lines{n}", "invoice": "in_lines1", "amount": n}
+
+    def invoice(*numbers):
+        return example("invoice", id="in_lines1", status="draft", lines={
+            "object": "list", "data": [line(n) for n in numbers], "has_more": False,
+            "url": "/v1/invoices/in_lines1/lines"})
+
+    def live_lines():
+        return list(InvoiceLineItem.objects.filter(invoice_id="in_lines1", deleted=False)
+                    .order_by("pk").values_list("pk", flat=True))
+
+    row = upsert(invoice(1))
+    stub.answer("POST", "/v1/invoices/in_lines1/add_lines", invoice(1, 2))
+    row = row.stripe.add_lines(lines=[{"amount": 2, "description": "extra"}])
+    assert set(live_lines()) == {"il_lines1", "il_lines2"}
+    assert form(stub.requests[-1]) == {"lines[0][amount]": "2", "lines[0][description]": "extra"}
+    stub.answer("POST", "/v1/invoices/in_lines1/remove_lines", invoice(2))
+    row = row.stripe.remove_lines(lines=[{"id": "il_lines1", "behavior": "delete"}])
+    assert live_lines() == ["il_lines2"]
+    assert InvoiceLineItem.objects.get(pk="il_lines1").deleted is True
+
+
+def test_a_row_below_a_parent_is_refreshed_at_its_parents_path(stub, example):
+    person = upsert({**example("person"), "id": "person_ref1", "account": "acct_parent1",
+                     "first_name": "Old"})
+    stub.answer("GET", "/v1/accounts/acct_parent1/persons/person_ref1",
+                {**example("person"), "id": "person_ref1", "account": "acct_parent1",
+                 "first_name": "New"})
+    person.refresh_from_stripe()
+    assert person.first_name == "New"
+    assert stub.requests[-1]["path"] == "/v1/accounts/acct_parent1/persons/person_ref1"
