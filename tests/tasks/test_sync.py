@@ -247,3 +247,19 @@ def test_the_command_enqueues_and_shows_a_run(settings, dummy, capsys,
         call_command("stripe_sync", "--run", str(run.pk))
     out = capsys.readouterr().out
     assert "finished" in out and "customer" in out and "3" in out
+
+
+def test_a_cursor_older_than_the_events_api_gets_its_full_pass_in_its_list_shard(
+        settings, dummy, django_capture_on_commit_callbacks):
+    SyncCursor.objects.create(account="", livemode=False, object_type="customer", complete=True,
+                              created_after=1, events_after=1_000_000)
+    with Stub({"customers": 4}) as stub:
+        point(settings, stub)
+        with django_capture_on_commit_callbacks(execute=True):
+            run = enqueue_run(["customer"])
+        drain(dummy, django_capture_on_commit_callbacks)
+    listed = SyncShard.objects.get(run=run, name="customer")
+    assert listed.mode == "full" and listed.created == 4
+    assert any("older than the Events API" in note for note in listed.notes)
+    assert SyncShard.objects.get(run=run, name=CHANGES).status == "ok"
+    assert SyncCursor.objects.get().complete
