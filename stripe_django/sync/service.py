@@ -805,8 +805,8 @@ def sync(types: Iterable[str] | None = None, *, account: str | None = None,
             # The Events API only: from the cursors as they stand.
             for s in shards:
                 s.report.status = OK
-            listed = {id(s.report) for s in shards}
-            report.types = [t for t in report.types if id(t) not in listed]
+            not_run = {id(s.report) for s in shards}
+            report.types = [t for t in report.types if id(t) not in not_run]
         listed = [s.report for s in shards]
         if listed and all(t.status == UNAVAILABLE and t.http_status == 403 for t in listed):
             # Not one list may be read: the key, not the account, is the problem.
