@@ -87,16 +87,19 @@ def serve(url: str, server: str = "django") -> None:
     sqlite_file = os.path.join(tempfile.mkdtemp(prefix="webhook-bench-"), "bench.sqlite3")
     database = _database(url, sqlite_file)
     database.setdefault("CONN_MAX_AGE", None)
+    tasks = _tasks_path()
     settings.configure(
+        **tasks.get("settings", {}),
         DEBUG=False, SECRET_KEY="webhook-bench", USE_TZ=True, ALLOWED_HOSTS=["127.0.0.1"],
-        INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth", "stripe_django"],
+        INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth", "stripe_django",
+                        *tasks.get("apps", [])],
         MIDDLEWARE=["django.middleware.security.SecurityMiddleware",
                     "django.middleware.common.CommonMiddleware",
                     "django.middleware.csrf.CsrfViewMiddleware"],
         ROOT_URLCONF="benchmarks.webhook_bench",
         DATABASES={"default": database},
         DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
-        STRIPE_DJANGO={"API_KEY": "sk_test_bench", "WEBHOOK_SECRETS": [SECRET]},
+        STRIPE_DJANGO={"API_KEY": "sk_test_bench", "WEBHOOK_SECRETS": [SECRET], **tasks.get("stripe", {})},
     )
     django.setup()
     from django.core.handlers.wsgi import WSGIHandler
@@ -314,6 +317,19 @@ def measure(url: str, *, server: str = "django", events: int = EVENTS, senders: 
         if line.startswith("STORED "):
             stored, processed, customers = line.split()[1:]
             print(f"   stored {stored} events ({processed} processed), {customers} customers")
+
+
+def _tasks_path() -> dict:
+    """WEBHOOK_BENCH_TASKS=db: the tasks path (EVENTS_ON_TASKS on django-tasks-db), where
+    the view only stores each event and enqueues its processing (no worker runs here)."""
+    if os.environ.get("WEBHOOK_BENCH_TASKS") != "db":
+        return {}
+    import importlib.util
+
+    backport = ["django_tasks"] if importlib.util.find_spec("django.tasks") is None else []
+    return {"apps": [*backport, "django_tasks_db"],
+            "settings": {"TASKS": {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}},
+            "stripe": {"EVENTS_ON_TASKS": True}}
 
 
 def _postgres_reachable() -> bool:

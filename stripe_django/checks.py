@@ -244,7 +244,7 @@ def _check_tasks(user: dict) -> list:
     if tasks_framework() is None:
         messages.append(_error(52, f"{SETTING_NAME}['EVENTS_ON_TASKS'] needs Django's Tasks "
                                "framework: Django 6, or the django-tasks package on Django 5.2.",
-                               hint="pip install 'stripe-django[tasks]'"))
+                               hint="pip install 'django-stripe-mirror[tasks]'"))
         return messages
     alias = user.get("TASKS_BACKEND", DEFAULTS["TASKS_BACKEND"])
     tasks = getattr(settings, "TASKS", None)

@@ -14,10 +14,11 @@ from django.urls import NoReverseMatch, reverse
 
 from ..ingest.columns import mirrored_types
 from ..models import Event
-from ..models.sync_state import SyncCursor
+from ..models.sync_state import SyncCursor, SyncRun
 from . import table
 from .events import SyncCursorAdmin, event_admin_class
 from .options import admin_class_for
+from .runs import SyncRunAdmin
 
 APP_LABEL = "stripe_django"
 MIRROR_FAMILY = "mirror"  # the app's own models (sync cursors) and the health page
@@ -25,13 +26,14 @@ INDEX_TEMPLATE = "admin/stripe_django/index.html"
 
 
 def register(site: admin.AdminSite) -> None:
-    """Register an admin class for every mirrored model, events and sync cursors."""
+    """Register an admin class for every mirrored model, events, sync cursors and runs."""
     for model in mirrored_types().values():
         if model is Event:
             site.register(model, event_admin_class())
         else:
             site.register(model, admin_class_for(model))
     site.register(SyncCursor, SyncCursorAdmin)
+    site.register(SyncRun, SyncRunAdmin)
 
 
 def family_of(model) -> str:

@@ -156,9 +156,12 @@ def run_shard(shard_id: int, *, using: str | None = None, client: Any = None) ->
                       progress=Progress(), using=db, limiter=limiter, lease=lease,
                       page_size=options.get("page_size"), workers=1)
         if shard.name == CHANGES:
-            report = sync(run.types, events=True, listing=False, **common)
+            report = sync(run.types, events=True, listing=False, expire_old_cursors=False, **common)
         else:
-            report = sync([shard.name], events=False, full=bool(options.get("full")), **common)
+            # The run's changes come after its lists, from the changes shard; a cursor
+            # too old for them gets its full pass here.
+            report = sync([shard.name], events=False, full=bool(options.get("full")),
+                          expire_old_cursors=bool(options.get("events", True)), **common)
     except Exception as error:  # noqa: BLE001 - recorded on the shard
         logger.exception("stripe_django: sync shard %s failed", shard)
         _record(shard, db, status=FAILED, errors=[f"{type(error).__name__}: {error}"])

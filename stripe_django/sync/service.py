@@ -560,7 +560,7 @@ def sync(types: Iterable[str] | None = None, *, account: str | None = None,
          rate_limit: float | None = None, page_size: int | None = None,
          on_page: Callable[[TypeReport], None] | None = None, key: str | None = None,
          limiter: Any = None, lease: CursorLease | None = None,
-         listing: bool = True) -> SyncReport:
+         listing: bool = True, expire_old_cursors: bool | None = None) -> SyncReport:
     """Pull the account into the mirror and return a :class:`SyncReport`.
 
     ``types``: names from ``type_table.SYNC_LISTS`` (or object types); all when empty.
@@ -578,6 +578,8 @@ def sync(types: Iterable[str] | None = None, *, account: str | None = None,
     shard's cursor before reading it, renews it with each page and releases it at the end
     (a shard whose cursor another worker holds is skipped, in ``SyncReport.busy``);
     ``listing=False`` only applies the Events API from the cursors as they stand.
+    ``expire_old_cursors`` (default: ``events``): a cursor older than the Events API
+    keeps gets a full pass.
     """
     from ..client import get_client
     from ..conf import api_key_for, platform_account_for
@@ -623,7 +625,8 @@ def sync(types: Iterable[str] | None = None, *, account: str | None = None,
                     report.busy.append(type_report)
                     continue
                 row.refresh_from_db(using=db)
-            if full or (events and row.complete and (row.events_after or 0) < horizon):
+            expire = events if expire_old_cursors is None else expire_old_cursors
+            if full or (expire and row.complete and (row.events_after or 0) < horizon):
                 if not full:
                     type_report.note(f"the cursor is older than the Events API keeps "
                                      f"({table.EVENTS_RETENTION_DAYS} days): full pass")
@@ -802,8 +805,8 @@ def sync(types: Iterable[str] | None = None, *, account: str | None = None,
             # The Events API only: from the cursors as they stand.
             for s in shards:
                 s.report.status = OK
-            listed = {id(s.report) for s in shards}
-            report.types = [t for t in report.types if id(t) not in listed]
+            not_run = {id(s.report) for s in shards}
+            report.types = [t for t in report.types if id(t) not in not_run]
         listed = [s.report for s in shards]
         if listed and all(t.status == UNAVAILABLE and t.http_status == 403 for t in listed):
             # Not one list may be read: the key, not the account, is the problem.

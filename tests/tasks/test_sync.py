@@ -247,3 +247,41 @@ def test_the_command_enqueues_and_shows_a_run(settings, dummy, capsys,
         call_command("stripe_sync", "--run", str(run.pk))
     out = capsys.readouterr().out
     assert "finished" in out and "customer" in out and "3" in out
+
+
+def test_a_cursor_older_than_the_events_api_gets_its_full_pass_in_its_list_shard(
+        settings, dummy, django_capture_on_commit_callbacks):
+    SyncCursor.objects.create(account="", livemode=False, object_type="customer", complete=True,
+                              created_after=1, events_after=1_000_000)
+    with Stub({"customers": 4}) as stub:
+        point(settings, stub)
+        with django_capture_on_commit_callbacks(execute=True):
+            run = enqueue_run(["customer"])
+        drain(dummy, django_capture_on_commit_callbacks)
+    listed = SyncShard.objects.get(run=run, name="customer")
+    assert listed.mode == "full" and listed.created == 4
+    assert any("older than the Events API" in note for note in listed.notes)
+    assert SyncShard.objects.get(run=run, name=CHANGES).status == "ok"
+    assert SyncCursor.objects.get().complete
+
+
+def test_requeue_takes_back_the_shards_of_a_dead_worker(settings, dummy,
+                                                        django_capture_on_commit_callbacks):
+    from stripe_django.sync.distributed import requeue
+
+    with Stub({"customers": 6}) as stub:
+        point(settings, stub, SYNC_LEASE_SECONDS=60)
+        with django_capture_on_commit_callbacks(execute=True):
+            run = enqueue_run(["customer", "product"], events=False)
+        customers, products = SyncShard.objects.filter(run=run).order_by("pk")
+        # a worker took "customer" and died a while ago; another is on "product" right now
+        SyncShard.objects.filter(pk=customers.pk).update(
+            status="running", started_at=timezone.now() - dt.timedelta(minutes=5))
+        SyncShard.objects.filter(pk=products.pk).update(status="running", started_at=timezone.now())
+        dummy.clear()
+        with django_capture_on_commit_callbacks(execute=True):
+            assert requeue(run.pk) == 1
+        assert [r.args for r in dummy.results] == [[customers.pk, None]]
+        drain(dummy, django_capture_on_commit_callbacks)
+    assert SyncShard.objects.get(pk=customers.pk).status == "ok"
+    assert Customer.objects.count() == 6
