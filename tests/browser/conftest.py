@@ -80,12 +80,15 @@ class Page:
         self.find("#id_username").send_keys(username)
         self.find("#id_password").send_keys(PASSWORD)
         self.find("input[type=submit]").click()
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        # The login page has #site-name too: wait for the redirect away from it.
         try:
-            self.find("#site-name")
+            WebDriverWait(self.driver, 10).until(lambda d: "/login/" not in d.current_url)
         except Exception:
             self.screenshot("login-failed")
             raise AssertionError(self.driver.page_source[:3000])
-        assert "/login/" not in self.driver.current_url
+        self.find("#site-name")
 
 
 @pytest.fixture
