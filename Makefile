@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 MYSQL_URL ?= mysql://root@127.0.0.1:3306/test
 
-.PHONY: venv test test-postgres test-mysql test-all bench demo models docs sdist check-sdist clean browser-deps
+.PHONY: venv test test-postgres test-mysql test-django6 test-all bench demo models docs sdist check-sdist clean browser-deps
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,21 @@ test-postgres: venv
 test-mysql: venv
 	DATABASE_URL=$(MYSQL_URL) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test-all: test test-postgres test-mysql
+# The same suite on Django 6 (its own django.tasks; Python >= 3.12) against PostgreSQL,
+# in a second virtual environment: `make test` covers Django 5.2 with the backport.
+PYTHON_DJANGO6 ?= $(firstword $(wildcard /root/.pyenv/versions/3.12*/bin/python) python3.12)
+VENV6 ?= .venv-django6
+
+$(VENV6)/.installed: pyproject.toml
+	$(PYTHON_DJANGO6) -m venv $(VENV6)
+	$(VENV6)/bin/pip install --quiet --upgrade pip
+	$(VENV6)/bin/pip install --quiet -e '.[test]' 'Django>=6.0,<6.1'
+	touch $@
+
+test-django6: $(VENV6)/.installed
+	DATABASE_URL=$(POSTGRES_URL) $(VENV6)/bin/python -m pytest $(PYTEST_ARGS)
+
+test-all: test test-postgres test-mysql test-django6
 
 # The browser tests drive Debian's Chromium through its chromedriver (tests/browser/).
 # Installs both with apt-get when either is missing (as root, e.g. on a fresh CI machine).
@@ -67,4 +81,4 @@ check-sdist: sdist
 	$(MAKE) -C build/sdist-check test PYTEST_ARGS="$(or $(PYTEST_ARGS),tests/models tests/ingest/test_upsert.py)"
 
 clean:
-	rm -rf $(VENV) .pytest_cache build dist *.egg-info
+	rm -rf $(VENV) $(VENV6) .pytest_cache build dist *.egg-info
