@@ -105,9 +105,15 @@ def _write_model(model: type, rows: list[Row], memberships: list[Membership], co
         for chunk in _chunks(full, max_rows):
             params: list[Any] = []
             app_values = list(_app_values(model).values())
+            adapted = adapt.adapted
             for row in chunk:
                 params.extend(_base_values(row, adapt))
-                params.extend(a(v) if a else v for a, v in zip(adapt.columns, row.values))
+                values = list(row.values)
+                for index, func in adapted:
+                    value = values[index]
+                    if value is not None:
+                        values[index] = func(value)
+                params.extend(values)
                 params.extend(app_values)
             cursor.execute(statements.upsert(len(chunk)), params)
         for chunk in _chunks(stubs, max_rows):
@@ -309,43 +315,41 @@ def _max_params(connection) -> int:
 
 @dataclass
 class _Adapters:
-    columns: list[Callable[[Any], Any] | None]
+    # (index in a row's values, adapter of a value that is not None)
+    adapted: list[tuple[int, Callable[[Any], Any]]]
     stamp: Callable[[dt.datetime], Any]
 
 
 def _adapters(model: type, connection) -> _Adapters:
-    return _cached_adapters(model, connection.vendor, connection.alias)
+    timezone = connection.timezone if connection.vendor != "postgresql" else None
+    return _cached_adapters(model, connection.vendor, timezone)
 
 
 @lru_cache(maxsize=None)
-def _cached_adapters(model: type, vendor: str, alias: str) -> _Adapters:
+def _cached_adapters(model: type, vendor: str, timezone: dt.tzinfo | None) -> _Adapters:
     """Python values -> driver parameters. PostgreSQL's driver takes aware datetimes;
-    SQLite and MySQL take Django's text form of a UTC time. JSON goes as text in all
-    three (psycopg sends it untyped, so PostgreSQL casts it to jsonb on insert)."""
-    ops = connections[alias].ops
-    stamp = _identity if vendor == "postgresql" else ops.adapt_datetimefield_value
-    column_adapters: list[Callable[[Any], Any] | None] = []
-    for col in c.columns_of(model):
-        if col.kind == c.TIMESTAMP:
-            column_adapters.append(None if vendor == "postgresql" else _nullable(stamp))
+    SQLite and MySQL take Django's text form of a time in the connection's time zone
+    (what ``adapt_datetimefield_value`` makes, without its per-call settings look-ups).
+    JSON goes as text in all three (psycopg sends it untyped, so PostgreSQL casts it to
+    jsonb on insert)."""
+    if vendor == "postgresql":
+        stamp: Callable[[dt.datetime], Any] = _identity
+    else:
+        def stamp(value: dt.datetime) -> str:
+            return str(value.astimezone(timezone).replace(tzinfo=None))
+    adapted: list[tuple[int, Callable[[Any], Any]]] = []
+    for index, col in enumerate(c.columns_of(model)):
+        if col.kind == c.TIMESTAMP and vendor != "postgresql":
+            adapted.append((index, stamp))
         elif col.kind in (c.JSON, c.REF_LIST, c.EMBEDDED):
-            column_adapters.append(_nullable(dumps))
+            adapted.append((index, dumps))
         elif col.kind == c.DECIMAL and vendor == "sqlite":
-            column_adapters.append(_nullable(str))
-        else:
-            column_adapters.append(None)
-    return _Adapters(column_adapters, stamp)
+            adapted.append((index, str))
+    return _Adapters(adapted, stamp)
 
 
 def _identity(value: Any) -> Any:
     return value
-
-
-def _nullable(func: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    def adapt(value: Any) -> Any:
-        return None if value is None else func(value)
-
-    return adapt
 
 
 # --- SQL ------------------------------------------------------------------------------
