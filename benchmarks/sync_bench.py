@@ -33,6 +33,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 T_END = 1_790_000_000  # created of the newest generated object
+PLATFORM_ACCOUNT = "acct_1BenchPlatform00"
 PER_SECOND = 10  # generated objects share a ``created`` second ten at a time
 
 # path -> (object name, id prefix)
@@ -114,6 +115,9 @@ class StubStripe:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # The headers and the body go out in two writes; with Nagle's algorithm on,
+            # a small body waits for the client's delayed ACK (~40 ms) of the headers.
+            disable_nagle_algorithm = True
 
             def do_GET(self) -> None:  # noqa: N802
                 data = stub.prerendered(self.path, self.headers)
@@ -164,10 +168,13 @@ class StubStripe:
     def prerendered(self, raw_path: str, headers) -> bytes | None:
         """The page made in advance for this request, if it is one (no filter, no
         account, pages of 100, no latency or rate limit to apply)."""
-        if not self.pages or self.latency or self.rate_limit or headers.get("Stripe-Account"):
+        if not self.pages or self.latency or self.rate_limit:
+            return None
+        if headers.get("Stripe-Account") not in (None, PLATFORM_ACCOUNT):
             return None
         parts = urlsplit(raw_path)
-        query = dict(parse_qsl(parts.query))
+        # ``expand`` asks for nothing these objects have (dj-stripe asks for sources).
+        query = {k: v for k, v in parse_qsl(parts.query) if not k.startswith("expand")}
         if query.pop("limit", None) != "100" or set(query) - {"starting_after"}:
             return None
         data = self.pages.get((parts.path.removeprefix("/v1/"), query.get("starting_after", "")))
@@ -203,6 +210,8 @@ class StubStripe:
         path = parts.path.removeprefix("/v1/")
         query = dict(parse_qsl(parts.query))
         account = headers.get("Stripe-Account")
+        if account == PLATFORM_ACCOUNT:
+            account = None  # the platform named as such: its own objects
         with self._lock:
             self.served += 1
             now = time.monotonic()
@@ -216,9 +225,26 @@ class StubStripe:
             data = [{"id": a, "object": "account", "created": T_END, "type": "express",
                      "livemode": False, "metadata": {}} for a in self.accounts]
             return 200, _page(data, False, "/v1/accounts"), {}
+        if path == "account":
+            # The platform account itself (dj-stripe reads it before any list).
+            return 200, {"id": PLATFORM_ACCOUNT, "object": "account", "created": T_END,
+                         "type": "standard", "livemode": False, "metadata": {},
+                         "country": "FR", "default_currency": "eur", "email": "bench@example.com",
+                         "charges_enabled": True, "payouts_enabled": True,
+                         "details_submitted": True, "settings": {}, "business_profile": {}}, {}
         if path == "events":
             events = [e for e in self.events if _created_ok(e["created"], query)]
             return 200, _page(events, False, "/v1/events"), {}
+        parts_of_path = path.split("/")
+        if len(parts_of_path) == 3 and parts_of_path[0] in self.resources:
+            # A list nested in one object (a customer's sources): none in this stub.
+            return 200, _page([], False, f"/v1/{path}"), {}
+        if (len(parts_of_path) == 2 and parts_of_path[0] in self.resources
+                and parts_of_path[0] in KINDS and parts_of_path[1][-8:].isdigit()):
+            # One object (retrieve), for clients that read objects one by one.
+            index = int(parts_of_path[1][-8:])
+            if index < self.resources[parts_of_path[0]]:
+                return 200, make_object(parts_of_path[0], index, account), {}
         if path not in self.resources or path not in KINDS:
             return 404, {"error": {"type": "invalid_request_error",
                                    "message": f"Unrecognized request URL (GET: /v1/{path})"}}, {}
