@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 MYSQL_URL ?= mysql://root@127.0.0.1:3306/test
 
-.PHONY: venv test test-postgres test-mysql test-django6 test-all bench demo models docs sdist check-sdist clean browser-deps
+.PHONY: venv test test-postgres test-mysql test-django6 test-all bench bench-djstripe demo models docs sdist check-sdist clean browser-deps
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,14 @@ browser-deps:
 bench: venv
 	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python -m benchmarks
+
+# dj-stripe 2.11 in a virtualenv of its own (never in .venv), then the side-by-side sync.
+DJSTRIPE_VENV ?= /tmp/djstripe-venv
+bench-djstripe: venv
+	test -x $(DJSTRIPE_VENV)/bin/python || $(PYTHON) -m venv $(DJSTRIPE_VENV)
+	$(DJSTRIPE_VENV)/bin/pip install --quiet "dj-stripe==2.11.*" "psycopg[binary]>=3.1"
+	$(BIN)/pip install --quiet -e '.[bench]'
+	DJSTRIPE_VENV=$(DJSTRIPE_VENV) $(BIN)/python -m benchmarks djstripe
 
 demo: venv
 	$(BIN)/python -m demo

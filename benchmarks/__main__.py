@@ -7,18 +7,32 @@ its figures. Benchmarks print numbers; they do not pass or fail.
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 import sys
 from pathlib import Path
 
 
+def _machine() -> str:
+    """CPU model and cores, for the figures to be read against."""
+    model = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((line.split(":", 1)[1].strip() for line in f
+                          if line.startswith("model name")), model)
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} cores, Python {sys.version.split()[0]}"
+
+
 def main(names: list[str]) -> None:
+    print(f"machine: {_machine()}")
     here = Path(__file__).resolve().parent
     modules = sorted(m.name for m in pkgutil.iter_modules([str(here)]) if m.name.endswith("_bench"))
     for name in modules:
         if names and name not in names and name.removesuffix("_bench") not in names:
             continue
-        print(f"== {name}")
+        print(f"== {name} (load average %.1f %.1f %.1f)" % os.getloadavg())
         importlib.import_module(f"benchmarks.{name}").run()
         sys.stdout.flush()
 

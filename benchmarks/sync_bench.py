@@ -2,7 +2,8 @@
 
 Prints:
 
-1. objects/s of ``sync()`` of 20,000 customers from a local server that answers at once;
+1. objects/s of ``sync()`` of 20,000 customers from a local server, in a process of its
+   own, that serves pages rendered in advance (on SQLite, then PostgreSQL);
 2. with ``workers=4``, a server that adds 200 ms to every request and lets through
    15 requests/s (answering 429 with ``Retry-After`` beyond that), the achieved request
    rate as a share of that limit (target: at least 80%);
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import bisect
 import collections
+import contextlib
 import json
 import os
 import resource
@@ -31,6 +33,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 T_END = 1_790_000_000  # created of the newest generated object
+PLATFORM_ACCOUNT = "acct_1BenchPlatform00"
 PER_SECOND = 10  # generated objects share a ``created`` second ten at a time
 
 # path -> (object name, id prefix)
@@ -83,8 +86,13 @@ class StubStripe:
     def __init__(self, resources: dict[str, int], *, latency: float = 0.0,
                  rate_limit: float | None = None, accounts: tuple[str, ...] = (),
                  fail: dict[str, int] | None = None, events: list[dict] | None = None,
-                 retry_after: str = "1") -> None:
+                 retry_after: str = "1", prerender: bool = False) -> None:
         self.resources = dict(resources)
+        # (path, starting_after) -> body of a page of 100 of the platform's objects, made
+        # before serving: the server then costs next to nothing per request.
+        self.pages: dict[tuple[str, str], bytes] = {}
+        if prerender:
+            self._prerender()
         self.latency = latency
         self.rate_limit = rate_limit
         self.accounts = accounts
@@ -107,10 +115,17 @@ class StubStripe:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # The headers and the body go out in two writes; with Nagle's algorithm on,
+            # a small body waits for the client's delayed ACK (~40 ms) of the headers.
+            disable_nagle_algorithm = True
 
             def do_GET(self) -> None:  # noqa: N802
-                status, body, headers = stub.handle(self.path, self.headers)
-                data = json.dumps(body).encode()
+                data = stub.prerendered(self.path, self.headers)
+                if data is not None:
+                    status, headers = 200, {}
+                else:
+                    status, body, headers = stub.handle(self.path, self.headers)
+                    data = json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
@@ -138,6 +153,39 @@ class StubStripe:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     # -- requests ------------------------------------------------------------------------
+    def _prerender(self) -> None:
+        for path in self.resources:
+            if path not in KINDS:
+                continue
+            after = ""
+            while True:
+                status, body, _ = self._list(path, {"limit": "100", "starting_after": after}, None)
+                self.pages[(path, after)] = json.dumps(body).encode()
+                if not body["has_more"]:
+                    break
+                after = body["data"][-1]["id"]
+
+    def prerendered(self, raw_path: str, headers) -> bytes | None:
+        """The page made in advance for this request, if it is one (no filter, no
+        account, pages of 100, no latency or rate limit to apply)."""
+        if not self.pages or self.latency or self.rate_limit:
+            return None
+        if headers.get("Stripe-Account") not in (None, PLATFORM_ACCOUNT):
+            return None
+        parts = urlsplit(raw_path)
+        # ``expand`` asks for nothing these objects have (dj-stripe asks for sources).
+        query = {k: v for k, v in parse_qsl(parts.query) if not k.startswith("expand")}
+        if query.pop("limit", None) != "100" or set(query) - {"starting_after"}:
+            return None
+        data = self.pages.get((parts.path.removeprefix("/v1/"), query.get("starting_after", "")))
+        if data is not None:
+            with self._lock:
+                self.served += 1
+                now = time.monotonic()
+                self.first_at = self.first_at or now
+                self.last_at = now
+        return data
+
     def _admit(self) -> bool:
         if not self.rate_limit:
             return True
@@ -162,6 +210,8 @@ class StubStripe:
         path = parts.path.removeprefix("/v1/")
         query = dict(parse_qsl(parts.query))
         account = headers.get("Stripe-Account")
+        if account == PLATFORM_ACCOUNT:
+            account = None  # the platform named as such: its own objects
         with self._lock:
             self.served += 1
             now = time.monotonic()
@@ -175,9 +225,26 @@ class StubStripe:
             data = [{"id": a, "object": "account", "created": T_END, "type": "express",
                      "livemode": False, "metadata": {}} for a in self.accounts]
             return 200, _page(data, False, "/v1/accounts"), {}
+        if path == "account":
+            # The platform account itself (dj-stripe reads it before any list).
+            return 200, {"id": PLATFORM_ACCOUNT, "object": "account", "created": T_END,
+                         "type": "standard", "livemode": False, "metadata": {},
+                         "country": "FR", "default_currency": "eur", "email": "bench@example.com",
+                         "charges_enabled": True, "payouts_enabled": True,
+                         "details_submitted": True, "settings": {}, "business_profile": {}}, {}
         if path == "events":
             events = [e for e in self.events if _created_ok(e["created"], query)]
             return 200, _page(events, False, "/v1/events"), {}
+        parts_of_path = path.split("/")
+        if len(parts_of_path) == 3 and parts_of_path[0] in self.resources:
+            # A list nested in one object (a customer's sources): none in this stub.
+            return 200, _page([], False, f"/v1/{path}"), {}
+        if (len(parts_of_path) == 2 and parts_of_path[0] in self.resources
+                and parts_of_path[0] in KINDS and parts_of_path[1][-8:].isdigit()):
+            # One object (retrieve), for clients that read objects one by one.
+            index = int(parts_of_path[1][-8:])
+            if index < self.resources[parts_of_path[0]]:
+                return 200, make_object(parts_of_path[0], index, account), {}
         if path not in self.resources or path not in KINDS:
             return 404, {"error": {"type": "invalid_request_error",
                                    "message": f"Unrecognized request URL (GET: /v1/{path})"}}, {}
@@ -233,20 +300,53 @@ def _rss_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+@contextlib.contextmanager
+def stub_process(resources: dict[str, int]):
+    """A :class:`StubStripe` with pre-rendered pages, in a process of its own (so that
+    its work and memory are not the measured process's); yields its API base URL."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    args = [f"{path}={count}" for path, count in resources.items()]
+    child = subprocess.Popen([sys.executable, "-m", "benchmarks.sync_bench", "stub", *args],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                             env=dict(os.environ, PYTHONPATH=root), cwd=root)
+    try:
+        line = child.stdout.readline()
+        if not line.startswith("PORT "):
+            raise RuntimeError(f"the stub did not start (exit code {child.wait()})")
+        yield f"http://127.0.0.1:{int(line.split()[1])}"
+    finally:
+        child.stdin.close()
+        try:
+            child.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
+def _serve_stub(args: list[str]) -> None:
+    resources = {path: int(count) for path, count in (arg.split("=") for arg in args)}
+    with StubStripe(resources, prerender=True) as stub:
+        print(f"PORT {stub._server.server_address[1]}", flush=True)
+        sys.stdin.read()  # the parent closes it (or dies): stop
+
+
 def measure_throughput(n: int = 20_000) -> None:
+    from django.db import connection
     from django.test.utils import override_settings
 
     from stripe_django.models import Customer
     from stripe_django.sync import sync
 
-    with StubStripe({"customers": n}) as stub:
-        with override_settings(STRIPE_DJANGO=_settings(stub.api_base, SYNC_RATE_LIMIT=10_000)):
+    with stub_process({"customers": n}) as api_base:
+        with override_settings(STRIPE_DJANGO=_settings(api_base, SYNC_RATE_LIMIT=10_000)):
+            cpu = time.process_time()
             started = time.perf_counter()
             report = sync(["customer"], events=False)
             seconds = time.perf_counter() - started
+            cpu = time.process_time() - cpu
     assert Customer.objects.count() == n, report
-    print(f"  throughput: {n:,} customers in {seconds:.1f} s = {n / seconds:,.0f} objects/s "
-          f"({report.requests} requests of 100)")
+    print(f"  throughput ({connection.vendor}): {n:,} customers from pre-rendered pages in "
+          f"{seconds:.2f} s = {n / seconds:,.0f} objects/s ({report.requests} requests of 100; "
+          f"this process used {cpu:.2f} CPU-s = {n / cpu:,.0f} objects per CPU-second)")
 
 
 def measure_rate_share(limit: float = 15.0, latency: float = 0.2, pages: int = 80) -> None:
@@ -271,13 +371,13 @@ def measure_rate_share(limit: float = 15.0, latency: float = 0.2, pages: int = 8
 
 
 def measure_memory(n: int = 100_000) -> None:
-    """In a child process (its RSS is the figure), against a stub served from here."""
-    with StubStripe({"customers": n}) as stub, tempfile.TemporaryDirectory() as tmp:
+    """In a child process (its RSS is the figure), against a stub process."""
+    with stub_process({"customers": n}) as api_base, tempfile.TemporaryDirectory() as tmp:
         env = dict(os.environ, DJANGO_SETTINGS_MODULE="tests.settings",
                    DATABASE_URL=f"sqlite:///{tmp}/bench.sqlite3",
                    PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         done = subprocess.run([sys.executable, "-m", "benchmarks.sync_bench", "memory",
-                               stub.api_base, str(n)], env=env, capture_output=True, text=True)
+                               api_base, str(n)], env=env, capture_output=True, text=True)
         print(done.stdout.rstrip())
         if done.returncode:
             print(f"  (memory run failed: {done.stderr[-2000:]})")
@@ -313,20 +413,24 @@ def _memory_child(api_base: str, n: int) -> None:
 
 
 def run() -> None:
-    from benchmarks.django_env import SQLITE_URL, in_subprocess
+    from benchmarks.django_env import POSTGRES_URL, SQLITE_URL, in_subprocess
 
     in_subprocess("benchmarks.sync_bench", SQLITE_URL, "speed")
+    in_subprocess("benchmarks.sync_bench", POSTGRES_URL, "throughput")
     measure_memory()
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["memory"]:
         _memory_child(sys.argv[2], int(sys.argv[3]))
-    elif sys.argv[2:3] == ["speed"]:
+    elif sys.argv[1:2] == ["stub"]:
+        _serve_stub(sys.argv[2:])
+    elif sys.argv[2:3] in (["speed"], ["throughput"]):
         from benchmarks.django_env import database
 
         with database(sys.argv[1]):
             measure_throughput()
-            measure_rate_share()
+            if sys.argv[2] == "speed":
+                measure_rate_share()
     else:
         run()

@@ -40,6 +40,8 @@ SENDERS = 32
 EVENTS = int(os.environ.get("WEBHOOK_BENCH_EVENTS", "3000"))
 WARMUP = 200
 MAX_SECONDS = 60.0
+# Threads of each gunicorn worker process (one process per core).
+THREADS = int(os.environ.get("WEBHOOK_BENCH_THREADS", "4"))
 POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/bench_webhooks")
 
 
@@ -161,7 +163,7 @@ def _run_gunicorn(app) -> None:
         def load_config(self):
             for key, value in {
                 "bind": f"127.0.0.1:{port}", "workers": os.cpu_count() or 1,
-                "worker_class": "gthread", "threads": 4, "keepalive": 30, "backlog": 128,
+                "worker_class": "gthread", "threads": THREADS, "keepalive": 30, "backlog": 128,
                 "loglevel": "warning", "accesslog": None,
             }.items():
                 self.cfg.set(key, value)

@@ -66,10 +66,10 @@ def _redact_dict(obj: dict, finite: bool) -> dict:
                 new = _redact_dict(value, finite)
             elif kind is list:
                 new = _redact_list(value, finite)
-            else:
-                if finite and kind is not str and kind is not int and _non_finite(value):
-                    raise NonFiniteNumber
+            elif kind is str or kind is int or kind is bool or value is None:
                 continue
+            else:
+                new = _other(value, finite)
             if new is value:
                 continue
         if changes is None:
@@ -95,10 +95,10 @@ def _redact_list(items: list, finite: bool) -> list:
             new = _redact_dict(value, finite)
         elif kind is list:
             new = _redact_list(value, finite)
-        else:
-            if finite and kind is not str and kind is not int and _non_finite(value):
-                raise NonFiniteNumber
+        elif kind is str or kind is int or kind is bool or value is None:
             continue
+        else:
+            new = _other(value, finite)
         if new is not value:
             if out is None:
                 out = list(items)
@@ -106,6 +106,15 @@ def _redact_list(items: list, finite: bool) -> list:
     return items if out is None else out
 
 
-def _non_finite(value: Any) -> bool:
+def _other(value: Any, finite: bool) -> Any:
+    """A value that is neither a plain container nor a common scalar: a dict or list
+    subclass (the SDK's ``OrderedDict`` and ``StripeObject``) is walked as a plain copy;
+    a float is checked when asked."""
+    if isinstance(value, dict):
+        return _redact_dict(dict(value), finite)
+    if isinstance(value, list):
+        return _redact_list(list(value), finite)
     # NaN - NaN and inf - inf are NaN, which is true; any finite float gives 0.0.
-    return isinstance(value, float) and bool(value - value)
+    if finite and isinstance(value, float) and value - value:
+        raise NonFiniteNumber
+    return value

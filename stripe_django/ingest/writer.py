@@ -64,16 +64,19 @@ def write_rows(rows: Iterable[Row], using: str,
     for membership in memberships:
         lists.setdefault(membership.model, []).append(membership)
     counts = WriteCounts()
-    for model in sorted(by_model.keys() | lists.keys(), key=lambda m: m._meta.db_table):
-        model_rows = sorted(by_model.get(model, ()), key=lambda r: r.id)
-        _write_model(model, model_rows, lists.get(model, ()), connection,
-                     counts.of(model.stripe_object))
+    # One cursor for every statement of the batch (on the per-event webhook path, making
+    # cursors cost more than some of the statements).
+    with _cursor(connection) as cursor:
+        for model in sorted(by_model.keys() | lists.keys(), key=lambda m: m._meta.db_table):
+            model_rows = sorted(by_model.get(model, ()), key=lambda r: r.id)
+            _write_model(model, model_rows, lists.get(model, ()), connection, cursor,
+                         counts.of(model.stripe_object))
     return counts
 
 
 def _write_model(model: type, rows: list[Row], memberships: list[Membership], connection,
-                 counts: Counts) -> None:
-    stored, linked = _stored_state(model, [r.id for r in rows], memberships, connection)
+                 cursor, counts: Counts) -> None:
+    stored, linked = _stored_state(model, [r.id for r in rows], memberships, connection, cursor)
     full, stubs, touched = [], [], []
     for row in rows:
         old = stored.get(row.id)
@@ -94,35 +97,39 @@ def _write_model(model: type, rows: list[Row], memberships: list[Membership], co
     statements = _statements(model, connection.vendor)
     adapt = _adapters(model, connection)
     max_rows = max(1, _max_params(connection) // len(statements.columns))
-    if statements.upsert_recordset is not None and full:
+    if statements.upsert_recordset is not None:
         # PostgreSQL: the whole chunk as one JSON parameter, expanded to rows by the
         # server; thousands of placeholders would cost more to bind than to write.
-        with _binding_cursor(connection) as cursor:
-            for chunk in _chunks(full, 2000):
-                cursor.execute(statements.upsert_recordset, [_recordset(chunk, model)])
+        for chunk in _chunks(full, 2000):
+            cursor.execute(statements.upsert_recordset, [_recordset(chunk, model)])
         full = []
-    with connection.cursor() as cursor:
-        for chunk in _chunks(full, max_rows):
-            params: list[Any] = []
-            app_values = list(_app_values(model).values())
-            for row in chunk:
-                params.extend(_base_values(row, adapt))
-                params.extend(a(v) if a else v for a, v in zip(adapt.columns, row.values))
-                params.extend(app_values)
-            cursor.execute(statements.upsert(len(chunk)), params)
-        for chunk in _chunks(stubs, max_rows):
-            params = []
-            for row in chunk:
-                params.extend(_base_values(row, adapt))
-            cursor.execute(statements.mark_deleted(len(chunk)), params)
-        for stamp, ids in _by_stamp((row.stamp, row.id) for row in touched).items():
-            for chunk in _chunks(ids, 1000):
-                value = adapt.stamp(stamp)
-                cursor.execute(statements.touch(len(chunk)), [value, *chunk, value])
-        for stamp, ids in removed.items():
-            for chunk in _chunks(ids, 1000):
-                value = adapt.stamp(stamp)
-                cursor.execute(statements.mark_removed(len(chunk)), [value, *chunk, value])
+    for chunk in _chunks(full, max_rows):
+        params: list[Any] = []
+        app_values = list(_app_values(model).values())
+        adapted = adapt.adapted
+        for row in chunk:
+            params.extend(_base_values(row, adapt))
+            values = list(row.values)
+            for index, func in adapted:
+                value = values[index]
+                if value is not None:
+                    values[index] = func(value)
+            params.extend(values)
+            params.extend(app_values)
+        cursor.execute(statements.upsert(len(chunk)), params)
+    for chunk in _chunks(stubs, max_rows):
+        params = []
+        for row in chunk:
+            params.extend(_base_values(row, adapt))
+        cursor.execute(statements.mark_deleted(len(chunk)), params)
+    for stamp, ids in _by_stamp((row.stamp, row.id) for row in touched).items():
+        for chunk in _chunks(ids, 1000):
+            value = adapt.stamp(stamp)
+            cursor.execute(statements.touch(len(chunk)), [value, *chunk, value])
+    for stamp, ids in removed.items():
+        for chunk in _chunks(ids, 1000):
+            value = adapt.stamp(stamp)
+            cursor.execute(statements.mark_removed(len(chunk)), [value, *chunk, value])
 
 
 def _by_stamp(pairs: Iterable[tuple[dt.datetime, str]]) -> dict[dt.datetime, list[str]]:
@@ -151,7 +158,7 @@ def _removed_children(memberships: Iterable[Membership],
 
 
 def _stored_state(model: type, ids: list[str], memberships: Iterable[Membership], connection,
-                  ) -> tuple[dict[str, tuple[dt.datetime, str]],
+                  cursor) -> tuple[dict[str, tuple[dt.datetime, str]],
                              list[tuple[str, dt.datetime, dict[str, str | None]]]]:
     """id -> (stamp, data hash) of the stored rows among ``ids``; and the rows not
     deleted that are linked to the parents of ``memberships``: (id, stamp, links).
@@ -174,19 +181,16 @@ def _stored_state(model: type, ids: list[str], memberships: Iterable[Membership]
         conditions = [f"{quote(n)} = ANY(%s::text[])" for n in ("id", *link_columns)]
         params = [ids, *(sorted(set(parents[col])) for col in link_columns)]
         queries = [(" OR ".join(conditions), params)]
-        open_cursor = _binding_cursor
     else:
         queries = _in_lists(quote, ids, link_columns, parents)
-        open_cursor = _plain_cursor
-    with open_cursor(connection) as cursor:
-        for where, params in queries:
-            cursor.execute(f"SELECT {select} FROM {table_name} WHERE {where}", params)
-            for pk, stamp, digest, deleted, *link_values in cursor.fetchall():
-                stamp = _aware(stamp)
-                if pk in wanted:
-                    stored[pk] = (stamp, digest)
-                if link_columns and not deleted:
-                    linked[pk] = (pk, stamp, dict(zip(link_columns, link_values)))
+    for where, params in queries:
+        cursor.execute(f"SELECT {select} FROM {table_name} WHERE {where}", params)
+        for pk, stamp, digest, deleted, *link_values in cursor.fetchall():
+            stamp = _aware(stamp)
+            if pk in wanted:
+                stored[pk] = (stamp, digest)
+            if link_columns and not deleted:
+                linked[pk] = (pk, stamp, dict(zip(link_columns, link_values)))
     return stored, list(linked.values())
 
 
@@ -211,10 +215,6 @@ def _in_lists(quote, ids: list[str], link_columns: list[str], parents: dict[str,
     return queries
 
 
-def _plain_cursor(connection):
-    return connection.cursor()
-
-
 def _aware(value: Any) -> dt.datetime:
     """A stamp as read back: SQLite gives text, MySQL a naive UTC datetime."""
     if isinstance(value, str):
@@ -229,12 +229,13 @@ def _base_values(row: Row, adapt: "_Adapters") -> list[Any]:
             row.data_hash, row.deleted]
 
 
-def _binding_cursor(connection):
-    """A cursor that sends parameters apart from the statement (psycopg 3's server-side
-    binding): a JSON parameter of a few hundred kilobytes then needs no quoting by the
-    driver nor parsing as a literal by the server, which halves the statement's cost.
-    Wrapped as Django wraps its cursors, so query logging and execute wrappers see it.
-    Django's own cursors where they bind on the server already, or with psycopg2."""
+def _cursor(connection):
+    """The cursor ingest writes with. On PostgreSQL with psycopg 3, one that sends the
+    parameters apart from the statement (server-side binding): a JSON parameter of a few
+    hundred kilobytes then needs no quoting by the driver nor parsing as a literal by the
+    server, which halves the statement's cost. Wrapped as Django wraps its cursors, so
+    query logging and execute wrappers see it. Django's own cursor elsewhere, where it
+    binds on the server already, or with psycopg2."""
     connection.ensure_connection()
     raw = connection.connection
     module = type(raw).__module__
@@ -309,43 +310,41 @@ def _max_params(connection) -> int:
 
 @dataclass
 class _Adapters:
-    columns: list[Callable[[Any], Any] | None]
+    # (index in a row's values, adapter of a value that is not None)
+    adapted: list[tuple[int, Callable[[Any], Any]]]
     stamp: Callable[[dt.datetime], Any]
 
 
 def _adapters(model: type, connection) -> _Adapters:
-    return _cached_adapters(model, connection.vendor, connection.alias)
+    timezone = connection.timezone if connection.vendor != "postgresql" else None
+    return _cached_adapters(model, connection.vendor, timezone)
 
 
 @lru_cache(maxsize=None)
-def _cached_adapters(model: type, vendor: str, alias: str) -> _Adapters:
+def _cached_adapters(model: type, vendor: str, timezone: dt.tzinfo | None) -> _Adapters:
     """Python values -> driver parameters. PostgreSQL's driver takes aware datetimes;
-    SQLite and MySQL take Django's text form of a UTC time. JSON goes as text in all
-    three (psycopg sends it untyped, so PostgreSQL casts it to jsonb on insert)."""
-    ops = connections[alias].ops
-    stamp = _identity if vendor == "postgresql" else ops.adapt_datetimefield_value
-    column_adapters: list[Callable[[Any], Any] | None] = []
-    for col in c.columns_of(model):
-        if col.kind == c.TIMESTAMP:
-            column_adapters.append(None if vendor == "postgresql" else _nullable(stamp))
+    SQLite and MySQL take Django's text form of a time in the connection's time zone
+    (what ``adapt_datetimefield_value`` makes, without its per-call settings look-ups).
+    JSON goes as text in all three (psycopg sends it untyped, so PostgreSQL casts it to
+    jsonb on insert)."""
+    if vendor == "postgresql":
+        stamp: Callable[[dt.datetime], Any] = _identity
+    else:
+        def stamp(value: dt.datetime) -> str:
+            return str(value.astimezone(timezone).replace(tzinfo=None))
+    adapted: list[tuple[int, Callable[[Any], Any]]] = []
+    for index, col in enumerate(c.columns_of(model)):
+        if col.kind == c.TIMESTAMP and vendor != "postgresql":
+            adapted.append((index, stamp))
         elif col.kind in (c.JSON, c.REF_LIST, c.EMBEDDED):
-            column_adapters.append(_nullable(dumps))
+            adapted.append((index, dumps))
         elif col.kind == c.DECIMAL and vendor == "sqlite":
-            column_adapters.append(_nullable(str))
-        else:
-            column_adapters.append(None)
-    return _Adapters(column_adapters, stamp)
+            adapted.append((index, str))
+    return _Adapters(adapted, stamp)
 
 
 def _identity(value: Any) -> Any:
     return value
-
-
-def _nullable(func: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    def adapt(value: Any) -> Any:
-        return None if value is None else func(value)
-
-    return adapt
 
 
 # --- SQL ------------------------------------------------------------------------------

@@ -23,12 +23,17 @@ __all__ = ["cut_off_lists", "complete_lists", "client_pages"]
 ListAll = Callable[[str, tuple, dict[str, Any]], Iterable[dict[str, Any]]]
 
 
+# object type -> its embedded lists that have a source (looked up once per object)
+_LISTS_OF_TYPE: dict[str, tuple[str, ...]] = {}
+for _parent_type, _name in table.EMBEDDED_LIST_SOURCES:
+    _LISTS_OF_TYPE[_parent_type] = (*_LISTS_OF_TYPE.get(_parent_type, ()), _name)
+
+
 def cut_off_lists(obj: dict[str, Any]) -> list[str]:
     """The embedded lists of ``obj`` that the API cut off (``has_more`` true)."""
-    object_type = obj.get("object")
     names = []
-    for (parent_type, name) in table.EMBEDDED_LIST_SOURCES:
-        embedded = obj.get(name) if parent_type == object_type else None
+    for name in _LISTS_OF_TYPE.get(obj.get("object"), ()):  # type: ignore[arg-type]
+        embedded = obj.get(name)
         if isinstance(embedded, dict) and embedded.get("has_more") is True:
             names.append(name)
     return names

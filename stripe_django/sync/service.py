@@ -47,6 +47,7 @@ from ..ingest.columns import mirrored_types
 from ..ingest.events import snapshot_from_event
 from .completion import complete_lists
 from .leases import CursorLease, LeaseLost
+from .plain import plain_service
 from .progress import Progress
 from .ratelimit import RateLimiter
 from .report import FAILED, OK, PENDING, RUNNING, SKIPPED, UNAVAILABLE, SyncReport, TypeReport
@@ -137,9 +138,16 @@ class Fetcher:
         self.requests = 0
         self._lock = threading.Lock()
         self._no_limit: set[str] = set()  # services whose server refuses ``limit``
+        self._services: dict[str, Any] = {}
 
     def service(self, path: str) -> Any:
-        return functools.reduce(getattr, path.split("."), self.client.v1)
+        """The list service at ``path``, answering plain dicts where the SDK allows
+        (:mod:`.plain`); the SDK's own service, whose objects are read back, otherwise."""
+        svc = self._services.get(path)
+        if svc is None:
+            svc = functools.reduce(getattr, path.split("."), self.client.v1)
+            svc = self._services[path] = plain_service(self.client, svc) or svc
+        return svc
 
     def page(self, path: str, args: tuple, params: dict[str, Any], account: str | None,
              report: TypeReport) -> tuple[list[dict], bool]:
@@ -174,9 +182,12 @@ class Fetcher:
                     report.note("the server refuses a page size on this list; listed at once")
                     continue
                 raise
-            body = result.last_response.data if result.last_response is not None else result.to_dict()
+            if type(result) is dict:
+                body = result  # parsed by .plain: plain dicts already
+            else:
+                body = result.last_response.data if result.last_response is not None else result.to_dict()
             data = body.get("data") or []
-            return [dict(obj) for obj in data], bool(body.get("has_more"))
+            return [obj if type(obj) is dict else dict(obj) for obj in data], bool(body.get("has_more"))
 
     def pages(self, path: str, args: tuple, params: dict[str, Any], account: str | None,
               report: TypeReport, starting_after: str | None = None,

@@ -432,7 +432,8 @@ def process_event(event_id: str, *, payload: dict[str, Any] | None = None, force
                 outcome.status = DUPLICATE
                 return
             if snapshot is not None:
-                result = upsert_many([snapshot], account=platform, using=alias)
+                # No savepoint: a refusal rolls this whole transaction back anyway.
+                result = upsert_many([snapshot], account=platform, using=alias, savepoint=False)
                 if result.errors:
                     raise result.errors[0]
                 outcome.stored = result.keys

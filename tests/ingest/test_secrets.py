@@ -167,3 +167,18 @@ def test_json_columns_hold_no_secret():
     for model in (Subscription, Invoice, Customer, Charge, Topup):
         for row in model.objects.all():
             assert "pi_j_secret" not in json.dumps(row.stripe_data)
+
+
+def test_secrets_inside_dict_subclasses_are_removed_too():
+    """stripe-python parses responses into OrderedDicts: a nested one is walked like a
+    dict (before, only plain dicts were), whatever path the payload came by."""
+    from collections import OrderedDict
+
+    source = OrderedDict(id="src_ordered", object="source", client_secret="src_client_secret_x",
+                         customer="cus_ordered", metadata=OrderedDict(note="kept"))
+    payload = customer_2017("cus_ordered")
+    payload["sources"]["data"] = [source]
+    upsert(payload)
+    stored = json.dumps(Customer.objects.get().stripe_data)
+    assert "src_client_secret_x" not in stored and "client_secret" not in stored
+    assert '"note": "kept"' in stored

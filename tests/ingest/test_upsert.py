@@ -188,3 +188,16 @@ def test_secrets_inside_a_stored_event_are_never_stored():
     assert "client_secret" not in row.stripe_data["data"]["object"]
     assert row.data["previous_attributes"] == {}
     assert intent["client_secret"] == "pi_2_secret_xyz"  # the caller's payload is untouched
+
+
+def test_without_a_savepoint_a_batch_in_the_callers_transaction_costs_two_queries_less():
+    from django.db import transaction
+
+    with CaptureQueriesContext(connection) as with_savepoint, transaction.atomic():
+        upsert_many([payloads.customer_current("cus_sp1")], stamp=NOW)
+    with CaptureQueriesContext(connection) as without, transaction.atomic():
+        result = upsert_many([payloads.customer_current("cus_sp2"),
+                              payloads.customer_current("cus_sp3")], stamp=NOW, savepoint=False)
+    assert result.created == 2 and not result.errors
+    assert len(without) == len(with_savepoint) - 2
+    assert set(models.Customer.objects.values_list("pk", flat=True)) == {"cus_sp1", "cus_sp2", "cus_sp3"}
