@@ -57,7 +57,7 @@ class Page:
         from selenium.webdriver.support import expected_conditions
         from selenium.webdriver.support.ui import WebDriverWait
 
-        return WebDriverWait(self.driver, 10).until(
+        return WebDriverWait(self.driver, 30)  # generous: CI machines are shared.until(
             expected_conditions.presence_of_element_located((By.CSS_SELECTOR, css)))
 
     def link(self, text: str):
