@@ -33,8 +33,7 @@ STATUS_COLOURS = {
 
 
 class EventAdminBase(StripeObjectAdmin):
-    # ``data`` holds the whole object: left unread in lists like ``stripe_data``.
-    deferred_in_list = ("stripe_data", "data", "request")
+    # (``data``, the whole object, is left unread in lists like every JSON column.)
     actions = ("retry", "replay")
 
     def get_queryset(self, request):
@@ -131,7 +130,7 @@ class SyncCursorAdmin(ReadOnlyMixin, admin.ModelAdmin):
         return truncatechars(cursor.last_error, 120)
 
     def get_urls(self):
-        from .health import health_view
+        from .health import health_view  # (health imports this module)
 
         info = self.opts.app_label
         return [
