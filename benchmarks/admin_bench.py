@@ -75,6 +75,7 @@ def main(url: str) -> None:
             ("customer list, page 1", "/admin/stripe_django/customer/"),
             (f"customer list, page {ROWS // 100}", f"/admin/stripe_django/customer/?p={ROWS // 100}"),
             ("customer search by email", f"/admin/stripe_django/customer/?q=person{middle}@example.com"),
+            ("customer search by id", f"/admin/stripe_django/customer/?q=cus_{middle:07d}"),
             ("invoice list, page 1", "/admin/stripe_django/invoice/"),
             ("line item list, page 1", "/admin/stripe_django/invoicelineitem/"),
             ("invoice page (2 lines)", f"/admin/stripe_django/invoice/in_{middle:07d}/change/"),

@@ -118,6 +118,17 @@ class StripeObjectAdmin(ReadOnlyMixin, admin.ModelAdmin):
                               allow_empty_first_page=allow_empty_first_page,
                               page_number=page_number_of(request))
 
+    def get_search_results(self, request, queryset, search_term):
+        # An id typed or pasted whole is found through the primary key's index; Django's
+        # "=id" search compares without case (UPPER(id) = UPPER(...)), which reads
+        # every row of a large table on PostgreSQL.
+        term = search_term.strip()
+        if term and not any(c.isspace() for c in term):
+            exact = queryset.filter(pk=term)
+            if exact.exists():
+                return exact, False
+        return super().get_search_results(request, queryset, search_term)
+
     @admin.display(description="stripe data")
     def payload(self, obj) -> str:
         return display.payload(obj)
