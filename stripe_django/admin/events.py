@@ -22,6 +22,7 @@ from ..models.sync_state import SyncCursor
 from ..webhooks import recovery
 from ..webhooks.processing import process_event
 from . import display
+from .filters import SampledValuesFilter
 from .options import ReadOnlyMixin, StripeObjectAdmin, admin_class_for
 
 STATUS_COLOURS = {
@@ -101,7 +102,8 @@ def event_admin_class() -> type[StripeObjectAdmin]:
 
     class EventAdmin(generated):
         list_display = ("id", "type", "object_link", "status", "attempts", "received", "error")
-        list_filter = ("processing_status", "type", "livemode", "webhook_endpoint")
+        list_filter = ("processing_status", ("type", SampledValuesFilter), "livemode",
+                       ("webhook_endpoint", SampledValuesFilter))
         search_fields = ("=id", "=type")
         list_select_related = False
 

@@ -20,6 +20,7 @@ from ..ingest.columns import model_for
 from ..models.base import StripeModel
 from ..models.fields import TimestampField
 from . import display, table
+from .filters import filter_for
 from .paginator import LookaheadPaginator, page_number_of
 
 # Columns every row has that say where the row stands in the mirror, not what Stripe says.
@@ -105,6 +106,7 @@ class StripeObjectAdmin(ReadOnlyMixin, admin.ModelAdmin):
     """The base of the generated classes; :func:`admin_class_for` fills in the rest."""
 
     show_full_result_count = False  # no COUNT(*) of the whole table
+    show_facets = admin.ShowFacets.NEVER  # counts per filter value: COUNT(*)s of the whole table
     list_max_show_all = 0  # "show all" would read every row of a large table
     list_per_page = 50
     paginator = LookaheadPaginator
@@ -198,7 +200,7 @@ def admin_class_for(model: type[StripeModel], base: type[StripeObjectAdmin] = St
     )
     attrs["search_fields"] = tuple(
         name for name in table.SEARCH_FIELDS if name.lstrip("=^@") in fields)
-    attrs["list_filter"] = tuple(name for name in table.FILTER_FIELDS if name in fields)
+    attrs["list_filter"] = tuple(filter_for(fields[name]) for name in table.FILTER_FIELDS if name in fields)
     if isinstance(fields.get("created"), TimestampField):
         attrs["date_hierarchy"] = "created"
         attrs["ordering"] = ("-created",)
