@@ -118,6 +118,9 @@ def test_a_large_list_is_paged_without_counting(admin_client):
     assert "more follow" in first
     last = admin_client.get(changelist(Customer), {"p": 2}).content.decode()
     assert "more follow" not in last and "60 customer" in last
+    # a page past the end is the admin's "bad parameters" redirect, as with Django's paginator
+    past = admin_client.get(changelist(Customer), {"p": 9})
+    assert past.status_code == 302 and past["Location"].endswith("?e=1")
 
 
 def test_events_list_shows_the_processing_columns(admin_client, deliver):
