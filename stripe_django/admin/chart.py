@@ -42,7 +42,8 @@ def events_per_hour(hours: list[tuple[dt.datetime, dict[str, int]]]) -> SafeStri
             f", {n} {s}" for s, _, n in layers if n)
         parts.append(f'<g><title>{escape(tooltip)}</title>')
         # an empty hour still gets a hover target
-        parts.append(f'<rect x="{x:.1f}" y="{TOP}" width="{bar:.1f}" height="{plot_height}" fill="transparent"/>')
+        parts.append(f'<rect x="{x:.1f}" y="{TOP}" width="{bar:.1f}" height="{plot_height}" '
+                     'fill="transparent"/>')
         for status, colour, n in layers:
             if not n:
                 continue

@@ -29,7 +29,7 @@ def money(amount: int | None, currency: str | None) -> str:
 def admin_url(model: type[models.Model], pk: Any, site: admin.AdminSite = admin.site) -> str | None:
     """The change page of a row, or None when its model has no admin. The id is quoted
     the admin's way (``_`` followed by hex digits would otherwise be read as an escape)."""
-    if model not in site._registry:
+    if not site.is_registered(model):
         return None
     opts = model._meta
     try:

@@ -22,6 +22,7 @@ from ..models.sync_state import SyncCursor
 from ..webhooks import recovery
 from ..webhooks.processing import process_event
 from . import display
+from .filters import SampledValuesFilter
 from .options import ReadOnlyMixin, StripeObjectAdmin, admin_class_for
 
 STATUS_COLOURS = {
@@ -33,8 +34,7 @@ STATUS_COLOURS = {
 
 
 class EventAdminBase(StripeObjectAdmin):
-    # ``data`` holds the whole object: left unread in lists like ``stripe_data``.
-    deferred_in_list = ("stripe_data", "data", "request")
+    # (``data``, the whole object, is left unread in lists like every JSON column.)
     actions = ("retry", "replay")
 
     def get_queryset(self, request):
@@ -102,7 +102,8 @@ def event_admin_class() -> type[StripeObjectAdmin]:
 
     class EventAdmin(generated):
         list_display = ("id", "type", "object_link", "status", "attempts", "received", "error")
-        list_filter = ("processing_status", "type", "livemode", "webhook_endpoint")
+        list_filter = ("processing_status", ("type", SampledValuesFilter), "livemode",
+                       ("webhook_endpoint", SampledValuesFilter))
         search_fields = ("=id", "=type")
         list_select_related = False
 
@@ -131,7 +132,7 @@ class SyncCursorAdmin(ReadOnlyMixin, admin.ModelAdmin):
         return truncatechars(cursor.last_error, 120)
 
     def get_urls(self):
-        from .health import health_view
+        from .health import health_view  # (health imports this module)
 
         info = self.opts.app_label
         return [

@@ -29,6 +29,7 @@ from ..models import Event
 from ..models.processing import ProcessingStatus
 from ..models.sync_state import SyncCursor
 from . import chart
+from .events import cursor_position
 
 WINDOW = dt.timedelta(hours=24)
 
@@ -49,7 +50,9 @@ class CursorRow:
 
 
 @dataclass
-class Warning:
+class Notice:
+    """A line of "Needs attention"."""
+
     message: str
     hint: str = ""
     url: str | None = None
@@ -66,12 +69,10 @@ class MirrorHealth:
     events_per_hour: list[tuple[dt.datetime, dict[str, int]]] = field(default_factory=list)
     failed_pending: int = 0
     newest_processed: Any = None  # the Event created last among the processed ones
-    warnings: list[Warning] = field(default_factory=list)
+    warnings: list[Notice] = field(default_factory=list)
 
 
 def collect(*, using: str | None = None, site_name: str = "admin") -> MirrorHealth:
-    from .events import cursor_position
-
     alias = using or router.db_for_read(Event)
     now = timezone.now()
     health = MirrorHealth(now=now)
@@ -94,13 +95,7 @@ def collect(*, using: str | None = None, site_name: str = "admin") -> MirrorHeal
     recent = events.filter(received_at__gte=now - WINDOW)
     health.events_by_status = dict(
         recent.order_by().values_list("processing_status").annotate(n=Count("pk")))
-    hourly: dict[dt.datetime, dict[str, int]] = defaultdict(dict)
-    for hour, status, n in (recent.annotate(hour=TruncHour("received_at", tzinfo=dt.timezone.utc))
-                            .order_by().values_list("hour", "processing_status").annotate(n=Count("pk"))):
-        hourly[hour.astimezone(dt.timezone.utc)][status] = n
-    first_hour = now.astimezone(dt.timezone.utc).replace(minute=0, second=0, microsecond=0) - dt.timedelta(hours=23)
-    health.events_per_hour = [(first_hour + dt.timedelta(hours=h), hourly.get(first_hour + dt.timedelta(hours=h), {}))
-                              for h in range(24)]
+    health.events_per_hour = _per_hour(events, now)
     max_attempts = int(stripe_settings.EVENT_MAX_ATTEMPTS)
     health.failed_pending = events.filter(processing_status=ProcessingStatus.FAILED,
                                           processing_attempts__lt=max_attempts).count()
@@ -108,6 +103,20 @@ def collect(*, using: str | None = None, site_name: str = "admin") -> MirrorHeal
                                .only("id", "type", "created", "processed_at").order_by("-created").first())
     health.warnings = _warnings(health, cursors, alias, site_name)
     return health
+
+
+def _per_hour(events, now: dt.datetime) -> list[tuple[dt.datetime, dict[str, int]]]:
+    """Events received per hour (UTC) and status, for the current hour and the 23 before."""
+    utc = dt.timezone.utc
+    first = now.astimezone(utc).replace(minute=0, second=0, microsecond=0) - dt.timedelta(hours=23)
+    hourly: dict[dt.datetime, dict[str, int]] = defaultdict(dict)
+    rows = (events.filter(received_at__gte=first)
+            .annotate(hour=TruncHour("received_at", tzinfo=utc))  # no time zone tables needed
+            .order_by().values_list("hour", "processing_status").annotate(n=Count("pk")))
+    for hour, status, n in rows:
+        hourly[hour.astimezone(utc)][status] = n
+    hours = [first + dt.timedelta(hours=h) for h in range(24)]
+    return [(hour, hourly.get(hour, {})) for hour in hours]
 
 
 def _models_of(list_name: str) -> list:
@@ -147,22 +156,22 @@ def failed_events_url(site_name: str = "admin") -> str:
             + f"?processing_status__exact={ProcessingStatus.FAILED}")
 
 
-def _warnings(health: MirrorHealth, cursors: list[SyncCursor], alias: str, site_name: str) -> list[Warning]:
+def _warnings(health: MirrorHealth, cursors: list[SyncCursor], alias: str, site_name: str) -> list[Notice]:
     warnings = []
     # The system checks of the settings and of events given up on, as `manage.py check` says them.
     for message in [*checks.check_settings(), *checks.check_failed_events(databases=[alias])]:
-        warnings.append(Warning(message.msg, hint=message.hint or "",
+        warnings.append(Notice(message.msg, hint=message.hint or "",
                                 level="error" if message.level >= 40 else "warning"))
     if not any(c.last_synced_at for c in cursors):
-        warnings.append(Warning("stripe_sync has never stored a page: the mirror holds only what "
+        warnings.append(Notice("stripe_sync has never stored a page: the mirror holds only what "
                                 "webhooks and upsert() brought.", hint="Run `manage.py stripe_sync`."))
     failing = [c.object_type for c in cursors if c.last_error]
     if failing:
-        warnings.append(Warning(f"The last sync of {len(failing)} type(s) failed: {', '.join(failing[:10])}.",
+        warnings.append(Notice(f"The last sync of {len(failing)} type(s) failed: {', '.join(failing[:10])}.",
                                 hint="See the error of each below; the next run resumes where it stopped.",
                                 level="error"))
     if health.failed_pending:
-        warnings.append(Warning(f"{health.failed_pending} failed webhook event(s) wait for a retry.",
+        warnings.append(Notice(f"{health.failed_pending} failed webhook event(s) wait for a retry.",
                                 hint="Retry them from the events list, or run "
                                      "`manage.py stripe_process_events`.",
                                 url=failed_events_url(site_name), level="error"))

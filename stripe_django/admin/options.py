@@ -21,6 +21,7 @@ from ..models.base import StripeModel
 from ..models.fields import TimestampField
 from ..mirror.admin_actions import refresh_from_stripe
 from . import display, table
+from .filters import filter_for
 from .paginator import LookaheadPaginator, page_number_of
 
 # Columns every row has that say where the row stands in the mirror, not what Stripe says.
@@ -106,6 +107,7 @@ class StripeObjectAdmin(ReadOnlyMixin, admin.ModelAdmin):
     """The base of the generated classes; :func:`admin_class_for` fills in the rest."""
 
     show_full_result_count = False  # no COUNT(*) of the whole table
+    show_facets = admin.ShowFacets.NEVER  # counts per filter value: COUNT(*)s of the whole table
     list_max_show_all = 0  # "show all" would read every row of a large table
     list_per_page = 50
     paginator = LookaheadPaginator
@@ -120,6 +122,17 @@ class StripeObjectAdmin(ReadOnlyMixin, admin.ModelAdmin):
         return self.paginator(queryset, per_page, orphans=orphans,
                               allow_empty_first_page=allow_empty_first_page,
                               page_number=page_number_of(request))
+
+    def get_search_results(self, request, queryset, search_term):
+        # An id typed or pasted whole is found through the primary key's index; Django's
+        # "=id" search compares without case (UPPER(id) = UPPER(...)), which reads
+        # every row of a large table on PostgreSQL.
+        term = search_term.strip()
+        if term and not any(c.isspace() for c in term):
+            exact = queryset.filter(pk=term)
+            if exact.exists():
+                return exact, False
+        return super().get_search_results(request, queryset, search_term)
 
     @admin.display(description="stripe data")
     def payload(self, obj) -> str:
@@ -190,7 +203,7 @@ def admin_class_for(model: type[StripeModel], base: type[StripeObjectAdmin] = St
     )
     attrs["search_fields"] = tuple(
         name for name in table.SEARCH_FIELDS if name.lstrip("=^@") in fields)
-    attrs["list_filter"] = tuple(name for name in table.FILTER_FIELDS if name in fields)
+    attrs["list_filter"] = tuple(filter_for(fields[name]) for name in table.FILTER_FIELDS if name in fields)
     if isinstance(fields.get("created"), TimestampField):
         attrs["date_hierarchy"] = "created"
         attrs["ordering"] = ("-created",)

@@ -24,7 +24,10 @@ PASSWORD = "browser-tests-pw"
 def browser():
     for path in (CHROMIUM, CHROMEDRIVER):
         if not shutil.which(path):
-            missing(f"{path} is not installed: `make browser-deps` installs chromium and chromium-driver")
+            reason = f"{path} is not installed: `make browser-deps` installs chromium and chromium-driver"
+            if os.environ.get("STRIPE_DJANGO_BROWSER_TESTS") == "required":  # .ci/run
+                pytest.fail(reason)
+            missing(reason)
     from selenium import webdriver
 
     options = webdriver.ChromeOptions()
@@ -57,7 +60,8 @@ class Page:
         from selenium.webdriver.support import expected_conditions
         from selenium.webdriver.support.ui import WebDriverWait
 
-        return WebDriverWait(self.driver, 10).until(
+        # generous: CI machines are shared
+        return WebDriverWait(self.driver, 30).until(
             expected_conditions.presence_of_element_located((By.CSS_SELECTOR, css)))
 
     def link(self, text: str):

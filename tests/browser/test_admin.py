@@ -92,7 +92,15 @@ def test_see_a_failed_event_and_retry_it(page, live_server, settings, unused_por
 
 
 def test_open_the_health_page(page, live_server):
+    from django.utils import timezone
+
+    from stripe_django.models.sync_state import SyncCursor
+
     mirror(2)
+    SyncCursor.objects.create(object_type="customer", complete=True, last_synced_at=timezone.now(),
+                              created_after=1_600_000_000)
+    SyncCursor.objects.create(object_type="invoice", starting_after="in_0000", pass_started_at=timezone.now(),
+                              last_synced_at=timezone.now(), last_error="APIConnectionError: timed out")
     assert deliver_over_http(live_server.url, make_event(customer("cus_h"), "customer.created")) == 200
     assert deliver_over_http(live_server.url, make_event(customer("cus_b", balance="x"), "customer.updated")) == 200
     page.open("/admin/")
@@ -101,7 +109,10 @@ def test_open_the_health_page(page, live_server):
     page.screenshot("health")
     text = page.text
     assert "1 failed webhook event(s) wait for a retry." in text
-    assert "stripe_sync has never stored a page" in text
+    assert "The last sync of 1 type(s) failed: invoice." in text
+    sync = page.find("#health-sync table").text
+    assert "customer platform test 3" in sync and "new objects from 2020-09-13 12:26:40 UTC" in sync
+    assert "failed: APIConnectionError: timed out" in sync and "full pass, after in_0000" in sync
     chart = page.find("svg.stripe-django-chart")
     assert chart.size["width"] > 600 and chart.size["height"] > 100
     bars = chart.find_elements("css selector", "rect[data-status]")
