@@ -18,6 +18,7 @@ from django.core.signals import setting_changed
 from django.db import router
 
 from .. import type_table as table
+from ..conf import api_key_for, key_for_platform_account, stripe_settings
 from ..exceptions import StripeDjangoError
 from ..sync.completion import client_pages, complete_lists, cut_off_lists
 from .hook import Answer, capture, is_mirrored
@@ -26,23 +27,45 @@ from .services import all_services, owners_of
 
 __all__ = ["ServiceProxy", "for_row", "for_model", "refresh_from_stripe", "default_client"]
 
-_default_client: stripe.StripeClient | None = None
+# The mirrored clients built from the settings, by API_KEYS name (None: API_KEY), shared
+# by row and model methods.
+_default_clients: dict[str | None, stripe.StripeClient] = {}
 
 
-def default_client() -> stripe.StripeClient:
-    """The mirrored client built from the settings, shared by row and model methods."""
-    global _default_client
-    if _default_client is None:
+def default_client(key: str | None = None) -> stripe.StripeClient:
+    """The mirrored client of ``API_KEY``, or of the ``API_KEYS`` entry ``key``."""
+    client = _default_clients.get(key)
+    if client is None:
         from . import mirrored_client
 
-        _default_client = mirrored_client()
-    return _default_client
+        client = _default_clients[key] = mirrored_client(key=key)
+    return client
 
 
 def _forget_client(*, setting: str, **kwargs: Any) -> None:
-    global _default_client
     if setting == "STRIPE_DJANGO":
-        _default_client = None
+        _default_clients.clear()
+
+
+def route(account: str | None) -> tuple[str | None, str | None]:
+    """How to reach a row of ``stripe_account`` ``account``: (the ``API_KEYS`` name to
+    call with, None for ``API_KEY``; the Stripe-Account header to send).
+
+    With one key, a row of a connected account is reached with the header. With several
+    platforms (``API_KEYS``), a platform's own rows carry its ``ACCOUNT``: they are
+    reached with its key and no header; a connected account's rows with the key of the
+    platform its ``Account`` row was read from (one query), and the header.
+    """
+    if not account or not stripe_settings.API_KEYS:
+        return None, account
+    name = key_for_platform_account(account)
+    if name is not None:
+        return name, None
+    from ..models import Account
+
+    owner = (Account._default_manager.filter(pk=account)
+             .values_list("stripe_account", flat=True).first())
+    return key_for_platform_account(owner), account
 
 
 setting_changed.connect(_forget_client)
@@ -55,11 +78,13 @@ class ServiceProxy:
     ``params=`` a parameter dict (for a parameter named like those two)."""
 
     def __init__(self, path: tuple[str, ...], *, bound: tuple[str, ...] = (),
-                 account: str | None = None, allowed: frozenset[str] | None = None,
+                 account: str | None = None, key: str | None = None,
+                 allowed: frozenset[str] | None = None,
                  client: stripe.StripeClient | None = None, label: str = "") -> None:
         self._path = path
         self._bound = bound
-        self._account = account
+        self._account = account  # the Stripe-Account header
+        self._key = key  # the API_KEYS name of the default client
         self._allowed = allowed
         self._client = client
         self._label = label or ".".join(path)
@@ -83,7 +108,8 @@ class ServiceProxy:
         service = self._service
         if name in service.subservices:
             return ServiceProxy(self._path + (name,), bound=self._bound, account=self._account,
-                                client=self._client, label=f"{self._label}.{name}")
+                                key=self._key, client=self._client,
+                                label=f"{self._label}.{name}")
         if name not in self._methods():
             raise AttributeError(
                 f"{self._label} has no Stripe method {name!r} (stripe-python {stripe.VERSION}); "
@@ -92,7 +118,7 @@ class ServiceProxy:
 
     def _call(self, name: str, /, *args: Any, params: dict[str, Any] | None = None,
               options: dict[str, Any] | None = None, **more: Any) -> Any:
-        client = self._client or default_client()
+        client = self._client or default_client(self._key)
         service = functools.reduce(getattr, self._path, client.v1)
         params = {**(params or {}), **more}
         options = dict(options or {})
@@ -143,7 +169,8 @@ def for_row(instance: Any, client: stripe.StripeClient | None = None) -> Service
     """``instance.stripe``: the methods of its SDK service bound to its key and account."""
     object_type = instance.stripe_object
     service, values = _binding(instance)
-    return ServiceProxy(service.path, bound=values, account=instance.stripe_account,
+    key, account = route(instance.stripe_account)
+    return ServiceProxy(service.path, bound=values, account=account, key=key,
                         allowed=frozenset(service.bound_methods(object_type)), client=client,
                         label=f"{object_type} {instance.pk}")
 
@@ -211,10 +238,11 @@ def refresh_from_stripe(instance: Any, client: stripe.StripeClient | None = None
     if "retrieve" not in service.bound_methods(object_type):
         raise StripeDjangoError(f"{object_type} objects cannot be retrieved on their own "
                                 f"(stripe-python {stripe.VERSION} has no retrieve for them)")
-    client = client or default_client()
+    key, account = route(instance.stripe_account)
+    client = client or default_client(key)
     api = functools.reduce(getattr, service.path, client.v1)
     expand = table.RETRIEVE_EXPAND.get(object_type)
-    options = {"stripe_account": instance.stripe_account} if instance.stripe_account else None
+    options = {"stripe_account": account} if account else None
     with capture() as answers:
         api.retrieve(*values, params={"expand": list(expand)} if expand else None,
                      options=options)
@@ -226,7 +254,7 @@ def refresh_from_stripe(instance: Any, client: stripe.StripeClient | None = None
 
         # The rest of the list from a plain client: the pages are parts of this
         # object, stored with it (and its removed children found) in one write.
-        complete_lists(payload, client_pages(get_client(), answer.account))
+        complete_lists(payload, client_pages(get_client(api_key_for(key)), account))
         upsert_many([payload], stamp=answer.stamp, account=answer.account)
     if answer.stored:
         instance.refresh_from_db()
