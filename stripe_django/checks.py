@@ -71,7 +71,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
     messages += _check_numbers(user)
     mode = user.get("MIRROR_FAILURES", DEFAULTS["MIRROR_FAILURES"])
     if mode not in MIRROR_FAILURE_MODES:
-        messages.append(_error(50, f"{SETTING_NAME}['MIRROR_FAILURES'] must be one of "
+        messages.append(_error(70, f"{SETTING_NAME}['MIRROR_FAILURES'] must be one of "
                                f"{', '.join(map(repr, MIRROR_FAILURE_MODES))}, not {mode!r}."))
     messages += _check_tasks(user)
     return messages
@@ -244,7 +244,7 @@ def _check_tasks(user: dict) -> list:
     if tasks_framework() is None:
         messages.append(_error(52, f"{SETTING_NAME}['EVENTS_ON_TASKS'] needs Django's Tasks "
                                "framework: Django 6, or the django-tasks package on Django 5.2.",
-                               hint="pip install 'stripe-django[tasks]'"))
+                               hint="pip install 'django-stripe-mirror[tasks]'"))
         return messages
     alias = user.get("TASKS_BACKEND", DEFAULTS["TASKS_BACKEND"])
     tasks = getattr(settings, "TASKS", None)

@@ -39,7 +39,7 @@ except ImportError:  # Django 5.2 and the backport
     except ImportError as error:  # pragma: no cover - reported by the system check
         raise ImportError(
             "stripe_django's tasks need Django 6's django.tasks or, on Django 5.2, the "
-            "django-tasks package (pip install 'stripe-django[tasks]')") from error
+            "django-tasks package (pip install 'django-stripe-mirror[tasks]')") from error
 
 __all__ = ["process_stripe_event", "run_sync_shard", "receive_event_later", "enqueue",
            "retry_delay", "EventNotProcessed"]
