@@ -140,7 +140,7 @@ def mirror_answer(method: str, url: str, headers: Mapping[str, str],
         return  # not JSON: the SDK reports that itself
     path = urlsplit(url).path
     answer = Answer(method=method, path=path, payload=payload, stamp=received,
-                    account=_header(headers, "Stripe-Account") or platform_account,
+                    account=acting_account(headers) or platform_account,
                     preview=path.endswith(table.PREVIEW_PATHS))
     captured = _captured.get()
     if captured is not None:
@@ -167,6 +167,18 @@ def _report(answer: Answer) -> None:
     # A refused payload is explained by its message; a database failure needs its trace.
     first = answer.errors[0]
     logger.error(message, exc_info=None if isinstance(first, IngestError) else first)
+
+
+def acting_account(headers: Mapping[str, str]) -> str | None:
+    """The account a request acts on, from its headers: the last segment of
+    ``Stripe-Context`` (``acct_platform/acct_connected``; it supersedes the older header,
+    https://docs.stripe.com/context), else ``Stripe-Account``; None: the key's own."""
+    context = _header(headers, "Stripe-Context")
+    if context:
+        segments = [part for part in context.split("/") if part]
+        if segments:
+            return segments[-1]
+    return _header(headers, "Stripe-Account")
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:

@@ -311,3 +311,14 @@ def test_a_row_below_a_parent_is_refreshed_at_its_parents_path(stub, example):
     person.refresh_from_stripe()
     assert person.first_name == "New"
     assert stub.requests[-1]["path"] == "/v1/accounts/acct_parent1/persons/person_ref1"
+
+
+@pytest.mark.parametrize("context, account", [("acct_1CTXCONN", "acct_1CTXCONN"),
+                                              ("acct_1CTXPLAT/acct_1CTXCONN", "acct_1CTXCONN")])
+def test_the_stripe_context_option_tags_rows_with_the_account_acted_on(stub, example, context,
+                                                                        account):
+    stub.answer("POST", "/v1/customers", example("customer", id="cus_ctx1"))
+    stripe_django.mirrored_client().v1.customers.create(
+        params={"email": "ctx@example.com"}, options={"stripe_context": context})
+    assert stub.requests[-1]["headers"]["Stripe-Context"] == context
+    assert Customer.objects.get(pk="cus_ctx1").stripe_account == account
