@@ -78,13 +78,11 @@ class ServiceProxy:
     ``params=`` a parameter dict (for a parameter named like those two)."""
 
     def __init__(self, path: tuple[str, ...], *, bound: tuple[str, ...] = (),
-                 account: str | None = None, key: str | None = None,
-                 allowed: frozenset[str] | None = None,
+                 account: str | None = None, allowed: frozenset[str] | None = None,
                  client: stripe.StripeClient | None = None, label: str = "") -> None:
         self._path = path
         self._bound = bound
-        self._account = account  # the Stripe-Account header
-        self._key = key  # the API_KEYS name of the default client
+        self._account = account  # the row's stripe_account (see route())
         self._allowed = allowed
         self._client = client
         self._label = label or ".".join(path)
@@ -108,8 +106,9 @@ class ServiceProxy:
         service = self._service
         if name in service.subservices:
             return ServiceProxy(self._path + (name,), bound=self._bound, account=self._account,
-                                key=self._key, client=self._client,
-                                label=f"{self._label}.{name}")
+                                client=self._client, label=f"{self._label}.{name}")
+        if name.endswith("_async") and name.removesuffix("_async") in self._methods():
+            return functools.partial(self._call_async, name.removesuffix("_async"))
         if name not in self._methods():
             raise AttributeError(
                 f"{self._label} has no Stripe method {name!r} (stripe-python {stripe.VERSION}); "
@@ -118,16 +117,34 @@ class ServiceProxy:
 
     def _call(self, name: str, /, *args: Any, params: dict[str, Any] | None = None,
               options: dict[str, Any] | None = None, **more: Any) -> Any:
-        client = self._client or default_client(self._key)
+        method, params, options = self._request(name, params, options, more)
+        with capture() as answers:
+            result = method(*self._bound, *args, params=params, options=options)
+        return as_models(result, answers)
+
+    async def _call_async(self, name: str, /, *args: Any, params: dict[str, Any] | None = None,
+                          options: dict[str, Any] | None = None, **more: Any) -> Any:
+        """``<method>_async``: the SDK's async method; the rows are read in a thread."""
+        from asgiref.sync import sync_to_async
+
+        method, params, options = await sync_to_async(self._request)(
+            f"{name}_async", params, options, more)
+        with capture() as answers:  # the hook appends from its thread: same context
+            result = await method(*self._bound, *args, params=params, options=options)
+        return await sync_to_async(as_models)(result, answers)
+
+    def _request(self, name: str, params: dict[str, Any] | None, options: dict[str, Any] | None,
+                 more: dict[str, Any]):
+        """The SDK method to call, its parameters and request options (the key and the
+        Stripe-Account header the row's account is reached with, ``route()``)."""
+        key, account = route(self._account)
+        client = self._client or default_client(key)
         service = functools.reduce(getattr, self._path, client.v1)
         params = {**(params or {}), **more}
         options = dict(options or {})
-        if self._account:
-            options.setdefault("stripe_account", self._account)
-        with capture() as answers:
-            result = getattr(service, name)(*self._bound, *args, params=params or None,
-                                            options=options or None)
-        return as_models(result, answers)
+        if account:
+            options.setdefault("stripe_account", account)
+        return getattr(service, name), params or None, options or None
 
     def __repr__(self) -> str:
         return f"<Stripe methods of {self._label}>"
@@ -169,8 +186,7 @@ def for_row(instance: Any, client: stripe.StripeClient | None = None) -> Service
     """``instance.stripe``: the methods of its SDK service bound to its key and account."""
     object_type = instance.stripe_object
     service, values = _binding(instance)
-    key, account = route(instance.stripe_account)
-    return ServiceProxy(service.path, bound=values, account=account, key=key,
+    return ServiceProxy(service.path, bound=values, account=instance.stripe_account,
                         allowed=frozenset(service.bound_methods(object_type)), client=client,
                         label=f"{object_type} {instance.pk}")
 

@@ -322,3 +322,25 @@ def test_the_stripe_context_option_tags_rows_with_the_account_acted_on(stub, exa
         params={"email": "ctx@example.com"}, options={"stripe_context": context})
     assert stub.requests[-1]["headers"]["Stripe-Context"] == context
     assert Customer.objects.get(pk="cus_ctx1").stripe_account == account
+
+
+def test_row_and_model_methods_have_async_variants(stub, example):
+    from asgiref.sync import async_to_sync
+
+    draft = example("invoice", id="in_async1", status="draft")
+    invoice = upsert(draft)
+    stub.answer("POST", "/v1/invoices/in_async1/finalize", {**draft, "status": "open"})
+    stub.answer("POST", "/v1/customers", example("customer", id="cus_async2"))
+
+    async def act():
+        # Inside a running event loop: any synchronous database access would raise
+        # SynchronousOnlyOperation.
+        finalized = await invoice.stripe.finalize_invoice_async(auto_advance=False)
+        created = await Customer.objects.stripe.create_async(email="async@example.com")
+        return finalized, created
+
+    finalized, created = async_to_sync(act)()
+    assert isinstance(finalized, Invoice) and finalized.status == "open"
+    assert form(stub.requests[0]) == {"auto_advance": "false"}
+    assert isinstance(created, Customer) and created.pk == "cus_async2"
+    assert Invoice.objects.get(pk="in_async1").status == "open"
