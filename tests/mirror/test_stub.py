@@ -344,3 +344,18 @@ def test_row_and_model_methods_have_async_variants(stub, example):
     assert form(stub.requests[0]) == {"auto_advance": "false"}
     assert isinstance(created, Customer) and created.pk == "cus_async2"
     assert Invoice.objects.get(pk="in_async1").status == "open"
+
+
+def test_an_answer_that_fails_to_store_keeps_its_secret_out_of_the_log_and_the_error(
+        stub, example, settings, caplog):
+    secret = "seti_1fail_secret_abcdef"
+    bad = example("setup_intent", id="seti_1fail", client_secret=secret, created="x")
+    stub.answer("POST", "/v1/setup_intents", bad)
+    with caplog.at_level(logging.DEBUG, logger="stripe_django"):
+        answer = stripe_django.mirrored_client().v1.setup_intents.create()
+    assert answer.client_secret == secret
+    assert "was not stored" in caplog.text and secret not in caplog.text
+    settings.STRIPE_DJANGO = {**settings.STRIPE_DJANGO, "MIRROR_FAILURES": "raise"}
+    with pytest.raises(MirrorError) as caught:
+        stripe_django.mirrored_client().v1.setup_intents.create()
+    assert secret not in str(caught.value) and secret not in repr(caught.value.errors)
