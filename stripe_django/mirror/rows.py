@@ -9,7 +9,9 @@ answer of a type that is not mirrored, a PDF, an answer the mirror failed to sto
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import weakref
 from typing import Any
 
 import stripe
@@ -28,23 +30,30 @@ from .services import all_services, owners_of
 __all__ = ["ServiceProxy", "for_row", "for_model", "refresh_from_stripe", "default_client"]
 
 # The mirrored clients built from the settings, by API_KEYS name (None: API_KEY), shared
-# by row and model methods.
+# by row and model methods. The SDK's async HTTP session belongs to the event loop it
+# was opened in, so async calls share clients per loop (one, under an ASGI server).
 _default_clients: dict[str | None, stripe.StripeClient] = {}
+_loop_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[
+    str | None, stripe.StripeClient]] = weakref.WeakKeyDictionary()
 
 
-def default_client(key: str | None = None) -> stripe.StripeClient:
-    """The mirrored client of ``API_KEY``, or of the ``API_KEYS`` entry ``key``."""
-    client = _default_clients.get(key)
+def default_client(key: str | None = None, *,
+                   loop: asyncio.AbstractEventLoop | None = None) -> stripe.StripeClient:
+    """The mirrored client of ``API_KEY``, or of the ``API_KEYS`` entry ``key``; with
+    ``loop``, the one for async calls in that event loop."""
+    clients = _default_clients if loop is None else _loop_clients.setdefault(loop, {})
+    client = clients.get(key)
     if client is None:
         from . import mirrored_client
 
-        client = _default_clients[key] = mirrored_client(key=key)
+        client = clients[key] = mirrored_client(key=key)
     return client
 
 
 def _forget_client(*, setting: str, **kwargs: Any) -> None:
     if setting == "STRIPE_DJANGO":
         _default_clients.clear()
+        _loop_clients.clear()
 
 
 def route(account: str | None) -> tuple[str | None, str | None]:
@@ -128,17 +137,17 @@ class ServiceProxy:
         from asgiref.sync import sync_to_async
 
         method, params, options = await sync_to_async(self._request)(
-            f"{name}_async", params, options, more)
+            f"{name}_async", params, options, more, loop=asyncio.get_running_loop())
         with capture() as answers:  # the hook appends from its thread: same context
             result = await method(*self._bound, *args, params=params, options=options)
         return await sync_to_async(as_models)(result, answers)
 
     def _request(self, name: str, params: dict[str, Any] | None, options: dict[str, Any] | None,
-                 more: dict[str, Any]):
+                 more: dict[str, Any], loop: asyncio.AbstractEventLoop | None = None):
         """The SDK method to call, its parameters and request options (the key and the
         Stripe-Account header the row's account is reached with, ``route()``)."""
         key, account = route(self._account)
-        client = self._client or default_client(key)
+        client = self._client or default_client(key, loop=loop)
         service = functools.reduce(getattr, self._path, client.v1)
         params = {**(params or {}), **more}
         options = dict(options or {})

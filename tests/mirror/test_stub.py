@@ -339,11 +339,19 @@ def test_row_and_model_methods_have_async_variants(stub, example):
         created = await Customer.objects.stripe.create_async(email="async@example.com")
         return finalized, created
 
+    async def create_and_refresh():
+        created = await Customer.objects.astripe_create(email="async@example.com")
+        stub.answer("GET", "/v1/customers/cus_async2",
+                    example("customer", id="cus_async2", name="Refreshed"))
+        return await created.arefresh_from_stripe()
+
     finalized, created = async_to_sync(act)()
     assert isinstance(finalized, Invoice) and finalized.status == "open"
     assert form(stub.requests[0]) == {"auto_advance": "false"}
     assert isinstance(created, Customer) and created.pk == "cus_async2"
     assert Invoice.objects.get(pk="in_async1").status == "open"
+    refreshed = async_to_sync(create_and_refresh)()
+    assert refreshed.pk == "cus_async2" and refreshed.name == "Refreshed"
 
 
 def test_an_answer_that_fails_to_store_keeps_its_secret_out_of_the_log_and_the_error(
