@@ -71,7 +71,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
     messages += _check_numbers(user)
     mode = user.get("MIRROR_FAILURES", DEFAULTS["MIRROR_FAILURES"])
     if mode not in MIRROR_FAILURE_MODES:
-        messages.append(_error(50, f"{SETTING_NAME}['MIRROR_FAILURES'] must be one of "
+        messages.append(_error(70, f"{SETTING_NAME}['MIRROR_FAILURES'] must be one of "
                                f"{', '.join(map(repr, MIRROR_FAILURE_MODES))}, not {mode!r}."))
     messages += _check_tasks(user)
     return messages

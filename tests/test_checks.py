@@ -155,3 +155,27 @@ TWO = {"brand_a": {"API_KEY": "sk_test_a", "ACCOUNT": "acct_1BRANDA"},
 def test_several_platform_accounts_are_checked(settings, monkeypatch, value, expected):
     monkeypatch.delenv("STRIPE_API_KEY", raising=False)
     assert ids(settings, {**GOOD, **value}) == expected
+
+
+def test_each_check_id_names_one_problem(settings):
+    # A wrong MIRROR_FAILURES and a wrong EVENTS_ON_TASKS are two problems: two ids.
+    settings.STRIPE_DJANGO = {**GOOD, "MIRROR_FAILURES": "loud", "EVENTS_ON_TASKS": "yes"}
+    found = {m.id: m.msg for m in check_settings()}
+    assert len(found) == 2, found
+    assert sorted(msg.split("]")[0] for msg in found.values()) == [
+        "STRIPE_DJANGO['EVENTS_ON_TASKS'", "STRIPE_DJANGO['MIRROR_FAILURES'"]
+
+
+def test_install_hints_name_this_distribution():
+    """``stripe-django`` on PyPI is an unrelated project: every ``pip install`` line the
+    app prints for itself (its extras) names the distribution of pyproject.toml."""
+    import re
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    name = tomllib.loads((root / "pyproject.toml").read_text())["project"]["name"]
+    hints = [(path.name, found) for path in (root / "stripe_django").rglob("*.py")
+             for found in re.findall(r"pip install ['\"]?([\w.-]+)\[", path.read_text())]
+    assert hints, "no install hint found: the test looks in the wrong place"
+    assert [(where, dist) for where, dist in hints if dist != name] == []

@@ -55,15 +55,18 @@ class SdkType:
     fields: tuple[SdkField, ...]
 
 
-def _class_to_object_name() -> dict[tuple[str, str], str]:
+def class_to_object_name() -> dict[tuple[str, str], str]:
+    """(module, class) -> object name of the SDK's resource classes (the first name of a
+    class several object names share). Also read by ``stripe_django.mirror.services``."""
     mapping: dict[tuple[str, str], str] = {}
     for object_name, (module, cls) in OBJECT_CLASSES.items():
         mapping.setdefault((module, cls), object_name)
     return mapping
 
 
-def _import_aliases(module) -> dict[str, tuple[str, str]]:
-    """alias -> (module, class) for every ``from X import Y [as Z]`` in a module."""
+def import_aliases(module) -> dict[str, tuple[str, str]]:
+    """alias -> (module, class) for every ``from X import Y [as Z]`` in a module (the
+    SDK's annotations name classes imported under ``TYPE_CHECKING``)."""
     tree = ast.parse(inspect.getsource(module))
     aliases: dict[str, tuple[str, str]] = {}
     for node in ast.walk(tree):
@@ -97,10 +100,10 @@ def _forward_names(tp) -> list[str]:
 
 class _Resolver:
     def __init__(self) -> None:
-        self.by_class = _class_to_object_name()
+        self.by_class = class_to_object_name()
 
     def resolve(self, module, names: list[str], owner: str) -> tuple[str, ...]:
-        aliases = _import_aliases(module)
+        aliases = import_aliases(module)
         found = []
         for name in names:
             if name in aliases:

@@ -73,11 +73,15 @@ class MirroringHTTPClient(stripe.HTTPClient):
     """An HTTP client for ``stripe.StripeClient`` that stores every answer of a mirrored
     type (through ``stripe_django.sync.upsert_many``) before the SDK returns it."""
 
-    def __init__(self, inner: stripe.HTTPClient | None = None) -> None:
+    def __init__(self, inner: stripe.HTTPClient | None = None, *,
+                 platform_account: str | None = None) -> None:
         super().__init__()
         if inner is None:
             inner = new_default_http_client(async_fallback_client=new_http_client_async_fallback())
         self.inner = inner
+        # The account that answers sent without a Stripe-Account header belong to: the
+        # ACCOUNT of the API_KEYS entry whose key the client uses (None: one platform).
+        self.platform_account = platform_account
 
     @property
     def name(self) -> str:  # type: ignore[override]  # reported in the user agent
@@ -88,7 +92,7 @@ class MirroringHTTPClient(stripe.HTTPClient):
         response = self.inner.request_with_retries(method, url, headers, post_data,
                                                    max_network_retries, _usage=_usage)
         received = timezone.now()
-        mirror_answer(method, url, headers, response, received)
+        mirror_answer(method, url, headers, response, received, self.platform_account)
         return response
 
     async def request_with_retries_async(self, method, url, headers, post_data=None,
@@ -98,7 +102,8 @@ class MirroringHTTPClient(stripe.HTTPClient):
         response = await self.inner.request_with_retries_async(
             method, url, headers, post_data, max_network_retries, _usage=_usage)
         received = timezone.now()
-        await sync_to_async(mirror_answer)(method, url, headers, response, received)
+        await sync_to_async(mirror_answer)(method, url, headers, response, received,
+                                           self.platform_account)
         return response
 
     # Streams (PDFs, report files) are not JSON objects: passed through untouched.
@@ -122,8 +127,10 @@ class MirroringHTTPClient(stripe.HTTPClient):
 
 
 def mirror_answer(method: str, url: str, headers: Mapping[str, str],
-                  response: tuple[Any, int, Mapping[str, str]], received: dt.datetime) -> None:
-    """Store what a successful answer holds; record it for ``capture()``."""
+                  response: tuple[Any, int, Mapping[str, str]], received: dt.datetime,
+                  platform_account: str | None = None) -> None:
+    """Store what a successful answer holds; record it for ``capture()``. Rows are
+    tagged with the request's Stripe-Account, else with ``platform_account``."""
     body, status, _ = response
     if not 200 <= status < 300:
         return  # the SDK raises the API error; there is nothing to store
@@ -133,7 +140,7 @@ def mirror_answer(method: str, url: str, headers: Mapping[str, str],
         return  # not JSON: the SDK reports that itself
     path = urlsplit(url).path
     answer = Answer(method=method, path=path, payload=payload, stamp=received,
-                    account=_header(headers, "Stripe-Account"),
+                    account=acting_account(headers) or platform_account,
                     preview=path.endswith(table.PREVIEW_PATHS))
     captured = _captured.get()
     if captured is not None:
@@ -160,6 +167,18 @@ def _report(answer: Answer) -> None:
     # A refused payload is explained by its message; a database failure needs its trace.
     first = answer.errors[0]
     logger.error(message, exc_info=None if isinstance(first, IngestError) else first)
+
+
+def acting_account(headers: Mapping[str, str]) -> str | None:
+    """The account a request acts on, from its headers: the last segment of
+    ``Stripe-Context`` (``acct_platform/acct_connected``; it supersedes the older header,
+    https://docs.stripe.com/context), else ``Stripe-Account``; None: the key's own."""
+    context = _header(headers, "Stripe-Context")
+    if context:
+        segments = [part for part in context.split("/") if part]
+        if segments:
+            return segments[-1]
+    return _header(headers, "Stripe-Account")
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:

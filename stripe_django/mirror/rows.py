@@ -9,7 +9,9 @@ answer of a type that is not mirrored, a PDF, an answer the mirror failed to sto
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import weakref
 from typing import Any
 
 import stripe
@@ -18,6 +20,7 @@ from django.core.signals import setting_changed
 from django.db import router
 
 from .. import type_table as table
+from ..conf import api_key_for, key_for_platform_account, stripe_settings
 from ..exceptions import StripeDjangoError
 from ..sync.completion import client_pages, complete_lists, cut_off_lists
 from .hook import Answer, capture, is_mirrored
@@ -26,23 +29,52 @@ from .services import all_services, owners_of
 
 __all__ = ["ServiceProxy", "for_row", "for_model", "refresh_from_stripe", "default_client"]
 
-_default_client: stripe.StripeClient | None = None
+# The mirrored clients built from the settings, by API_KEYS name (None: API_KEY), shared
+# by row and model methods. The SDK's async HTTP session belongs to the event loop it
+# was opened in, so async calls share clients per loop (one, under an ASGI server).
+_default_clients: dict[str | None, stripe.StripeClient] = {}
+_loop_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[
+    str | None, stripe.StripeClient]] = weakref.WeakKeyDictionary()
 
 
-def default_client() -> stripe.StripeClient:
-    """The mirrored client built from the settings, shared by row and model methods."""
-    global _default_client
-    if _default_client is None:
+def default_client(key: str | None = None, *,
+                   loop: asyncio.AbstractEventLoop | None = None) -> stripe.StripeClient:
+    """The mirrored client of ``API_KEY``, or of the ``API_KEYS`` entry ``key``; with
+    ``loop``, the one for async calls in that event loop."""
+    clients = _default_clients if loop is None else _loop_clients.setdefault(loop, {})
+    client = clients.get(key)
+    if client is None:
         from . import mirrored_client
 
-        _default_client = mirrored_client()
-    return _default_client
+        client = clients[key] = mirrored_client(key=key)
+    return client
 
 
 def _forget_client(*, setting: str, **kwargs: Any) -> None:
-    global _default_client
     if setting == "STRIPE_DJANGO":
-        _default_client = None
+        _default_clients.clear()
+        _loop_clients.clear()
+
+
+def route(account: str | None) -> tuple[str | None, str | None]:
+    """How to reach a row of ``stripe_account`` ``account``: (the ``API_KEYS`` name to
+    call with, None for ``API_KEY``; the Stripe-Account header to send).
+
+    With one key, a row of a connected account is reached with the header. With several
+    platforms (``API_KEYS``), a platform's own rows carry its ``ACCOUNT``: they are
+    reached with its key and no header; a connected account's rows with the key of the
+    platform its ``Account`` row was read from (one query), and the header.
+    """
+    if not account or not stripe_settings.API_KEYS:
+        return None, account
+    name = key_for_platform_account(account)
+    if name is not None:
+        return name, None
+    from ..models import Account
+
+    owner = (Account._default_manager.filter(pk=account)
+             .values_list("stripe_account", flat=True).first())
+    return key_for_platform_account(owner), account
 
 
 setting_changed.connect(_forget_client)
@@ -59,7 +91,7 @@ class ServiceProxy:
                  client: stripe.StripeClient | None = None, label: str = "") -> None:
         self._path = path
         self._bound = bound
-        self._account = account
+        self._account = account  # the row's stripe_account (see route())
         self._allowed = allowed
         self._client = client
         self._label = label or ".".join(path)
@@ -84,6 +116,8 @@ class ServiceProxy:
         if name in service.subservices:
             return ServiceProxy(self._path + (name,), bound=self._bound, account=self._account,
                                 client=self._client, label=f"{self._label}.{name}")
+        if name.endswith("_async") and name.removesuffix("_async") in self._methods():
+            return functools.partial(self._call_async, name.removesuffix("_async"))
         if name not in self._methods():
             raise AttributeError(
                 f"{self._label} has no Stripe method {name!r} (stripe-python {stripe.VERSION}); "
@@ -92,16 +126,34 @@ class ServiceProxy:
 
     def _call(self, name: str, /, *args: Any, params: dict[str, Any] | None = None,
               options: dict[str, Any] | None = None, **more: Any) -> Any:
-        client = self._client or default_client()
+        method, params, options = self._request(name, params, options, more)
+        with capture() as answers:
+            result = method(*self._bound, *args, params=params, options=options)
+        return as_models(result, answers)
+
+    async def _call_async(self, name: str, /, *args: Any, params: dict[str, Any] | None = None,
+                          options: dict[str, Any] | None = None, **more: Any) -> Any:
+        """``<method>_async``: the SDK's async method; the rows are read in a thread."""
+        from asgiref.sync import sync_to_async
+
+        method, params, options = await sync_to_async(self._request)(
+            f"{name}_async", params, options, more, loop=asyncio.get_running_loop())
+        with capture() as answers:  # the hook appends from its thread: same context
+            result = await method(*self._bound, *args, params=params, options=options)
+        return await sync_to_async(as_models)(result, answers)
+
+    def _request(self, name: str, params: dict[str, Any] | None, options: dict[str, Any] | None,
+                 more: dict[str, Any], loop: asyncio.AbstractEventLoop | None = None):
+        """The SDK method to call, its parameters and request options (the key and the
+        Stripe-Account header the row's account is reached with, ``route()``)."""
+        key, account = route(self._account)
+        client = self._client or default_client(key, loop=loop)
         service = functools.reduce(getattr, self._path, client.v1)
         params = {**(params or {}), **more}
         options = dict(options or {})
-        if self._account:
-            options.setdefault("stripe_account", self._account)
-        with capture() as answers:
-            result = getattr(service, name)(*self._bound, *args, params=params or None,
-                                            options=options or None)
-        return as_models(result, answers)
+        if account:
+            options.setdefault("stripe_account", account)
+        return getattr(service, name), params or None, options or None
 
     def __repr__(self) -> str:
         return f"<Stripe methods of {self._label}>"
@@ -211,10 +263,11 @@ def refresh_from_stripe(instance: Any, client: stripe.StripeClient | None = None
     if "retrieve" not in service.bound_methods(object_type):
         raise StripeDjangoError(f"{object_type} objects cannot be retrieved on their own "
                                 f"(stripe-python {stripe.VERSION} has no retrieve for them)")
-    client = client or default_client()
+    key, account = route(instance.stripe_account)
+    client = client or default_client(key)
     api = functools.reduce(getattr, service.path, client.v1)
     expand = table.RETRIEVE_EXPAND.get(object_type)
-    options = {"stripe_account": instance.stripe_account} if instance.stripe_account else None
+    options = {"stripe_account": account} if account else None
     with capture() as answers:
         api.retrieve(*values, params={"expand": list(expand)} if expand else None,
                      options=options)
@@ -226,7 +279,7 @@ def refresh_from_stripe(instance: Any, client: stripe.StripeClient | None = None
 
         # The rest of the list from a plain client: the pages are parts of this
         # object, stored with it (and its removed children found) in one write.
-        complete_lists(payload, client_pages(get_client(), answer.account))
+        complete_lists(payload, client_pages(get_client(api_key_for(key)), account))
         upsert_many([payload], stamp=answer.stamp, account=answer.account)
     if answer.stored:
         instance.refresh_from_db()

@@ -12,7 +12,6 @@ names a service or a method: a new SDK brings its new methods along.
 
 from __future__ import annotations
 
-import ast
 import importlib
 import inspect
 import re
@@ -20,7 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from types import ModuleType
 
-from stripe._object_classes import OBJECT_CLASSES
+from ..codegen.sdk import class_to_object_name, import_aliases
 
 __all__ = ["Service", "owners_of", "all_services"]
 
@@ -71,7 +70,7 @@ class Service:
 @lru_cache(maxsize=1)
 def all_services() -> dict[tuple[str, ...], Service]:
     """Every service under ``StripeClient.v1``, by path."""
-    by_class = _object_of_class()
+    by_class = class_to_object_name()
     found: dict[tuple[str, ...], Service] = {}
     stack = [((), *ROOT)]
     while stack:
@@ -98,7 +97,7 @@ def owners_of(object_type: str) -> tuple[Service, ...]:
 
 def _describe(path: tuple[str, ...], cls: type, module: ModuleType,
               by_class: dict[tuple[str, str], str], subservices: tuple[str, ...]) -> Service:
-    imports = _imports(module)
+    imports = import_aliases(module)
     methods: dict[str, tuple[str, ...]] = {}
     returns: dict[str, frozenset[str]] = {}
     for name, function in vars(cls).items():
@@ -127,22 +126,3 @@ def _returned_types(annotation: object, imports: dict[str, tuple[str, str]],
         if origin is not None and origin in by_class:
             types.add(by_class[origin])
     return frozenset(types)
-
-
-def _imports(module: ModuleType) -> dict[str, tuple[str, str]]:
-    """alias -> (module, class) of the module's ``from X import Y`` statements (the
-    annotations name classes imported under ``TYPE_CHECKING``)."""
-    tree = ast.parse(inspect.getsource(module))
-    aliases: dict[str, tuple[str, str]] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module:
-            for alias in node.names:
-                aliases[alias.asname or alias.name] = (node.module, alias.name)
-    return aliases
-
-
-def _object_of_class() -> dict[tuple[str, str], str]:
-    mapping: dict[tuple[str, str], str] = {}
-    for object_name, (module, cls) in OBJECT_CLASSES.items():
-        mapping.setdefault((module, cls), object_name)
-    return mapping

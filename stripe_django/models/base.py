@@ -33,6 +33,10 @@ class StripeManager(models.Manager.from_queryset(StripeQuerySet)):  # type: igno
         """Create the object in Stripe and return its stored row."""
         return self.stripe.create(options=options, **params)
 
+    async def astripe_create(self, *, options: dict | None = None, **params):
+        """``stripe_create`` for async code (the SDK's ``create_async``)."""
+        return await self.stripe.create_async(options=options, **params)
+
 
 class ExistingManager(StripeManager):
     """``Model.existing_objects``: only rows of objects not deleted in Stripe."""
@@ -97,3 +101,12 @@ class StripeModel(models.Model):
         from ..mirror.rows import refresh_from_stripe
 
         return refresh_from_stripe(self)
+
+    async def arefresh_from_stripe(self):
+        """``refresh_from_stripe`` for async code, run in a thread as Django's
+        ``arefresh_from_db`` runs its query."""
+        from asgiref.sync import sync_to_async
+
+        from ..mirror.rows import refresh_from_stripe
+
+        return await sync_to_async(refresh_from_stripe)(self)

@@ -30,7 +30,7 @@ def test_the_admin_action_refreshes_the_selected_rows_and_names_failures(stub, e
 
 
 @pytest.mark.parametrize("value, expected", [("log", []), ("raise", []),
-                                             ("ignore", ["stripe_django.E050"])])
+                                             ("ignore", ["stripe_django.E070"])])
 def test_mirror_failures_must_be_log_or_raise(settings, value, expected):
     settings.STRIPE_DJANGO = {"API_KEY": "sk_test_x", "WEBHOOK_SECRETS": ["whsec_x"],
                               "MIRROR_FAILURES": value}

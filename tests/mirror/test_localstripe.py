@@ -4,6 +4,7 @@ not roll it back."""
 
 from __future__ import annotations
 
+import logging
 import time
 
 import pytest
@@ -167,3 +168,23 @@ def test_every_page_of_an_auto_paginated_list_is_stored(server):
     seen = {c.id for c in mirrored.v1.customers.list(params={"limit": 2}).auto_paging_iter()}
     assert seen == ids
     assert set(Customer.objects.values_list("pk", flat=True)) == ids
+
+
+def test_a_setup_intents_client_secret_reaches_the_caller_but_not_the_database(server, caplog):
+    from django.db import connection
+
+    from stripe_django.models import SetupIntent
+
+    customer = Customer.objects.stripe_create(email="secret@example.com")
+    with caplog.at_level(logging.DEBUG, logger="stripe_django"):
+        intent = stripe_django.mirrored_client().v1.setup_intents.create(
+            params={"customer": customer.pk, "payment_method_types": ["card"]})
+        row = SetupIntent.objects.get(pk=intent.id)
+    secret = intent.client_secret
+    assert secret and "_secret_" in secret  # the caller gets it, to hand to Stripe.js
+    assert row.customer_id == customer.pk and "client_secret" not in row.stripe_data
+    with connection.cursor() as cursor:  # nowhere in the row, whatever the column
+        cursor.execute(f"SELECT * FROM {SetupIntent._meta.db_table} WHERE id = %s", [intent.id])
+        assert not [value for value in cursor.fetchone() if secret in str(value)]
+    assert not [r for r in caplog.records
+                if r.name.startswith("stripe_django") and secret in r.getMessage()]

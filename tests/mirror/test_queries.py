@@ -35,4 +35,26 @@ def test_finalizing_an_invoice_costs_the_same_queries_whatever_its_lines(stub, e
         finalized = invoice.stripe.finalize_invoice()
     assert finalized.status == "open"
     assert InvoiceLineItem.objects.filter(invoice_id=invoice.pk).count() == lines
-    assert len(queries) == EXPECTED_QUERIES, [q["sql"][:60] for q in queries.captured_queries]
+    assert len(queries) == EXPECTED_QUERIES, [q["sql"][:90] for q in queries.captured_queries]
+
+
+def customer_page(example, count: int) -> dict:
+    return {"object": "list", "url": "/v1/customers", "has_more": False,
+            "data": [example("customer", id=f"cus_q{count}_{n}") for n in range(count)]}
+
+
+# A list page: the ingest of its objects in one transaction (savepoint and release); for
+# each of the two models (customer, and the discount Stripe's example customer embeds)
+# one look-up of the stored stamps and one write; then one read of the rows.
+EXPECTED_LIST_QUERIES = 7
+
+
+@pytest.mark.parametrize("size", [1, 30])
+def test_a_list_page_costs_the_same_queries_whatever_its_size(stub, example, size):
+    from stripe_django.models import Customer
+
+    stub.answer("GET", "/v1/customers", customer_page(example, size))
+    with CaptureQueriesContext(connection) as queries:
+        rows = Customer.objects.stripe.list(limit=size)
+    assert [row.pk for row in rows] == [f"cus_q{size}_{n}" for n in range(size)]
+    assert len(queries) == EXPECTED_LIST_QUERIES, "\n".join(q["sql"][:90] for q in queries.captured_queries)

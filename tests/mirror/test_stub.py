@@ -311,3 +311,59 @@ def test_a_row_below_a_parent_is_refreshed_at_its_parents_path(stub, example):
     person.refresh_from_stripe()
     assert person.first_name == "New"
     assert stub.requests[-1]["path"] == "/v1/accounts/acct_parent1/persons/person_ref1"
+
+
+@pytest.mark.parametrize("context, account", [("acct_1CTXCONN", "acct_1CTXCONN"),
+                                              ("acct_1CTXPLAT/acct_1CTXCONN", "acct_1CTXCONN")])
+def test_the_stripe_context_option_tags_rows_with_the_account_acted_on(stub, example, context,
+                                                                        account):
+    stub.answer("POST", "/v1/customers", example("customer", id="cus_ctx1"))
+    stripe_django.mirrored_client().v1.customers.create(
+        params={"email": "ctx@example.com"}, options={"stripe_context": context})
+    assert stub.requests[-1]["headers"]["Stripe-Context"] == context
+    assert Customer.objects.get(pk="cus_ctx1").stripe_account == account
+
+
+def test_row_and_model_methods_have_async_variants(stub, example):
+    from asgiref.sync import async_to_sync
+
+    draft = example("invoice", id="in_async1", status="draft")
+    invoice = upsert(draft)
+    stub.answer("POST", "/v1/invoices/in_async1/finalize", {**draft, "status": "open"})
+    stub.answer("POST", "/v1/customers", example("customer", id="cus_async2"))
+
+    async def act():
+        # Inside a running event loop: any synchronous database access would raise
+        # SynchronousOnlyOperation.
+        finalized = await invoice.stripe.finalize_invoice_async(auto_advance=False)
+        created = await Customer.objects.stripe.create_async(email="async@example.com")
+        return finalized, created
+
+    async def create_and_refresh():
+        created = await Customer.objects.astripe_create(email="async@example.com")
+        stub.answer("GET", "/v1/customers/cus_async2",
+                    example("customer", id="cus_async2", name="Refreshed"))
+        return await created.arefresh_from_stripe()
+
+    finalized, created = async_to_sync(act)()
+    assert isinstance(finalized, Invoice) and finalized.status == "open"
+    assert form(stub.requests[0]) == {"auto_advance": "false"}
+    assert isinstance(created, Customer) and created.pk == "cus_async2"
+    assert Invoice.objects.get(pk="in_async1").status == "open"
+    refreshed = async_to_sync(create_and_refresh)()
+    assert refreshed.pk == "cus_async2" and refreshed.name == "Refreshed"
+
+
+def test_an_answer_that_fails_to_store_keeps_its_secret_out_of_the_log_and_the_error(
+        stub, example, settings, caplog):
+    secret = "seti_1fail_secret_abcdef"
+    bad = example("setup_intent", id="seti_1fail", client_secret=secret, created="x")
+    stub.answer("POST", "/v1/setup_intents", bad)
+    with caplog.at_level(logging.DEBUG, logger="stripe_django"):
+        answer = stripe_django.mirrored_client().v1.setup_intents.create()
+    assert answer.client_secret == secret
+    assert "was not stored" in caplog.text and secret not in caplog.text
+    settings.STRIPE_DJANGO = {**settings.STRIPE_DJANGO, "MIRROR_FAILURES": "raise"}
+    with pytest.raises(MirrorError) as caught:
+        stripe_django.mirrored_client().v1.setup_intents.create()
+    assert secret not in str(caught.value) and secret not in repr(caught.value.errors)
