@@ -10,7 +10,8 @@ latency of a delivery as the sender sees it. Each event is verified, stored and
 processed (a customer created or updated) before the 200 comes back.
 
 When gunicorn is installed (it is no dependency of the project), the same runs again
-under gunicorn: one worker process per core, gthread workers with 4 threads each.
+under gunicorn: one worker process per core, gthread workers with 8 threads each
+(``WEBHOOK_BENCH_THREADS``).
 
 Bounded: 3,000 events per database (``WEBHOOK_BENCH_EVENTS``), at most 60 s of load;
 loopback only; the server is stopped, and its database dropped, at the end. The senders
@@ -40,8 +41,9 @@ SENDERS = 32
 EVENTS = int(os.environ.get("WEBHOOK_BENCH_EVENTS", "3000"))
 WARMUP = 200
 MAX_SECONDS = 60.0
-# Threads of each gunicorn worker process (one process per core).
-THREADS = int(os.environ.get("WEBHOOK_BENCH_THREADS", "4"))
+# Threads of each gunicorn worker process (one process per core): a request spends most
+# of its time waiting for the database, so more threads than cores keep the cores busy.
+THREADS = int(os.environ.get("WEBHOOK_BENCH_THREADS", "8"))
 POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/bench_webhooks")
 
 

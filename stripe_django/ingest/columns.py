@@ -136,6 +136,17 @@ def columns_of(model: type[StripeModel]) -> tuple[Column, ...]:
     return tuple(result)
 
 
+@lru_cache(maxsize=None)
+def layout_of(model: type[StripeModel]) -> tuple[tuple[Column, ...], dict[str, int],
+                                                 tuple[tuple[int, Column], ...]]:
+    """The model's columns, the index of each by payload key, and the (index, column)
+    of those derived from other fields (``type_table.LEGACY_FIELDS``)."""
+    columns = columns_of(model)
+    index_of = {col.name: index for index, col in enumerate(columns)}
+    derived = tuple((index, col) for index, col in enumerate(columns) if col.derive is not None)
+    return columns, index_of, derived
+
+
 def _app_columns(model: type[StripeModel]) -> frozenset[str]:
     """Columns of the app's own mixins (event processing state): never from payloads."""
     names = set()

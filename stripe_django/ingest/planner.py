@@ -158,35 +158,45 @@ class Planner:
                                             _digest(data_json, account, True), stamp, account, True)
             return model, object_id
 
-        values: list[Any] = []
-        append = values.append
-        get = payload.get
+        columns, index_of, derived = c.layout_of(model)
+        values: list[Any] = [None] * len(columns)
         linked = ""
-        # The hot loop of ingest (once per column of every object): absent values, JSON
-        # and short strings, the most common, are settled here without a call.
+        # The hot loop of ingest: over the payload's keys (a payload has fewer keys than
+        # its model has columns); JSON values and short strings, the most common, are
+        # settled here without a call.
         col = None
         try:
-            for col in c.columns_of(model):
-                raw = get(col.name)
-                if raw is None:
-                    if col.derive is not None and col.name not in payload:
-                        raw = _derive(col, payload)
-                    if raw is None and link is not None and col.name == link[0]:
-                        # The parent it arrived in, where the child's own link is absent
-                        # or null (old API versions, checkout line items).
-                        raw = linked = link[1]
-                    if raw is None:
-                        append(None)
-                        continue
+            for key, raw in payload.items():
+                index = index_of.get(key)
+                if index is None or raw is None:
+                    continue
+                col = columns[index]
                 kind = col.kind
-                if kind == c.JSON:
-                    append(raw)
-                elif kind == c.STRING and type(raw) is str and (
-                        col.max_length is None or len(raw) <= col.max_length):
-                    append(raw)
+                if kind == c.JSON or (kind == c.STRING and type(raw) is str and (
+                        col.max_length is None or len(raw) <= col.max_length)):
+                    values[index] = raw
                 else:
-                    append(self._value(col, raw, object_type, object_id, stamp, account,
-                                       found, lists))
+                    values[index] = self._value(col, raw, object_type, object_id, stamp,
+                                                account, found, lists)
+            # Legacy columns derived from a current-shape payload that lacks them.
+            for index, col in derived:
+                if col.name not in payload:
+                    raw = _derive(col, payload)
+                    if raw is not None:
+                        values[index] = self._value(col, raw, object_type, object_id, stamp,
+                                                    account, found, lists)
+            index = index_of.get(link[0]) if link is not None else None
+            if index is not None:
+                col = columns[index]
+                raw = payload.get(col.name)
+                if raw is None and col.derive is not None and col.name not in payload:
+                    raw = _derive(col, payload)
+                if raw is None:
+                    # The parent it arrived in, where the child's own link is absent or
+                    # null (old API versions, checkout line items).
+                    linked = link[1]
+                    values[index] = self._value(col, linked, object_type, object_id, stamp,
+                                                account, found, lists)
         except c.WrongType as error:
             raise IngestError(str(error), object_type=object_type, object_id=object_id,
                               field=col.name if col is not None else None) from None

@@ -259,7 +259,8 @@ def _recordset(rows: list[Row], model: type) -> str:
     app_values = _app_values(model)
     records = []
     for row in rows:
-        record = dict(zip(names, row.values))
+        # Absent keys read as NULL: nulls (most columns of most objects) are left out.
+        record = {name: value for name, value in zip(names, row.values) if value is not None}
         record.update(app_values)
         record["id"] = row.id
         record["stripe_account"] = row.account
