@@ -69,6 +69,16 @@ class Page:
 
         return self.driver.find_element(By.LINK_TEXT, text)
 
+    def follow(self, element) -> None:
+        """Click a link or button and wait until the next page has replaced this one
+        (elements the two pages share must not be read from the old one)."""
+        from selenium.webdriver.support import expected_conditions
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        old = self.driver.find_element("tag name", "html")
+        element.click()
+        WebDriverWait(self.driver, 30).until(expected_conditions.staleness_of(old))
+
     @property
     def text(self) -> str:
         return self.find("body").text
@@ -83,16 +93,11 @@ class Page:
         self.open("/admin/login/")
         self.find("#id_username").send_keys(username)
         self.find("#id_password").send_keys(PASSWORD)
-        self.find("input[type=submit]").click()
-        from selenium.webdriver.support.ui import WebDriverWait
-
-        # The login page has #site-name too: wait for the redirect away from it.
-        try:
-            WebDriverWait(self.driver, 10).until(lambda d: "/login/" not in d.current_url)
-        except Exception:
+        self.follow(self.find("input[type=submit]"))
+        if "/login/" in self.driver.current_url:
             self.screenshot("login-failed")
-            raise AssertionError(self.driver.page_source[:3000])
-        self.find("#site-name")
+            raise AssertionError(f"still on the login page: {self.text[:500]}")
+        self.find("#user-tools")
 
 
 @pytest.fixture
