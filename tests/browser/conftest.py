@@ -85,7 +85,10 @@ class Page:
         except Exception:
             self.screenshot("login-failed")
             raise AssertionError(self.driver.page_source[:3000])
-        assert "/login/" not in self.driver.current_url
+        # The login page has a #site-name too: wait for the redirect away from it.
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        WebDriverWait(self.driver, 10).until(lambda driver: "/login/" not in driver.current_url)
 
 
 @pytest.fixture
