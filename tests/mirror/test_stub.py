@@ -367,3 +367,15 @@ def test_an_answer_that_fails_to_store_keeps_its_secret_out_of_the_log_and_the_e
     with pytest.raises(MirrorError) as caught:
         stripe_django.mirrored_client().v1.setup_intents.create()
     assert secret not in str(caught.value) and secret not in repr(caught.value.errors)
+
+
+def test_a_new_webhook_endpoints_signing_secret_is_returned_but_not_stored(stub, example):
+    from stripe_django.models import WebhookEndpoint
+
+    stub.answer("POST", "/v1/webhook_endpoints",
+                example("webhook_endpoint", id="we_sec1", secret="whsec_only_once_123"))
+    endpoint = stripe_django.mirrored_client().v1.webhook_endpoints.create(
+        params={"url": "https://example.com/stripe/webhook/", "enabled_events": ["*"]})
+    assert endpoint.secret == "whsec_only_once_123"
+    row = WebhookEndpoint.objects.get(pk="we_sec1")
+    assert "secret" not in row.stripe_data and "whsec_only_once_123" not in str(row.__dict__)
