@@ -144,15 +144,16 @@ class ServiceProxy:
 
     def _request(self, name: str, params: dict[str, Any] | None, options: dict[str, Any] | None,
                  more: dict[str, Any], loop: asyncio.AbstractEventLoop | None = None):
-        """The SDK method to call, its parameters and request options (the key and the
-        Stripe-Account header the row's account is reached with, ``route()``)."""
-        key, account = route(self._account)
+        """The SDK method to call, its parameters and request options: the account is the
+        caller's ``stripe_account`` option, else the row's, reached as ``route()`` says
+        (a platform's ACCOUNT: with its key and no header)."""
+        options = dict(options or {})
+        key, account = route(options.pop("stripe_account", None) or self._account)
         client = self._client or default_client(key, loop=loop)
         service = functools.reduce(getattr, self._path, client.v1)
         params = {**(params or {}), **more}
-        options = dict(options or {})
         if account:
-            options.setdefault("stripe_account", account)
+            options["stripe_account"] = account
         return getattr(service, name), params or None, options or None
 
     def __repr__(self) -> str:
