@@ -23,7 +23,7 @@ from .. import type_table as table
 from ..conf import api_key_for, key_for_platform_account, stripe_settings
 from ..exceptions import StripeDjangoError
 from ..sync.completion import client_pages, complete_lists, cut_off_lists
-from .hook import Answer, capture, is_mirrored
+from .hook import Answer, capture, is_mirrored, store
 from .previews import unsaved_instances
 from .services import all_services, owners_of
 
@@ -274,15 +274,16 @@ def refresh_from_stripe(instance: Any, client: stripe.StripeClient | None = None
                      options=options)
     answer = answers[-1]
     payload = answer.payload
-    if answer.stored and isinstance(payload, dict) and cut_off_lists(payload):
+    stored = answer.stored
+    if stored and isinstance(payload, dict) and cut_off_lists(payload):
         from ..client import get_client
-        from ..ingest import upsert_many
 
         # The rest of the list from a plain client: the pages are parts of this
-        # object, stored with it (and its removed children found) in one write.
+        # object, stored with it (and its removed children found) in one write, whose
+        # failure is handled as the first one's (MIRROR_FAILURES).
         complete_lists(payload, client_pages(get_client(api_key_for(key)), account))
-        upsert_many([payload], stamp=answer.stamp, account=answer.account)
-    if answer.stored:
+        store(answer, [payload])
+    if stored:
         instance.refresh_from_db()
     return instance
 

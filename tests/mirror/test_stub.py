@@ -379,3 +379,23 @@ def test_a_new_webhook_endpoints_signing_secret_is_returned_but_not_stored(stub,
     assert endpoint.secret == "whsec_only_once_123"
     row = WebhookEndpoint.objects.get(pk="we_sec1")
     assert "secret" not in row.stripe_data and "whsec_only_once_123" not in str(row.__dict__)
+
+
+def test_a_refresh_whose_completed_list_cannot_be_stored_says_so(stub, example, settings,
+                                                                   caplog):
+    def line(n, **fields):
+        return {**example("line_item"), "id": f"il_bad{n}", "invoice": "in_bad1", **fields}
+
+    cut = example("invoice", id="in_bad1", lines={
+        "object": "list", "data": [line(1)], "has_more": True, "url": "/v1/invoices/in_bad1/lines"})
+    stored = upsert(cut)
+    stub.answer("GET", "/v1/invoices/in_bad1", cut)
+    stub.answer("GET", "/v1/invoices/in_bad1/lines", {
+        "object": "list", "data": [line(1), line(2, amount="lots")], "has_more": False,
+        "url": "/v1/invoices/in_bad1/lines"})
+    with caplog.at_level(logging.ERROR, logger="stripe_django.mirror"):
+        assert stored.refresh_from_stripe().pk == "in_bad1"
+    assert "GET /v1/invoices/in_bad1 was not stored" in caplog.text and "'amount'" in caplog.text
+    settings.STRIPE_DJANGO = {**settings.STRIPE_DJANGO, "MIRROR_FAILURES": "raise"}
+    with pytest.raises(MirrorError, match="'amount'"):
+        stored.refresh_from_stripe()
