@@ -21,7 +21,7 @@ from django.db import router
 
 from .. import type_table as table
 from ..conf import api_key_for, key_for_platform_account, stripe_settings
-from ..exceptions import StripeDjangoError
+from ..exceptions import NoStripeMethods, StripeDjangoError
 from ..sync.completion import client_pages, complete_lists, cut_off_lists
 from .hook import Answer, capture, is_mirrored, store
 from .previews import unsaved_instances
@@ -206,7 +206,7 @@ def _binding(instance: Any):
     object_type = instance.stripe_object
     owners = owners_of(object_type)
     if not owners:
-        raise StripeDjangoError(
+        raise NoStripeMethods(
             f"{object_type} objects have no service in stripe-python {stripe.VERSION}: they "
             f"are read and changed through their parent objects")
     missing: list[str] = []
@@ -215,7 +215,7 @@ def _binding(instance: Any):
         values = _key_values(instance, key, missing)
         if values is not None:
             return service, values
-    raise StripeDjangoError(
+    raise NoStripeMethods(
         f"{object_type} {instance.pk} cannot be addressed in the API: its row has no "
         f"{' or '.join(sorted(set(missing)))}")
 
@@ -296,6 +296,6 @@ def for_model(model: type, client: stripe.StripeClient | None = None) -> Service
     object_type = model.stripe_object
     owners = owners_of(object_type)
     if not owners:
-        raise StripeDjangoError(f"{object_type} objects have no service in stripe-python "
+        raise NoStripeMethods(f"{object_type} objects have no service in stripe-python "
                                 f"{stripe.VERSION}")
     return ServiceProxy(owners[0].path, client=client, label=model.__name__)

@@ -209,6 +209,9 @@ def test_unknown_methods_and_unaddressable_rows_are_named(stub, example):
 
     with pytest.raises(StripeDjangoError, match="discount objects have no service"):
         Discount(id="di_1").stripe
+    # ... and asking whether they have methods answers, as for any missing attribute
+    assert not hasattr(Discount(id="di_1"), "stripe") and not hasattr(person, "stripe")
+    assert getattr(Discount.objects, "stripe", None) is None
 
 
 def test_connect_calls_tag_rows_with_the_account_and_sub_services_are_bound(stub, example):
