@@ -117,6 +117,11 @@ def test_invoice_create_preview_is_unsaved_with_its_lines(stub, example):
     assert invoice.pk == "upcoming_in_stub1" and invoice._state.adding is True
     assert [x.pk for x in invoice.preview_children["lines"]] == [line["id"]]
     assert not Invoice.objects.exists() and not InvoiceLineItem.objects.exists()
+    with pytest.raises(StripeDjangoError, match="upcoming_in_stub1 is a preview"):
+        invoice.save()
+    with pytest.raises(StripeDjangoError, match="is a preview"):
+        invoice.preview_children["lines"][0].save()
+    assert not Invoice.objects.exists() and not InvoiceLineItem.objects.exists()
 
 
 def test_expanded_objects_and_objects_inside_unmirrored_answers_are_stored(stub, example):
