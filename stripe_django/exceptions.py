@@ -39,3 +39,10 @@ class MirrorError(StripeDjangoError):
         self.payload = payload
         self.errors = list(errors or [])
         super().__init__(message)
+
+
+class NoStripeMethods(StripeDjangoError, AttributeError):
+    """A row or model has no stripe-python methods: its type has no service in the SDK,
+    or the row lacks a parent id its API path needs. An ``AttributeError`` too, so that
+    ``hasattr(row, "stripe")`` and ``getattr(row, "stripe", None)`` answer instead of
+    raising."""

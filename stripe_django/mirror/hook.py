@@ -30,7 +30,7 @@ from ..ingest.columns import model_for
 
 logger = logging.getLogger("stripe_django.mirror")
 
-__all__ = ["MirroringHTTPClient", "Answer", "capture", "stored_payloads", "is_mirrored"]
+__all__ = ["MirroringHTTPClient", "Answer", "capture", "store", "stored_payloads", "is_mirrored"]
 
 
 @dataclass
@@ -148,10 +148,15 @@ def mirror_answer(method: str, url: str, headers: Mapping[str, str],
     if answer.preview:
         return  # describes what an operation would do: nothing of it exists at Stripe
     payloads = stored_payloads(payload)
-    if not payloads:
-        return
+    if payloads:
+        store(answer, payloads)
+
+
+def store(answer: Answer, payloads: list[dict[str, Any]]) -> None:
+    """Store the objects of an answer with its stamp and account. A failure is logged
+    or raised as ``MIRROR_FAILURES`` says, and recorded in ``answer.errors``."""
     try:
-        answer.result = upsert_many(payloads, stamp=received, account=answer.account)
+        answer.result = upsert_many(payloads, stamp=answer.stamp, account=answer.account)
         answer.errors = list(answer.result.errors)
     except Exception as error:  # a database failure must not hide the API's answer
         answer.errors = [error]

@@ -21,9 +21,9 @@ from django.db import router
 
 from .. import type_table as table
 from ..conf import api_key_for, key_for_platform_account, stripe_settings
-from ..exceptions import StripeDjangoError
+from ..exceptions import NoStripeMethods, StripeDjangoError
 from ..sync.completion import client_pages, complete_lists, cut_off_lists
-from .hook import Answer, capture, is_mirrored
+from .hook import Answer, capture, is_mirrored, store
 from .previews import unsaved_instances
 from .services import all_services, owners_of
 
@@ -144,15 +144,16 @@ class ServiceProxy:
 
     def _request(self, name: str, params: dict[str, Any] | None, options: dict[str, Any] | None,
                  more: dict[str, Any], loop: asyncio.AbstractEventLoop | None = None):
-        """The SDK method to call, its parameters and request options (the key and the
-        Stripe-Account header the row's account is reached with, ``route()``)."""
-        key, account = route(self._account)
+        """The SDK method to call, its parameters and request options: the account is the
+        caller's ``stripe_account`` option, else the row's, reached as ``route()`` says
+        (a platform's ACCOUNT: with its key and no header)."""
+        options = dict(options or {})
+        key, account = route(options.pop("stripe_account", None) or self._account)
         client = self._client or default_client(key, loop=loop)
         service = functools.reduce(getattr, self._path, client.v1)
         params = {**(params or {}), **more}
-        options = dict(options or {})
         if account:
-            options.setdefault("stripe_account", account)
+            options["stripe_account"] = account
         return getattr(service, name), params or None, options or None
 
     def __repr__(self) -> str:
@@ -205,7 +206,7 @@ def _binding(instance: Any):
     object_type = instance.stripe_object
     owners = owners_of(object_type)
     if not owners:
-        raise StripeDjangoError(
+        raise NoStripeMethods(
             f"{object_type} objects have no service in stripe-python {stripe.VERSION}: they "
             f"are read and changed through their parent objects")
     missing: list[str] = []
@@ -214,7 +215,7 @@ def _binding(instance: Any):
         values = _key_values(instance, key, missing)
         if values is not None:
             return service, values
-    raise StripeDjangoError(
+    raise NoStripeMethods(
         f"{object_type} {instance.pk} cannot be addressed in the API: its row has no "
         f"{' or '.join(sorted(set(missing)))}")
 
@@ -273,15 +274,16 @@ def refresh_from_stripe(instance: Any, client: stripe.StripeClient | None = None
                      options=options)
     answer = answers[-1]
     payload = answer.payload
-    if answer.stored and isinstance(payload, dict) and cut_off_lists(payload):
+    stored = answer.stored
+    if stored and isinstance(payload, dict) and cut_off_lists(payload):
         from ..client import get_client
-        from ..ingest import upsert_many
 
         # The rest of the list from a plain client: the pages are parts of this
-        # object, stored with it (and its removed children found) in one write.
+        # object, stored with it (and its removed children found) in one write, whose
+        # failure is handled as the first one's (MIRROR_FAILURES).
         complete_lists(payload, client_pages(get_client(api_key_for(key)), account))
-        upsert_many([payload], stamp=answer.stamp, account=answer.account)
-    if answer.stored:
+        store(answer, [payload])
+    if stored:
         instance.refresh_from_db()
     return instance
 
@@ -294,6 +296,6 @@ def for_model(model: type, client: stripe.StripeClient | None = None) -> Service
     object_type = model.stripe_object
     owners = owners_of(object_type)
     if not owners:
-        raise StripeDjangoError(f"{object_type} objects have no service in stripe-python "
+        raise NoStripeMethods(f"{object_type} objects have no service in stripe-python "
                                 f"{stripe.VERSION}")
     return ServiceProxy(owners[0].path, client=client, label=model.__name__)

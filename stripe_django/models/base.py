@@ -84,8 +84,20 @@ class StripeModel(models.Model):
     class Meta:
         abstract = True
 
+    # True on the unsaved instances a preview returns (stripe_django.mirror.previews).
+    stripe_preview: ClassVar[bool] = False
+
     def __str__(self) -> str:
         return display.describe(self)
+
+    def save(self, *args, **kwargs) -> None:
+        if self.stripe_preview:
+            from ..exceptions import StripeDjangoError
+
+            raise StripeDjangoError(
+                f"{self.stripe_object} {self.pk or '(no id)'} is a preview of what an "
+                "operation would do, not an object at Stripe: it is not stored")
+        super().save(*args, **kwargs)
 
     @property
     def stripe(self):

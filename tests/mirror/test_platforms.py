@@ -63,3 +63,14 @@ def test_a_mirrored_client_of_a_named_key_stores_the_platforms_rows_with_its_acc
     assert Customer.objects.get(pk="cus_b2").stripe_account == BRAND_B
     with pytest.raises(TypeError, match="api_key or key"):
         stripe_django.mirrored_client("sk_test_x", key="brand_b")
+
+
+def test_the_stripe_account_option_naming_a_platform_uses_its_key(brands, example):
+    brands.answer("POST", "/v1/customers", example("customer", id="cus_b3"))
+    created = Customer.objects.stripe_create(name="B", options={"stripe_account": BRAND_B})
+    assert sent(brands) == ("sk_test_brand_b", None)
+    assert created.stripe_account == BRAND_B
+    brands.answer("POST", "/v1/customers", example("customer", id="cus_c3"))
+    connected = Customer.objects.stripe_create(name="C", options={"stripe_account": "acct_1OTHER"})
+    assert sent(brands) == ("sk_test_brand_a", "acct_1OTHER")
+    assert connected.stripe_account == "acct_1OTHER"

@@ -117,6 +117,11 @@ def test_invoice_create_preview_is_unsaved_with_its_lines(stub, example):
     assert invoice.pk == "upcoming_in_stub1" and invoice._state.adding is True
     assert [x.pk for x in invoice.preview_children["lines"]] == [line["id"]]
     assert not Invoice.objects.exists() and not InvoiceLineItem.objects.exists()
+    with pytest.raises(StripeDjangoError, match="upcoming_in_stub1 is a preview"):
+        invoice.save()
+    with pytest.raises(StripeDjangoError, match="is a preview"):
+        invoice.preview_children["lines"][0].save()
+    assert not Invoice.objects.exists() and not InvoiceLineItem.objects.exists()
 
 
 def test_expanded_objects_and_objects_inside_unmirrored_answers_are_stored(stub, example):
@@ -209,6 +214,9 @@ def test_unknown_methods_and_unaddressable_rows_are_named(stub, example):
 
     with pytest.raises(StripeDjangoError, match="discount objects have no service"):
         Discount(id="di_1").stripe
+    # ... and asking whether they have methods answers, as for any missing attribute
+    assert not hasattr(Discount(id="di_1"), "stripe") and not hasattr(person, "stripe")
+    assert getattr(Discount.objects, "stripe", None) is None
 
 
 def test_connect_calls_tag_rows_with_the_account_and_sub_services_are_bound(stub, example):
@@ -367,3 +375,35 @@ def test_an_answer_that_fails_to_store_keeps_its_secret_out_of_the_log_and_the_e
     with pytest.raises(MirrorError) as caught:
         stripe_django.mirrored_client().v1.setup_intents.create()
     assert secret not in str(caught.value) and secret not in repr(caught.value.errors)
+
+
+def test_a_new_webhook_endpoints_signing_secret_is_returned_but_not_stored(stub, example):
+    from stripe_django.models import WebhookEndpoint
+
+    stub.answer("POST", "/v1/webhook_endpoints",
+                example("webhook_endpoint", id="we_sec1", secret="whsec_only_once_123"))
+    endpoint = stripe_django.mirrored_client().v1.webhook_endpoints.create(
+        params={"url": "https://example.com/stripe/webhook/", "enabled_events": ["*"]})
+    assert endpoint.secret == "whsec_only_once_123"
+    row = WebhookEndpoint.objects.get(pk="we_sec1")
+    assert "secret" not in row.stripe_data and "whsec_only_once_123" not in str(row.__dict__)
+
+
+def test_a_refresh_whose_completed_list_cannot_be_stored_says_so(stub, example, settings,
+                                                                   caplog):
+    def line(n, **fields):
+        return {**example("line_item"), "id": f"il_bad{n}", "invoice": "in_bad1", **fields}
+
+    cut = example("invoice", id="in_bad1", lines={
+        "object": "list", "data": [line(1)], "has_more": True, "url": "/v1/invoices/in_bad1/lines"})
+    stored = upsert(cut)
+    stub.answer("GET", "/v1/invoices/in_bad1", cut)
+    stub.answer("GET", "/v1/invoices/in_bad1/lines", {
+        "object": "list", "data": [line(1), line(2, amount="lots")], "has_more": False,
+        "url": "/v1/invoices/in_bad1/lines"})
+    with caplog.at_level(logging.ERROR, logger="stripe_django.mirror"):
+        assert stored.refresh_from_stripe().pk == "in_bad1"
+    assert "GET /v1/invoices/in_bad1 was not stored" in caplog.text and "'amount'" in caplog.text
+    settings.STRIPE_DJANGO = {**settings.STRIPE_DJANGO, "MIRROR_FAILURES": "raise"}
+    with pytest.raises(MirrorError, match="'amount'"):
+        stored.refresh_from_stripe()
