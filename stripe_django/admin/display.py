@@ -11,6 +11,7 @@ from django.contrib.admin.utils import quote
 from django.db import models
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
+from django.utils.http import urlencode
 
 from . import table
 
@@ -36,6 +37,16 @@ def admin_url(model: type[models.Model], pk: Any, site: admin.AdminSite = admin.
         return reverse(f"{site.name}:{opts.app_label}_{opts.model_name}_change", args=[quote(pk)])
     except NoReverseMatch:
         return None
+
+
+def events_link(pk: Any, site: admin.AdminSite = admin.site) -> str | None:
+    """The events list searched by an object's id (the events about that object)."""
+    from ..models import Event
+
+    if not site.is_registered(Event):
+        return None
+    url = reverse(f"{site.name}:{Event._meta.app_label}_{Event._meta.model_name}_changelist")
+    return format_html('<a href="{}?{}">events about {}</a>', url, urlencode({"q": pk}), pk)
 
 
 def amount_column(name: str) -> Callable[[Any], str | None]:

@@ -42,6 +42,15 @@ class EventAdminBase(StripeObjectAdmin):
         return super().get_queryset(request).annotate(
             object_id=KT("data__object__id"), object_type=KT("data__object__object"))
 
+    def get_search_results(self, request, queryset, search_term):
+        # An id that is not an event's (and not a type: those have dots) is the id of the
+        # object the events are about: "what happened to cus_123?".
+        term = search_term.strip()
+        if (term and "." not in term and not any(c.isspace() for c in term)
+                and not queryset.filter(pk=term).exists()):
+            return queryset.filter(data__object__id=term), False
+        return super().get_search_results(request, queryset, search_term)
+
     @admin.display(description="object", ordering="object_id")
     def object_link(self, event) -> str:
         if not event.object_id:

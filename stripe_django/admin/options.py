@@ -138,6 +138,11 @@ class StripeObjectAdmin(ReadOnlyMixin, admin.ModelAdmin):
     def payload(self, obj) -> str:
         return display.payload(obj)
 
+    @admin.display(description="events")
+    def events(self, obj) -> str | None:
+        """A link to the stored events about this object (the events list searched by its id)."""
+        return display.events_link(obj.pk, self.admin_site)
+
 
 class StripeChildInline(ReadOnlyMixin, admin.TabularInline):
     """The child rows of an embedded list (invoice lines, subscription items) on the
@@ -223,8 +228,8 @@ def admin_class_for(model: type[StripeModel], base: type[StripeObjectAdmin] = St
     if nested:
         fieldsets.append(("Nested objects", {"fields": [name_of[n] for n in nested],
                                              "classes": ["collapse"]}))
-    fieldsets.append(("Mirror", {"fields": [*MIRROR_FIELDS, "payload"]}))
+    fieldsets.append(("Mirror", {"fields": [*MIRROR_FIELDS, "events", "payload"]}))
     attrs["fieldsets"] = fieldsets
-    attrs["readonly_fields"] = [*name_of.values(), *MIRROR_FIELDS, "payload"]
+    attrs["readonly_fields"] = [*name_of.values(), *MIRROR_FIELDS, "events", "payload"]
     attrs["inlines"] = inline_classes_for(model)
     return type(f"{model.__name__}Admin", (base,), attrs)

@@ -84,3 +84,21 @@ def test_actions_need_the_permission_to_change_events(client, deliver):
     response = client.post(EVENTS, {"action": "retry", "_selected_action": [event["id"]]})
     assert Event.objects.get().processing_attempts == 1  # not processed again
     assert response.status_code == 200  # the list again, with "No action selected"
+
+
+def test_the_events_of_an_object_are_found_by_its_id(admin_client, deliver):
+    first = make_event(customer("cus_searched"), "customer.created")
+    second = make_event(customer("cus_searched", name="Renamed"), "customer.updated")
+    other = make_event(customer("cus_other"), "customer.created")
+    for event in (first, second, other):
+        deliver(event)
+    found = admin_client.get(EVENTS, {"q": "cus_searched"}).content.decode()
+    listed = found[found.index('<table id="result_list"'):]
+    assert first["id"] in listed and second["id"] in listed and other["id"] not in listed
+    # an event's own id and a type still find the events themselves
+    assert other["id"] in admin_client.get(EVENTS, {"q": other["id"]}).content.decode()
+    by_type = admin_client.get(EVENTS, {"q": "customer.updated"}).content.decode()
+    assert second["id"] in by_type[by_type.index('<table id="result_list"'):]
+    # the customer's page links to them
+    page = admin_client.get("/admin/stripe_django/customer/cus_searched/change/").content.decode()
+    assert '/admin/stripe_django/event/?q=cus_searched">events about cus_searched</a>' in page
