@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from typing import Any, Callable
 
 from django.contrib import admin
@@ -13,18 +12,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
-from . import table
-
-
-def money(amount: int | None, currency: str | None) -> str:
-    """``5010, "eur"`` -> ``"50.10 EUR"`` (the amount is in the currency's smallest unit)."""
-    if amount is None:
-        return ""
-    if not currency:
-        return str(amount)
-    decimals = table.CURRENCY_DECIMALS.get(currency.lower(), 2)
-    value = Decimal(amount).scaleb(-decimals)
-    return f"{value:,.{decimals}f} {currency.upper()}"
+from ..money import format_amount
 
 
 def admin_url(model: type[models.Model], pk: Any, site: admin.AdminSite = admin.site) -> str | None:
@@ -55,7 +43,7 @@ def amount_column(name: str) -> Callable[[Any], str | None]:
 
     @admin.display(description=name.replace("_", " "), ordering=name)
     def column(obj: Any) -> str | None:
-        return money(getattr(obj, name), getattr(obj, "currency", None)) or None
+        return format_amount(getattr(obj, name), getattr(obj, "currency", None)) or None
 
     column.__name__ = f"{name}_money"
     return column

@@ -74,14 +74,6 @@ AMOUNT_FIELDS = frozenset({
 })
 AMOUNT_PREFIX, AMOUNT_SUFFIX = "amount_", "_amount"
 
-# Currencies whose amounts are not in hundredths. Stripe lists them at
-# https://docs.stripe.com/currencies#zero-decimal
-CURRENCY_DECIMALS: dict[str, int] = {
-    **dict.fromkeys(("bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf",
-                     "ugx", "vnd", "vuv", "xaf", "xof", "xpf"), 0),
-    **dict.fromkeys(("bhd", "jod", "kwd", "omr", "tnd"), 3),
-}
-
 # Fields searched where the model has them ("=": the whole value, as ids are typed or
 # pasted whole; the others: a part of the value, ignoring case where the database does).
 SEARCH_FIELDS: tuple[str, ...] = ("=id", "email", "name", "number", "description")

@@ -25,12 +25,3 @@ def test_types_not_in_the_table_get_a_few_default_columns():
         assert len(columns) <= table.MAX_DEFAULT_COLUMNS
         assert set(columns) <= set(table.DEFAULT_COLUMNS)
     assert list_columns(models["issuing.card"])[:2] == ("type", "status")
-
-
-def test_money_in_the_currency_s_own_unit():
-    assert display.money(5010, "eur") == "50.10 EUR"
-    assert display.money(-123456789, "usd") == "-1,234,567.89 USD"
-    assert display.money(500, "jpy") == "500 JPY"  # zero-decimal
-    assert display.money(1500, "kwd") == "1.500 KWD"  # three decimals
-    assert display.money(None, "eur") == ""
-    assert display.money(42, None) == "42"
