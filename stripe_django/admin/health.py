@@ -16,10 +16,10 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import router
-from django.db.models import Count
+from django.db.models import Count, Sum
 from django.db.models.functions import TruncHour
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from .. import checks, type_table
@@ -27,7 +27,7 @@ from ..conf import stripe_settings
 from ..ingest.columns import model_for
 from ..models import Event
 from ..models.processing import ProcessingStatus
-from ..models.sync_state import SyncCursor
+from ..models.sync_state import SyncCursor, SyncRun, SyncShard
 from . import chart
 from .events import cursor_position
 
@@ -60,6 +60,28 @@ class Notice:
 
 
 @dataclass
+class RunRow:
+    """One ``stripe_sync --enqueue`` run: its shards by status and what they stored."""
+
+    run: SyncRun
+    shards_by_status: dict[str, int]
+    fetched: int
+    failed_objects: int
+    url: str | None = None
+
+    @property
+    def result(self) -> str:
+        if self.shards_by_status.get(SyncShard.Status.FAILED):
+            return "failed"
+        if self.run.finished_at is None:
+            return "running"
+        return "ok"
+
+
+RECENT_RUNS = 5
+
+
+@dataclass
 class MirrorHealth:
     now: dt.datetime
     cursors: list[CursorRow] = field(default_factory=list)
@@ -70,6 +92,7 @@ class MirrorHealth:
     failed_pending: int = 0
     newest_processed: Any = None  # the Event created last among the processed ones
     warnings: list[Notice] = field(default_factory=list)
+    runs: list[RunRow] = field(default_factory=list)  # the newest sharded runs, newest first
 
 
 def collect(*, using: str | None = None, site_name: str = "admin") -> MirrorHealth:
@@ -101,8 +124,36 @@ def collect(*, using: str | None = None, site_name: str = "admin") -> MirrorHeal
                                           processing_attempts__lt=max_attempts).count()
     health.newest_processed = (events.filter(processing_status=ProcessingStatus.PROCESSED)
                                .only("id", "type", "created", "processed_at").order_by("-created").first())
+    health.runs = _recent_runs(alias, site_name)
     health.warnings = _warnings(health, cursors, alias, site_name)
     return health
+
+
+def _recent_runs(alias: str, site_name: str) -> list[RunRow]:
+    """The newest sharded sync runs with their shards counted by status (two queries)."""
+    runs = list(SyncRun._default_manager.using(alias).order_by("-id")[:RECENT_RUNS])
+    tallies: dict[int, dict[str, Any]] = {run.pk: {"by_status": {}, "fetched": 0, "failed": 0}
+                                          for run in runs}
+    shards = (SyncShard._default_manager.using(alias).filter(run__in=list(tallies))
+              .order_by().values_list("run_id", "status")
+              .annotate(n=Count("pk"), fetched=Sum("fetched"), failed=Sum("failed")))
+    for run_id, status, n, fetched, failed in shards:
+        tally = tallies[run_id]
+        tally["by_status"][status] = n
+        tally["fetched"] += fetched or 0
+        tally["failed"] += failed or 0
+    order = {status: i for i, status in enumerate(SyncShard.Status.values)}
+    rows = []
+    for run in runs:
+        tally = tallies[run.pk]
+        tally["by_status"] = dict(sorted(tally["by_status"].items(), key=lambda kv: order.get(kv[0], 99)))
+        try:
+            url = reverse(f"{site_name}:stripe_django_syncrun_change", args=[run.pk])
+        except NoReverseMatch:
+            url = None
+        rows.append(RunRow(run=run, shards_by_status=tally["by_status"], fetched=tally["fetched"],
+                           failed_objects=tally["failed"], url=url))
+    return rows
 
 
 def _per_hour(events, now: dt.datetime) -> list[tuple[dt.datetime, dict[str, int]]]:

@@ -70,3 +70,36 @@ def test_the_index_groups_models_by_family_and_links_the_health_page(admin_clien
     assert text.index("/admin/stripe_django/invoice/") > billing
     app = admin_client.get("/admin/stripe_django/").content.decode()
     assert HEALTH in app and ": Payments" in app
+
+
+def _run(key: str = "", *, finished: bool = True, shards: dict[str, int]):
+    from stripe_django.models.sync_state import SyncRun, SyncShard
+
+    run = SyncRun.objects.create(key=key, types=["customer"],
+                                 finished_at=timezone.now() if finished else None)
+    for i, (status, fetched) in enumerate(shards.items()):
+        SyncShard.objects.create(run=run, account=f"acct_{i}", name="customer", status=status,
+                                 fetched=fetched, failed=1 if status == "failed" else 0)
+    return run
+
+
+def test_sharded_runs_are_summed_up_with_a_fixed_number_of_queries(admin_client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    ok = _run(shards={"ok": 120})
+    with CaptureQueriesContext(connection) as one:
+        admin_client.get(HEALTH)
+    failed = _run("brand_b", shards={"ok": 5, "failed": 7})
+    running = _run(finished=False, shards={"running": 3, "queued": 0})
+    with CaptureQueriesContext(connection) as three:
+        text = admin_client.get(HEALTH).content.decode()
+    assert len(three) == len(one)
+
+    assert 'id="health-runs"' in text
+    assert f'/admin/stripe_django/syncrun/{failed.pk}/change/' in text
+    # newest first: the running run, then the failed one, then the first
+    assert text.index(f">{running.pk}</a>") < text.index(f">{failed.pk}</a>") < text.index(f">{ok.pk}</a>")
+    assert "<td>1 ok, 1 failed</td>" in text and "<td>12</td>" in text
+    assert '<span class="level-error">failed</span>' in text
+    assert "<td>brand_b</td>" in text and "running" in text
