@@ -35,6 +35,10 @@ class _Threaded(ThreadedWSGIServer):
     # no thread per connection left behind when the test ends
     daemon_threads = True
     block_on_close = False
+    # Django's backlog of 10 overflows when two dozen senders connect at once (the
+    # kernel's ListenOverflows counter rises); on a loaded machine a connection then
+    # now and then fails instead of waiting.
+    request_queue_size = 64
 
 
 class Server:
