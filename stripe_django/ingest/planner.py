@@ -22,6 +22,7 @@ from .jsontext import dumps
 from .redaction import NonFiniteNumber, redact
 
 STUB_KEYS = frozenset({"id", "object", "deleted"})
+_INT64_MIN, _INT64_MAX = -(2 ** 63), 2 ** 63 - 1  # as columns.to_integer checks
 
 
 @dataclass
@@ -172,9 +173,14 @@ class Planner:
                     continue
                 col = columns[index]
                 kind = col.kind
-                if kind == c.JSON or (kind == c.STRING and type(raw) is str and (
+                raw_type = type(raw)
+                if kind == c.JSON or (kind == c.STRING and raw_type is str and (
                         col.max_length is None or len(raw) <= col.max_length)):
                     values[index] = raw
+                elif (raw_type is bool and kind == c.BOOLEAN) or (
+                        raw_type is str and (kind == c.REF or kind == c.POLY)) or (
+                        raw_type is int and kind == c.INTEGER and _INT64_MIN <= raw <= _INT64_MAX):
+                    values[index] = raw  # what the converter would return as it is
                 else:
                     values[index] = self._value(col, raw, object_type, object_id, stamp,
                                                 account, found, lists)

@@ -9,7 +9,7 @@ import pytest
 
 from stripe_django.ingest import jsontext
 from stripe_django.models import Customer, Invoice
-from stripe_django.sync import upsert, upsert_many
+from stripe_django.sync import upsert_many
 
 from .payloads import customer_current, invoice_current
 
