@@ -34,10 +34,6 @@ class _Serial(WSGIServer):
 class _Threaded(ThreadedWSGIServer):
     # no thread per connection left behind when the test ends
     daemon_threads = True
-    # Django's listen backlog (10) resets connections when every sender of the
-    # concurrency test connects at once on a loaded machine; Stripe would retry those,
-    # the test would not.
-    request_queue_size = 128
     block_on_close = False
     # Django's backlog of 10 overflows when two dozen senders connect at once (the
     # kernel's ListenOverflows counter rises); on a loaded machine a connection then
