@@ -50,6 +50,18 @@ def test_each_problem_is_named(settings, monkeypatch, value, expected):
     assert ids(settings, value) == expected
 
 
+def test_the_whole_project_passes_every_system_check(settings, monkeypatch):
+    """Every check Django runs at start-up (the generated admin classes' included):
+    one error there stops ``runserver``, ``migrate`` and every worker."""
+    from django.core import checks
+
+    monkeypatch.delenv("STRIPE_API_KEY", raising=False)
+    settings.STRIPE_DJANGO = GOOD
+    problems = [m for m in checks.run_checks(include_deployment_checks=False)
+                if m.level >= checks.ERROR]
+    assert problems == []
+
+
 def test_use_tz_is_required(settings):
     assert ids(settings, GOOD, USE_TZ=False) == ["stripe_django.E001"]
 
