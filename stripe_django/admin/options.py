@@ -138,8 +138,10 @@ class StripeObjectAdmin(ReadOnlyMixin, admin.ModelAdmin):
     def payload(self, obj) -> str:
         return display.payload(obj)
 
+    # "stripe_": the prefix of the mirror's own columns, which no Stripe field has
+    # (a Radar payment evaluation has a field "events").
     @admin.display(description="events")
-    def events(self, obj) -> str | None:
+    def stripe_events(self, obj) -> str | None:
         """A link to the stored events about this object (the events list searched by its id)."""
         return display.events_link(obj.pk, self.admin_site)
 
@@ -228,8 +230,8 @@ def admin_class_for(model: type[StripeModel], base: type[StripeObjectAdmin] = St
     if nested:
         fieldsets.append(("Nested objects", {"fields": [name_of[n] for n in nested],
                                              "classes": ["collapse"]}))
-    fieldsets.append(("Mirror", {"fields": [*MIRROR_FIELDS, "events", "payload"]}))
+    fieldsets.append(("Mirror", {"fields": [*MIRROR_FIELDS, "stripe_events", "payload"]}))
     attrs["fieldsets"] = fieldsets
-    attrs["readonly_fields"] = [*name_of.values(), *MIRROR_FIELDS, "events", "payload"]
+    attrs["readonly_fields"] = [*name_of.values(), *MIRROR_FIELDS, "stripe_events", "payload"]
     attrs["inlines"] = inline_classes_for(model)
     return type(f"{model.__name__}Admin", (base,), attrs)
