@@ -237,15 +237,25 @@ def _finish(shard: Any, db: str, using: str | None) -> dict[str, Any]:
 
 def requeue(run_id: int, *, using: str | None = None) -> int:
     """Queue again the shards of a run left ``running`` by a worker that died (their
-    cursor's lease has expired) or left ``queued`` with their task lost. Returns how many."""
+    cursor's lease has expired) or left ``queued`` with their task lost. Returns how many.
+
+    A queued shard's task cannot be seen from here: it is taken for lost only when the
+    run has not moved (no shard started or finished, the run not created) for
+    ``SYNC_LEASE_SECONDS``. While workers get through the run, its queued shards are
+    waiting in the queue, and queuing them again would only double it."""
+    from django.db.models import Q
+
     SyncCursor, SyncRun, SyncShard = _models()
     db = _alias(using)
     run = SyncRun._default_manager.using(db).get(pk=run_id)
     now = timezone.now()
     stale = now - dt.timedelta(seconds=float(stripe_settings.SYNC_LEASE_SECONDS))
+    shards = SyncShard._default_manager.using(db).filter(run=run)
+    stalled = run.created_at <= stale and not shards.filter(
+        Q(started_at__gt=stale) | Q(finished_at__gt=stale)).exists()
+    statuses = [SyncShard.Status.RUNNING] + ([SyncShard.Status.QUEUED] if stalled else [])
     count = 0
-    for shard in SyncShard._default_manager.using(db).filter(
-            run=run, status__in=[SyncShard.Status.RUNNING, SyncShard.Status.QUEUED]):
+    for shard in shards.filter(status__in=statuses):
         if shard.status == SyncShard.Status.RUNNING:
             held = SyncCursor._default_manager.using(db).filter(
                 leased_by__endswith=f":shard{shard.pk}", lease_expires__gt=now).exists()

@@ -285,3 +285,37 @@ def test_requeue_takes_back_the_shards_of_a_dead_worker(settings, dummy,
         drain(dummy, django_capture_on_commit_callbacks)
     assert SyncShard.objects.get(pk=customers.pk).status == "ok"
     assert Customer.objects.count() == 6
+
+
+def test_requeue_leaves_the_queued_shards_of_a_run_that_progresses(
+        settings, dummy, django_capture_on_commit_callbacks):
+    import io
+
+    from stripe_django.sync.distributed import requeue
+
+    out = io.StringIO()
+
+    with Stub({"customers": 3}) as stub:
+        point(settings, stub, SYNC_LEASE_SECONDS=60)
+        with django_capture_on_commit_callbacks(execute=True):
+            run = enqueue_run(["customer", "product", "price"], events=False)
+        customers, products, prices = SyncShard.objects.filter(run=run).order_by("pk")
+        # workers are at it: one shard done a moment ago, the others wait in the queue
+        # (their tasks are there): queuing them again would only double the queue
+        SyncShard.objects.filter(pk=customers.pk).update(
+            status="ok", started_at=timezone.now(), finished_at=timezone.now())
+        dummy.clear()
+        with django_capture_on_commit_callbacks(execute=True):
+            assert requeue(run.pk) == 0
+            call_command("stripe_sync", "--run", str(run.pk), "--requeue", stdout=out)
+        assert dummy.results == []
+        assert (f"sync run {run.pk}: 0 shard(s) queued again\n  2 other shard(s) running or "
+                "queued: a running shard is taken back once its lease has expired, queued ones "
+                "once the run has not moved for SYNC_LEASE_SECONDS") in out.getvalue()
+        # nothing has moved for longer than a lease: their tasks are taken for lost
+        long_ago = timezone.now() - dt.timedelta(minutes=5)
+        SyncRun.objects.filter(pk=run.pk).update(created_at=long_ago)
+        SyncShard.objects.filter(pk=customers.pk).update(started_at=long_ago, finished_at=long_ago)
+        with django_capture_on_commit_callbacks(execute=True):
+            assert requeue(run.pk) == 2
+        assert sorted(r.args[0] for r in dummy.results) == [products.pk, prices.pk]
