@@ -3,7 +3,9 @@ the HTTP boundary (what localstripe does not serve, or a server whose every answ
 test decides).
 
 The test gives one function, ``respond(request) -> (status, payload)`` (or ``(status,
-payload, headers)``), called in the server's threads for every request::
+payload, headers)``), called in the server's threads for every request; if it raises,
+the answer is a 500 whose message names the error (not a connection closed without
+an answer)::
 
     with JSONStubServer(lambda request: (200, {"object": "list", "data": []})) as server:
         settings.STRIPE_DJANGO = {..., "API_BASE": server.url}
@@ -60,7 +62,12 @@ class JSONStubServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 request = StubRequest(self.command, self.path, url.path, parse_qs(url.query),
                                       dict(self.headers), self.rfile.read(length) if length else b"")
-                status, payload, *rest = respond(request)
+                try:
+                    status, payload, *rest = respond(request)
+                except Exception as error:  # noqa: BLE001 - a stub's bug: a 500 the test sees
+                    status, rest = 500, []
+                    payload = {"error": {"type": "api_error",
+                                         "message": f"the stub failed: {type(error).__name__}: {error}"}}
                 data = json.dumps(payload).encode()
                 self.send_response(status)
                 for name, value in (rest[0] if rest else {}).items():
