@@ -32,7 +32,12 @@ def make(kind: str, index: int, account: str | None, api_key: str = "") -> dict:
 
 
 class Stub:
-    def __init__(self, sizes: dict[str, int], accounts: tuple[str, ...] = (), latency: float = 0.0):
+    def __init__(self, sizes: dict[str, int], accounts: tuple[str, ...] = (), latency: float = 0.0,
+                 throttle: tuple[int, float] | None = None):
+        """``throttle=(n, seconds)``: the n-th list request is answered 429 with that
+        ``Retry-After`` (``throttled_at``: when)."""
+        self.throttle = throttle
+        self.throttled_at: float | None = None
         self.sizes = sizes
         self.accounts = accounts
         self.latency = latency
@@ -55,11 +60,16 @@ class Stub:
     def api_base(self) -> str:
         return self._server.url
 
-    def handle(self, raw: str, account: str | None, api_key: str = "") -> tuple[int, dict]:
+    def handle(self, raw: str, account: str | None, api_key: str = "") -> tuple:
         parts = urlsplit(raw)
         path = parts.path.removeprefix("/v1/")
         query = dict(parse_qsl(parts.query))
         with self._lock:
+            if self.throttle and path in KINDS and self.throttled_at is None:
+                if sum(1 for _t, p, _a in self.requests if p in KINDS) + 1 == self.throttle[0]:
+                    self.throttled_at = time.time()
+                    return 429, {"error": {"type": "rate_limit_error", "message": "slow down"}}, {
+                        "Retry-After": str(self.throttle[1])}
             self.requests.append((time.time(), path, account))
             self.keys[api_key] += 1
             if "starting_after" not in query and "created[gt]" not in query:
