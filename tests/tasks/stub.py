@@ -37,6 +37,7 @@ class Stub:
         """``throttle=(n, seconds)``: the n-th list request is answered 429 with that
         ``Retry-After`` (``throttled_at``: when)."""
         self.throttle = throttle
+        self.on_list = None  # called (path, query) in the server's thread for each list request
         self.throttled_at: float | None = None
         self.sizes = sizes
         self.accounts = accounts
@@ -74,6 +75,8 @@ class Stub:
             self.keys[api_key] += 1
             if "starting_after" not in query and "created[gt]" not in query:
                 self.first_pages[(path, account)] += 1
+        if self.on_list is not None and path in KINDS:
+            self.on_list(path, query)
         if self.latency:
             time.sleep(self.latency)
         if path == "accounts":

@@ -319,3 +319,42 @@ def test_requeue_leaves_the_queued_shards_of_a_run_that_progresses(
         with django_capture_on_commit_callbacks(execute=True):
             assert requeue(run.pk) == 2
         assert sorted(r.args[0] for r in dummy.results) == [products.pk, prices.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_that_lost_its_shard_leaves_the_shard_to_its_new_worker(
+        settings, dummy, django_capture_on_commit_callbacks):
+    import time
+
+    from django.db import OperationalError, connections
+
+    with Stub({"customers": 50}) as stub:
+        point(settings, stub)
+        with django_capture_on_commit_callbacks(execute=True):
+            run = enqueue_run(["customer"], events=False)
+        shard = SyncShard.objects.get(run=run)
+
+        def stall(path: str, query: dict) -> None:
+            # This worker stalled past its lease: the shard was queued again
+            # (--requeue) and another worker took it and its cursor over.
+            if query.get("starting_after", "").endswith("000019"):
+                for _ in range(500):  # SQLite: a moment while the page is written
+                    try:
+                        with transaction.atomic():
+                            SyncShard.objects.filter(pk=shard.pk).update(
+                                worker="other:1", attempts=2, status="running")
+                            SyncCursor.objects.update(leased_by="other:1:shard",
+                                                      lease_expires=timezone.now() + dt.timedelta(minutes=5))
+                        break
+                    except OperationalError:
+                        time.sleep(0.01)
+                connections.close_all()
+
+        stub.on_list = stall
+        result = run_shard(shard.pk)
+    assert not result.get("ran", True)
+    row = SyncShard.objects.get(pk=shard.pk)
+    # the row stays the new worker's: neither failed nor finished by the one that lost it
+    assert (row.status, row.worker, row.finished_at) == ("running", "other:1", None)
+    assert SyncRun.objects.get(pk=run.pk).finished_at is None
+    assert Customer.objects.count() == 20
