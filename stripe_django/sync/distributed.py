@@ -255,7 +255,8 @@ def _finish(shard: Any, db: str, using: str | None) -> dict[str, Any]:
 
 def requeue(run_id: int, *, using: str | None = None) -> int:
     """Queue again the shards of a run left ``running`` by a worker that died (their
-    cursor's lease has expired) or left ``queued`` with their task lost. Returns how many.
+    cursor's lease has expired) or left ``queued`` with their task lost, and the changes
+    of an account whose lists are all done that were never queued. Returns how many.
 
     A queued shard's task cannot be seen from here: it is taken for lost only when the
     run has not moved (no shard started or finished, the run not created) for
@@ -271,10 +272,17 @@ def requeue(run_id: int, *, using: str | None = None) -> int:
     shards = SyncShard._default_manager.using(db).filter(run=run)
     stalled = run.created_at <= stale and not shards.filter(
         Q(started_at__gt=stale) | Q(finished_at__gt=stale)).exists()
-    statuses = [SyncShard.Status.RUNNING] + ([SyncShard.Status.QUEUED] if stalled else [])
+    statuses = [SyncShard.Status.RUNNING]
+    if stalled:
+        # also an account's changes that a worker dying after its last list did not queue
+        statuses += [SyncShard.Status.QUEUED, SyncShard.Status.WAITING]
     count = 0
     for shard in shards.filter(status__in=statuses):
-        if shard.status == SyncShard.Status.RUNNING:
+        if shard.status == SyncShard.Status.WAITING:
+            if shards.filter(account=shard.account).exclude(name=CHANGES).exclude(
+                    status__in=_FINAL).exists():
+                continue  # queued by the last of its account's lists, still to run
+        elif shard.status == SyncShard.Status.RUNNING:
             held = SyncCursor._default_manager.using(db).filter(
                 leased_by__endswith=f":shard{shard.pk}", lease_expires__gt=now).exists()
             if held or (shard.started_at and shard.started_at > stale):

@@ -358,3 +358,27 @@ def test_a_worker_that_lost_its_shard_leaves_the_shard_to_its_new_worker(
     assert (row.status, row.worker, row.finished_at) == ("running", "other:1", None)
     assert SyncRun.objects.get(pk=run.pk).finished_at is None
     assert Customer.objects.count() == 20
+
+
+def test_requeue_queues_the_changes_a_dead_worker_did_not(
+        settings, dummy, django_capture_on_commit_callbacks):
+    from stripe_django.sync.distributed import requeue
+
+    with Stub({"customers": 3}) as stub:
+        point(settings, stub, SYNC_LEASE_SECONDS=60)
+        with django_capture_on_commit_callbacks(execute=True):
+            run = enqueue_run(["customer"])
+        listed = SyncShard.objects.get(run=run, name="customer")
+        # its worker recorded the list's result and died before queuing the changes
+        long_ago = timezone.now() - dt.timedelta(minutes=5)
+        SyncRun.objects.filter(pk=run.pk).update(created_at=long_ago)
+        SyncShard.objects.filter(pk=listed.pk).update(status="ok", started_at=long_ago,
+                                                      finished_at=long_ago)
+        dummy.clear()
+        with django_capture_on_commit_callbacks(execute=True):
+            assert requeue(run.pk) == 1
+        changes = SyncShard.objects.get(run=run, name=CHANGES)
+        assert [r.args for r in dummy.results] == [[changes.pk, None]]
+        drain(dummy, django_capture_on_commit_callbacks)
+    assert SyncShard.objects.get(pk=changes.pk).status == "ok"
+    assert SyncRun.objects.get(pk=run.pk).finished_at is not None
