@@ -161,11 +161,9 @@ def _key_config(name: str) -> dict[str, Any]:
 
 
 def api_key_for(name: str | None) -> str:
-    """The secret key of an ``API_KEYS`` name; None (or "default" when ``API_KEYS`` does
-    not define it): ``API_KEY``."""
-    if not name:
-        return stripe_settings.require("API_KEY")
-    config = _key_config(name)
+    """The secret key of an ``API_KEYS`` name; None means "default" (``API_KEY``, or
+    ``API_KEYS["default"]`` where it is defined)."""
+    config = _key_config(name or DEFAULT_KEY)
     if not config:
         return stripe_settings.require("API_KEY")
     key = config.get("API_KEY")
@@ -176,10 +174,10 @@ def api_key_for(name: str | None) -> str:
 
 def platform_account_for(name: str | None) -> str | None:
     """The ``stripe_account`` of the platform's own rows read with the key ``name``: its
-    ``ACCOUNT`` (several platforms in one database), else None (the single-key setup)."""
-    if not name:
-        return None
-    return _key_config(name).get("ACCOUNT") or None
+    ``ACCOUNT`` (several platforms in one database), else None (the single-key setup).
+    None means "default", as everywhere: an ``API_KEYS["default"]`` with an ``ACCOUNT``
+    gives it to ``API_KEY``'s rows whether the key is named or not."""
+    return _key_config(name or DEFAULT_KEY).get("ACCOUNT") or None
 
 
 def key_for_platform_account(account: str | None) -> str | None:

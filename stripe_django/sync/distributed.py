@@ -164,12 +164,14 @@ def run_shard(shard_id: int, *, using: str | None = None, client: Any = None) ->
                           expire_old_cursors=bool(options.get("events", True)), **common)
     except Exception as error:  # noqa: BLE001 - recorded on the shard
         logger.exception("stripe_django: sync shard %s failed", shard)
-        _record(shard, db, status=FAILED, errors=[f"{type(error).__name__}: {error}"])
+        if not _record(shard, db, status=FAILED, errors=[f"{type(error).__name__}: {error}"]):
+            return _lost(shard, db)
         return _finish(shard, db, using)
     busy = {id(t) for t in report.busy}
     if busy and all(id(t) in busy for t in report.types):
         return _busy(shard, db, report, using)
-    _record_report(shard, db, report)
+    if not _record_report(shard, db, report):
+        return _lost(shard, db)
     return _finish(shard, db, using)
 
 
@@ -179,36 +181,52 @@ def _busy(shard: Any, db: str, report: SyncReport, using: str | None) -> dict[st
 
     SyncShard = _models()[2]
     if shard.attempts <= BUSY_RETRIES and _backend_defers():
-        SyncShard._default_manager.using(db).filter(pk=shard.pk).update(
-            status=SyncShard.Status.QUEUED, notes=["another worker holds its cursor; queued again"])
+        if not _claimed(shard, db).update(
+                status=SyncShard.Status.QUEUED, notes=["another worker holds its cursor; queued again"]):
+            return _lost(shard, db)
         transaction.on_commit(lambda: _enqueue(shard.pk, using, BUSY_RETRY_DELAY), using=db)
         return {"shard": shard.pk, "status": "queued", "ran": False}
-    _record(shard, db, status=SKIPPED, notes=["another worker held its cursor; not run"])
+    if not _record(shard, db, status=SKIPPED, notes=["another worker held its cursor; not run"]):
+        return _lost(shard, db)
     return _finish(shard, db, using)
 
 
-def _record_report(shard: Any, db: str, report: SyncReport) -> None:
+def _record_report(shard: Any, db: str, report: SyncReport) -> bool:
     types = report.types
     if shard.name == CHANGES:
         types = [t for t in report.types if t.name == CHANGES]
     if not types:
         note = "nothing to apply: no list of this account is complete" if shard.name == CHANGES else ""
-        _record(shard, db, status=OK if shard.name == CHANGES else SKIPPED,
-                notes=[note] if note else list(report.notes))
-        return
+        return _record(shard, db, status=OK if shard.name == CHANGES else SKIPPED,
+                       notes=[note] if note else list(report.notes))
     t = types[0]
     status = t.status
     if status not in (OK, FAILED, UNAVAILABLE, SKIPPED):
         status = FAILED
-    _record(shard, db, status=status, mode=t.mode, fetched=t.fetched, created=t.created,
-            updated=t.updated, unchanged=t.unchanged, failed=t.failed, requests=t.requests,
-            http_status=t.http_status, notes=t.notes + report.notes, errors=t.errors[:50])
+    return _record(shard, db, status=status, mode=t.mode, fetched=t.fetched, created=t.created,
+                   updated=t.updated, unchanged=t.unchanged, failed=t.failed, requests=t.requests,
+                   http_status=t.http_status, notes=t.notes + report.notes, errors=t.errors[:50])
 
 
-def _record(shard: Any, db: str, **fields: Any) -> None:
+def _claimed(shard: Any, db: str) -> Any:
+    """The shard's row while it is still this run of it: requeued (``--requeue``) and
+    claimed again by another worker, it is that worker's to record."""
     SyncShard = _models()[2]
+    return SyncShard._default_manager.using(db).filter(
+        pk=shard.pk, status=SyncShard.Status.RUNNING, worker=shard.worker, attempts=shard.attempts)
+
+
+def _record(shard: Any, db: str, **fields: Any) -> bool:
+    """Record the shard's result; False when the shard is no longer this worker's."""
     fields.setdefault("finished_at", timezone.now())
-    SyncShard._default_manager.using(db).filter(pk=shard.pk).update(**fields)
+    return bool(_claimed(shard, db).update(**fields))
+
+
+def _lost(shard: Any, db: str) -> dict[str, Any]:
+    logger.warning("stripe_django: sync shard %s was taken over by another worker; its result "
+                   "here is not recorded", shard)
+    row = _models()[2]._default_manager.using(db).filter(pk=shard.pk).values("status").first()
+    return {"shard": shard.pk, "status": (row or {}).get("status"), "ran": False}
 
 
 _FINAL = ("ok", "failed", "unavailable", "skipped")
@@ -237,16 +255,34 @@ def _finish(shard: Any, db: str, using: str | None) -> dict[str, Any]:
 
 def requeue(run_id: int, *, using: str | None = None) -> int:
     """Queue again the shards of a run left ``running`` by a worker that died (their
-    cursor's lease has expired) or left ``queued`` with their task lost. Returns how many."""
+    cursor's lease has expired) or left ``queued`` with their task lost, and the changes
+    of an account whose lists are all done that were never queued. Returns how many.
+
+    A queued shard's task cannot be seen from here: it is taken for lost only when the
+    run has not moved (no shard started or finished, the run not created) for
+    ``SYNC_LEASE_SECONDS``. While workers get through the run, its queued shards are
+    waiting in the queue, and queuing them again would only double it."""
+    from django.db.models import Q
+
     SyncCursor, SyncRun, SyncShard = _models()
     db = _alias(using)
     run = SyncRun._default_manager.using(db).get(pk=run_id)
     now = timezone.now()
     stale = now - dt.timedelta(seconds=float(stripe_settings.SYNC_LEASE_SECONDS))
+    shards = SyncShard._default_manager.using(db).filter(run=run)
+    stalled = run.created_at <= stale and not shards.filter(
+        Q(started_at__gt=stale) | Q(finished_at__gt=stale)).exists()
+    statuses = [SyncShard.Status.RUNNING]
+    if stalled:
+        # also an account's changes that a worker dying after its last list did not queue
+        statuses += [SyncShard.Status.QUEUED, SyncShard.Status.WAITING]
     count = 0
-    for shard in SyncShard._default_manager.using(db).filter(
-            run=run, status__in=[SyncShard.Status.RUNNING, SyncShard.Status.QUEUED]):
-        if shard.status == SyncShard.Status.RUNNING:
+    for shard in shards.filter(status__in=statuses):
+        if shard.status == SyncShard.Status.WAITING:
+            if shards.filter(account=shard.account).exclude(name=CHANGES).exclude(
+                    status__in=_FINAL).exists():
+                continue  # queued by the last of its account's lists, still to run
+        elif shard.status == SyncShard.Status.RUNNING:
             held = SyncCursor._default_manager.using(db).filter(
                 leased_by__endswith=f":shard{shard.pk}", lease_expires__gt=now).exists()
             if held or (shard.started_at and shard.started_at > stale):

@@ -4,16 +4,13 @@ answering with Stripe's example objects for what it does not, signed webhooks.""
 from __future__ import annotations
 
 import copy
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.urls import reverse
 
 from stripe_django.testing.localstripe import LocalStripe
+from stripe_django.testing.stubserver import JSONStubServer, StubRequest
 from tests.sync.conftest import point_at
 from tests.webhooks.conftest import body_of, make_event, sign
 
@@ -41,48 +38,24 @@ class Stub:
         self.routes: dict[tuple[str, str], tuple[int, Any]] = {}
         self.requests: list[dict[str, Any]] = []
         self.on_request = None  # called in the server thread while a request is answered
-        stub = self
+        self.server = JSONStubServer(self._respond).start()
+        self.url = self.server.url
 
-        class Handler(BaseHTTPRequestHandler):
-            def _answer(self) -> None:
-                url = urlsplit(self.path)
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length).decode() if length else ""
-                stub.requests.append({
-                    "method": self.command, "path": url.path, "query": parse_qs(url.query),
-                    "headers": dict(self.headers), "form": parse_qs(body),
-                })
-                if stub.on_request is not None:
-                    stub.on_request()
-                status, payload = stub.routes.get((self.command, url.path),
-                                                  (404, {"error": {"type": "invalid_request_error",
-                                                                   "message": f"no route {url.path}"}}))
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = do_DELETE = _answer
-
-            def log_message(self, format, *args):  # noqa: A002
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                       daemon=True)
-        self.thread.start()
+    def _respond(self, request: StubRequest) -> tuple[int, Any]:
+        self.requests.append({"method": request.method, "path": request.path,
+                              "query": request.query, "headers": request.headers,
+                              "form": request.form})
+        if self.on_request is not None:
+            self.on_request()
+        return self.routes.get((request.method, request.path), (404, {"error": {
+            "type": "invalid_request_error", "message": f"no route {request.path}"}}))
 
     def answer(self, method: str, path: str, payload: Any, status: int = 200) -> Any:
         self.routes[(method.upper(), path)] = (status, payload)
         return payload
 
     def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.server.stop()
 
 
 @pytest.fixture

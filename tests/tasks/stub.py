@@ -5,11 +5,11 @@ recorded with its time, path and account, to count requests per second and shard
 from __future__ import annotations
 
 import collections
-import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
+
+from stripe_django.testing.stubserver import JSONStubServer
 
 T0 = 1_760_000_000
 KINDS = {"customers": ("customer", "cus"), "products": ("product", "prod")}
@@ -32,7 +32,13 @@ def make(kind: str, index: int, account: str | None, api_key: str = "") -> dict:
 
 
 class Stub:
-    def __init__(self, sizes: dict[str, int], accounts: tuple[str, ...] = (), latency: float = 0.0):
+    def __init__(self, sizes: dict[str, int], accounts: tuple[str, ...] = (), latency: float = 0.0,
+                 throttle: tuple[int, float] | None = None):
+        """``throttle=(n, seconds)``: the n-th list request is answered 429 with that
+        ``Retry-After`` (``throttled_at``: when)."""
+        self.throttle = throttle
+        self.on_list = None  # called (path, query) in the server's thread for each list request
+        self.throttled_at: float | None = None
         self.sizes = sizes
         self.accounts = accounts
         self.latency = latency
@@ -40,50 +46,37 @@ class Stub:
         self.keys: collections.Counter = collections.Counter()  # API key of each request
         self.first_pages: collections.Counter = collections.Counter()  # (path, account)
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: JSONStubServer | None = None
 
     def __enter__(self) -> "Stub":
-        stub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:  # noqa: N802
-                auth = self.headers.get("Authorization") or ""
-                status, body = stub.handle(self.path, self.headers.get("Stripe-Account"),
-                                           auth.removeprefix("Bearer "))
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server = JSONStubServer(lambda request: self.handle(
+            request.target, request.headers.get("Stripe-Account"),
+            (request.headers.get("Authorization") or "").removeprefix("Bearer "))).start()
         return self
 
     def __exit__(self, *exc) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()
 
     @property
     def api_base(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self._server.url
 
-    def handle(self, raw: str, account: str | None, api_key: str = "") -> tuple[int, dict]:
+    def handle(self, raw: str, account: str | None, api_key: str = "") -> tuple:
         parts = urlsplit(raw)
         path = parts.path.removeprefix("/v1/")
         query = dict(parse_qsl(parts.query))
         with self._lock:
+            if self.throttle and path in KINDS and self.throttled_at is None:
+                if sum(1 for _t, p, _a in self.requests if p in KINDS) + 1 == self.throttle[0]:
+                    self.throttled_at = time.time()
+                    return 429, {"error": {"type": "rate_limit_error", "message": "slow down"}}, {
+                        "Retry-After": str(self.throttle[1])}
             self.requests.append((time.time(), path, account))
             self.keys[api_key] += 1
             if "starting_after" not in query and "created[gt]" not in query:
                 self.first_pages[(path, account)] += 1
+        if self.on_list is not None and path in KINDS:
+            self.on_list(path, query)
         if self.latency:
             time.sleep(self.latency)
         if path == "accounts":

@@ -108,3 +108,23 @@ def test_an_enqueued_run_reads_with_its_key(settings, django_capture_on_commit_c
     assert set(SyncShard.objects.filter(run=run).values_list("status", flat=True)) == {"ok"}
     assert Customer.objects.for_account(BRAND_B).count() == 4
     assert set(stub.keys) == {"sk_test_brand_b"}
+
+
+def test_the_default_key_given_an_account_in_api_keys_keeps_it_everywhere(settings, deliver):  # noqa: F811
+    # API_KEYS["default"] is API_KEY's entry (the check counts it so): its ACCOUNT goes
+    # on brand A's rows whether the key is named or not, so they stay apart from those
+    # of brand B, the key without an ACCOUNT.
+    with Stub({"customers": 3}) as stub:
+        settings.STRIPE_DJANGO = {
+            "API_KEY": "sk_test_brand_a",
+            "API_KEYS": {"default": {"API_KEY": "sk_test_brand_a", "ACCOUNT": "acct_1BRANDA0"},
+                         "brand_b": {"API_KEY": "sk_test_brand_b"}},
+            "WEBHOOK_SECRETS": ["whsec_tests_primary"],
+            "MAX_NETWORK_RETRIES": 0, "SYNC_RATE_LIMIT": 1000, "API_BASE": stub.api_base,
+        }
+        assert sync(["customer"], events=False).ok
+        assert sync(["customer"], key="brand_b", events=False).ok
+    assert deliver(make_event(customer("cus_branda_hook"))).status_code == 200
+    assert Customer.objects.for_account("acct_1BRANDA0").count() == 3 + 1
+    assert Customer.objects.for_account(None).count() == 3  # brand B's
+    assert set(SyncCursor.objects.values_list("account", flat=True)) == {"acct_1BRANDA0", ""}

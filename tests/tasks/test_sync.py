@@ -167,19 +167,30 @@ def test_a_lost_lease_stops_the_shard_and_leaves_its_cursor(settings):
 
 
 def test_the_database_pace_is_shared_by_every_limiter_of_a_key(settings):
-    slept: list[float] = []
+    import time
+
+    # When each request may go: the time of the call plus the wait asked (the calls
+    # themselves take a while on a busy machine, and shorten the waits).
+    slots: list[float] = []
     store = DatabaseSlots(connection.alias)
-    one = SharedRateLimiter("key1", 10, store, sleep=slept.append)
-    two = SharedRateLimiter("key1", 10, store, sleep=slept.append)
-    other = SharedRateLimiter("key2", 10, store, sleep=slept.append)
-    for limiter in (one, two, one, two, other):
+
+    def take(limiter) -> float:
+        called = time.time()
+        count = len(slots)
         limiter.acquire()
+        return slots[count] if len(slots) > count else called
+
+    one, two, other = (SharedRateLimiter(key, 10, store,
+                                         sleep=lambda d: slots.append(time.time() + d))
+                       for key in ("key1", "key1", "key2"))
+    times = [take(limiter) for limiter in (one, two, one, two)]
     # key1: four slots 0.1 s apart whoever takes them; key2 is paced on its own
-    assert len(slept) == 3 and [round(s, 1) for s in slept] == [0.1, 0.2, 0.3]
+    assert [b - a for a, b in zip(times, times[1:])] == [pytest.approx(0.1, abs=0.03)] * 3
+    count = len(slots)
+    other.acquire()
+    assert len(slots) == count  # no wait
     one.pause(2.0)
-    slept.clear()
-    two.acquire()
-    assert slept and slept[0] > 1.8 and one.throttled == 1
+    assert take(two) - time.time() > 1.8 and one.throttled == 1
 
 
 def test_the_redis_pace_is_shared(settings):
@@ -285,3 +296,100 @@ def test_requeue_takes_back_the_shards_of_a_dead_worker(settings, dummy,
         drain(dummy, django_capture_on_commit_callbacks)
     assert SyncShard.objects.get(pk=customers.pk).status == "ok"
     assert Customer.objects.count() == 6
+
+
+def test_requeue_leaves_the_queued_shards_of_a_run_that_progresses(
+        settings, dummy, django_capture_on_commit_callbacks):
+    import io
+
+    from stripe_django.sync.distributed import requeue
+
+    out = io.StringIO()
+
+    with Stub({"customers": 3}) as stub:
+        point(settings, stub, SYNC_LEASE_SECONDS=60)
+        with django_capture_on_commit_callbacks(execute=True):
+            run = enqueue_run(["customer", "product", "price"], events=False)
+        customers, products, prices = SyncShard.objects.filter(run=run).order_by("pk")
+        # workers are at it: one shard done a moment ago, the others wait in the queue
+        # (their tasks are there): queuing them again would only double the queue
+        SyncShard.objects.filter(pk=customers.pk).update(
+            status="ok", started_at=timezone.now(), finished_at=timezone.now())
+        dummy.clear()
+        with django_capture_on_commit_callbacks(execute=True):
+            assert requeue(run.pk) == 0
+            call_command("stripe_sync", "--run", str(run.pk), "--requeue", stdout=out)
+        assert dummy.results == []
+        assert (f"sync run {run.pk}: 0 shard(s) queued again\n  2 other shard(s) running or "
+                "queued: a running shard is taken back once its lease has expired, queued ones "
+                "once the run has not moved for SYNC_LEASE_SECONDS") in out.getvalue()
+        # nothing has moved for longer than a lease: their tasks are taken for lost
+        long_ago = timezone.now() - dt.timedelta(minutes=5)
+        SyncRun.objects.filter(pk=run.pk).update(created_at=long_ago)
+        SyncShard.objects.filter(pk=customers.pk).update(started_at=long_ago, finished_at=long_ago)
+        with django_capture_on_commit_callbacks(execute=True):
+            assert requeue(run.pk) == 2
+        assert sorted(r.args[0] for r in dummy.results) == [products.pk, prices.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_that_lost_its_shard_leaves_the_shard_to_its_new_worker(
+        settings, dummy, django_capture_on_commit_callbacks):
+    import time
+
+    from django.db import OperationalError, connections
+
+    with Stub({"customers": 50}) as stub:
+        point(settings, stub)
+        with django_capture_on_commit_callbacks(execute=True):
+            run = enqueue_run(["customer"], events=False)
+        shard = SyncShard.objects.get(run=run)
+
+        def stall(path: str, query: dict) -> None:
+            # This worker stalled past its lease: the shard was queued again
+            # (--requeue) and another worker took it and its cursor over.
+            if query.get("starting_after", "").endswith("000019"):
+                for _ in range(500):  # SQLite: a moment while the page is written
+                    try:
+                        with transaction.atomic():
+                            SyncShard.objects.filter(pk=shard.pk).update(
+                                worker="other:1", attempts=2, status="running")
+                            SyncCursor.objects.update(leased_by="other:1:shard",
+                                                      lease_expires=timezone.now() + dt.timedelta(minutes=5))
+                        break
+                    except OperationalError:
+                        time.sleep(0.01)
+                connections.close_all()
+
+        stub.on_list = stall
+        result = run_shard(shard.pk)
+    assert not result.get("ran", True)
+    row = SyncShard.objects.get(pk=shard.pk)
+    # the row stays the new worker's: neither failed nor finished by the one that lost it
+    assert (row.status, row.worker, row.finished_at) == ("running", "other:1", None)
+    assert SyncRun.objects.get(pk=run.pk).finished_at is None
+    assert Customer.objects.count() == 20
+
+
+def test_requeue_queues_the_changes_a_dead_worker_did_not(
+        settings, dummy, django_capture_on_commit_callbacks):
+    from stripe_django.sync.distributed import requeue
+
+    with Stub({"customers": 3}) as stub:
+        point(settings, stub, SYNC_LEASE_SECONDS=60)
+        with django_capture_on_commit_callbacks(execute=True):
+            run = enqueue_run(["customer"])
+        listed = SyncShard.objects.get(run=run, name="customer")
+        # its worker recorded the list's result and died before queuing the changes
+        long_ago = timezone.now() - dt.timedelta(minutes=5)
+        SyncRun.objects.filter(pk=run.pk).update(created_at=long_ago)
+        SyncShard.objects.filter(pk=listed.pk).update(status="ok", started_at=long_ago,
+                                                      finished_at=long_ago)
+        dummy.clear()
+        with django_capture_on_commit_callbacks(execute=True):
+            assert requeue(run.pk) == 1
+        changes = SyncShard.objects.get(run=run, name=CHANGES)
+        assert [r.args for r in dummy.results] == [[changes.pk, None]]
+        drain(dummy, django_capture_on_commit_callbacks)
+    assert SyncShard.objects.get(pk=changes.pk).status == "ok"
+    assert SyncRun.objects.get(pk=run.pk).finished_at is not None

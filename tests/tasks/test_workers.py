@@ -161,7 +161,8 @@ def test_webhook_events_are_processed_by_the_workers(workers, deliver):  # noqa:
 
 
 def test_a_sharded_sync_runs_on_two_workers(workers):
-    with Stub({"customers": 45, "products": 12}, accounts=ACCOUNTS, latency=0.02) as stub:
+    with Stub({"customers": 45, "products": 12}, accounts=ACCOUNTS, latency=0.02,
+              throttle=(8, 1.0)) as stub:
         stripe = {"API_KEY": "sk_test_workers", "API_BASE": stub.api_base, "MAX_NETWORK_RETRIES": 0,
                   "SYNC_RATE_LIMIT": RATE, "SYNC_PAGE_SIZE": 10}
         if workers.kind == "rq":
@@ -189,4 +190,9 @@ def test_a_sharded_sync_runs_on_two_workers(workers):
         # listed by enqueue_run itself)
         busiest = stub.max_in_window(1.0, paths=("customers", "products", "events", "accounts"))
         assert busiest <= RATE + 2, stub.per_second()
+        # the 429 held back both workers for its Retry-After (but for a request each
+        # that had its slot already)
+        assert stub.throttled_at is not None
+        held = [t for t, _p, _a in stub.requests if stub.throttled_at < t < stub.throttled_at + 0.9]
+        assert len(held) <= 2, held
         assert len(stub.requests) >= 5 * (5 + 2)

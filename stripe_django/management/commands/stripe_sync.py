@@ -120,6 +120,12 @@ class Command(BaseCommand):
         if options["requeue"]:
             count = requeue(run_id, using=options["database"])
             self.stdout.write(f"sync run {run_id}: {count} shard(s) queued again")
+            left = run.shards.filter(status__in=["running", "queued"]).count() - count
+            if left > 0:
+                self.stdout.write(
+                    f"  {left} other shard(s) running or queued: a running shard is taken back "
+                    "once its lease has expired, queued ones once the run has not moved for "
+                    "SYNC_LEASE_SECONDS")
         if options["wait"]:
             while not run.finished:
                 time.sleep(0.5)
