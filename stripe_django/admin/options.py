@@ -134,12 +134,14 @@ class StripeObjectAdmin(ReadOnlyMixin, admin.ModelAdmin):
                 return exact, False
         return super().get_search_results(request, queryset, search_term)
 
+    # The mirror's own columns are named so that no Stripe field can take their names
+    # (a payment evaluation has a field ``events``: a duplicate field fails the checks).
     @admin.display(description="stripe data")
-    def payload(self, obj) -> str:
+    def mirror_payload(self, obj) -> str:
         return display.payload(obj)
 
     @admin.display(description="events")
-    def events(self, obj) -> str | None:
+    def mirror_events(self, obj) -> str | None:
         """A link to the stored events about this object (the events list searched by its id)."""
         return display.events_link(obj.pk, self.admin_site)
 
@@ -228,8 +230,8 @@ def admin_class_for(model: type[StripeModel], base: type[StripeObjectAdmin] = St
     if nested:
         fieldsets.append(("Nested objects", {"fields": [name_of[n] for n in nested],
                                              "classes": ["collapse"]}))
-    fieldsets.append(("Mirror", {"fields": [*MIRROR_FIELDS, "events", "payload"]}))
+    fieldsets.append(("Mirror", {"fields": [*MIRROR_FIELDS, "mirror_events", "mirror_payload"]}))
     attrs["fieldsets"] = fieldsets
-    attrs["readonly_fields"] = [*name_of.values(), *MIRROR_FIELDS, "events", "payload"]
+    attrs["readonly_fields"] = [*name_of.values(), *MIRROR_FIELDS, "mirror_events", "mirror_payload"]
     attrs["inlines"] = inline_classes_for(model)
     return type(f"{model.__name__}Admin", (base,), attrs)
