@@ -140,6 +140,10 @@ class StripeObjectAdmin(ReadOnlyMixin, admin.ModelAdmin):
     def mirror_payload(self, obj) -> str:
         return display.payload(obj)
 
+    @admin.display(description="rows referring to it")
+    def mirror_related(self, obj) -> str | None:
+        return display.related_rows(obj, self.admin_site)
+
     @admin.display(description="events")
     def mirror_events(self, obj) -> str | None:
         """A link to the stored events about this object (the events list searched by its id)."""
@@ -224,7 +228,9 @@ def admin_class_for(model: type[StripeModel], base: type[StripeObjectAdmin] = St
     first = ["id", *(c.field.name for c in listed)]
     scalars = [n for n in name_of if n not in first and not _is_json(fields[n])]
     nested = [n for n in name_of if _is_json(fields[n])]
-    fieldsets = [(None, {"fields": [name_of[n] for n in first]})]
+    # The rows referring to this one (a customer's invoices) come with its summary.
+    referring = ["mirror_related"] if display.reverse_relations(model) else []
+    fieldsets = [(None, {"fields": [*(name_of[n] for n in first), *referring]})]
     if scalars:
         fieldsets.append(("All fields", {"fields": [name_of[n] for n in scalars]}))
     if nested:
@@ -232,6 +238,7 @@ def admin_class_for(model: type[StripeModel], base: type[StripeObjectAdmin] = St
                                              "classes": ["collapse"]}))
     fieldsets.append(("Mirror", {"fields": [*MIRROR_FIELDS, "mirror_events", "mirror_payload"]}))
     attrs["fieldsets"] = fieldsets
-    attrs["readonly_fields"] = [*name_of.values(), *MIRROR_FIELDS, "mirror_events", "mirror_payload"]
+    attrs["readonly_fields"] = [*name_of.values(), *referring, *MIRROR_FIELDS, "mirror_events",
+                                "mirror_payload"]
     attrs["inlines"] = inline_classes_for(model)
     return type(f"{model.__name__}Admin", (base,), attrs)

@@ -72,3 +72,27 @@ def test_staff_without_permission_and_anonymous_users_see_nothing(client, db):
     assert client.get("/admin/stripe_django/invoice/in_0000/change/").status_code == 403
     assert client.get("/admin/stripe_django/synccursor/health/").status_code == 403
     assert Invoice.objects.count() == 1
+
+
+def test_customer_page_links_to_their_invoices_and_charges_in_one_query(admin_client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    mirror(2)
+    url = "/admin/stripe_django/customer/cus_0000/change/"
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert admin_client.get(url).status_code == 200
+        return len(captured)
+
+    before = queries()
+    upsert(payloads.invoice_current("in_more", customer="cus_0000", created=payloads.T0 + 9))
+    assert queries() == before  # the numbers are read in one query, however many rows
+    text = html.unescape(admin_client.get(url).content.decode())
+    invoices_url = "/admin/stripe_django/invoice/?customer__exact=cus_0000"
+    assert f'<a href="{invoices_url}">invoices: 2</a>' in text
+    assert '<a href="/admin/stripe_django/charge/?customer__exact=cus_0000">charges: 1</a>' in text
+    assert "refunds:" not in text  # relations without rows are left out
+    listed = admin_client.get(invoices_url).content.decode()
+    assert "in_more" in listed and "in_0000" in listed and "in_0001" not in listed
