@@ -96,3 +96,30 @@ def test_customer_page_links_to_their_invoices_and_charges_in_one_query(admin_cl
     assert "refunds:" not in text  # relations without rows are left out
     listed = admin_client.get(invoices_url).content.decode()
     assert "in_more" in listed and "in_0000" in listed and "in_0001" not in listed
+
+
+@pytest.mark.parametrize("make, url", [
+    (lambda n: payloads.invoice_current("in_q", customer="cus_0000", n_lines=n),
+     "/admin/stripe_django/invoice/in_q/change/"),
+    (lambda n: {**payloads.subscription_current("sub_q", customer="cus_0000"), "items": {
+        "object": "list", "has_more": False, "url": "/v1/subscription_items",
+        "data": [{**payloads.subscription_current()["items"]["data"][0], "id": f"si_q{i}",
+                  "subscription": "sub_q"} for i in range(n)]}},
+     "/admin/stripe_django/subscription/sub_q/change/"),
+])
+def test_queries_of_a_page_do_not_grow_with_its_child_rows(admin_client, make, url):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    mirror(1)
+
+    def queries(children: int) -> list[str]:
+        upsert(make(children))
+        with CaptureQueriesContext(connection) as captured:
+            page = admin_client.get(url)
+        assert page.status_code == 200
+        return [q["sql"] for q in captured]
+
+    queries(1)  # (the first page of a session reads more than the page itself)
+    few, many = queries(2), queries(12)
+    assert len(few) == len(many), "\n".join(q[:150] for q in [*few, "----", *many])
