@@ -164,3 +164,26 @@ def test_filters_and_the_date_drill_down_read_a_bounded_part_of_the_table(admin_
     months = admin_client.get(changelist(Customer), {"created__year": 2019}).content.decode()
     assert "May 2019" in months and "June 2019" in months and "July 2019" not in months
     assert "cus_0001" in results(admin_client.get(changelist(Customer), {"currency": "eur", "q": "cus_0001"}))
+
+
+def test_the_date_drill_down_in_a_time_zone_the_database_may_not_know(admin_client, settings):
+    """Months and days in the project's TIME_ZONE, also on a MySQL/MariaDB server without
+    time zone tables (CONVERT_TZ to a named zone gives NULL there)."""
+    import datetime as dt
+
+    from .conftest import customers
+
+    settings.TIME_ZONE = "America/New_York"
+    objs = customers(3)
+    # 2019-06-01 02:00 UTC is still May 31 in New York
+    for obj, when in zip(objs, ((2019, 5, 3, 12), (2019, 6, 1, 2), (2019, 6, 20, 12))):
+        obj["created"] = int(dt.datetime(*when, tzinfo=dt.timezone.utc).timestamp())
+    assert not upsert_many(objs).errors
+    months = admin_client.get(changelist(Customer), {"created__year": 2019})
+    assert months.status_code == 200
+    text = months.content.decode()
+    assert "May 2019" in text and "June 2019" in text
+    days = admin_client.get(changelist(Customer), {"created__year": 2019, "created__month": 5}).content.decode()
+    assert "May 3" in days and "May 31" in days
+    assert "cus_0001" in results(admin_client.get(
+        changelist(Customer), {"created__year": 2019, "created__month": 5, "created__day": 31}))
