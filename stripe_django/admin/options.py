@@ -29,11 +29,14 @@ MIRROR_FIELDS = ("stripe_account", "stripe_snapshot_at", "stripe_data_hash", "de
 
 
 def _as_method(func: Callable[[Any], Any]) -> Callable[[Any, Any], Any]:
-    """A column function ``f(obj)`` as a ModelAdmin method, keeping its display options."""
+    """A column function ``f(obj)`` as a ModelAdmin method, keeping its display options.
+    No value is the admin's empty mark: lists show one for None, read-only fields of a
+    change page would print "None"."""
 
     @functools.wraps(func)
     def method(self, obj):
-        return func(obj)
+        value = func(obj)
+        return self.get_empty_value_display() if value is None else value
 
     return method
 

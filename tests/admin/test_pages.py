@@ -23,6 +23,8 @@ def test_invoice_page_shows_amount_status_customer_and_lines(admin_client):
     text = page.content.decode()
     assert "50.00 EUR" in text  # total
     assert "50.10 EUR" in text  # amount_paid
+    # a reference or an amount without a value shows the admin's empty mark
+    assert '<div class="readonly">None</div>' not in text
     assert ">paid<" in text
     # the customer, linked to its page and labelled with the customer row
     assert f'href="/admin/stripe_django/customer/{quote("cus_0000")}/change/"' in text
