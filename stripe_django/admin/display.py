@@ -43,7 +43,9 @@ def amount_column(name: str) -> Callable[[Any], str | None]:
 
     @admin.display(description=name.replace("_", " "), ordering=name)
     def column(obj: Any) -> str | None:
-        return format_amount(getattr(obj, name), getattr(obj, "currency", None)) or None
+        text = format_amount(getattr(obj, name), getattr(obj, "currency", None))
+        # on one line: a narrow column would put the currency under the number
+        return format_html('<span style="white-space: nowrap">{}</span>', text) if text else None
 
     column.__name__ = f"{name}_money"
     return column

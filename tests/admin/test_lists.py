@@ -68,7 +68,8 @@ def test_invoice_list_shows_money_status_and_links_to_the_customer(admin_client)
     mirror(1)
     listing = admin_client.get(changelist(Invoice)).content.decode()
     assert "N-in_0000" in listing  # number
-    assert "50.00 EUR" in listing  # total 5000 in cents, in the invoice's currency
+    # total 5000 in cents, in the invoice's currency, on one line
+    assert '<span style="white-space: nowrap">50.00 EUR</span>' in listing
     assert ">paid<" in listing
     # the customer column links to the customer's page, labelled with the customer
     assert f'/admin/stripe_django/customer/{quote("cus_0000")}/change/' in listing
