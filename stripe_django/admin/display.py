@@ -123,8 +123,10 @@ def related_rows(obj: Any, site: admin.AdminSite = admin.site) -> str | None:
         opts = rel.related_model._meta
         url = reverse(f"{site.name}:{opts.app_label}_{opts.model_name}_changelist")
         label = str(opts.verbose_name_plural)
-        if rel.field.name != type(obj)._meta.model_name:
-            label += f" (as {rel.field.verbose_name})"  # an invoice's "latest revision"
+        # A key not named after this type says what the row is to them: an invoice's
+        # "subscriptions (as latest invoice)" (but an issuing card's transactions, by "card").
+        if not type(obj)._meta.model_name.endswith(rel.field.name.replace("_", "")):
+            label += f" (as {rel.field.verbose_name})"
         links.append(format_html('<a href="{}?{}">{}: {}</a>', url,
                                  urlencode({f"{rel.field.name}__exact": obj.pk}), label, number))
     if not links:

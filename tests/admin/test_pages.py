@@ -88,6 +88,7 @@ def test_customer_page_links_to_their_invoices_and_charges_in_one_query(admin_cl
             assert admin_client.get(url).status_code == 200
         return len(captured)
 
+    queries()  # (the first page of a session reads more than the page itself)
     before = queries()
     upsert(payloads.invoice_current("in_more", customer="cus_0000", created=payloads.T0 + 9))
     assert queries() == before  # the numbers are read in one query, however many rows
@@ -125,3 +126,13 @@ def test_queries_of_a_page_do_not_grow_with_its_child_rows(admin_client, make, u
     queries(1)  # (the first page of a session reads more than the page itself)
     few, many = queries(2), queries(12)
     assert len(few) == len(many), "\n".join(q[:150] for q in [*few, "----", *many])
+
+
+def test_rows_referring_under_another_name_say_as_what(admin_client):
+    mirror(1)  # sub_0000's latest invoice is "in_now"
+    upsert(payloads.invoice_current("in_now", customer="cus_0000"))
+    text = html.unescape(admin_client.get("/admin/stripe_django/invoice/in_now/change/").content.decode())
+    assert ('<a href="/admin/stripe_django/subscription/?latest_invoice__exact=in_now">'
+            "subscriptions (as latest invoice): 1</a>") in text
+    listed = admin_client.get("/admin/stripe_django/subscription/?latest_invoice__exact=in_now")
+    assert "sub_0000" in listed.content.decode()
