@@ -268,6 +268,15 @@ VERBOSE_NAMES: dict[str, tuple[str, str]] = {
     "topup": ("top-up", "top-ups"),
     "tax_deducted_at_source": ("tax deducted at source", "tax deducted at source records"),
     "invoiceitem": ("invoice item", "invoice items"),
+    # The namespace repeats the name's own word ("reporting report run"), or reads as
+    # part of it ("entitlements active entitlement", "apps install").
+    "entitlements.active_entitlement": ("active entitlement", "active entitlements"),
+    "entitlements.active_entitlement_summary": ("active entitlement summary",
+                                                "active entitlement summaries"),
+    "entitlements.feature": ("entitlement feature", "entitlement features"),
+    "reporting.report_run": ("report run", "report runs"),
+    "reporting.report_type": ("report type", "report types"),
+    "apps.install": ("app install", "app installs"),
 }
 # Last words whose plural the rules get wrong. "persons" is Stripe's own plural
 # (/v1/accounts/:id/persons).

@@ -115,6 +115,12 @@ def event_admin_class() -> type[StripeObjectAdmin]:
                        ("webhook_endpoint", SampledValuesFilter))
         search_fields = ("=id", "=type")
         list_select_related = False
+        # The page's summary says what the event is about and where its processing stands.
+        summary = ("object_link", "status", "attempts", "error")
+        fieldsets = [(generated.fieldsets[0][0], {
+            **generated.fieldsets[0][1],
+            "fields": [*generated.fieldsets[0][1]["fields"], *summary]}), *generated.fieldsets[1:]]
+        readonly_fields = [*generated.readonly_fields, *summary]
 
     return EventAdmin
 

@@ -29,11 +29,14 @@ MIRROR_FIELDS = ("stripe_account", "stripe_snapshot_at", "stripe_data_hash", "de
 
 
 def _as_method(func: Callable[[Any], Any]) -> Callable[[Any, Any], Any]:
-    """A column function ``f(obj)`` as a ModelAdmin method, keeping its display options."""
+    """A column function ``f(obj)`` as a ModelAdmin method, keeping its display options.
+    No value is the admin's empty mark: lists show one for None, read-only fields of a
+    change page would print "None"."""
 
     @functools.wraps(func)
     def method(self, obj):
-        return func(obj)
+        value = func(obj)
+        return self.get_empty_value_display() if value is None else value
 
     return method
 
@@ -134,11 +137,15 @@ class StripeObjectAdmin(ReadOnlyMixin, admin.ModelAdmin):
                 return exact, False
         return super().get_search_results(request, queryset, search_term)
 
-    # The names of these two are not Stripe field names (RadarPaymentEvaluation has an
-    # ``events`` field): a clash would put one name twice on the change page.
+    # The mirror's own columns are named so that no Stripe field can take their names
+    # (a payment evaluation has a field ``events``: a duplicate field fails the checks).
     @admin.display(description="stripe data")
     def mirror_payload(self, obj) -> str:
         return display.payload(obj)
+
+    @admin.display(description="rows referring to it")
+    def mirror_related(self, obj) -> str | None:
+        return display.related_rows(obj, self.admin_site)
 
     @admin.display(description="events")
     def mirror_events(self, obj) -> str | None:
@@ -224,7 +231,9 @@ def admin_class_for(model: type[StripeModel], base: type[StripeObjectAdmin] = St
     first = ["id", *(c.field.name for c in listed)]
     scalars = [n for n in name_of if n not in first and not _is_json(fields[n])]
     nested = [n for n in name_of if _is_json(fields[n])]
-    fieldsets = [(None, {"fields": [name_of[n] for n in first]})]
+    # The rows referring to this one (a customer's invoices) come with its summary.
+    referring = ["mirror_related"] if display.reverse_relations(model) else []
+    fieldsets = [(None, {"fields": [*(name_of[n] for n in first), *referring]})]
     if scalars:
         fieldsets.append(("All fields", {"fields": [name_of[n] for n in scalars]}))
     if nested:
@@ -232,6 +241,7 @@ def admin_class_for(model: type[StripeModel], base: type[StripeObjectAdmin] = St
                                              "classes": ["collapse"]}))
     fieldsets.append(("Mirror", {"fields": [*MIRROR_FIELDS, "mirror_events", "mirror_payload"]}))
     attrs["fieldsets"] = fieldsets
-    attrs["readonly_fields"] = [*name_of.values(), *MIRROR_FIELDS, "mirror_events", "mirror_payload"]
+    attrs["readonly_fields"] = [*name_of.values(), *referring, *MIRROR_FIELDS, "mirror_events",
+                                "mirror_payload"]
     attrs["inlines"] = inline_classes_for(model)
     return type(f"{model.__name__}Admin", (base,), attrs)

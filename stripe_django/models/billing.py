@@ -319,8 +319,8 @@ class EntitlementsActiveEntitlement(StripeModel):
     lookup_key = fields.String()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "entitlements active entitlement"
-        verbose_name_plural = "entitlements active entitlements"
+        verbose_name = "active entitlement"
+        verbose_name_plural = "active entitlements"
 
 
 class EntitlementsActiveEntitlementSummary(StripeModel):
@@ -333,8 +333,8 @@ class EntitlementsActiveEntitlementSummary(StripeModel):
     livemode = fields.Boolean()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "entitlements active entitlement summary"
-        verbose_name_plural = "entitlements active entitlement summaries"
+        verbose_name = "active entitlement summary"
+        verbose_name_plural = "active entitlement summaries"
 
 
 class EntitlementsFeature(StripeModel):
@@ -349,8 +349,8 @@ class EntitlementsFeature(StripeModel):
     name = fields.String()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "entitlements feature"
-        verbose_name_plural = "entitlements features"
+        verbose_name = "entitlement feature"
+        verbose_name_plural = "entitlement features"
 
 
 class Invoice(StripeModel):

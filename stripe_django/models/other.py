@@ -32,8 +32,8 @@ class AppsInstall(StripeModel):
     status = fields.Enum()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "apps install"
-        verbose_name_plural = "apps installs"
+        verbose_name = "app install"
+        verbose_name_plural = "app installs"
         indexes = [
             fields.ColumnIndex(fields=["created"]),
             fields.ColumnIndex(fields=["status"]),
@@ -208,8 +208,8 @@ class ReportingReportRun(StripeModel):
     succeeded_at = fields.Timestamp()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "reporting report run"
-        verbose_name_plural = "reporting report runs"
+        verbose_name = "report run"
+        verbose_name_plural = "report runs"
         indexes = [
             fields.ColumnIndex(fields=["created"]),
             fields.ColumnIndex(fields=["status"]),
@@ -230,8 +230,8 @@ class ReportingReportType(StripeModel):
     version = fields.Integer()
 
     class Meta(StripeModel.Meta):
-        verbose_name = "reporting report type"
-        verbose_name_plural = "reporting report types"
+        verbose_name = "report type"
+        verbose_name_plural = "report types"
 
 
 class ScheduledQueryRun(StripeModel):

@@ -102,3 +102,29 @@ def test_the_events_of_an_object_are_found_by_its_id(admin_client, deliver):
     # the customer's page links to them
     page = admin_client.get("/admin/stripe_django/customer/cus_searched/change/").content.decode()
     assert '/admin/stripe_django/event/?q=cus_searched">events about cus_searched</a>' in page
+
+
+def test_an_event_page_starts_with_its_object_status_and_error(admin_client, deliver):
+    from django.contrib.admin.utils import quote
+
+    event = make_event(customer("cus_summary"), "customer.created")
+    deliver(event)
+    page = admin_client.get(f"/admin/stripe_django/event/{quote(event['id'])}/change/").content.decode()
+    summary = page[:page.index("All fields")]
+    assert f'<a href="/admin/stripe_django/customer/{quote("cus_summary")}/change/">cus_summary</a>' in summary
+    assert ">processed</strong>" in summary and "Attempts" in summary
+
+
+def test_an_event_page_does_not_show_its_objects_secret(admin_client, deliver):
+    from django.contrib.admin.utils import quote
+
+    intent = {"id": "pi_s", "object": "payment_intent", "amount": 100, "currency": "usd",
+              "client_secret": "pi_s_secret_zzz", "customer": None, "status": "succeeded",
+              "livemode": False, "created": 1_600_000_000}
+    event = make_event(intent, "payment_intent.succeeded")
+    deliver(event)
+    for url in (f"/admin/stripe_django/event/{quote(event['id'])}/change/", EVENTS,
+                "/admin/stripe_django/paymentintent/pi_s/change/"):
+        page = admin_client.get(url)
+        assert page.status_code == 200 and b"pi_s" in page.content
+        assert b"pi_s_secret_zzz" not in page.content, url

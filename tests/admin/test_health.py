@@ -103,3 +103,17 @@ def test_sharded_runs_are_summed_up_with_a_fixed_number_of_queries(admin_client)
     assert "<td>1 ok, 1 failed</td>" in text and "<td>12</td>" in text
     assert '<span class="level-error">failed</span>' in text
     assert "<td>brand_b</td>" in text and "running" in text
+
+
+def test_hours_in_the_projects_time_zone_and_an_event_id_quoted_in_links(admin_client, deliver, settings):
+    settings.TIME_ZONE = "Asia/Kolkata"  # UTC+05:30: hours counted in UTC, read locally
+    # "_04" in an id reads as an escaped character unless the admin's quoting is used
+    deliver(make_event(customer("cus_tz"), "customer.created", event_id="evt_04Ab"))
+    text = admin_client.get(HEALTH).content.decode()
+    hour = timezone.now().replace(minute=0, second=0, microsecond=0)  # the UTC hour's bar
+    local = hour.astimezone(dt.timezone(dt.timedelta(hours=5, minutes=30)))
+    assert f"<title>{local:%H:%M} IST: 1 event(s), 1 processed</title>" in text
+    assert "Per hour (IST)" in text and "UTC" not in text.split("Per hour")[0].rsplit("<svg", 1)[-1]
+    link = '/admin/stripe_django/event/evt_5F04Ab/change/'
+    assert f'href="{link}"' in text
+    assert admin_client.get(link).status_code == 200

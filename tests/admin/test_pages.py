@@ -23,6 +23,8 @@ def test_invoice_page_shows_amount_status_customer_and_lines(admin_client):
     text = page.content.decode()
     assert "50.00 EUR" in text  # total
     assert "50.10 EUR" in text  # amount_paid
+    # a reference or an amount without a value shows the admin's empty mark
+    assert '<div class="readonly">None</div>' not in text
     assert ">paid<" in text
     # the customer, linked to its page and labelled with the customer row
     assert f'href="/admin/stripe_django/customer/{quote("cus_0000")}/change/"' in text
@@ -72,3 +74,65 @@ def test_staff_without_permission_and_anonymous_users_see_nothing(client, db):
     assert client.get("/admin/stripe_django/invoice/in_0000/change/").status_code == 403
     assert client.get("/admin/stripe_django/synccursor/health/").status_code == 403
     assert Invoice.objects.count() == 1
+
+
+def test_customer_page_links_to_their_invoices_and_charges_in_one_query(admin_client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    mirror(2)
+    url = "/admin/stripe_django/customer/cus_0000/change/"
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert admin_client.get(url).status_code == 200
+        return len(captured)
+
+    queries()  # (the first page of a session reads more than the page itself)
+    before = queries()
+    upsert(payloads.invoice_current("in_more", customer="cus_0000", created=payloads.T0 + 9))
+    assert queries() == before  # the numbers are read in one query, however many rows
+    text = html.unescape(admin_client.get(url).content.decode())
+    invoices_url = "/admin/stripe_django/invoice/?customer__exact=cus_0000"
+    assert f'<a href="{invoices_url}">invoices: 2</a>' in text
+    assert '<a href="/admin/stripe_django/charge/?customer__exact=cus_0000">charges: 1</a>' in text
+    assert "refunds:" not in text  # relations without rows are left out
+    listed = admin_client.get(invoices_url).content.decode()
+    assert "in_more" in listed and "in_0000" in listed and "in_0001" not in listed
+
+
+@pytest.mark.parametrize("make, url", [
+    (lambda n: payloads.invoice_current("in_q", customer="cus_0000", n_lines=n),
+     "/admin/stripe_django/invoice/in_q/change/"),
+    (lambda n: {**payloads.subscription_current("sub_q", customer="cus_0000"), "items": {
+        "object": "list", "has_more": False, "url": "/v1/subscription_items",
+        "data": [{**payloads.subscription_current()["items"]["data"][0], "id": f"si_q{i}",
+                  "subscription": "sub_q"} for i in range(n)]}},
+     "/admin/stripe_django/subscription/sub_q/change/"),
+])
+def test_queries_of_a_page_do_not_grow_with_its_child_rows(admin_client, make, url):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    mirror(1)
+
+    def queries(children: int) -> list[str]:
+        upsert(make(children))
+        with CaptureQueriesContext(connection) as captured:
+            page = admin_client.get(url)
+        assert page.status_code == 200
+        return [q["sql"] for q in captured]
+
+    queries(1)  # (the first page of a session reads more than the page itself)
+    few, many = queries(2), queries(12)
+    assert len(few) == len(many), "\n".join(q[:150] for q in [*few, "----", *many])
+
+
+def test_rows_referring_under_another_name_say_as_what(admin_client):
+    mirror(1)  # sub_0000's latest invoice is "in_now"
+    upsert(payloads.invoice_current("in_now", customer="cus_0000"))
+    text = html.unescape(admin_client.get("/admin/stripe_django/invoice/in_now/change/").content.decode())
+    assert ('<a href="/admin/stripe_django/subscription/?latest_invoice__exact=in_now">'
+            "subscriptions (as latest invoice): 1</a>") in text
+    listed = admin_client.get("/admin/stripe_django/subscription/?latest_invoice__exact=in_now")
+    assert "sub_0000" in listed.content.decode()

@@ -25,3 +25,14 @@ def test_types_not_in_the_table_get_a_few_default_columns():
         assert len(columns) <= table.MAX_DEFAULT_COLUMNS
         assert set(columns) <= set(table.DEFAULT_COLUMNS)
     assert list_columns(models["issuing.card"])[:2] == ("type", "status")
+
+
+def test_the_generated_admin_classes_pass_djangos_checks():
+    # `manage.py migrate` and `runserver` refuse to start on an admin check error (a
+    # generated column taking the name of a Stripe field, for example).
+    from django.contrib import admin
+    from django.core import checks
+
+    errors = [m for m in checks.run_checks(tags=[checks.Tags.admin]) if m.is_serious()]
+    assert errors == []
+    assert len(admin.site._registry) > 140

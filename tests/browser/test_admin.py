@@ -1,5 +1,5 @@
 """What a support person does in the admin, in a real browser: find a customer by
-email, open an invoice, retry a failed webhook event, look at the mirror's health."""
+email, open their invoice, retry a failed webhook event, look at the mirror's health."""
 
 from __future__ import annotations
 
@@ -42,7 +42,13 @@ def test_find_a_customer_by_email_and_open_an_invoice(page):
     assert "person2@example.com" not in rows.text
     page.screenshot("customer-found")
 
-    page.open("/admin/stripe_django/invoice/?q=N-in_0001")
+    # the customer's page links to their invoices and charges
+    page.follow(page.find("#result_list tbody th a"))
+    related = page.find(".field-mirror_related").text
+    assert "invoices: 1" in related and "charges: 1" in related
+    page.screenshot("customer")
+    page.follow(page.link("invoices: 1"))
+    assert len(page.driver.find_elements("css selector", "#result_list tbody tr")) == 1
     page.follow(page.find("#result_list tbody a"))  # the invoice's id, linked
     page.find("#content-main")
     page.screenshot("invoice")

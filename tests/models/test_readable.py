@@ -25,6 +25,8 @@ MIRRORED = [m for m in apps.get_app_config("stripe_django").get_models()
      "Billing credit balance summaries"),
     (models.InvoiceItem, "Invoice item", "Invoice items"),
     (models.Topup, "Top-up", "Top-ups"),
+    (models.EntitlementsActiveEntitlement, "Active entitlement", "Active entitlements"),
+    (models.ReportingReportRun, "Report run", "Report runs"),
 ])
 def test_verbose_names_read_as_english(model, singular, plural):
     assert capfirst(model._meta.verbose_name) == singular
@@ -37,6 +39,9 @@ def test_no_model_shows_a_raw_object_name():
             assert "_" not in name and "." not in name, model
         plural = model._meta.verbose_name_plural
         assert not plural.endswith(("ss", "ys")) or plural.endswith(("ays", "eys", "oys")), model
+        words = model._meta.verbose_name.split()
+        # a namespace that repeats a word of the name ("reporting report run")
+        assert not any(w.startswith(words[0][:6]) for w in words[1:]), model
 
 
 @pytest.mark.parametrize("word, plural", [
