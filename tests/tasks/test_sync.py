@@ -349,6 +349,11 @@ def test_a_worker_that_lost_its_shard_leaves_the_shard_to_its_new_worker(
             # This worker stalled past its lease: the shard was queued again
             # (--requeue) and another worker took it and its cursor over.
             if query.get("starting_after", "").endswith("000019"):
+                # The next page may be asked for while the previous one is still being
+                # written: the takeover comes once those 20 are stored, as in the story.
+                deadline = time.monotonic() + 10
+                while Customer.objects.count() < 20 and time.monotonic() < deadline:
+                    time.sleep(0.01)
                 for _ in range(500):  # SQLite: a moment while the page is written
                     try:
                         with transaction.atomic():
