@@ -531,7 +531,8 @@ def receive_event(event: dict[str, Any] | None, *, endpoint: str | None = "",
         return _receive_in_two_steps(event, endpoint=endpoint, using=using, client=client)
     plain = to_plain(event)
     data_object = (plain.get("data") or {}).get("object")
-    if refetch.wants_refetch(plain.get("type", ""), data_object.get("object") if isinstance(data_object, dict) else None):
+    object_type = data_object.get("object") if isinstance(data_object, dict) else None
+    if refetch.wants_refetch(plain.get("type", ""), object_type):
         # Read from the API: process_event first checks whether that is needed at all;
         # the API call dwarfs the round trips saved here.
         return _receive_in_two_steps(event, endpoint=endpoint, using=using, client=client)
