@@ -1,0 +1,89 @@
+"""Statements per webhook delivery on the inline path, counted exactly: an event is
+stored and processed in ONE transaction (one commit), with no savepoint.
+
+Django's query log holds every statement sent through a cursor and the transaction
+boundaries it drives (``BEGIN``/``COMMIT``). The tests run outside any test transaction
+(``transaction=True``), as the view runs in production (no ``ATOMIC_REQUESTS``).
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from stripe_django.models import Customer, Event
+from stripe_django.models.processing import ProcessingStatus
+
+from .conftest import customer, make_event
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _statements(deliver, event) -> list[str]:
+    """The first word of each statement one delivery sent to the database."""
+    with CaptureQueriesContext(connection) as captured:
+        response = deliver(event)
+    assert response.status_code == 200, response.content
+    return [q["sql"].split()[0].upper() for q in captured.captured_queries]
+
+
+# Django connects to MySQL with CLIENT_FOUND_ROWS, so the insert's row count cannot say
+# whether the row is new: there the event goes in pending and is claimed by an UPDATE.
+CLAIM = ["UPDATE"] if connection.vendor == "mysql" else []
+
+
+def test_a_new_event_is_stored_and_processed_in_one_transaction(deliver):
+    deliver(make_event(customer("cus_first"), "customer.created"))  # connects, warms caches
+    event = make_event(customer("cus_second"), "customer.created")
+    statements = _statements(deliver, event)
+    # the event row (inserted marked processed: the claim), the customer's stored state,
+    # the customer row
+    assert statements == ["BEGIN", "INSERT", *CLAIM, "SELECT", "INSERT", "COMMIT"]
+    row = Event.objects.get(pk=event["id"])
+    assert row.processing_status == ProcessingStatus.PROCESSED
+    assert row.processing_attempts == 1
+    assert row.processed_at is not None and row.received_at is not None
+    assert Customer.objects.get(pk="cus_second").email == "jenny@example.com"
+
+
+def test_an_update_of_a_stored_object_takes_as_many_statements(deliver):
+    deliver(make_event(customer("cus_1"), "customer.created"))
+    statements = _statements(deliver, make_event(customer("cus_1", name="Jenny R."), "customer.updated"))
+    assert statements == ["BEGIN", "INSERT", *CLAIM, "SELECT", "INSERT", "COMMIT"]
+    assert Customer.objects.get(pk="cus_1").name == "Jenny R."
+
+
+def test_a_redelivery_writes_nothing_but_its_arrival(deliver):
+    event = make_event(customer("cus_1"), "customer.created")
+    deliver(event)
+    Customer.objects.filter(pk="cus_1").update(email="changed-locally@example.com")
+    statements = _statements(deliver, event)
+    # the insert finds the row; its arrival noted (PostgreSQL, SQLite: once, only if a
+    # sync stored it first); the claim finds it processed
+    noted = [] if CLAIM else ["UPDATE"]
+    assert statements == ["BEGIN", "INSERT", *noted, "UPDATE", "COMMIT"]
+    assert Event.objects.get(pk=event["id"]).processing_attempts == 1
+    assert Customer.objects.get(pk="cus_1").email == "changed-locally@example.com"
+
+
+def test_a_refused_object_rolls_back_the_transaction_and_the_event_is_kept_failed(deliver):
+    """Nothing half-written: the customer is not stored, the event is (in a transaction
+    of its own after the rollback), marked failed with the reason, answered 200."""
+    event = make_event(customer("cus_1", balance="a lot"), "customer.created")
+    with CaptureQueriesContext(connection) as captured:
+        response = deliver(event)
+    assert response.status_code == 200
+    assert b"cannot be processed" in response.content
+    statements = [q["sql"].split()[0].upper() for q in captured.captured_queries]
+    assert "ROLLBACK" in statements and "SAVEPOINT" not in statements
+    row = Event.objects.get(pk=event["id"])
+    assert row.processing_status == ProcessingStatus.FAILED
+    assert row.processing_attempts == 1
+    assert "balance" in row.processing_error
+    assert row.processed_at is None
+    assert row.stripe_data["data"]["object"]["id"] == "cus_1"
+    assert not Customer.objects.exists()
+    # A redelivery tries again (one transaction again), fails the same way, counted.
+    assert deliver(event).status_code == 200
+    assert Event.objects.get(pk=event["id"]).processing_attempts == 2
