@@ -158,10 +158,16 @@ class _Statements:
         marks = ", ".join(["%s"] * len(names))
         head = f"INSERT INTO {table} ({', '.join(q(n) for n in names)}) VALUES ({marks})"
         if connection.vendor == "mysql":
-            self.insert = f"{head} ON DUPLICATE KEY UPDATE {col['id']} = {col['id']}"
             # Django connects to MySQL with CLIENT_FOUND_ROWS: the insert's row count is 1
             # for a redelivery too, so it cannot tell the caller that the row is new (and
-            # hence claimed); the row goes in pending and is claimed by the UPDATE.
+            # hence claimed); the row goes in pending and is claimed by the UPDATE. For
+            # the same reason the arrival of an event stored before (by a sync) is noted
+            # by the insert itself (the endpoint first: it reads received_at unchanged).
+            self.insert = (
+                f"{head} ON DUPLICATE KEY UPDATE "
+                f"{col['webhook_endpoint']} = IF({col['received_at']} IS NULL, "
+                f"VALUES({col['webhook_endpoint']}), {col['webhook_endpoint']}), "
+                f"{col['received_at']} = COALESCE({col['received_at']}, VALUES({col['received_at']}))")
             self.insert_claims = False
         else:
             self.insert_claims = True

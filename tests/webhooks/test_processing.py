@@ -219,3 +219,13 @@ def test_events_of_one_second_keep_the_lifecycle_order(deliver, order):
         assert deliver(lifecycle[index]).status_code == 200
     stored = Customer.objects.get()
     assert stored.deleted is True and stored.name == "renamed"
+
+
+def test_an_event_a_sync_stored_first_notes_its_webhook_arrival(deliver):
+    from stripe_django.sync import upsert
+
+    event = make_event(customer("cus_synced_first"), "customer.created")
+    upsert(event)  # as a sync stores the Events API's events: not received by a webhook
+    assert Event.objects.get(pk=event["id"]).received_at is None
+    assert deliver(event).status_code == 200
+    assert Event.objects.get(pk=event["id"]).received_at is not None
