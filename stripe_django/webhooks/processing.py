@@ -103,6 +103,7 @@ class StoredEvent:
 
     key: str
     problem: str = ""
+    new: bool = True  # False: it was stored before (a redelivery)
 
     @property
     def usable(self) -> bool:
@@ -218,9 +219,9 @@ def store_event(event: Any, *, endpoint: str | None = None, using: str | None = 
         problem = "; ".join(problems)
     if not problem:
         try:
-            _retrying(alias, lambda: _insert(alias, event, endpoint, replace=replace_unusable,
-                                             platform=platform))
-            return StoredEvent(event["id"])
+            new = _retrying(alias, lambda: _insert(alias, event, endpoint, replace=replace_unusable,
+                                                   platform=platform))
+            return StoredEvent(event["id"], new=new)
         except IngestError as error:
             problem = f"the event cannot be stored as it is: {error.reason}"
         except DatabaseError as error:
@@ -236,8 +237,8 @@ def store_event(event: Any, *, endpoint: str | None = None, using: str | None = 
 
 
 def _insert(alias: str, payload: dict[str, Any], endpoint: str | None, failed: str = "",
-            replace: bool = False, platform: str | None = None) -> None:
-    """Insert the event row unless it is stored; one statement, so a transaction of its
+            replace: bool = False, platform: str | None = None) -> bool:
+    """Insert the event row unless it is stored (False then); one statement, so a transaction of its
     own (or, inside the caller's transaction, behind a savepoint: a refused insert must
     not spoil the caller's transaction before the event is stored as text)."""
     connection, sql = _sql(alias)
@@ -265,6 +266,10 @@ def _insert(alias: str, payload: dict[str, Any], endpoint: str | None, failed: s
         params += [received, endpoint, ProcessingStatus.PENDING.value, "", 0]
 
     def run() -> int:
+        if connection.vendor == "mysql" and _one(connection, sql.status, [row.id]) is not None:
+            # MySQL counts a duplicate key as a row too (Django connects with
+            # CLIENT_FOUND_ROWS): whether it was stored is asked first.
+            return 0
         with connection.cursor() as cursor:
             cursor.execute(sql.insert, params)
             return cursor.rowcount
@@ -283,6 +288,7 @@ def _insert(alias: str, payload: dict[str, Any], endpoint: str | None, failed: s
     if inserted != 1:
         # Stored already (a redelivery, or fetched by a sync): note its arrival once.
         _execute(connection, sql.received, [received, endpoint, row.id])
+    return inserted == 1
 
 
 def _first_line(error: BaseException) -> str:

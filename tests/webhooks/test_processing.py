@@ -219,3 +219,12 @@ def test_events_of_one_second_keep_the_lifecycle_order(deliver, order):
         assert deliver(lifecycle[index]).status_code == 200
     stored = Customer.objects.get()
     assert stored.deleted is True and stored.name == "renamed"
+
+
+def test_an_event_read_from_the_events_api_first_notes_its_arrival_by_webhook(deliver):
+    event = make_event(customer("cus_api_first"), "customer.created")
+    assert store_event(event, endpoint=None).new
+    Event.objects.update(received_at=None)  # as a sync stores it from the Events API
+    assert not store_event(event, endpoint="").new
+    row = Event.objects.get(pk=event["id"])
+    assert row.received_at is not None and row.webhook_endpoint == ""
