@@ -123,12 +123,19 @@ def receive_event_later(event: dict[str, Any] | None, *, endpoint: str | None = 
     without tasks. Inside a transaction of the caller's, the enqueue waits for its commit;
     if it fails then, the event stays pending and ``stripe_process_events`` picks it up.
     """
-    from .webhooks.processing import FAILED, QUEUED, Outcome, _alias, process_event, store_event
+    from .models import Event
+    from .models.processing import ProcessingStatus
+    from .webhooks.processing import (DUPLICATE, FAILED, QUEUED, Outcome, _alias, process_event,
+                                      store_event)
 
     stored = store_event(event, endpoint=endpoint, using=using, raw=raw, problem=problem)
     if not stored.usable:
         return Outcome(stored.key, status=FAILED, error=stored.problem, transient=False)
     alias = _alias(using)
+    if not stored.new and Event._default_manager.db_manager(alias).filter(
+            pk=stored.key, processing_status=ProcessingStatus.PROCESSED).exists():
+        # A redelivery of an event processed already: nothing to queue.
+        return Outcome(stored.key, status=DUPLICATE)
     failures: list[BaseException] = []
 
     def send() -> None:

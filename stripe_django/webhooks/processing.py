@@ -112,6 +112,7 @@ class StoredEvent:
 
     key: str
     problem: str = ""
+    new: bool = True  # False: it was stored before (a redelivery)
 
     @property
     def usable(self) -> bool:
@@ -238,9 +239,9 @@ def store_event(event: Any, *, endpoint: str | None = None, using: str | None = 
         problem = "; ".join(problems)
     if not problem:
         try:
-            _retrying(alias, lambda: _insert(alias, event, endpoint, replace=replace_unusable,
-                                             platform=platform))
-            return StoredEvent(event["id"])
+            new = _retrying(alias, lambda: _insert(alias, event, endpoint, replace=replace_unusable,
+                                                   platform=platform))
+            return StoredEvent(event["id"], new=new)
         except IngestError as error:
             problem = f"the event cannot be stored as it is: {error.reason}"
         except DatabaseError as error:
@@ -264,7 +265,8 @@ def _insert(alias: str, payload: dict[str, Any], endpoint: str | None, failed: s
     ``processed``: the row goes in marked processed (one attempt), for the caller that
     ingests its object in the same transaction (:func:`receive_event`), which then
     also runs the insert itself (no savepoint: a failure rolls back everything).
-    Returns whether the row was inserted (False: it was stored already)."""
+    Returns whether the row was inserted (False: it was stored already; with
+    ``processed`` on MySQL, always False: the caller claims the row by UPDATE)."""
     connection, sql = _sql(alias)
     planner = Planner()
     try:
@@ -292,6 +294,10 @@ def _insert(alias: str, payload: dict[str, Any], endpoint: str | None, failed: s
         params += [received, endpoint, ProcessingStatus.PENDING.value, "", 0, None]
 
     def run() -> int:
+        if not processed and not sql.insert_claims and _one(connection, sql.status, [row.id]) is not None:
+            # MySQL counts a duplicate key as a row too (CLIENT_FOUND_ROWS): whether the
+            # event is new (to be queued) is asked first.
+            return 0
         with connection.cursor() as cursor:
             cursor.execute(sql.insert, params)
             return cursor.rowcount
@@ -310,7 +316,9 @@ def _insert(alias: str, payload: dict[str, Any], endpoint: str | None, failed: s
     if inserted != 1:
         # Stored already (a redelivery, or fetched by a sync): note its arrival once.
         _execute(connection, sql.received, [received, endpoint, row.id])
-    return inserted == 1 and sql.insert_claims
+    # For receive_event, True means "inserted as processed", which only an insert that
+    # tells a new row from a stored one can do (not MySQL's: its caller claims by UPDATE).
+    return inserted == 1 and (sql.insert_claims or not processed)
 
 
 def _first_line(error: BaseException) -> str:

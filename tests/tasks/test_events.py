@@ -153,3 +153,17 @@ def test_without_the_setting_the_view_processes_inline(deliver, settings):
     event = make_event(customer("cus_inline"))
     assert deliver(event).content == b"processed\n"
     assert Customer.objects.get().id == "cus_inline"
+
+
+def test_a_redelivered_event_already_processed_is_not_enqueued_again(
+        deliver, use_tasks, django_capture_on_commit_callbacks):
+    backend = use_tasks(DUMMY)
+    event = make_event(customer("cus_redelivered"))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert deliver(event).status_code == 200
+    _task().call(*backend.results[0].args)
+    # Stripe delivers it again (it does, now and then): nothing to queue
+    with django_capture_on_commit_callbacks(execute=True):
+        response = deliver(event)
+    assert response.status_code == 200 and response.content == b"already processed\n"
+    assert len(backend.results) == 1

@@ -229,3 +229,12 @@ def test_an_event_a_sync_stored_first_notes_its_webhook_arrival(deliver):
     assert Event.objects.get(pk=event["id"]).received_at is None
     assert deliver(event).status_code == 200
     assert Event.objects.get(pk=event["id"]).received_at is not None
+
+
+def test_an_event_read_from_the_events_api_first_notes_its_arrival_by_webhook(deliver):
+    event = make_event(customer("cus_api_first"), "customer.created")
+    assert store_event(event, endpoint=None).new
+    Event.objects.update(received_at=None)  # as a sync stores it from the Events API
+    assert not store_event(event, endpoint="").new
+    row = Event.objects.get(pk=event["id"])
+    assert row.received_at is not None and row.webhook_endpoint == ""
