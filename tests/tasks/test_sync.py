@@ -373,7 +373,8 @@ def test_a_worker_that_lost_its_shard_leaves_the_shard_to_its_new_worker(
     # the row stays the new worker's: neither failed nor finished by the one that lost it
     assert (row.status, row.worker, row.finished_at) == ("running", "other:1", None)
     assert SyncRun.objects.get(pk=run.pk).finished_at is None
-    assert Customer.objects.count() == 20
+    # the pages stored before the takeover (the page being written meanwhile may be lost)
+    assert Customer.objects.count() in (10, 20)
 
 
 def test_requeue_queues_the_changes_a_dead_worker_did_not(
