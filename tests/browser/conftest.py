@@ -72,12 +72,18 @@ class Page:
     def follow(self, element) -> None:
         """Click a link or button and wait until the next page has replaced this one
         (elements the two pages share must not be read from the old one)."""
-        from selenium.webdriver.support import expected_conditions
+        from selenium.common.exceptions import WebDriverException
         from selenium.webdriver.support.ui import WebDriverWait
 
-        old = self.driver.find_element("tag name", "html")
+        # A mark on the old page's window: a new page starts without it. (Waiting for an
+        # old element to go stale is not enough: chromedriver may answer "node does not
+        # belong to the document" instead of "stale" while the page is being replaced.)
+        self.driver.execute_script("window.stripeDjangoOldPage = true;")
         element.click()
-        WebDriverWait(self.driver, 30).until(expected_conditions.staleness_of(old))
+        WebDriverWait(self.driver, 30, ignored_exceptions=(WebDriverException,)).until(
+            lambda driver: driver.execute_script(
+                "return window.stripeDjangoOldPage === undefined"
+                " && document.readyState === 'complete';"))
 
     @property
     def text(self) -> str:
