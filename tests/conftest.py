@@ -28,8 +28,9 @@ def unused_port() -> int:
 
 
 def missing(reason: str) -> None:
-    """Skip a test whose shared input is absent (a user's fresh clone); in CI, where
-    ../shared is always beside the repository, its absence is a failure."""
+    """Skip a test whose input or service is absent on a user's machine (../shared, the
+    Redis at 127.0.0.1:6379); in CI, where both are always there, its absence is a
+    failure, not a skip."""
     if os.environ.get("CI"):
         pytest.fail(reason)
     pytest.skip(reason)

@@ -453,16 +453,8 @@ def process_event(event_id: str, *, payload: dict[str, Any] | None = None, force
 
     def apply() -> None:
         connection, sql = _sql(alias)
-        processed = ProcessingStatus.PROCESSED.value
-        params = [processed, sql.adapt_time(timezone.now()), event_id]
         with transaction.atomic(using=alias):
-            with connection.cursor() as cursor:
-                if force:
-                    cursor.execute(sql.claim_again, params)
-                else:
-                    cursor.execute(sql.claim, [*params, processed])
-                claimed = cursor.rowcount == 1
-            if not claimed:
+            if not _claim(connection, sql, event_id, force=force):
                 if _one(connection, sql.status, [event_id]) is None:
                     raise LookupError(f"event {event_id} is not stored")
                 outcome.status = DUPLICATE
@@ -569,13 +561,9 @@ def receive_event(event: dict[str, Any] | None, *, endpoint: str | None = "",
             if not _insert(alias, stored_payload, endpoint, platform=platform, processed=True):
                 # Stored before (a redelivery, a sync, or a concurrent delivery that
                 # committed; MySQL: any row): claim it as process_event does.
-                processed = ProcessingStatus.PROCESSED.value
-                with connection.cursor() as cursor:
-                    cursor.execute(sql.claim, [processed, sql.adapt_time(timezone.now()),
-                                               outcome.event_id, processed])
-                    if cursor.rowcount != 1:
-                        outcome.status = DUPLICATE
-                        return
+                if not _claim(connection, sql, outcome.event_id):
+                    outcome.status = DUPLICATE
+                    return
             _ingest(snapshot, outcome, alias, platform)
 
     try:
@@ -583,6 +571,20 @@ def receive_event(event: dict[str, Any] | None, *, endpoint: str | None = "",
     except Exception as error:
         return _store_failed(event, outcome, alias, endpoint, error)
     return outcome
+
+
+def _claim(connection: Any, sql: _Statements, event_id: str, *, force: bool = False) -> bool:
+    """Mark a stored event processed and lock its row for the caller's transaction;
+    False when it was processed already (``force``: claimed whatever its status) or is
+    not stored."""
+    processed = ProcessingStatus.PROCESSED.value
+    params = [processed, sql.adapt_time(timezone.now()), event_id]
+    with connection.cursor() as cursor:
+        if force:
+            cursor.execute(sql.claim_again, params)
+        else:
+            cursor.execute(sql.claim, [*params, processed])
+        return cursor.rowcount == 1
 
 
 def _store_failed(event: dict[str, Any], outcome: Outcome, alias: str, endpoint: str | None,

@@ -19,6 +19,7 @@ from stripe_django.sync.leases import CursorLease, LeaseLost
 from stripe_django.sync.ratelimit import DatabaseSlots, SharedRateLimiter
 from stripe_django.sync.report import FAILED, format_summary
 
+from ..conftest import missing
 from .conftest import DUMMY
 from .stub import Stub
 
@@ -194,14 +195,15 @@ def test_the_database_pace_is_shared_by_every_limiter_of_a_key(settings):
 
 
 def test_the_redis_pace_is_shared(settings):
-    redis = pytest.importorskip("redis")
+    import redis
+
     from stripe_django.sync.ratelimit import RedisSlots
 
     try:
         store = RedisSlots(settings.REDIS_URL, prefix=f"stripe_django:test:{threading.get_ident()}:")
         store.redis.ping()
     except redis.exceptions.ConnectionError:
-        pytest.skip("no Redis at " + settings.REDIS_URL)
+        missing("no Redis at " + settings.REDIS_URL)
     slept: list[float] = []
     one = SharedRateLimiter("key", 20, store, sleep=slept.append)
     two = SharedRateLimiter("key", 20, store, sleep=slept.append)

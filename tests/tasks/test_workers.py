@@ -29,6 +29,7 @@ from stripe_django.models import Customer, Event, Product, SyncRun, SyncShard
 from stripe_django.models.processing import ProcessingStatus
 from stripe_django.sync.distributed import CHANGES, enqueue_run, run_report
 
+from ..conftest import missing
 from ..webhooks.conftest import customer, deliver, make_event  # noqa: F401 - a fixture
 from .stub import Stub
 
@@ -115,11 +116,12 @@ class Workers:
 @pytest.fixture(params=["db", "rq"])
 def workers(request, settings, tmp_path):
     if request.param == "rq":
-        redis = pytest.importorskip("redis")
+        import redis
+
         try:
             redis.Redis.from_url(settings.REDIS_URL).ping()
         except redis.exceptions.ConnectionError:
-            pytest.skip(f"no Redis at {settings.REDIS_URL}")
+            missing(f"no Redis at {settings.REDIS_URL}")
     pool = Workers(request.param, settings, tmp_path)
     yield pool
     pool.stop()
