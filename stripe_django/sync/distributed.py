@@ -39,12 +39,33 @@ from .report import FAILED, OK, SKIPPED, UNAVAILABLE, SyncReport, TypeReport
 
 logger = logging.getLogger("stripe_django.sync")
 
-__all__ = ["enqueue_run", "run_shard", "run_report", "requeue"]
+__all__ = ["enqueue_run", "run_shard", "run_report", "requeue", "worker_hint"]
 
 CHANGES = "changes"
 # A shard whose cursor another worker holds is queued again this much later, this often.
 BUSY_RETRY_DELAY = 30
 BUSY_RETRIES = 20
+
+
+# How the worker of the tested backends is started ("{queue}": TASKS_QUEUE).
+WORKER_COMMANDS = {
+    "django_tasks_db.": "manage.py db_worker --backend {alias} --queue-name {queue}",
+    "django_tasks_rq.": "manage.py rqworker {queue} --job-class django_tasks_rq.Job",
+}
+
+
+def worker_hint() -> str:
+    """Which backend and queue the shards wait in, and how a worker for them starts."""
+    from django.conf import settings
+
+    alias, queue = stripe_settings.TASKS_BACKEND, stripe_settings.TASKS_QUEUE
+    config = getattr(settings, "TASKS", None) or {}
+    backend = str((config.get(alias) or {}).get("BACKEND", "")) if isinstance(config, dict) else ""
+    where = f"tasks backend {alias!r} ({backend or 'not in TASKS'}), queue {queue!r}"
+    for prefix, command in WORKER_COMMANDS.items():
+        if backend.startswith(prefix):
+            return f"{where}: is `{command.format(alias=alias, queue=queue)}` running?"
+    return f"{where}: is a worker of that backend running?"
 
 
 def _models():

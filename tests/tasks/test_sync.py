@@ -8,7 +8,7 @@ import datetime as dt
 import threading
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -401,3 +401,59 @@ def test_requeue_queues_the_changes_a_dead_worker_did_not(
         drain(dummy, django_capture_on_commit_callbacks)
     assert SyncShard.objects.get(pk=changes.pk).status == "ok"
     assert SyncRun.objects.get(pk=run.pk).finished_at is not None
+
+
+def test_waiting_for_a_run_no_worker_takes_stops_at_the_timeout_and_says_why(
+        settings, dummy, capsys, django_capture_on_commit_callbacks):
+    """``--wait`` without a worker would wait forever; ``--timeout`` ends it with exit
+    status 2 (still running, not failed) and names the queue nobody reads."""
+    with Stub({"customers": 3}) as stub:
+        point(settings, stub)
+        with django_capture_on_commit_callbacks(execute=True):
+            call_command("stripe_sync", "customer", "--enqueue", "--no-events")
+        run = SyncRun.objects.get()
+        started = timezone.now()
+        with pytest.raises(CommandError) as raised:
+            call_command("stripe_sync", "--run", str(run.pk), "--wait", "--timeout", "1")
+        assert 1 <= (timezone.now() - started).total_seconds() < 10
+        assert raised.value.returncode == 2
+        message = str(raised.value)
+        assert f"run {run.pk} still running after 1 s" in message
+        assert "no worker has started any of its shards" in message
+        assert "tasks backend 'default' (" + DUMMY + "), queue 'default'" in message
+        assert "running" in capsys.readouterr().out  # the run as it stands
+
+        # Once a worker has taken a shard, the message no longer blames the queue.
+        SyncShard.objects.filter(run=run).update(status="running")
+        with pytest.raises(CommandError) as raised:
+            call_command("stripe_sync", "--run", str(run.pk), "--wait", "--timeout", "0.5")
+        assert "still running after 0.5 s" in str(raised.value)
+        assert "no worker" not in str(raised.value)
+
+        # A finished run: --timeout changes nothing.
+        SyncShard.objects.filter(run=run).update(status="queued")
+        drain(dummy, django_capture_on_commit_callbacks)
+        call_command("stripe_sync", "--run", str(run.pk), "--wait", "--timeout", "1")
+        assert "finished" in capsys.readouterr().out
+
+
+def test_the_worker_hint_names_the_command_of_the_tested_backends(settings):
+    from stripe_django.sync.distributed import worker_hint
+
+    settings.STRIPE_DJANGO = {**settings.STRIPE_DJANGO, "TASKS_QUEUE": "stripe"}
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    assert worker_hint() == ("tasks backend 'default' (django_tasks_db.DatabaseBackend), queue "
+                             "'stripe': is `manage.py db_worker --backend default --queue-name "
+                             "stripe` running?")
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["stripe"]}}
+    assert "`manage.py rqworker stripe --job-class django_tasks_rq.Job`" in worker_hint()
+    settings.TASKS = {}
+    assert worker_hint() == ("tasks backend 'default' (not in TASKS), queue 'stripe': is a "
+                             "worker of that backend running?")
+
+
+@pytest.mark.parametrize("args", [["--timeout", "5"], ["--run", "1", "--timeout", "5"],
+                                  ["--run", "1", "--wait", "--timeout", "0"]])
+def test_timeout_goes_with_wait(args):
+    with pytest.raises(CommandError, match="--timeout goes with --wait"):
+        call_command("stripe_sync", *args)

@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 from ...sync import sync
 from ...sync.progress import default_progress
 from ...sync.report import format_summary
+from ...sync.distributed import worker_hint
 from ...sync.service import list_names
 
 
@@ -49,6 +50,9 @@ class Command(BaseCommand):
                             help="with --enqueue: wait for the run to finish and print its summary")
         parser.add_argument("--run", type=int, metavar="ID",
                             help="print the summary of an enqueued run (with --wait: once finished)")
+        parser.add_argument("--timeout", type=float, metavar="SECONDS",
+                            help="with --wait: stop waiting after SECONDS and print the run as it "
+                                 "stands (exit status 2 while it goes on)")
         parser.add_argument("--requeue", action="store_true",
                             help="with --run: queue again the shards a dead worker left running")
         parser.add_argument("--quiet", action="store_true", help="no progress display")
@@ -56,6 +60,8 @@ class Command(BaseCommand):
         parser.add_argument("--database", default=None, help="database alias to write to")
 
     def handle(self, *args, **options) -> None:
+        if options["timeout"] is not None and (not options["wait"] or options["timeout"] <= 0):
+            raise CommandError("--timeout goes with --wait, and must be more than 0 seconds")
         if options["list"]:
             self.stdout.write("\n".join(list_names()))
             return
@@ -127,9 +133,7 @@ class Command(BaseCommand):
                     "once its lease has expired, queued ones once the run has not moved for "
                     "SYNC_LEASE_SECONDS")
         if options["wait"]:
-            while not run.finished:
-                time.sleep(0.5)
-                run.refresh_from_db()
+            self._wait(run, options["timeout"])
         report = run_report(run_id, using=options["database"])
         if options["verbosity"] >= 1:
             state = "finished" if run.finished else "running"
@@ -139,3 +143,32 @@ class Command(BaseCommand):
             failed = ", ".join(sorted({t.name for t in report.failed})) or "failed"
             raise CommandError(f"stripe_sync: run {run_id}: not everything was synced ({failed})",
                                returncode=1)
+        if options["wait"] and not run.finished:
+            idle = "" if _started(run) else f"; no worker has started any of its shards ({worker_hint()})"
+            raise CommandError(f"stripe_sync: run {run_id} still running after "
+                               f"{options['timeout']:g} s{idle}", returncode=2)
+
+    def _wait(self, run, timeout: float | None) -> None:
+        """Until the run has finished, or ``timeout`` seconds. Says so, once, when no
+        worker has taken any shard for a while: a run nobody works on never finishes."""
+        began = time.monotonic()
+        hinted = False
+        while not run.finished:
+            waited = time.monotonic() - began
+            if timeout is not None and waited >= timeout:
+                return
+            if not hinted and waited >= IDLE_HINT_SECONDS and not _started(run):
+                self.stderr.write(f"sync run {run.pk}: no worker has started any of its shards "
+                                  f"in {IDLE_HINT_SECONDS} s ({worker_hint()}); still waiting")
+                hinted = True
+            time.sleep(0.5)
+            run.refresh_from_db()
+
+
+# Seconds of waiting for a run no worker has touched before the command says so.
+IDLE_HINT_SECONDS = 60
+
+
+def _started(run) -> bool:
+    """Whether a worker has taken any shard of the run."""
+    return run.shards.exclude(status__in=["queued", "waiting"]).exists()
