@@ -26,7 +26,14 @@ def _machine() -> str:
 
 
 def main(names: list[str]) -> None:
+    from benchmarks.calibration import postgres_reference, python_reference
+    from benchmarks.django_env import POSTGRES_URL
+
     print(f"machine: {_machine()}")
+    server = postgres_reference(POSTGRES_URL)
+    print(f"reference workloads (lower is faster; see benchmarks/calibration.py): Python "
+          f"{python_reference():.0f} ms, PostgreSQL "
+          + (f"{server:.1f} ms" if server is not None else "not reachable"))
     here = Path(__file__).resolve().parent
     modules = sorted(m.name for m in pkgutil.iter_modules([str(here)]) if m.name.endswith("_bench"))
     for name in modules:
