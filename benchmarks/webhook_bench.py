@@ -1,6 +1,8 @@
 """Webhook endpoint throughput and latency under a real WSGI server.
 
-``run()``: for SQLite (a file, WAL, immediate transactions) and PostgreSQL, start the
+``run()``: for SQLite (a file, WAL, immediate transactions) and PostgreSQL, first the
+server's own work per event, in a process calling Django's WSGI handler directly, one
+delivery after another (no HTTP, no senders beside it). Then start the
 project under Django's threaded WSGI server (the one ``runserver`` uses: HTTP/1.1,
 keep-alive, a thread per connection) on 127.0.0.1 in a child process, with persistent
 database connections. Then 32 concurrent senders POST signed events to
@@ -16,7 +18,9 @@ under gunicorn: one worker process per core, gthread workers with 8 threads each
 Bounded: 3,000 events per database (``WEBHOOK_BENCH_EVENTS``), at most 60 s of load;
 loopback only; the server is stopped, and its database dropped, at the end. The senders
 run in this process, on the same cores as the server, so the wall-clock rate is lower
-than the server alone could do; the per-CPU-second figure is not affected by that.
+than the server alone could do. The per-CPU-second figure under load includes what
+sharing two cores with 32 connections costs the server (switching, cold caches); the
+in-process figure leaves it out.
 """
 
 from __future__ import annotations
@@ -83,8 +87,9 @@ def _database(url: str, sqlite_file: str) -> dict:
             "PORT": str(parsed.port or ""), "CONN_MAX_AGE": None}
 
 
-def serve(url: str, server: str = "django") -> None:
-    """Child: create a test database, serve until stdin closes, report, drop it."""
+def _configure(url: str) -> None:
+    """Settle Django's settings for the server child: the project's webhook URL, the
+    database of ``url``, and the tasks path when asked (``WEBHOOK_BENCH_TASKS``)."""
     import django
     from django.conf import settings
 
@@ -106,6 +111,11 @@ def serve(url: str, server: str = "django") -> None:
         STRIPE_DJANGO={"API_KEY": "sk_test_bench", "WEBHOOK_SECRETS": [SECRET], **tasks.get("stripe", {})},
     )
     django.setup()
+
+
+def serve(url: str, server: str = "django") -> None:
+    """Child: create a test database, serve until stdin closes, report, drop it."""
+    _configure(url)
     from django.core.handlers.wsgi import WSGIHandler
     from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
     from django.test.utils import setup_databases, teardown_databases
@@ -191,6 +201,54 @@ def _run_gunicorn(app) -> None:
         if os.getpid() != master:
             # a worker process leaving: not through the master's clean-up below
             os._exit(exit_.code if isinstance(exit_.code, int) else 0)
+
+
+def in_process(url: str, events: int = 2000) -> None:
+    """Child: the server's own work per event, without HTTP and without senders beside
+    it: the WSGI handler called directly, one signed delivery after another. What the
+    project's code and Django cost, apart from the HTTP server and the scheduling of 32
+    connections on shared cores (which the figures under load include)."""
+    import io
+
+    _configure(url)
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.db import connection, connections
+    from django.test.utils import CaptureQueriesContext, setup_databases, teardown_databases
+
+    old = setup_databases(verbosity=0, interactive=False)
+    try:
+        app = WSGIHandler()
+
+        def deliver(body: bytes, signature: str) -> None:
+            environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/stripe/webhook/",
+                       "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "80", "HTTP_HOST": "127.0.0.1",
+                       "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(body),
+                       "CONTENT_LENGTH": str(len(body)), "CONTENT_TYPE": "application/json",
+                       "HTTP_STRIPE_SIGNATURE": signature}
+            statuses: list[str] = []
+            b"".join(app(environ, lambda status, headers, exc_info=None: statuses.append(status)))
+            if not statuses[0].startswith("200"):
+                raise RuntimeError(f"a delivery was answered {statuses[0]}")
+
+        for body, signature in _events(WARMUP, 10_000_000):
+            deliver(body, signature)
+        load = _events(events, 0)
+        cpu, started = time.process_time(), time.perf_counter()
+        for body, signature in load:
+            deliver(body, signature)
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+        # Statements counted apart: Django's query log would slow the timed deliveries.
+        sample = _events(200, 20_000_000)
+        with CaptureQueriesContext(connection) as queries:
+            for body, signature in sample:
+                deliver(body, signature)
+        print(f" {connection.vendor}, in process (no HTTP, one delivery at a time): "
+              f"{cpu / events * 1000:.2f} ms of CPU per event ({events / cpu:,.0f} per CPU-second), "
+              f"{wall / events * 1000:.2f} ms wall, {len(queries) / len(sample):.1f} statements "
+              f"per event with BEGIN and COMMIT", flush=True)
+    finally:
+        connections.close_all()
+        teardown_databases(old, verbosity=0)
 
 
 # --- the senders (this process) ---------------------------------------------------------
@@ -359,6 +417,10 @@ def run() -> None:
     else:
         print(f" postgresql: skipped, nothing listens at {POSTGRES_URL}")
     for url in urls:
+        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        env.pop("DJANGO_SETTINGS_MODULE", None)
+        subprocess.run([sys.executable, "-m", "benchmarks.webhook_bench", "in-process", url],
+                       cwd=ROOT, env=env)
         for server in _servers():
             try:
                 measure(url, server=server)
@@ -367,7 +429,9 @@ def run() -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) >= 3 and sys.argv[1] == "serve":
+    if len(sys.argv) >= 3 and sys.argv[1] == "in-process":
+        in_process(sys.argv[2])
+    elif len(sys.argv) >= 3 and sys.argv[1] == "serve":
         serve(sys.argv[2], *sys.argv[3:4])
     elif len(sys.argv) >= 2:
         measure(sys.argv[1], server=(sys.argv[2:3] or ["django"])[0])
