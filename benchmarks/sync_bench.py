@@ -370,6 +370,24 @@ def measure_rate_share(limit: float = 15.0, latency: float = 0.2, pages: int = 8
           f"429 answers: {stub.throttled}; ok={report.ok}")
 
 
+def measure_one_list(latency: float = 0.3, pages: int = 20) -> None:
+    """One long list at a live API's latency: its pages follow one another (each asks
+    for the objects after the last one), so the list goes at one page per round trip
+    whatever ``workers`` is; workers only run several lists (or accounts) at once."""
+    from django.test.utils import override_settings
+
+    from stripe_django.sync import sync
+
+    with StubStripe({"customers": pages * 100}, latency=latency) as stub:
+        with override_settings(STRIPE_DJANGO=_settings(stub.api_base, SYNC_RATE_LIMIT=100)):
+            started = time.perf_counter()
+            report = sync(["customer"], workers=8, events=False, full=True)
+            seconds = time.perf_counter() - started
+    print(f"  one list, {latency * 1000:.0f} ms per request, workers=8: {pages * 100:,} customers in "
+          f"{seconds:.1f} s = {pages * 100 / seconds:,.0f} objects/s ({stub.served} requests, "
+          f"{stub.served / seconds:.1f} req/s of the 100 allowed); ok={report.ok}")
+
+
 def measure_memory(n: int = 100_000) -> None:
     """In a child process (its RSS is the figure), against a stub process."""
     with stub_process({"customers": n}) as api_base, tempfile.TemporaryDirectory() as tmp:
@@ -416,6 +434,7 @@ def run() -> None:
     from benchmarks.django_env import POSTGRES_URL, SQLITE_URL, in_subprocess
 
     in_subprocess("benchmarks.sync_bench", SQLITE_URL, "speed")
+    in_subprocess("benchmarks.sync_bench", SQLITE_URL, "one-list")
     in_subprocess("benchmarks.sync_bench", POSTGRES_URL, "throughput")
     measure_memory()
 
@@ -425,6 +444,11 @@ if __name__ == "__main__":
         _memory_child(sys.argv[2], int(sys.argv[3]))
     elif sys.argv[1:2] == ["stub"]:
         _serve_stub(sys.argv[2:])
+    elif sys.argv[2:3] == ["one-list"]:
+        from benchmarks.django_env import database
+
+        with database(sys.argv[1]):
+            measure_one_list()
     elif sys.argv[2:3] in (["speed"], ["throughput"]):
         from benchmarks.django_env import database
 
