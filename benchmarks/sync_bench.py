@@ -46,13 +46,19 @@ KINDS = {
 }
 
 
-def make_object(kind: str, index: int, account: str | None = None) -> dict:
+def created_of(index: int, seconds_apart: int = 0) -> int:
+    """``created`` of generated object ``index`` (0 is the newest): ten to a second, or
+    ``seconds_apart`` seconds apart."""
+    return T_END - (index * seconds_apart if seconds_apart else index // PER_SECOND)
+
+
+def make_object(kind: str, index: int, account: str | None = None, seconds_apart: int = 0) -> dict:
     name, prefix = KINDS[kind]
     tag = (account or "")[-6:]
     obj = {
         "id": f"{prefix}_{tag}{index:08d}",
         "object": name,
-        "created": T_END - index // PER_SECOND,
+        "created": created_of(index, seconds_apart),
         "livemode": False,
         "metadata": {"index": str(index), "segment": ("smb", "mid", "ent")[index % 3]},
     }
@@ -81,13 +87,19 @@ class StubStripe:
     bucket of that size); beyond it, 429 with ``Retry-After``. ``accounts``: connected
     account ids served by ``/v1/accounts`` (their objects get ids of their own).
     ``fail``: list path -> HTTP status returned for it. ``events``: the events served.
+    ``seconds_apart``: the objects' ``created`` are that many seconds apart (default: ten
+    objects to a second). ``fail_after``: requests answered before every later one gets
+    a 500 (an API outage in the middle of a run).
     """
 
     def __init__(self, resources: dict[str, int], *, latency: float = 0.0,
                  rate_limit: float | None = None, accounts: tuple[str, ...] = (),
                  fail: dict[str, int] | None = None, events: list[dict] | None = None,
-                 retry_after: str = "1", prerender: bool = False) -> None:
+                 retry_after: str = "1", prerender: bool = False, seconds_apart: int = 0,
+                 fail_after: int | None = None) -> None:
         self.resources = dict(resources)
+        self.seconds_apart = seconds_apart
+        self.fail_after = fail_after
         # (path, starting_after) -> body of a page of 100 of the platform's objects, made
         # before serving: the server then costs next to nothing per request.
         self.pages: dict[tuple[str, str], bytes] = {}
@@ -219,8 +231,9 @@ class StubStripe:
             self.last_at = now
             if account:
                 self.stripe_accounts[account] += 1
-        if path in self.fail:
-            return self.fail[path], {"error": {"type": "api_error", "message": "injected failure"}}, {}
+        if path in self.fail or (self.fail_after is not None and self.served > self.fail_after):
+            return self.fail.get(path, 500), {"error": {"type": "api_error",
+                                                        "message": "injected failure"}}, {}
         if path == "accounts":
             data = [{"id": a, "object": "account", "created": T_END, "type": "express",
                      "livemode": False, "metadata": {}} for a in self.accounts]
@@ -244,7 +257,7 @@ class StubStripe:
             # One object (retrieve), for clients that read objects one by one.
             index = int(parts_of_path[1][-8:])
             if index < self.resources[parts_of_path[0]]:
-                return 200, make_object(parts_of_path[0], index, account), {}
+                return 200, make_object(parts_of_path[0], index, account, self.seconds_apart), {}
         if path not in self.resources or path not in KINDS:
             return 404, {"error": {"type": "invalid_request_error",
                                    "message": f"Unrecognized request URL (GET: /v1/{path})"}}, {}
@@ -253,7 +266,7 @@ class StubStripe:
     def _list(self, path: str, query: dict, account: str | None) -> tuple[int, dict, dict]:
         count = self.resources[path]
         limit = min(int(query.get("limit", 10)), 100)
-        created = lambda i: T_END - i // PER_SECOND  # noqa: E731 - decreasing with i
+        created = lambda i: created_of(i, self.seconds_apart)  # noqa: E731 - decreasing with i
         lo, hi = 0, count
         for op, key in (("gt", "created[gt]"), ("gte", "created[gte]"),
                         ("lt", "created[lt]"), ("lte", "created[lte]")):
@@ -275,7 +288,7 @@ class StubStripe:
                                        "message": f"No such object: '{after}'"}}, {}
             lo = max(lo, int(after[-8:]) + 1)
         end = min(hi, lo + limit)
-        data = [make_object(path, i, account) for i in range(lo, end)]
+        data = [make_object(path, i, account, self.seconds_apart) for i in range(lo, end)]
         return 200, _page(data, end < hi, f"/v1/{path}"), {}
 
 
@@ -370,22 +383,28 @@ def measure_rate_share(limit: float = 15.0, latency: float = 0.2, pages: int = 8
           f"429 answers: {stub.throttled}; ok={report.ok}")
 
 
-def measure_one_list(latency: float = 0.3, pages: int = 20) -> None:
-    """One long list at a live API's latency: its pages follow one another (each asks
-    for the objects after the last one), so the list goes at one page per round trip
-    whatever ``workers`` is; workers only run several lists (or accounts) at once."""
+def measure_one_list(latency: float = 0.2, pages: int = 100) -> None:
+    """One long list at a live API's latency. In one go its pages follow one another
+    (each asks for the objects after the last one), one page per round trip; cut into
+    created windows (a first pass with ``workers`` > 1), the windows go at once."""
     from django.test.utils import override_settings
 
+    from stripe_django.models import Customer, SyncCursor
     from stripe_django.sync import sync
 
-    with StubStripe({"customers": pages * 100}, latency=latency) as stub:
-        with override_settings(STRIPE_DJANGO=_settings(stub.api_base, SYNC_RATE_LIMIT=100)):
-            started = time.perf_counter()
-            report = sync(["customer"], workers=8, events=False, full=True)
-            seconds = time.perf_counter() - started
-    print(f"  one list, {latency * 1000:.0f} ms per request, workers=8: {pages * 100:,} customers in "
-          f"{seconds:.1f} s = {pages * 100 / seconds:,.0f} objects/s ({stub.served} requests, "
-          f"{stub.served / seconds:.1f} req/s of the 100 allowed); ok={report.ok}")
+    count = pages * 100
+    for workers in (1, 8):
+        Customer.objects.all().delete()
+        SyncCursor.objects.all().delete()
+        with StubStripe({"customers": count}, latency=latency, seconds_apart=600) as stub:
+            with override_settings(STRIPE_DJANGO=_settings(stub.api_base, SYNC_RATE_LIMIT=100)):
+                started = time.perf_counter()
+                report = sync(["customer"], workers=workers, events=False)
+                seconds = time.perf_counter() - started
+        print(f"  one list, {latency * 1000:.0f} ms per request, workers={workers}: {count:,} "
+              f"customers in {seconds:.1f} s = {count / seconds:,.0f} objects/s "
+              f"({stub.served} requests, {stub.served / seconds:.1f} req/s of the 100 allowed); "
+              f"ok={report.ok and Customer.objects.count() == count}")
 
 
 def measure_memory(n: int = 100_000) -> None:

@@ -159,6 +159,9 @@ class SyncCursorAdmin(ReadOnlyMixin, admin.ModelAdmin):
 def cursor_position(cursor: SyncCursor) -> str:
     """Where the next run starts, in words."""
     if not cursor.complete:
+        if cursor.slices:
+            done = sum(1 for window in cursor.slices if window.get("done"))
+            return f"full pass in created windows, {done} of {len(cursor.slices)} done"
         if cursor.starting_after:
             return f"full pass, after {cursor.starting_after}"
         return "full pass, not started" if cursor.pass_started_at is None else "full pass, first page"

@@ -20,6 +20,9 @@ class SyncCursor(models.Model):
     * ``created_after`` / ``created_seen``: high-water mark of the ``created`` filter:
       the newest ``created`` (Unix seconds) listed, and the ids listed at that second,
       which the next ``created >= created_after`` listing skips.
+    * ``slices``: a full pass listed by several threads at once (``workers`` > 1), one
+      ``created`` window each: every window's bounds and the id after which it
+      continues; null otherwise, and again once the pass is complete.
     * ``events_after``: Unix time from which the Events API still has changes of this
       type to apply.
     * ``leased_by`` / ``lease_expires``: the ``stripe_sync --enqueue`` worker running this
@@ -39,6 +42,7 @@ class SyncCursor(models.Model):
     starting_after = models.CharField(max_length=255, null=True, blank=True)
     created_after = models.BigIntegerField(null=True, blank=True)
     created_seen = models.JSONField(default=list, blank=True)
+    slices = models.JSONField(null=True, blank=True)
     events_after = models.BigIntegerField(null=True, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True, default="")

@@ -25,6 +25,7 @@ https://docs.stripe.com/connect/authentication.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import logging
 import queue
@@ -50,6 +51,8 @@ from .leases import CursorLease, LeaseLost
 from .plain import plain_service
 from .progress import Progress
 from .ratelimit import RateLimiter
+from .slices import (MAX_WINDOWS, MIN_WINDOW_SECONDS, STRIPE_LAUNCH, WINDOWS_PER_WORKER,
+                     SliceBook, created_filter, in_window, windows)
 from .report import FAILED, OK, PENDING, RUNNING, SKIPPED, UNAVAILABLE, SyncReport, TypeReport
 
 logger = logging.getLogger("stripe_django.sync")
@@ -70,6 +73,10 @@ STORE_RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 4.0)
 
 class Stopped(Exception):
     """The run is being stopped (interrupt, or an error in the writer)."""
+
+
+class _NotFiltered(Exception):
+    """The server does not filter a list by ``created`` as asked."""
 
 
 class Unavailable(Exception):
@@ -130,11 +137,12 @@ class Fetcher:
     """
 
     def __init__(self, client: stripe.StripeClient, limiter: RateLimiter, page_size: int,
-                 stop: threading.Event) -> None:
+                 stop: threading.Event, workers: int = 1) -> None:
         self.client = client
         self.limiter = limiter
         self.page_size = page_size
         self.stop = stop
+        self.workers = workers  # threads of the run; also those of a sliced list
         self.requests = 0
         self._lock = threading.Lock()
         self._no_limit: set[str] = set()  # services whose server refuses ``limit``
@@ -150,12 +158,12 @@ class Fetcher:
         return svc
 
     def page(self, path: str, args: tuple, params: dict[str, Any], account: str | None,
-             report: TypeReport) -> tuple[list[dict], bool]:
-        """One page: (plain objects, has_more)."""
+             report: TypeReport, limit: int | None = None) -> tuple[list[dict], bool]:
+        """One page of ``limit`` objects (default: the page size): (plain objects, has_more)."""
         svc = self.service(path)
         params = dict(params)
         if path not in self._no_limit:
-            params["limit"] = self.page_size
+            params["limit"] = limit or self.page_size
         options = {"stripe_account": account} if account else None
         throttled = 0
         while True:
@@ -306,6 +314,10 @@ def _run_listing(shard: Shard, fetcher: Fetcher, emit: Callable[[Page], None]) -
     report = shard.report
     params = dict(spec.params)
     if not state.get("complete"):
+        if state.get("slices"):
+            report.mode = "resumed"
+            _list_windows(shard, fetcher, emit, params, state["slices"])
+            return
         report.mode = "resumed" if state.get("starting_after") else "full"
         _full_pass(shard, fetcher, emit, params)
         return
@@ -390,17 +402,150 @@ def _full_pass(shard: Shard, fetcher: Fetcher, emit: Callable[[Page], None],
                 cursor.update(finish, last_synced_at=timezone.now())
             emit(Page(shard, children, stamp, cursor, fetched=len(children)))
         return
-    for objs, has_more, stamp in fetcher.pages(spec.service, (), params, shard.account,
-                                                shard.report, after):
+    # A first pass of a long list, with threads to spare, is cut into created windows
+    # once its first pages show it is long (see .slices).
+    may_slice = spec.created_filter and fetcher.workers > 1 and after is None
+    listed = 0
+    pages = fetcher.pages(spec.service, (), params, shard.account, shard.report, after)
+    for number, (objs, has_more, stamp) in enumerate(pages, 1):
         for obj in objs:
             fetcher.complete_embedded(obj, shard.account, shard.report)
         high.add(objs)
+        listed += len(objs)
         cursor = {"pass_started_at": started, **high.fields()}
+        if has_more and may_slice and number >= PAGES_BEFORE_WINDOWS:
+            may_slice = False
+            cut = _windows_below(shard, fetcher, params, objs[-1], listed, high.value)
+            if cut:
+                pages.close()
+                emit(Page(shard, objs, stamp, {**cursor, "slices": cut}, fetched=len(objs)))
+                _list_windows(shard, fetcher, emit, params, cut, started, high)
+                return
         if has_more:
             cursor["starting_after"] = objs[-1]["id"]
         else:
             cursor.update(finish, last_synced_at=timezone.now())
         emit(Page(shard, objs, stamp, cursor, fetched=len(objs)))
+
+
+# Pages of a first pass listed in one go before the rest may be cut into windows: a list
+# this short never pays for the search and the windows' first requests.
+PAGES_BEFORE_WINDOWS = 5
+
+
+def _windows_below(shard: Shard, fetcher: Fetcher, params: dict[str, Any], last: dict,
+                   listed: int, newest_listed: int | None) -> list[dict[str, Any]] | None:
+    """Created windows for the rest of a list, older than ``last`` (the last object of
+    the pages listed so far, ``listed`` objects back to ``newest_listed``). None when the
+    server does not filter the list by ``created`` (its answer to ``created[lt]`` then
+    holds newer objects), or when the rest looks too short to cut.
+
+    The oldest object is looked for with pages of one object, ``workers - 1`` at once:
+    the newest object created before a point moves the range's ceiling down to it; no
+    such object moves its floor up to the point. Until the floor is known to an eighth
+    of the span (or an hour): four to six rounds from Stripe's launch."""
+    newest = _created(last)
+    if newest is None:
+        return None
+    spec = shard.spec
+
+    def older_than(point: int) -> int | None:
+        """``created`` of the newest object created before ``point``; None: none."""
+        try:
+            found, _more = fetcher.page(spec.service, (), {**params, "created": {"lt": point}},
+                                        shard.account, shard.report, limit=1)
+        finally:
+            connections.close_all()  # a limiter kept in the database used this thread's
+        created = _created(found[0]) if found else None
+        if found and (created is None or created >= point):
+            raise _NotFiltered("its answer to created[lt] holds newer objects")
+        return created
+
+    floor, ceiling = STRIPE_LAUNCH, newest
+    probes = max(1, fetcher.workers - 1)
+    try:
+        with ThreadPoolExecutor(max_workers=probes, thread_name_prefix="stripe-sync-probe") as pool:
+            while ceiling - floor > max(MIN_WINDOW_SECONDS, (newest - ceiling) // 8):
+                points = sorted({floor + (ceiling - floor) * (i + 1) // (probes + 1)
+                                 for i in range(probes)})
+                for point, created in zip(points, pool.map(older_than, points)):
+                    if created is None:
+                        floor = max(floor, point)
+                    else:
+                        ceiling = min(ceiling, created)
+    except (stripe.InvalidRequestError, stripe.APIError, _NotFiltered) as error:
+        if isinstance(error, stripe.StripeError) and _is_unavailable(error):
+            raise
+        shard.report.note(f"the server does not filter this list by created; listed in one "
+                          f"go ({_describe(error)})")
+        return None
+    # As many windows as the rest has pages to share, at the pace of the pages so far.
+    per_second = listed / max(1, (newest_listed or newest) - newest + 1)
+    pages_left = per_second * (newest - floor) / fetcher.page_size
+    count = min(MAX_WINDOWS, WINDOWS_PER_WORKER * fetcher.workers, int(pages_left // 2))
+    cut = windows(floor, newest, count)
+    if len(cut) < 2:
+        return None
+    shard.report.note(f"listed in {len(cut)} created windows by {fetcher.workers} threads")
+    return cut
+
+
+def _list_windows(shard: Shard, fetcher: Fetcher, emit: Callable[[Page], None],
+                  params: dict[str, Any], cut: list[dict[str, Any]],
+                  started: dt.datetime | None = None, high: "_HighWater | None" = None) -> None:
+    """List the windows of a sliced pass not yet done, ``fetcher.workers`` at a time.
+    Each page goes to the writer with the state of every window (:class:`.SliceBook`);
+    the page that ends the last window completes the pass. ``started`` and ``high``:
+    those of the pass that cut the windows (its first page may not be stored yet);
+    read from the cursor when a pass resumes."""
+    state, spec = shard.state, shard.spec
+    started = started or state.get("pass_started_at") or timezone.now()
+    if high is None:
+        high = _HighWater(state.get("created_after"), state.get("created_seen") or ())
+    book = SliceBook(cut)
+    failed = threading.Event()
+    finish = {"complete": True, "starting_after": None, "slices": None,
+              "pass_started_at": started, "events_after": int(started.timestamp()),
+              "last_error": ""}
+
+    def list_window(index: int) -> None:
+        window = book.slices[index]
+        query = {**params, "created": created_filter(window)}
+        try:
+            for objs, has_more, stamp in fetcher.pages(spec.service, (), query, shard.account,
+                                                        shard.report, window["starting_after"]):
+                if failed.is_set():
+                    return
+                for obj in objs:
+                    if not in_window(_created(obj), window):
+                        raise RuntimeError(f"the server answered {obj.get('id')} to a list of "
+                                           f"objects created in {created_filter(window)}")
+                    fetcher.complete_embedded(obj, shard.account, shard.report)
+                with book.lock:
+                    high.add(objs)
+                    slices, all_done = book.record(index, objs[-1]["id"] if objs else None,
+                                                   done=not has_more)
+                    cursor = {"pass_started_at": started, **high.fields(), "slices": slices}
+                    if all_done:
+                        cursor.update(finish, last_synced_at=timezone.now())
+                    emit(Page(shard, objs, stamp, cursor, fetched=len(objs)))
+        except BaseException:
+            failed.set()
+            raise
+        finally:
+            connections.close_all()  # a limiter kept in the database used this thread's
+
+    pending = book.pending()
+    if not pending:  # every window stored, the pass not marked complete: mark it now
+        emit(Page(shard, [], int(time.time()), {**finish, "last_synced_at": timezone.now()}))
+        return
+    with ThreadPoolExecutor(max_workers=min(fetcher.workers, len(pending) or 1),
+                            thread_name_prefix="stripe-sync-window") as pool:
+        futures = [pool.submit(list_window, index) for index in pending]
+    for future in futures:
+        error = future.exception()
+        if error is not None:
+            raise error
 
 
 def _incremental(shard: Shard, fetcher: Fetcher, emit: Callable[[Page], None],
@@ -604,7 +749,7 @@ def sync(types: Iterable[str] | None = None, *, account: str | None = None,
     size = max(1, min(int(page_size or stripe_settings.SYNC_PAGE_SIZE), 100))
     stop = threading.Event()
     limiter = limiter or RateLimiter(rate)
-    fetcher = Fetcher(client, limiter, size, stop)
+    fetcher = Fetcher(client, limiter, size, stop, max(1, workers))
     report = SyncReport()
     progress = progress or Progress()
     db = using or router.db_for_write(SyncCursor)
@@ -643,10 +788,11 @@ def sync(types: Iterable[str] | None = None, *, account: str | None = None,
                                      f"({table.EVENTS_RETENTION_DAYS} days): full pass")
                 row.complete, row.starting_after, row.pass_started_at = False, None, None
                 row.created_after, row.created_seen, row.events_after = None, [], None
+                row.slices = None
                 row.save(using=db)
             state = {f: getattr(row, f) for f in (
                 "complete", "starting_after", "pass_started_at", "created_after",
-                "created_seen", "events_after")}
+                "created_seen", "events_after", "slices")}
             shards.append(Shard(name, spec, acct, type_report, row.pk, state))
 
     progress.start(report)

@@ -37,6 +37,9 @@ def test_sync_rows_events_and_failures(admin_client, deliver):
     SyncCursor.objects.create(object_type="invoice", complete=False, starting_after="in_0001",
                               pass_started_at=now, last_synced_at=now, last_error="APIConnectionError: down")
     SyncCursor.objects.create(object_type="customer", account="acct_1", last_synced_at=None)
+    SyncCursor.objects.create(object_type="charge", complete=False, pass_started_at=now,
+                              slices=[{"lte": 2, "gte": 1, "starting_after": None, "done": True},
+                                      {"lte": 0, "starting_after": "ch_1", "done": False}])
     deliver(make_event(customer("cus_ok"), "customer.created"))
     deliver(make_event(customer("cus_bad", balance="a lot"), "customer.updated"))
     # an event received two days ago is outside the window
@@ -48,6 +51,7 @@ def test_sync_rows_events_and_failures(admin_client, deliver):
     # per type and account: rows (5 customers on the platform: 3, cus_ok, cus_old), cursor position, result
     assert "<td>5</td>" in text and "new objects from 2020-09-13 12:26:40 UTC" in text
     assert "full pass, after in_0001" in text and "failed: APIConnectionError: down" in text
+    assert "full pass in created windows, 1 of 2 done" in text
     assert "acct_1" in text and "<td>0</td>" in text
     # events of the last 24 hours by status, failures linked to the filtered events list
     assert '<div class="figure status-processed">\n      <strong>1</strong>' in text

@@ -35,7 +35,8 @@ class Command(BaseCommand):
                             help='the platform account to read: a name from STRIPE_DJANGO["API_KEYS"] '
                                  '(default: STRIPE_DJANGO["API_KEY"])')
         parser.add_argument("--workers", type=int, default=1, metavar="N",
-                            help="(type, account) pairs fetched at once (default 1)")
+                            help="threads fetching (type, account) pairs at once, and the "
+                                 "created windows of a long list's first pass (default 1)")
         parser.add_argument("--full", action="store_true",
                             help="forget the cursors: list everything again")
         parser.add_argument("--no-events", action="store_true",
