@@ -142,7 +142,10 @@ class Fetcher:
         self.limiter = limiter
         self.page_size = page_size
         self.stop = stop
-        self.workers = workers  # threads of the run; also those of a sliced list
+        self.workers = workers  # threads of the run
+        # Taken by each thread listing a created window or searching for one, so that
+        # the lists cut into windows fetch with at most ``workers`` threads in all.
+        self.window_slots = threading.BoundedSemaphore(workers)
         self.requests = 0
         self._lock = threading.Lock()
         self._no_limit: set[str] = set()  # services whose server refuses ``limit``
@@ -170,9 +173,9 @@ class Fetcher:
             if self.stop.is_set():
                 raise Stopped()
             self.limiter.acquire()
-            with self._lock:
+            with self._lock:  # several threads may list windows of one report's list
                 self.requests += 1
-            report.requests += 1
+                report.requests += 1
             try:
                 result = svc.list(*args, params=params, options=options)
             except stripe.RateLimitError as error:
@@ -402,20 +405,23 @@ def _full_pass(shard: Shard, fetcher: Fetcher, emit: Callable[[Page], None],
                 cursor.update(finish, last_synced_at=timezone.now())
             emit(Page(shard, children, stamp, cursor, fetched=len(children)))
         return
-    # A first pass of a long list, with threads to spare, is cut into created windows
-    # once its first pages show it is long (see .slices).
-    may_slice = spec.created_filter and fetcher.workers > 1 and after is None
-    listed = 0
+    # A full pass of a long list, with threads to spare, is cut into created windows
+    # once its first pages in this run show it is long (see .slices); a resumed pass
+    # too, below where it stands.
+    may_slice = spec.created_filter and fetcher.workers > 1
+    listed, first_created = 0, None
     pages = fetcher.pages(spec.service, (), params, shard.account, shard.report, after)
     for number, (objs, has_more, stamp) in enumerate(pages, 1):
         for obj in objs:
             fetcher.complete_embedded(obj, shard.account, shard.report)
         high.add(objs)
         listed += len(objs)
+        if first_created is None and objs:
+            first_created = _created(objs[0])
         cursor = {"pass_started_at": started, **high.fields()}
         if has_more and may_slice and number >= PAGES_BEFORE_WINDOWS:
             may_slice = False
-            cut = _windows_below(shard, fetcher, params, objs[-1], listed, high.value)
+            cut = _windows_below(shard, fetcher, params, objs[-1], listed, first_created)
             if cut:
                 pages.close()
                 emit(Page(shard, objs, stamp, {**cursor, "slices": cut}, fetched=len(objs)))
@@ -443,7 +449,9 @@ def _windows_below(shard: Shard, fetcher: Fetcher, params: dict[str, Any], last:
     The oldest object is looked for with pages of one object, ``workers - 1`` at once:
     the newest object created before a point moves the range's ceiling down to it; no
     such object moves its floor up to the point. Until the floor is known to an eighth
-    of the span (or an hour): four to six rounds from Stripe's launch."""
+    of the span (or an hour), from Stripe's launch: some 8 rounds with 4 workers, 16
+    with 2. An API error other than a refused ``created`` fails the shard (the next run
+    resumes the pass, and may cut it then)."""
     newest = _created(last)
     if newest is None:
         return None
@@ -452,8 +460,13 @@ def _windows_below(shard: Shard, fetcher: Fetcher, params: dict[str, Any], last:
     def older_than(point: int) -> int | None:
         """``created`` of the newest object created before ``point``; None: none."""
         try:
-            found, _more = fetcher.page(spec.service, (), {**params, "created": {"lt": point}},
-                                        shard.account, shard.report, limit=1)
+            with fetcher.window_slots:
+                found, _more = fetcher.page(spec.service, (), {**params, "created": {"lt": point}},
+                                            shard.account, shard.report, limit=1)
+        except stripe.InvalidRequestError as error:
+            if _names_param(error, "created"):
+                raise _NotFiltered(_describe(error)) from None
+            raise
         finally:
             connections.close_all()  # a limiter kept in the database used this thread's
         created = _created(found[0]) if found else None
@@ -473,11 +486,9 @@ def _windows_below(shard: Shard, fetcher: Fetcher, params: dict[str, Any], last:
                         floor = max(floor, point)
                     else:
                         ceiling = min(ceiling, created)
-    except (stripe.InvalidRequestError, stripe.APIError, _NotFiltered) as error:
-        if isinstance(error, stripe.StripeError) and _is_unavailable(error):
-            raise
+    except _NotFiltered as error:
         shard.report.note(f"the server does not filter this list by created; listed in one "
-                          f"go ({_describe(error)})")
+                          f"go ({error})")
         return None
     # As many windows as the rest has pages to share, at the pace of the pages so far.
     per_second = listed / max(1, (newest_listed or newest) - newest + 1)
@@ -512,28 +523,38 @@ def _list_windows(shard: Shard, fetcher: Fetcher, emit: Callable[[Page], None],
         window = book.slices[index]
         query = {**params, "created": created_filter(window)}
         try:
-            for objs, has_more, stamp in fetcher.pages(spec.service, (), query, shard.account,
-                                                        shard.report, window["starting_after"]):
-                if failed.is_set():
-                    return
-                for obj in objs:
-                    if not in_window(_created(obj), window):
-                        raise RuntimeError(f"the server answered {obj.get('id')} to a list of "
-                                           f"objects created in {created_filter(window)}")
-                    fetcher.complete_embedded(obj, shard.account, shard.report)
-                with book.lock:
-                    high.add(objs)
-                    slices, all_done = book.record(index, objs[-1]["id"] if objs else None,
-                                                   done=not has_more)
-                    cursor = {"pass_started_at": started, **high.fields(), "slices": slices}
-                    if all_done:
-                        cursor.update(finish, last_synced_at=timezone.now())
-                    emit(Page(shard, objs, stamp, cursor, fetched=len(objs)))
+            if failed.is_set():
+                return
+            fetcher.window_slots.acquire()
+            try:
+                listed = fetcher.pages(spec.service, (), query, shard.account, shard.report,
+                                       window["starting_after"])
+                for objs, has_more, stamp in listed:
+                    if failed.is_set():
+                        return
+                    for obj in objs:
+                        if not in_window(_created(obj), window):
+                            raise _NotFiltered(f"it answered {obj.get('id')} to a list of objects "
+                                               f"created in {created_filter(window)}")
+                        fetcher.complete_embedded(obj, shard.account, shard.report)
+                    _record(index, objs, has_more, stamp)
+            finally:
+                fetcher.window_slots.release()
         except BaseException:
             failed.set()
             raise
         finally:
             connections.close_all()  # a limiter kept in the database used this thread's
+
+    def _record(index: int, objs: list[dict], has_more: bool, stamp: int) -> None:
+        with book.lock:
+            high.add(objs)
+            slices, all_done = book.record(index, objs[-1]["id"] if objs else None,
+                                           done=not has_more)
+            cursor = {"pass_started_at": started, **high.fields(), "slices": slices}
+            if all_done:
+                cursor.update(finish, last_synced_at=timezone.now())
+            emit(Page(shard, objs, stamp, cursor, fetched=len(objs)))
 
     pending = book.pending()
     if not pending:  # every window stored, the pass not marked complete: mark it now
@@ -544,6 +565,14 @@ def _list_windows(shard: Shard, fetcher: Fetcher, emit: Callable[[Page], None],
         futures = [pool.submit(list_window, index) for index in pending]
     for future in futures:
         error = future.exception()
+        if isinstance(error, _NotFiltered):
+            # Leave the windows: a run with one worker resumes the pass in one go, from
+            # the ``starting_after`` the pass had when it was cut (what the windows
+            # stored comes back unchanged).
+            emit(Page(shard, [], int(time.time()), {"slices": None}))
+            raise RuntimeError(f"the server does not filter this list by created as asked "
+                               f"({error}); `stripe_sync --workers 1` lists the rest in one "
+                               f"go") from None
         if error is not None:
             raise error
 
