@@ -89,9 +89,11 @@ def enqueue_run(types: Iterable[str] | None = None, *, account: str | None = Non
                 all_accounts: bool = False, key: str | None = None, full: bool = False,
                 events: bool = True, rate_limit: float | None = None,
                 page_size: int | None = None, using: str | None = None,
-                client: Any = None) -> Any:
+                client: Any = None, workers: int = 1) -> Any:
     """Record a run and its shards and enqueue them; returns the :class:`SyncRun`.
-    With ``all_accounts`` the connected accounts are listed here, first."""
+    With ``all_accounts`` the connected accounts are listed here, first. ``workers``:
+    threads of each shard, which list the created windows of a long list's full pass
+    (see ``sync.slices``)."""
     import threading
 
     from ..client import get_client
@@ -117,7 +119,7 @@ def enqueue_run(types: Iterable[str] | None = None, *, account: str | None = Non
         run = SyncRun._default_manager.using(db).create(
             key=key or "", livemode=livemode, types=names,
             options={"full": full, "events": events, "rate_limit": rate_limit,
-                     "page_size": page_size})
+                     "page_size": page_size, "workers": max(1, int(workers))})
         shards = []
         for acct in accounts:
             for name in names:
@@ -175,7 +177,7 @@ def run_shard(shard_id: int, *, using: str | None = None, client: Any = None) ->
         lease = CursorLease(owner=f"{me}:shard{shard.pk}")
         common = dict(account=shard.account or None, key=run.key or None, client=client,
                       progress=Progress(), using=db, limiter=limiter, lease=lease,
-                      page_size=options.get("page_size"), workers=1)
+                      page_size=options.get("page_size"), workers=options.get("workers") or 1)
         if shard.name == CHANGES:
             report = sync(run.types, events=True, listing=False, expire_old_cursors=False, **common)
         else:

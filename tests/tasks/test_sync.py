@@ -457,3 +457,21 @@ def test_the_worker_hint_names_the_command_of_the_tested_backends(settings):
 def test_timeout_goes_with_wait(args):
     with pytest.raises(CommandError, match="--timeout goes with --wait"):
         call_command("stripe_sync", *args)
+
+
+def test_a_shard_lists_a_long_list_in_created_windows_with_the_run_s_workers(
+        settings, dummy, django_capture_on_commit_callbacks):
+    from benchmarks.sync_bench import StubStripe
+
+    with StubStripe({"customers": 1_000}, seconds_apart=3600) as stub:
+        point(settings, stub, SYNC_PAGE_SIZE=20)
+        with django_capture_on_commit_callbacks(execute=True):
+            run = enqueue_run(["customer"], events=False, workers=4)
+        assert run.options["workers"] == 4
+        drain(dummy, django_capture_on_commit_callbacks)
+    shard = SyncShard.objects.get(run=run)
+    assert shard.status == "ok", shard.errors
+    assert any("created windows by 4 threads" in note for note in shard.notes)
+    assert Customer.objects.count() == 1_000
+    cursor = SyncCursor.objects.get(object_type="customer")
+    assert cursor.complete and cursor.slices is None

@@ -105,7 +105,7 @@ class Command(BaseCommand):
                 options["types"] or None, account=options["account"],
                 all_accounts=options["all_accounts"], key=options["key"], full=options["full"],
                 events=not options["no_events"], rate_limit=options["rate_limit"],
-                using=options["database"])
+                using=options["database"], workers=options["workers"])
         except (ValueError, ImproperlyConfigured, ImportError, RuntimeError) as error:
             raise CommandError(str(error)) from None
         shards = run.shards.count()
