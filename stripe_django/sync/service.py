@@ -381,6 +381,14 @@ def _children(shard: Shard, fetcher: Fetcher, parents: list[dict],
     return out
 
 
+def _pass_done(started: dt.datetime) -> dict[str, Any]:
+    """The cursor fields that end a full pass begun at ``started`` (in one go or in
+    windows): later runs are incremental, and apply the events from its start."""
+    return {"complete": True, "starting_after": None, "slices": None,
+            "pass_started_at": started, "events_after": int(started.timestamp()),
+            "last_error": ""}
+
+
 def _full_pass(shard: Shard, fetcher: Fetcher, emit: Callable[[Page], None],
                params: dict[str, Any]) -> None:
     state = shard.state
@@ -388,8 +396,7 @@ def _full_pass(shard: Shard, fetcher: Fetcher, emit: Callable[[Page], None],
     high = _HighWater(state.get("created_after"), state.get("created_seen") or ())
     spec = shard.spec
     after = state.get("starting_after")
-    finish = {"complete": True, "starting_after": None, "pass_started_at": started,
-              "events_after": int(started.timestamp()), "last_error": ""}
+    finish = _pass_done(started)
     if spec.parent:
         # One stored page per page of parents, so that the cursor (the last parent whose
         # children are stored) moves on even where children are few.
@@ -515,9 +522,7 @@ def _list_windows(shard: Shard, fetcher: Fetcher, emit: Callable[[Page], None],
         high = _HighWater(state.get("created_after"), state.get("created_seen") or ())
     book = SliceBook(cut)
     failed = threading.Event()
-    finish = {"complete": True, "starting_after": None, "slices": None,
-              "pass_started_at": started, "events_after": int(started.timestamp()),
-              "last_error": ""}
+    finish = _pass_done(started)
 
     def list_window(index: int) -> None:
         window = book.slices[index]
