@@ -170,10 +170,12 @@ def test_a_page_of_invoices_takes_a_constant_number_of_queries():
             upsert_many(objs)
         return len(ctx.captured_queries)
 
-    small, large = queries_for(page(10, "a")), queries_for(page(100, "b"))
+    small, large = queries_for(page(30, "a")), queries_for(page(100, "b"))
     # Per model (invoice, line item, invoice payment): one SELECT of stamps and one
-    # upsert; plus the transaction's savepoint and release.
-    assert small == large == 3 * 2 + 2
+    # upsert; plus the transaction's savepoint and release. On PostgreSQL new rows go
+    # in by COPY, in a savepoint of its own: two statements more per model.
+    copies = 3 * 2 if connection.vendor == "postgresql" else 0
+    assert small == large == 3 * 2 + 2 + copies
     # Unchanged again: the look-ups only, and one stamp update per model.
     assert queries_for(page(100, "b")) == 3 * 2 + 2
 
