@@ -15,6 +15,11 @@ When gunicorn is installed (it is no dependency of the project), the same runs a
 under gunicorn: one worker process per core, gthread workers with 8 threads each
 (``WEBHOOK_BENCH_THREADS``).
 
+Before the events, the floor: the same server, middleware and senders, posting the same
+bodies to an empty view that reads the body and answers 200 (``bench/empty/``, no
+database, no project code). No webhook endpoint of any project can cost its server less
+per request than that; the figures of the events are to be read against it.
+
 Bounded: 3,000 events per database (``WEBHOOK_BENCH_EVENTS``), at most 60 s of load;
 loopback only; the server is stopped, and its database dropped, at the end. The senders
 run in this process, on the same cores as the server, so the wall-clock rate is lower
@@ -57,8 +62,25 @@ def __getattr__(name: str):
     if name == "urlpatterns":
         from django.urls import include, path
 
-        return [path("stripe/", include("stripe_django.urls"))]
+        return [path("stripe/", include("stripe_django.urls")), path("bench/empty/", _empty_view())]
     raise AttributeError(name)
+
+
+WEBHOOK_PATH = "/stripe/webhook/"
+EMPTY_PATH = "/bench/empty/"
+
+
+def _empty_view():
+    """The floor's view: reads the body and answers 200, with nothing else to do."""
+    from django.http import HttpResponse
+    from django.views.decorators.csrf import csrf_exempt
+
+    @csrf_exempt
+    def empty(request):
+        request.body  # noqa: B018 - read as the webhook view reads it
+        return HttpResponse(b"")
+
+    return empty
 
 
 # --- the server (child process) ---------------------------------------------------------
@@ -203,7 +225,7 @@ def _run_gunicorn(app) -> None:
             os._exit(exit_.code if isinstance(exit_.code, int) else 0)
 
 
-def in_process(url: str, events: int = 2000) -> None:
+def in_process(url: str, events: int = 2000, path: str = WEBHOOK_PATH) -> None:
     """Child: the server's own work per event, without HTTP and without senders beside
     it: the WSGI handler called directly, one signed delivery after another. What the
     project's code and Django cost, apart from the HTTP server and the scheduling of 32
@@ -220,7 +242,7 @@ def in_process(url: str, events: int = 2000) -> None:
         app = WSGIHandler()
 
         def deliver(body: bytes, signature: str) -> None:
-            environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/stripe/webhook/",
+            environ = {"REQUEST_METHOD": "POST", "PATH_INFO": path,
                        "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "80", "HTTP_HOST": "127.0.0.1",
                        "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(body),
                        "CONTENT_LENGTH": str(len(body)), "CONTENT_TYPE": "application/json",
@@ -242,7 +264,8 @@ def in_process(url: str, events: int = 2000) -> None:
         with CaptureQueriesContext(connection) as queries:
             for body, signature in sample:
                 deliver(body, signature)
-        print(f" {connection.vendor}, in process (no HTTP, one delivery at a time): "
+        what = "in process" if path == WEBHOOK_PATH else "floor (empty view) in process"
+        print(f" {connection.vendor}, {what} (no HTTP, one delivery at a time): "
               f"{cpu / events * 1000:.2f} ms of CPU per event ({events / cpu:,.0f} per CPU-second), "
               f"{wall / events * 1000:.2f} ms wall, {len(queries) / len(sample):.1f} statements "
               f"per event with BEGIN and COMMIT", flush=True)
@@ -290,8 +313,8 @@ def _events(count: int, start: int) -> list[tuple[bytes, str]]:
     return made
 
 
-def _send(port: int, events: list[tuple[bytes, str]], senders: int, deadline: float
-          ) -> tuple[list[float], dict[int, int]]:
+def _send(port: int, events: list[tuple[bytes, str]], senders: int, deadline: float,
+          path: str = WEBHOOK_PATH) -> tuple[list[float], dict[int, int]]:
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     lock = threading.Lock()
@@ -306,7 +329,7 @@ def _send(port: int, events: list[tuple[bytes, str]], senders: int, deadline: fl
                 break
             began = time.perf_counter()
             try:
-                conn.request("POST", "/stripe/webhook/", body, {
+                conn.request("POST", path, body, {
                     "Content-Type": "application/json", "Stripe-Signature": signature})
                 response = conn.getresponse()
                 response.read()
@@ -344,7 +367,8 @@ def _cpu_seconds(pid: int) -> float:
     return total + sum(_cpu_seconds(child) for child in children)
 
 
-def measure(url: str, *, server: str = "django", events: int = EVENTS, senders: int = SENDERS) -> None:
+def measure(url: str, *, server: str = "django", events: int = EVENTS, senders: int = SENDERS,
+            path: str = WEBHOOK_PATH) -> None:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     env.pop("DJANGO_SETTINGS_MODULE", None)
     child = subprocess.Popen([sys.executable, "-m", "benchmarks.webhook_bench", "serve", url, server],
@@ -354,10 +378,10 @@ def measure(url: str, *, server: str = "django", events: int = EVENTS, senders: 
         if not line.startswith("PORT "):
             raise RuntimeError(f"the server did not start (exit code {child.wait()})")
         port = int(line.split()[1])
-        _send(port, _events(WARMUP, 10_000_000), min(senders, 8), time.monotonic() + MAX_SECONDS)
+        _send(port, _events(WARMUP, 10_000_000), min(senders, 8), time.monotonic() + MAX_SECONDS, path)
         load = _events(events, 0)
         cpu_before, started = _cpu_seconds(child.pid), time.perf_counter()
-        latencies, statuses = _send(port, load, senders, time.monotonic() + MAX_SECONDS)
+        latencies, statuses = _send(port, load, senders, time.monotonic() + MAX_SECONDS, path)
         wall, cpu = time.perf_counter() - started, _cpu_seconds(child.pid) - cpu_before
     finally:
         child.stdin.close()  # the server's lifeline: it stops, reports and drops its database
@@ -370,13 +394,14 @@ def measure(url: str, *, server: str = "django", events: int = EVENTS, senders: 
     latencies.sort()
     p50 = statistics.median(latencies) * 1000
     p99 = latencies[min(done - 1, int(done * 0.99))] * 1000
-    vendor = url.split(":")[0]
-    print(f" {vendor}, {server} server: {done:,} deliveries from {senders} senders in {wall:.2f} s; answers {dict(sorted(statuses.items()))}")
+    what = f"{url.split(':')[0]}, {server} server" if path == WEBHOOK_PATH else \
+        f"floor (empty view, no database), {server} server"
+    print(f" {what}: {done:,} deliveries from {senders} senders in {wall:.2f} s; answers {dict(sorted(statuses.items()))}")
     print(f"   {done / wall:>8,.0f} events/s (wall, {os.cpu_count()} cores shared with the senders)")
     print(f"   {done / cpu:>8,.0f} events per CPU-second of the server ({cpu:.2f} CPU-s)")
     print(f"   latency p50 {p50:.1f} ms, p99 {p99:.1f} ms")
     for line in rest.splitlines():
-        if line.startswith("STORED "):
+        if line.startswith("STORED ") and path == WEBHOOK_PATH:
             stored, processed, customers = line.split()[1:]
             print(f"   stored {stored} events ({processed} processed), {customers} customers")
 
@@ -416,9 +441,16 @@ def run() -> None:
         urls.append(POSTGRES_URL)
     else:
         print(f" postgresql: skipped, nothing listens at {POSTGRES_URL}")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    subprocess.run([sys.executable, "-m", "benchmarks.webhook_bench", "in-process", urls[0], EMPTY_PATH],
+                   cwd=ROOT, env=env)
+    for server in _servers():
+        try:
+            measure(urls[0], server=server, path=EMPTY_PATH)
+        except Exception as error:  # one setup failing must not hide the other figures
+            print(f" floor, {server} server: failed: {error}")
     for url in urls:
-        env = dict(os.environ, PYTHONPATH=str(ROOT))
-        env.pop("DJANGO_SETTINGS_MODULE", None)
         subprocess.run([sys.executable, "-m", "benchmarks.webhook_bench", "in-process", url],
                        cwd=ROOT, env=env)
         for server in _servers():
@@ -430,7 +462,7 @@ def run() -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) >= 3 and sys.argv[1] == "in-process":
-        in_process(sys.argv[2])
+        in_process(sys.argv[2], path=(sys.argv[3:4] or [WEBHOOK_PATH])[0])
     elif len(sys.argv) >= 3 and sys.argv[1] == "serve":
         serve(sys.argv[2], *sys.argv[3:4])
     elif len(sys.argv) >= 2:
