@@ -13,7 +13,8 @@ processed (a customer created or updated) before the 200 comes back.
 
 When gunicorn is installed (it is no dependency of the project), the same runs again
 under gunicorn: one worker process per core, gthread workers with 8 threads each
-(``WEBHOOK_BENCH_THREADS``).
+(``WEBHOOK_BENCH_THREADS``). ``WEBHOOK_BENCH_TASKS=db`` or ``=rq`` measures the tasks
+path instead, on django-tasks-db or django-tasks-rq (see ``_tasks_path``).
 
 Before the events, the floor: the same server, middleware and senders, posting the same
 bodies to an empty view that reads the body and answers 200 (``bench/empty/``, no
@@ -175,6 +176,7 @@ def serve(url: str, server: str = "django") -> None:
 
         connections.close_all()
         teardown_databases(old, verbosity=0)
+        _empty_rq_queue()
 
 
 def _run_gunicorn(app) -> None:
@@ -272,6 +274,7 @@ def in_process(url: str, events: int = 2000, path: str = WEBHOOK_PATH) -> None:
     finally:
         connections.close_all()
         teardown_databases(old, verbosity=0)
+        _empty_rq_queue()
 
 
 # --- the senders (this process) ---------------------------------------------------------
@@ -406,17 +409,47 @@ def measure(url: str, *, server: str = "django", events: int = EVENTS, senders: 
             print(f"   stored {stored} events ({processed} processed), {customers} customers")
 
 
+# A queue of its own on the local Redis, emptied after each run of the RQ tasks path.
+RQ_BENCH_QUEUE = "stripe-django-webhook-bench"
+
+
 def _tasks_path() -> dict:
-    """WEBHOOK_BENCH_TASKS=db: the tasks path (EVENTS_ON_TASKS on django-tasks-db), where
-    the view only stores each event and enqueues its processing (no worker runs here)."""
-    if os.environ.get("WEBHOOK_BENCH_TASKS") != "db":
+    """The tasks path (EVENTS_ON_TASKS), where the view only stores each event and
+    enqueues its processing; no worker runs here. WEBHOOK_BENCH_TASKS=db: on
+    django-tasks-db (a row in the same database); =rq: on django-tasks-rq (the Redis at
+    REDIS_URL, default 127.0.0.1:6379)."""
+    chosen = os.environ.get("WEBHOOK_BENCH_TASKS")
+    if chosen not in ("db", "rq"):
         return {}
     import importlib.util
 
     backport = ["django_tasks"] if importlib.util.find_spec("django.tasks") is None else []
-    return {"apps": [*backport, "django_tasks_db"],
-            "settings": {"TASKS": {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}},
-            "stripe": {"EVENTS_ON_TASKS": True}}
+    if chosen == "db":
+        return {"apps": [*backport, "django_tasks_db"],
+                "settings": {"TASKS": {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}},
+                "stripe": {"EVENTS_ON_TASKS": True}}
+    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    queue: dict = {"URL": redis_url}
+    caches: dict = {}
+    if importlib.util.find_spec("django_redis") is not None:
+        # django-rq makes a new Redis client, so a new connection, for every enqueue of a
+        # queue configured by URL (rq/django-rq#210); through a django-redis cache, the
+        # clients share one connection pool per process.
+        caches = {"CACHES": {"rq": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": redis_url}}}
+        queue = {"USE_REDIS_CACHE": "rq"}
+    return {"apps": [*backport, "django_rq", "django_tasks_rq"],
+            "settings": {"TASKS": {"default": {"BACKEND": "django_tasks_rq.RQBackend",
+                                               "QUEUES": [RQ_BENCH_QUEUE]}},
+                         "RQ_QUEUES": {RQ_BENCH_QUEUE: queue}, **caches},
+            "stripe": {"EVENTS_ON_TASKS": True, "TASKS_QUEUE": RQ_BENCH_QUEUE}}
+
+
+def _empty_rq_queue() -> None:
+    """Drop the jobs the RQ tasks path enqueued (no worker ran them)."""
+    if os.environ.get("WEBHOOK_BENCH_TASKS") == "rq":
+        import django_rq
+
+        django_rq.get_queue(RQ_BENCH_QUEUE).empty()
 
 
 def _postgres_reachable() -> bool:
