@@ -272,7 +272,25 @@ def _check_tasks(user: dict) -> list:
         messages.append(_warning(54, f"The tasks backend {alias!r} is an ImmediateBackend: each "
                                  "event is processed at once, in the webhook request.",
                                  hint="Use a backend with a worker (django_tasks_db, django_tasks_rq)."))
+    elif backend.endswith(".RQBackend"):
+        messages += _check_rq_queue(user.get("TASKS_QUEUE", DEFAULTS["TASKS_QUEUE"]))
     return messages
+
+
+def _check_rq_queue(queue: str) -> list:
+    """django-rq makes a new Redis client, hence a new connection, each time it gets a
+    queue configured by URL or host (rq/django-rq#210), which the RQ backend does for
+    every enqueue: on the tasks path, for every webhook event. Through a django-redis
+    cache (``USE_REDIS_CACHE``) the clients share the cache's connection pool."""
+    config = (getattr(settings, "RQ_QUEUES", None) or {}).get(queue)
+    if not isinstance(config, dict) or "USE_REDIS_CACHE" in config:
+        return []
+    return [_warning(56, f"RQ_QUEUES[{queue!r}] is configured without USE_REDIS_CACHE: django-rq "
+                         "then opens a new Redis connection for every webhook event it enqueues "
+                         "(rq/django-rq#210), which costs more than processing the event inline.",
+                     hint="Add a django-redis cache to CACHES and set "
+                          f"RQ_QUEUES[{queue!r}] = {{'USE_REDIS_CACHE': '<that cache>'}} "
+                          "(see the tasks guide).")]
 
 
 @register(Tags.database)

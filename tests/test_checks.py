@@ -128,17 +128,23 @@ def test_a_key_refused_on_every_list_fails_the_run(settings):
     ({"EVENTS_ON_TASKS": True}, {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}},
      ["stripe_django.W054"]),
     ({"EVENTS_ON_TASKS": True}, {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}, []),
+    ({"EVENTS_ON_TASKS": True, "TASKS_QUEUE": "q"},
+     {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["q"]}}, ["stripe_django.W056"]),
+    ({"EVENTS_ON_TASKS": True, "TASKS_QUEUE": "shared"},
+     {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["shared"]}}, []),
     ({"TASKS_QUEUE": ""}, None, ["stripe_django.E051"]),
     ({"SYNC_RATE_LIMIT_REDIS": "127.0.0.1:6379"}, None, ["stripe_django.E055"]),
     ({"SYNC_LEASE_SECONDS": 0}, None, ["stripe_django.E030"]),
     ({"EVENT_RETRY_DELAY": -1}, None, ["stripe_django.E030"]),
-], ids=["not a bool", "no TASKS", "alias not defined", "dummy", "database backend", "empty queue",
-        "redis not a URL", "lease", "retry delay"])
+], ids=["not a bool", "no TASKS", "alias not defined", "dummy", "database backend",
+        "rq queue by URL", "rq queue through a cache", "empty queue", "redis not a URL", "lease",
+        "retry delay"])
 def test_tasks_settings_are_checked(settings, monkeypatch, value, tasks, expected):
     # None: TASKS as the test settings leave it (unset on Django 5.2; Django 6's default,
     # the immediate backend)
     if tasks is not None:
         settings.TASKS = tasks
+    settings.RQ_QUEUES = {"q": {"URL": "redis://127.0.0.1:6379/0"}, "shared": {"USE_REDIS_CACHE": "rq"}}
     assert ids(settings, {**GOOD, **value}) == expected
 
 

@@ -63,7 +63,7 @@ class Workers:
             self.rq_queues = {}
         else:
             backend = {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": [self.queue]}
-            self.rq_queues = {self.queue: {"URL": settings.REDIS_URL}}
+            self.rq_queues = {self.queue: {"USE_REDIS_CACHE": "rq"}}
         self.tasks = {"default": backend}
 
     def configure(self, stripe: dict) -> None:
