@@ -103,3 +103,20 @@ def test_a_row_another_writer_stores_after_the_look_up_keeps_its_newer_state():
     assert statements.count("COPY") == 1 and statements.count("INSERT") == 1
     assert statements.count("ROLLBACK") == 1
     assert statements[-1] == "COMMIT"
+
+
+@pytest.mark.django_db
+def test_text_that_copy_would_read_as_markup_is_stored_as_sent():
+    # COPY's text format gives meaning to tabs, newlines, backslashes and \N (NULL).
+    tricky = "tab\there\nline\r\\N back\\slash \\. ünïcødé 🎉"
+    page = [payloads.customer_current(f"cus_text{i:02d}", name=tricky, description="\\N",
+                                      metadata={"note": tricky, "\\N": "\t"})
+            for i in range(COPY_MIN_ROWS)]
+    with CaptureQueriesContext(connection) as queries:
+        assert upsert_many(page, stamp=NOW).created == COPY_MIN_ROWS
+    assert any(q["sql"].startswith("COPY ") for q in queries.captured_queries) == (
+        connection.vendor == "postgresql")
+    for row in models.Customer.objects.filter(pk__startswith="cus_text"):
+        assert (row.name, row.description) == (tricky, "\\N")
+        assert row.metadata == {"note": tricky, "\\N": "\t"}
+        assert row.stripe_data["name"] == tricky
