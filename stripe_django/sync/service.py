@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+import operator
 import queue
 import threading
 import time
@@ -293,6 +294,8 @@ def _created(obj: dict) -> int | None:
 class _HighWater:
     """The newest ``created`` listed, with the ids seen at that second."""
 
+    _beyond = staticmethod(operator.gt)  # a created value past the mark
+
     def __init__(self, created_after: int | None, seen: Iterable[str]) -> None:
         self.value = created_after
         self.ids = set(seen)
@@ -302,13 +305,20 @@ class _HighWater:
             created = _created(obj)
             if created is None:
                 continue
-            if self.value is None or created > self.value:
+            if self.value is None or self._beyond(created, self.value):
                 self.value, self.ids = created, {obj.get("id")}
             elif created == self.value:
                 self.ids.add(obj.get("id"))
 
     def fields(self) -> dict[str, Any]:
         return {"created_after": self.value, "created_seen": sorted(i for i in self.ids if i)}
+
+
+class _LowWater(_HighWater):
+    """The oldest ``created`` listed, with the ids seen at that second: when a pass is
+    cut into windows there, the newest window lists them again (not counted twice)."""
+
+    _beyond = staticmethod(operator.lt)
 
 
 def _run_listing(shard: Shard, fetcher: Fetcher, emit: Callable[[Page], None]) -> None:
@@ -416,7 +426,7 @@ def _full_pass(shard: Shard, fetcher: Fetcher, emit: Callable[[Page], None],
     # once its first pages in this run show it is long (see .slices); a resumed pass
     # too, below where it stands.
     may_slice = spec.created_filter and fetcher.workers > 1
-    listed, first_created = 0, None
+    listed, first_created, low = 0, None, _LowWater(None, ())
     pages = fetcher.pages(spec.service, (), params, shard.account, shard.report, after)
     for number, (objs, has_more, stamp) in enumerate(pages, 1):
         for obj in objs:
@@ -425,6 +435,8 @@ def _full_pass(shard: Shard, fetcher: Fetcher, emit: Callable[[Page], None],
         listed += len(objs)
         if first_created is None and objs:
             first_created = _created(objs[0])
+        if may_slice:
+            low.add(objs)
         cursor = {"pass_started_at": started, **high.fields()}
         if has_more and may_slice and number >= PAGES_BEFORE_WINDOWS:
             may_slice = False
@@ -432,7 +444,7 @@ def _full_pass(shard: Shard, fetcher: Fetcher, emit: Callable[[Page], None],
             if cut:
                 pages.close()
                 emit(Page(shard, objs, stamp, {**cursor, "slices": cut}, fetched=len(objs)))
-                _list_windows(shard, fetcher, emit, params, cut, started, high)
+                _list_windows(shard, fetcher, emit, params, cut, started, high, frozenset(low.ids))
                 return
         if has_more:
             cursor["starting_after"] = objs[-1]["id"]
@@ -510,12 +522,14 @@ def _windows_below(shard: Shard, fetcher: Fetcher, params: dict[str, Any], last:
 
 def _list_windows(shard: Shard, fetcher: Fetcher, emit: Callable[[Page], None],
                   params: dict[str, Any], cut: list[dict[str, Any]],
-                  started: dt.datetime | None = None, high: "_HighWater | None" = None) -> None:
+                  started: dt.datetime | None = None, high: "_HighWater | None" = None,
+                  relisted: frozenset[str] = frozenset()) -> None:
     """List the windows of a sliced pass not yet done, ``fetcher.workers`` at a time.
     Each page goes to the writer with the state of every window (:class:`.SliceBook`);
     the page that ends the last window completes the pass. ``started`` and ``high``:
     those of the pass that cut the windows (its first page may not be stored yet);
-    read from the cursor when a pass resumes."""
+    read from the cursor when a pass resumes. ``relisted``: ids the pass listed before
+    the cut that the newest window lists again, not counted as fetched twice."""
     state, spec = shard.state, shard.spec
     started = started or state.get("pass_started_at") or timezone.now()
     if high is None:
@@ -559,7 +573,8 @@ def _list_windows(shard: Shard, fetcher: Fetcher, emit: Callable[[Page], None],
             cursor = {"pass_started_at": started, **high.fields(), "slices": slices}
             if all_done:
                 cursor.update(finish, last_synced_at=timezone.now())
-            emit(Page(shard, objs, stamp, cursor, fetched=len(objs)))
+            fetched = sum(1 for obj in objs if obj.get("id") not in relisted) if relisted else len(objs)
+            emit(Page(shard, objs, stamp, cursor, fetched=fetched))
 
     pending = book.pending()
     if not pending:  # every window stored, the pass not marked complete: mark it now
