@@ -60,8 +60,11 @@ class WriteCounts:
 def write_rows(rows: Iterable[Row], using: str,
                memberships: Iterable[Membership] = ()) -> WriteCounts:
     """Write rows (callers wrap this in a transaction). Models in a fixed order and ids
-    sorted within each statement, so concurrent writers take row locks in the same
-    order and cannot deadlock each other. ``memberships``: complete embedded lists,
+    sorted within each statement, so that concurrent writers take the locks of a
+    model's rows in the same order (the separate statements for unchanged rows'
+    stamps, deletions and removals can still meet another writer's in the other order:
+    the database then fails one of the two batches, with nothing of it written, as any
+    lock error; see ``_upsert_batch``). ``memberships``: complete embedded lists,
     whose stored children no longer listed are marked deleted."""
     connection = connections[using]
     by_model: dict[type, list[Row]] = {}
@@ -105,9 +108,12 @@ def _write_model(model: type, rows: list[Row], memberships: list[Membership], co
     adapt = _adapters(model, connection)
     max_rows = max(1, _max_params(connection) // len(statements.columns))
     if statements.upsert_recordset is not None:
-        new = [row for row in full if row.id not in stored]
-        if len(new) >= COPY_MIN_ROWS and _copy_new(model, new, statements, adapt, connection, cursor):
-            full = [row for row in full if row.id in stored]
+        # Only when every row to write is new: a COPY of the new ids, then an upsert of the
+        # stored ones, would lock rows out of id order, and could deadlock with a writer
+        # that locks the same ids in one sorted statement.
+        if len(full) >= COPY_MIN_ROWS and not any(row.id in stored for row in full) and \
+                _copy_new(model, full, statements, adapt, connection, cursor):
+            full = []
         # PostgreSQL: the whole chunk as one JSON parameter, expanded to rows by the
         # server; thousands of placeholders would cost more to bind than to write.
         for chunk in _chunks(full, 2000):
@@ -147,7 +153,7 @@ def _row_params(row: Row, adapt: "_Adapters", app_values: list[Any]) -> list[Any
 def _copy_new(model: type, rows: list[Row], statements: "_Statements", adapt: "_Adapters",
               connection, cursor) -> bool:
     """PostgreSQL with psycopg 3: insert ``rows``, none of which was stored at the
-    look-up, with one COPY. The server then parses only ``stripe_data`` as JSON, not a
+    look-up (and no other row of the model to write), with one COPY. The server then parses only ``stripe_data`` as JSON, not a
     recordset holding every column besides; that halves its work for a page of new
     objects (measured in ``make bench``). Returns False, with nothing written, when
     the COPY is not available or another writer stored one of the rows since the
@@ -385,7 +391,10 @@ def _cached_adapters(model: type, vendor: str, timezone: dt.tzinfo | None) -> _A
             adapted.append((index, stamp))
         elif col.kind in (c.JSON, c.REF_LIST, c.EMBEDDED):
             adapted.append((index, dumps))
-        elif col.kind == c.DECIMAL and vendor == "sqlite":
+        elif col.kind == c.DECIMAL and vendor in ("sqlite", "postgresql"):
+            # PostgreSQL: as text, as in its recordset, so that COPY and the upsert
+            # accept and refuse the same values (psycopg would send Decimal("sNaN") as
+            # NaN, which the upsert's text "sNaN" is refused as).
             adapted.append((index, str))
     return _Adapters(adapted, stamp)
 

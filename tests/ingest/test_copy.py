@@ -120,3 +120,37 @@ def test_text_that_copy_would_read_as_markup_is_stored_as_sent():
         assert (row.name, row.description) == (tricky, "\\N")
         assert row.metadata == {"note": tricky, "\\N": "\t"}
         assert row.stripe_data["name"] == tricky
+
+
+@pytest.mark.django_db
+def test_a_page_mixing_new_and_stored_rows_is_written_in_one_sorted_statement():
+    # A COPY of the new ids followed by an upsert of the stored one would lock rows out
+    # of id order, and deadlock with a writer locking the same ids in one statement.
+    upsert(payloads.customer_current("cus_mix02"), stamp=NOW)
+    page = [payloads.customer_current(f"cus_mix{i:02d}", email="changed@example.com")
+            for i in range(1, COPY_MIN_ROWS + 2)]
+    with CaptureQueriesContext(connection) as queries:
+        result = upsert_many(page, stamp=NOW + 10)
+    assert (result.created, result.updated) == (COPY_MIN_ROWS, 1)
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert not any(sql.startswith("COPY ") for sql in statements)
+    table = connection.ops.quote_name(models.Customer._meta.db_table)
+    assert sum(sql.startswith(f"INSERT INTO {table}") for sql in statements) == 1
+    assert models.Customer.objects.get(pk="cus_mix02").email == "changed@example.com"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("size", [1, COPY_MIN_ROWS])
+def test_a_decimal_the_database_refuses_is_refused_in_a_page_as_alone(size):
+    # PostgreSQL's numeric has no signalling NaN; a page must not store what one object
+    # alone is refused for.
+    def price(price_id):
+        return {"id": price_id, "object": "price", "active": True, "currency": "usd",
+                "created": NOW, "livemode": False, "metadata": {}, "type": "one_time",
+                "unit_amount": None, "unit_amount_decimal": "sNaN", "product": "prod_x"}
+
+    if connection.vendor != "postgresql":
+        pytest.skip("COPY is PostgreSQL's: this checks it refuses what the upsert there refuses")
+    result = upsert_many([price(f"price_snan{i:02d}") for i in range(size)], stamp=NOW)
+    assert result.failed == size and result.created == 0
+    assert not models.Price.objects.filter(pk__startswith="price_snan").exists()
