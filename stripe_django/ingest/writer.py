@@ -29,9 +29,9 @@ from .planner import Membership, Row
 
 STAMP = "stripe_snapshot_at"
 
-# PostgreSQL: from this many rows of one model that were not stored at the look-up, they
-# go in by COPY (see _copy_new). Below it, the savepoint around the COPY costs more
-# round trips than the COPY saves the server.
+# PostgreSQL: from this many rows of one model to write, none of them stored at the
+# look-up, they go in by COPY (see _copy_new). Below it, the savepoint around the COPY
+# costs more round trips than the COPY saves the server.
 COPY_MIN_ROWS = 20
 
 
@@ -152,10 +152,10 @@ def _row_params(row: Row, adapt: "_Adapters", app_values: list[Any]) -> list[Any
 
 def _copy_new(model: type, rows: list[Row], statements: "_Statements", adapt: "_Adapters",
               connection, cursor) -> bool:
-    """PostgreSQL with psycopg 3: insert ``rows``, none of which was stored at the
-    look-up (and no other row of the model to write), with one COPY. The server then parses only ``stripe_data`` as JSON, not a
-    recordset holding every column besides; that halves its work for a page of new
-    objects (measured in ``make bench``). Returns False, with nothing written, when
+    """PostgreSQL with psycopg 3: insert ``rows`` (all of the model's rows to write,
+    none of them stored at the look-up) with one COPY. The server then parses only
+    ``stripe_data`` as JSON, not a recordset holding every column besides; that halves
+    its work for a page of new objects (measured in ``make bench``). Returns False, with nothing written, when
     the COPY is not available or another writer stored one of the rows since the
     look-up: the savepoint is rolled back and the caller upserts the rows with the
     others, under the staleness guard. The COPY goes through the connection's execute
@@ -173,7 +173,8 @@ def _copy_new(model: type, rows: list[Row], statements: "_Statements", adapt: "_
     executor: Callable[..., None] = write
     for wrapper in reversed(connection.execute_wrappers):
         executor = functools.partial(wrapper, executor)
-    logged = cursor.debug_sql(statements.copy_new) if hasattr(cursor, "debug_sql") else contextlib.nullcontext()
+    logged = (cursor.debug_sql(statements.copy_new) if hasattr(cursor, "debug_sql")
+              else contextlib.nullcontext())
     try:
         with transaction.atomic(using=connection.alias), logged:
             executor(statements.copy_new, None, False, {"connection": connection, "cursor": cursor})
