@@ -76,7 +76,11 @@ class ExactDecimalField(models.DecimalField):
     def db_type(self, connection) -> str | None:
         if connection.vendor == "sqlite":
             return "text"
-        return connection.data_types["DecimalField"] % self.db_type_parameters(connection)
+        # Django's own lookup for a DecimalField; since Django 6.1 a backend may give a
+        # callable (PostgreSQL's ``numeric`` without bounds) instead of a %-format.
+        column_type = connection.data_types["DecimalField"]
+        parameters = self.db_type_parameters(connection)
+        return column_type(parameters) if callable(column_type) else column_type % parameters
 
     def get_internal_type(self) -> str:
         # Not "DecimalField": SQLite's converter for those reads the value as a float.
