@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from django import template
-
-from django.contrib.admin.templatetags.base import InclusionAdminNode
+from django.template.context import Context
+from django.utils.safestring import SafeString
 
 from ..admin.filters import bounded_date_hierarchy
 from ..admin.site import group_by_family
@@ -19,9 +19,20 @@ def stripe_families(app_list: list[dict]) -> list[dict]:
     return group_by_family(app_list)
 
 
-@register.tag(name="stripe_date_hierarchy")
-def stripe_date_hierarchy(parser, token):
+@register.simple_tag(takes_context=True)
+def stripe_date_hierarchy(context: Context, changelist) -> SafeString:
     """``{% stripe_date_hierarchy cl %}``: Django's date drill-down, whose years come
-    from the first and last date rather than from every row."""
-    return InclusionAdminNode(parser, token, func=bounded_date_hierarchy,
-                              template_name="date_hierarchy.html", takes_context=False)
+    from the first and last date rather than from every row.
+
+    The template is looked up as the admin's own ``{% date_hierarchy %}`` looks it up
+    (per model, per app, then ``admin/date_hierarchy.html``), with public template
+    APIs only: the admin's inclusion node class is private and changed its signature
+    in Django 6.1."""
+    opts = changelist.opts
+    name = "date_hierarchy.html"
+    chosen = context.template.engine.select_template([
+        f"admin/{opts.app_label.lower()}/{opts.model_name}/{name}",
+        f"admin/{opts.app_label.lower()}/{name}",
+        f"admin/{name}",
+    ])
+    return chosen.render(context.new(bounded_date_hierarchy(changelist)))
