@@ -158,7 +158,9 @@ def test_filters_and_the_date_drill_down_read_a_bounded_part_of_the_table(admin_
     with CaptureQueriesContext(connection) as captured:
         page = admin_client.get(changelist(Customer)).content.decode()
     assert not [q["sql"] for q in captured if "DISTINCT" in q["sql"].upper()]
-    drill_down = page[page.index('<nav class="toplinks">'):page.index("</nav>", page.index('<nav class="toplinks">'))]
+    # Django 6.1 gives the drill-down's <nav> more attributes: find it by its class
+    start = page.index('<nav class="toplinks"')
+    drill_down = page[start:page.index("</nav>", start)]
     assert "2017" in drill_down and "2018" in drill_down and "2019" in drill_down
     assert "?currency=eur" in page and "?currency=jpy" in page
     # a year, then its months, as Django reads them
