@@ -19,7 +19,7 @@ from .. import type_table as table
 from ..exceptions import IngestError
 from . import columns as c
 from .jsontext import dumps
-from .redaction import NonFiniteNumber, redact
+from .redaction import NestedTooDeeply, NonFiniteNumber, redact
 
 STUB_KEYS = frozenset({"id", "object", "deleted"})
 _INT64_MIN, _INT64_MAX = -(2 ** 63), 2 ** 63 - 1  # as columns.to_integer checks
@@ -102,7 +102,7 @@ class Planner:
         except NonFiniteNumber:
             raise IngestError("contains NaN or an infinite number, which JSON does not allow",
                               object_type=_type_of(payload), object_id=_id_of(payload)) from None
-        except RecursionError:
+        except (RecursionError, NestedTooDeeply):
             raise IngestError("the payload is nested too deeply to store",
                               object_type=_type_of(payload), object_id=_id_of(payload)) from None
         for row in found.values():

@@ -16,7 +16,14 @@ from typing import Any
 
 from .. import type_table as table
 
-__all__ = ["redact", "REDACTED_KEYS", "NonFiniteNumber"]
+__all__ = ["redact", "REDACTED_KEYS", "NonFiniteNumber", "NestedTooDeeply", "MAX_NESTING",
+           "nested_deeper_than"]
+
+#: The deepest nesting of objects and lists any payload may have. Stripe's objects are a
+#: dozen levels deep with expansions; this leaves a wide margin, and stays far below
+#: Python's recursion limit, which is what a deeper payload would otherwise meet in
+#: whichever walk came first (Python 3.13's JSON parser reads nesting that 3.12 refused).
+MAX_NESTING = 100
 
 #: Keys removed from every object, at any depth.
 REDACTED_KEYS = frozenset(table.REDACTED_FIELDS)
@@ -29,13 +36,46 @@ class NonFiniteNumber(ValueError):
     """A NaN or an infinity: no JSON text, hence no stored copy, can hold it."""
 
 
+class NestedTooDeeply(ValueError):
+    """A payload nested deeper than :data:`MAX_NESTING` levels."""
+
+    def __init__(self, limit: int = MAX_NESTING) -> None:
+        super().__init__(f"the payload is nested deeper than {limit} levels")
+
+
+def nested_deeper_than(value: Any, limit: int = MAX_NESTING) -> bool:
+    """Whether ``value`` holds dicts and lists more than ``limit`` levels deep. Walks
+    with a stack of its own (no recursion), visiting containers only."""
+    stack = [(value, 1)]
+    while stack:
+        container, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = container.values() if isinstance(container, dict) else container
+        for child in children:
+            if isinstance(child, (dict, list)):
+                stack.append((child, depth + 1))
+    return False
+
+
 def redact(value: Any, *, refuse_non_finite: bool = False) -> Any:
     """``value`` without secrets at any depth. Copy on write: containers holding no
     secret are returned as they are (the common case costs one walk, no copy).
 
     ``refuse_non_finite``: raise :class:`NonFiniteNumber` for a NaN or an infinity at
     any depth. Ingest asks for it: its JSON encoder would write them as ``null``, and
-    this walk visits every value anyway."""
+    this walk visits every value anyway.
+
+    Raises :class:`NestedTooDeeply` for a payload deeper than Python's recursion can
+    walk (callers that take payloads from outside check :func:`nested_deeper_than`
+    first, so they name the limit whatever the Python version)."""
+    try:
+        return _redact(value, refuse_non_finite)
+    except RecursionError:
+        raise NestedTooDeeply from None
+
+
+def _redact(value: Any, refuse_non_finite: bool) -> Any:
     kind = type(value)
     if kind is not dict and kind is not list:
         if isinstance(value, dict):

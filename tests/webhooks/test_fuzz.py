@@ -78,6 +78,9 @@ MUTATIONS: dict[str, Callable[[dict], Any]] = {
     "Infinity": _set(("data", "object", "metadata"), {"ratio": float("inf")}),
     "nested 40": _set(("data", "object", "metadata"), _nested(40)),
     "nested 3000": _set(("data", "object", "metadata"), _nested(3000)),
+    # Python 3.13's JSON parser reads these; 3.11 and 3.12 refuse them
+    "nested 990": _set(("data", "object", "metadata"), _nested(990)),
+    "nested 10000": _set(("data", "object", "metadata"), _nested(10_000)),
     "account number": _set(("account",), 12345),
     "account too long": _set(("account",), "acct_" + "x" * 300),
     "api_version too long": _set(("api_version",), "2026-10-28" + "x" * 500),
@@ -105,8 +108,9 @@ def _body(name: str, n: int) -> bytes:
     try:
         return json.dumps(value, allow_nan=True).encode()
     except RecursionError:  # too deep for json.dumps: write it out by hand
+        depth = int(name.split()[-1])
         return (b'{"id": "evt_fuzz%06d", "object": "event", "data": {"object": ' % n
-                + b'{"x": ' * 3000 + b"1" + b"}" * 3000 + b"}}")
+                + b'{"x": ' * depth + b"1" + b"}" * depth + b"}}")
 
 
 def test_fuzzing_the_webhook_url(deliver):
@@ -137,3 +141,21 @@ def test_fuzzing_the_webhook_url(deliver):
     statuses = dict(Event.objects.values_list("pk", "processing_status"))
     assert "evt_fuzz000000" in statuses and statuses["evt_fuzz000000"] == "processed"
     assert "failed" in statuses.values()
+
+
+@pytest.mark.parametrize("depth", [120, 990, 3000, 10_000])
+def test_a_signed_event_nested_too_deeply_is_stored_as_text_and_marked_failed(deliver, depth):
+    """Whatever the Python version's JSON parser accepts (3.13 reads 3,000 levels; 3.12
+    stops near 1,000): answered 200 without a traceback, stored, and failed with the
+    limit named."""
+    from stripe_django.ingest.redaction import MAX_NESTING
+
+    body = (b'{"id": "evt_deep", "object": "event", "type": "customer.updated", '
+            b'"created": 1700000000, "data": {"object": {"id": "cus_deep", "object": "customer", '
+            b'"metadata": ' + b'{"x": ' * depth + b'"1"' + b"}" * depth + b"}}}")
+    response = deliver(body)
+    assert response.status_code == 200, response.content
+    stored = Event.objects.get()
+    assert stored.processing_status == "failed"
+    assert f"nested deeper than {MAX_NESTING} levels" in stored.processing_error
+    assert stored.pk == "evt_deep"
