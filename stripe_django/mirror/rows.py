@@ -16,6 +16,7 @@ from typing import Any
 
 import stripe
 from django.core.exceptions import FieldDoesNotExist
+from stripe._http_client import new_default_http_client, new_http_client_async_fallback
 from django.core.signals import setting_changed
 from django.db import router
 
@@ -37,6 +38,12 @@ _loop_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[
     str | None, stripe.StripeClient]] = weakref.WeakKeyDictionary()
 
 
+# The SDK HTTP clients of each loop's mirrored clients, closed with the loop (below).
+_loop_http_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[stripe.HTTPClient]] = (
+    weakref.WeakKeyDictionary())
+_loop_closers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
+
+
 def default_client(key: str | None = None, *,
                    loop: asyncio.AbstractEventLoop | None = None) -> stripe.StripeClient:
     """The mirrored client of ``API_KEY``, or of the ``API_KEYS`` entry ``key``; with
@@ -46,8 +53,39 @@ def default_client(key: str | None = None, *,
     if client is None:
         from . import mirrored_client
 
-        client = clients[key] = mirrored_client(key=key)
+        if loop is None:
+            client = clients[key] = mirrored_client(key=key)
+        else:
+            http = new_default_http_client(async_fallback_client=new_http_client_async_fallback())
+            _loop_http_clients.setdefault(loop, []).append(http)
+            client = clients[key] = mirrored_client(key=key, http_client=http)
     return client
+
+
+async def close_clients_with_this_loop() -> None:
+    """Close this event loop's HTTP sessions (aiohttp's or httpx's) when the loop ends.
+
+    A sync view calling ``row.stripe.<method>_async()`` through ``async_to_sync`` runs
+    each call in a new loop (``asyncio.run``), and a session left open when its loop
+    is gone is a leak (aiohttp warns "Unclosed client session"). ``asyncio.run`` closes
+    the loop's unfinished async generators before closing the loop: one per loop, whose
+    ``finally`` closes the sessions, is the hook asyncio offers. A loop that lives on
+    (an ASGI server's) keeps its sessions for reuse."""
+    loop = asyncio.get_running_loop()
+    if loop not in _loop_closers:
+        closer = _closing_the_sessions()
+        _loop_closers[loop] = closer
+        await closer.asend(None)
+
+
+async def _closing_the_sessions():
+    try:
+        yield
+    finally:
+        # The loop is read here, not held by the generator: the weak maps keyed by the
+        # loop would otherwise keep it alive.
+        for http in _loop_http_clients.pop(asyncio.get_running_loop(), []):
+            await http.close_async()
 
 
 def _forget_client(*, setting: str, **kwargs: Any) -> None:
@@ -138,6 +176,8 @@ class ServiceProxy:
 
         method, params, options = await sync_to_async(self._request)(
             f"{name}_async", params, options, more, loop=asyncio.get_running_loop())
+        if self._client is None:
+            await close_clients_with_this_loop()
         with capture() as answers:  # the hook appends from its thread: same context
             result = await method(*self._bound, *args, params=params, options=options)
         return await sync_to_async(as_models)(result, answers)

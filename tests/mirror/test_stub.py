@@ -235,11 +235,17 @@ def test_connect_calls_tag_rows_with_the_account_and_sub_services_are_bound(stub
 def test_the_async_methods_of_the_sdk_are_mirrored_too(stub, example):
     from asgiref.sync import async_to_sync
 
+    from stripe._http_client import new_default_http_client, new_http_client_async_fallback
+
     stub.answer("GET", "/v1/customers/cus_async1", example("customer", id="cus_async1"))
-    client = stripe_django.mirrored_client()
+    http = new_default_http_client(async_fallback_client=new_http_client_async_fallback())
+    client = stripe_django.mirrored_client(http_client=http)
 
     async def retrieve():
-        return await client.v1.customers.retrieve_async("cus_async1")
+        try:
+            return await client.v1.customers.retrieve_async("cus_async1")
+        finally:
+            await http.close_async()  # the session belongs to this loop
 
     assert async_to_sync(retrieve)().id == "cus_async1"
     assert Customer.objects.filter(pk="cus_async1").exists()
