@@ -339,7 +339,9 @@ def test_a_worker_that_lost_its_shard_leaves_the_shard_to_its_new_worker(
         settings, dummy, django_capture_on_commit_callbacks):
     import time
 
-    from django.db import OperationalError, connections
+    from django.db import OperationalError
+
+    from ..conftest import close_thread_connections
 
     with Stub({"customers": 50}) as stub:
         point(settings, stub)
@@ -371,7 +373,7 @@ def test_a_worker_that_lost_its_shard_leaves_the_shard_to_its_new_worker(
                         break
                     except OperationalError:
                         time.sleep(0.01)
-                connections.close_all()
+                close_thread_connections()  # this runs in the stub server's thread
 
         stub.on_list = stall
         result = run_shard(shard.pk)

@@ -88,8 +88,10 @@ class Workers:
                        "--worker-class", "rq.worker.SimpleWorker", "--with-scheduler"]
         for index in range(count):
             log = self.tmp_path / f"{self.kind}-worker-{index}.log"
-            proc = subprocess.Popen([sys.executable, "-m", "django", *command], env=env, cwd=ROOT,
-                                    stdout=log.open("wb"), stderr=subprocess.STDOUT)
+            # The child has its own copy of the file: the parent's is closed at once.
+            with log.open("wb") as output:
+                proc = subprocess.Popen([sys.executable, "-m", "django", *command], env=env,
+                                        cwd=ROOT, stdout=output, stderr=subprocess.STDOUT)
             self.procs.append((proc, log))
 
     def check_alive(self) -> None:
