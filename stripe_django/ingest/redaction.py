@@ -45,16 +45,19 @@ class NestedTooDeeply(ValueError):
 
 def nested_deeper_than(value: Any, limit: int = MAX_NESTING) -> bool:
     """Whether ``value`` holds dicts and lists more than ``limit`` levels deep. Walks
-    with a stack of its own (no recursion), visiting containers only."""
-    stack = [(value, 1)]
-    while stack:
-        container, depth = stack.pop()
+    level by level (no recursion), visiting containers only."""
+    level = [value]
+    depth = 1
+    while level:
         if depth > limit:
             return True
-        children = container.values() if isinstance(container, dict) else container
-        for child in children:
-            if isinstance(child, (dict, list)):
-                stack.append((child, depth + 1))
+        below = []
+        for container in level:
+            for child in (container.values() if isinstance(container, dict) else container):
+                if isinstance(child, (dict, list)):
+                    below.append(child)
+        level = below
+        depth += 1
     return False
 
 
