@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 import stripe
 
-from demo.seed import seed_account
+from stripe_django.testing.seed import seed_account
 from stripe_django.testing.localstripe import LocalStripe
 
 # End-to-end against a real localstripe process (marker set up in pyproject).

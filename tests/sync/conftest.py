@@ -38,8 +38,8 @@ def server(localstripe, settings):
 
 @pytest.fixture
 def seeded(server):
-    """A small seeded account (demo/seed.py). Returns the seeder's result."""
-    from demo.seed import seed_account
+    """A small seeded account (stripe_django.testing.seed). Returns the seeder's result."""
+    from stripe_django.testing.seed import seed_account
 
     result = seed_account(server.client(), customers=12)
     # localstripe's event times have one-second resolution: let the seeding's second
