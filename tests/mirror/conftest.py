@@ -1,5 +1,6 @@
-"""Fixtures of the mirror tests: localstripe for what it serves, the Stripe stub
-answering with Stripe's example objects for what it does not, signed webhooks."""
+"""Fixtures of the mirror tests: the Stripe stub answering with Stripe's example objects
+for what localstripe does not serve (localstripe's ``server`` is in tests/conftest.py),
+signed webhooks."""
 
 from __future__ import annotations
 
@@ -9,25 +10,9 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
-from stripe_django.testing.localstripe import LocalStripe
 from stripe_django.testing.stripe_stub import StripeStub
-from tests.sync.conftest import point_at
+from tests.conftest import point_at
 from tests.webhooks.conftest import body_of, make_event, sign
-
-
-@pytest.fixture(scope="session")
-def localstripe():
-    with LocalStripe() as server:
-        yield server
-
-
-@pytest.fixture
-def server(localstripe, settings):
-    """An empty localstripe, with the settings pointing at it."""
-    localstripe.flush()
-    point_at(settings, localstripe.api_base, localstripe.api_key,
-             WEBHOOK_SECRETS=["whsec_tests_primary"])
-    return localstripe
 
 
 @pytest.fixture

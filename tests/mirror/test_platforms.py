@@ -8,7 +8,7 @@ import pytest
 import stripe_django
 from stripe_django.models import Customer
 from stripe_django.sync import upsert
-from tests.sync.conftest import point_at
+from tests.conftest import point_at
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from stripe_django.models import Customer
 from stripe_django.sync import sync
 from stripe_django.testing.stripe_stub import StripeStub
 
-from .conftest import point_at
+from ..conftest import point_at
 
 pytestmark = pytest.mark.django_db
 

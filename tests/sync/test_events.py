@@ -12,7 +12,7 @@ from stripe_django.sync.service import _oldest_first
 from stripe_django.testing.objects import make_object
 from stripe_django.testing.stripe_stub import StripeStub
 
-from .conftest import point_at
+from ..conftest import point_at
 
 pytestmark = pytest.mark.django_db
 

@@ -20,7 +20,7 @@ from stripe_django.sync import sync
 from stripe_django.sync.report import FAILED
 from stripe_django.testing.stripe_stub import StripeStub
 
-from .conftest import point_at
+from ..conftest import point_at
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -11,7 +11,7 @@ from stripe_django.sync.slices import windows
 from stripe_django.testing.objects import created_of
 from stripe_django.testing.stripe_stub import StripeStub
 
-from .conftest import point_at
+from ..conftest import point_at
 
 pytestmark = pytest.mark.django_db
 
