@@ -30,20 +30,31 @@ def test_the_sdk_reads_what_an_answer_says_and_the_stub_sees_the_request():
     assert seen[0].headers["Authorization"] == "Bearer sk_test_stub"
 
 
-def test_headers_are_sent_and_a_failing_answer_is_a_500_naming_the_error():
+def test_statuses_and_headers_are_sent_and_a_failing_answer_is_a_500_naming_the_error():
     def broken(request):
         raise KeyError("no such route")
+
+    def declined(request):
+        if request.form["amount"] == ["1"]:
+            return 402, {"error": {"type": "card_error", "message": "declined"}}, {"Request-Id": "req_1"}
+        return {"id": "ch_1", "object": "charge", "amount": int(request.form["amount"][0])}
 
     with StripeStub() as stub:
         stub.answer("GET", "/v1/customers", {"error": {"type": "rate_limit_error", "message": "slow"}},
                     status=429, headers={"Retry-After": "2"})
         stub.answer("GET", "/v1/products", broken)
+        stub.answer("POST", "/v1/charges", declined)
         with pytest.raises(stripe.RateLimitError) as throttled:
             client(stub.api_base).v1.customers.list()
         with pytest.raises(stripe.APIError) as failed:
             client(stub.api_base).v1.products.list()
+        with pytest.raises(stripe.CardError) as card:
+            client(stub.api_base).v1.charges.create(params={"amount": 1, "currency": "eur"})
+        charge = client(stub.api_base).v1.charges.create(params={"amount": 5, "currency": "eur"})
     assert throttled.value.headers["Retry-After"] == "2"
     assert failed.value.http_status == 500 and "KeyError" in str(failed.value)
+    assert card.value.http_status == 402 and card.value.request_id == "req_1"
+    assert charge.amount == 5
 
 
 def test_unknown_urls_and_objects_are_404s():

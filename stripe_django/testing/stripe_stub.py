@@ -9,7 +9,8 @@ platforms, 429s and failures, and a log of every request::
     with StripeStub({"customers": 250}, accounts=("acct_1A",), rate_limit=5) as stub:
         settings.STRIPE_DJANGO = {..., "API_BASE": stub.api_base}
         sync(["customer"], all_accounts=True)
-    assert stub.throttled and stub.stripe_accounts == {"acct_1A": 26}
+    stub.throttled          # requests answered 429
+    stub.stripe_accounts    # Counter({"acct_1A": requests made for that account})
 
     stub.answer("POST", "/v1/invoices/in_1/finalize", {...})   # any other call
 
@@ -52,14 +53,15 @@ from .objects import KINDS, PLATFORM_ACCOUNT, account_object, created_of, index_
 
 __all__ = ["StripeStub", "StubRequest", "stub_process"]
 
-# Stripe's own answer to a request over the rate limit.
+# Shaped as Stripe's answer to a request over its rate limit.
 RATE_LIMITED = {"error": {"type": "invalid_request_error", "code": "rate_limit",
                           "message": "Request rate limit exceeded (the stub's rate_limit)."}}
 INJECTED = {"error": {"type": "api_error", "message": "injected failure"}}
 _NO_HEADERS: Mapping[str, str] = {}
 
 #: A payload given to :meth:`StripeStub.answer`: JSON, or a function of the request
-#: returning it (called in the server's thread).
+#: (called in the server's thread) returning the JSON, or ``(status, JSON)``, or
+#: ``(status, JSON, headers)`` when the answer depends on the request.
 Payload = Any | Callable[[StubRequest], Any]
 
 
@@ -70,8 +72,13 @@ class _Answer:
     headers: Mapping[str, str]
 
     def reply(self, request: StubRequest) -> Reply:
-        payload = self.payload(request) if callable(self.payload) else self.payload
-        return self.status, payload, self.headers
+        if not callable(self.payload):
+            return self.status, self.payload, self.headers
+        made = self.payload(request)
+        if isinstance(made, tuple):
+            status, payload, *headers = made
+            return status, payload, headers[0] if headers else self.headers
+        return self.status, made, self.headers
 
 
 class StripeStub:
