@@ -1,7 +1,7 @@
 """The same sync by stripe_django and by dj-stripe 2.11, against the same stub.
 
 Both list the stub's customers (pages of 100, rendered in advance, served by a process
-of their own: :func:`benchmarks.sync_bench.stub_process`) into a fresh PostgreSQL test
+of their own: :func:`stripe_django.testing.stripe_stub.stub_process`) into a fresh PostgreSQL test
 database, one after the other: stripe_django with ``sync(["customer"])``, dj-stripe with
 ``manage.py djstripe_sync_models Customer``. Prints objects per second of each and the
 ratio.
@@ -59,7 +59,7 @@ def _run(args: list[str], env: dict, tag: str) -> tuple[int, float, float] | Non
 
 def run() -> None:
     from benchmarks.django_env import POSTGRES_URL
-    from benchmarks.sync_bench import stub_process
+    from stripe_django.testing.stripe_stub import stub_process
 
     python = VENV / "bin" / "python"
     if not python.exists():

@@ -63,7 +63,7 @@ def measure(url: str) -> None:
     with database(url):
         from django.db import connection
 
-        from tests.ingest import payloads
+        from stripe_django.testing import payloads
 
         print(f" {connection.vendor}:")
         customers = [payloads.customer_current(f"cus_bench{i:06d}", email=f"c{i}@example.com")

@@ -1,9 +1,10 @@
 """``python -m demo``: mirror a Stripe account into SQLite and query it with the ORM.
 
 Without ``STRIPE_API_KEY``: starts localstripe (a fake Stripe, on 127.0.0.1, nothing
-kept on disk), fills it with a small billing account (``demo/seed.py``), migrates a
-fresh SQLite database (``demo.sqlite3``), runs ``manage.py stripe_sync``, prints the
-summary and a few queries, and stops the server. No key and no network needed.
+kept on disk), fills it with a small billing account (``stripe_django.testing.seed``),
+migrates a fresh SQLite database (``demo.sqlite3``), runs ``manage.py stripe_sync``,
+prints the summary and a few queries, and stops the server. No key and no network
+needed.
 
 With ``STRIPE_API_KEY=sk_test_...``: syncs that test-mode account instead (nothing is
 created in it), into the same file, kept between runs: a second run is incremental.
@@ -50,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
 
 @contextlib.contextmanager
 def _local_stripe(customers: int):
-    from demo.seed import seed_account
+    from stripe_django.testing.seed import seed_account
     from stripe_django.testing.localstripe import LocalStripe
 
     print("Starting localstripe (a fake Stripe API) on 127.0.0.1 ...")

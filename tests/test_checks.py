@@ -6,10 +6,10 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError, SystemCheckError
 
-from benchmarks.sync_bench import StubStripe
 from stripe_django.checks import check_failed_events, check_settings
 from stripe_django.models import Event
 from stripe_django.sync import sync
+from stripe_django.testing.stripe_stub import StripeStub
 
 GOOD = {"API_KEY": "sk_test_checks", "WEBHOOK_SECRETS": ["whsec_checks"]}
 
@@ -109,7 +109,7 @@ def test_a_publishable_key_syncs_nothing_and_says_why(settings):
 
 @pytest.mark.django_db
 def test_a_key_refused_on_every_list_fails_the_run(settings):
-    with StubStripe({"customers": 2, "products": 2},
+    with StripeStub({"customers": 2, "products": 2},
                     fail={"customers": 403, "products": 403, "plans": 403}) as stub:
         settings.STRIPE_DJANGO = {**GOOD, "API_BASE": stub.api_base, "MAX_NETWORK_RETRIES": 0,
                                   "SYNC_RATE_LIMIT": 1000}

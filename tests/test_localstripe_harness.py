@@ -1,4 +1,5 @@
-"""The localstripe harness and the demo seeder, driven by real stripe-python.
+"""The localstripe harness and the seeder (``stripe_django.testing``), driven by real
+stripe-python.
 
 No Django (and no database) involved: these run under plain pytest.
 """
@@ -13,19 +14,13 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 import stripe
 
-from demo.seed import seed_account
 from stripe_django.testing.localstripe import LocalStripe
+from stripe_django.testing.seed import seed_account
 
 # End-to-end against a real localstripe process (marker set up in pyproject).
 pytestmark = pytest.mark.localstripe
 
 PICKLE = "/tmp/localstripe.pickle"  # localstripe's own hard-coded state file
-
-
-@pytest.fixture
-def ls():
-    with LocalStripe() as server:
-        yield server
 
 
 def _port_is_closed(port):
@@ -95,7 +90,7 @@ def test_create_list_paginate_and_stop():
     ls.stop()  # idempotent
 
 
-def test_listens_on_loopback_only(ls):
+def test_listens_on_loopback_only(localstripe):
     if not os.path.exists("/proc/net/tcp"):
         pytest.skip("needs Linux /proc/net/tcp")
     listening = []
@@ -106,7 +101,7 @@ def test_listens_on_loopback_only(ls):
             for line in list(f)[1:]:
                 local, state = line.split()[1], line.split()[3]
                 addr, port = local.rsplit(":", 1)
-                if state == "0A" and int(port, 16) == ls.port:  # 0A = LISTEN
+                if state == "0A" and int(port, 16) == localstripe.port:  # 0A = LISTEN
                     listening.append(addr)
     assert listening == ["0100007F"]  # 127.0.0.1, and no IPv6 socket
 
@@ -123,7 +118,8 @@ def test_state_is_not_shared_between_servers():
         assert third.client().v1.customers.list().data == []
 
 
-def test_webhooks_are_delivered_and_signed(ls):
+def test_webhooks_are_delivered_and_signed(localstripe):
+    localstripe.flush()
     received = []
 
     class Handler(BaseHTTPRequestHandler):
@@ -141,8 +137,8 @@ def test_webhooks_are_delivered_and_signed(ls):
     thread.start()
     try:
         url = f"http://127.0.0.1:{receiver.server_address[1]}/stripe/webhook"
-        ls.register_webhook("test", url, "whsec_test", events=["customer.created"])
-        client = ls.client()
+        localstripe.register_webhook("test", url, "whsec_test", events=["customer.created"])
+        client = localstripe.client()
         cus = client.v1.customers.create(params={"email": "hook@example.com"})
         client.v1.products.create(params={"name": "not delivered"})
 
@@ -151,10 +147,11 @@ def test_webhooks_are_delivered_and_signed(ls):
             time.sleep(0.1)
         time.sleep(1.5)  # would a filtered-out event arrive as well?
     finally:
+        localstripe.disable_webhook("test")  # the server is the run's: no deliveries to a closed port
         receiver.shutdown()
         receiver.server_close()
 
-    assert len(received) == 1, ls.read_log()
+    assert len(received) == 1, localstripe.read_log()
     signature, body = received[0]
     assert signature.startswith("t=") and ",v1=" in signature
     event = stripe.Webhook.construct_event(body, signature, "whsec_test")
@@ -171,8 +168,9 @@ def _count(listing):
     return sum(1 for _ in listing.auto_paging_iter())
 
 
-def test_seed_account_counts_match_list_endpoints(ls):
-    client = ls.client()
+def test_seed_account_counts_match_list_endpoints(localstripe):
+    localstripe.flush()
+    client = localstripe.client()
     result = seed_account(client, customers=10, rng_seed=3)
     created = result["created"]
     v1 = client.v1

@@ -6,8 +6,8 @@ import pytest
 from django.contrib.auth.models import User
 
 from stripe_django.sync import upsert_many
+from stripe_django.testing import payloads
 
-from ..ingest import payloads
 from ..webhooks.conftest import deliver  # noqa: F401  (a fixture of these tests too)
 
 

@@ -7,9 +7,8 @@ import pytest
 from django.contrib.auth.models import Permission, User
 
 from stripe_django.models import Customer, Event
-from stripe_django.testing.localstripe import LocalStripe
 
-from ..webhooks.conftest import SECRET, customer, make_event
+from ..webhooks.conftest import customer, make_event
 
 pytestmark = pytest.mark.django_db
 
@@ -46,18 +45,10 @@ def test_retry_processes_failed_events_again(admin_client, deliver, settings, un
         "retried 1 event(s): 0 processed, 1 already processed, 0 failed")
 
 
-@pytest.fixture(scope="module")
-def ls():
-    with LocalStripe() as server:
-        yield server
-
-
-def test_replay_fetches_the_event_from_stripe_and_processes_it(admin_client, deliver, settings, ls):
-    ls.flush()
-    settings.STRIPE_DJANGO = {"API_KEY": ls.api_key, "API_BASE": ls.api_base, "MAX_NETWORK_RETRIES": 0,
-                              "WEBHOOK_SECRETS": [SECRET]}
-    created = ls.client().v1.customers.create(params={"email": "replayed@example.com"})
-    event_id = next(e.id for e in ls.client().v1.events.list().auto_paging_iter()
+def test_replay_fetches_the_event_from_stripe_and_processes_it(admin_client, deliver, server):
+    # server: an empty localstripe, the settings pointing at it (the tests' webhook secret)
+    created = server.client().v1.customers.create(params={"email": "replayed@example.com"})
+    event_id = next(e.id for e in server.client().v1.events.list().auto_paging_iter()
                     if e.type == "customer.created")
     # What was delivered under that id could not be processed.
     broken = make_event(customer(created.id, balance="a lot"), "customer.created", event_id=event_id)

@@ -9,8 +9,8 @@ from django.contrib.admin.utils import quote
 
 from stripe_django.models import Customer, Invoice
 from stripe_django.sync import upsert
+from stripe_django.testing import payloads
 
-from ..ingest import payloads
 from .conftest import mirror
 
 pytestmark = pytest.mark.django_db

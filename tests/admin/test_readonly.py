@@ -4,8 +4,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from stripe_django.sync import upsert
-
-from ..ingest import payloads
+from stripe_django.testing import payloads
 
 
 @pytest.mark.django_db

@@ -7,8 +7,7 @@ import pytest
 
 from stripe_django import models
 from stripe_django.sync import upsert, upsert_many
-
-from . import payloads
+from stripe_django.testing import payloads
 
 pytestmark = pytest.mark.django_db
 

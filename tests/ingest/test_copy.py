@@ -14,8 +14,7 @@ from stripe_django import models, type_table
 from stripe_django.ingest import columns
 from stripe_django.ingest.writer import COPY_MIN_ROWS
 from stripe_django.sync import upsert, upsert_many
-
-from . import payloads
+from stripe_django.testing import payloads
 
 NOW = 1_800_000_000
 # Examples whose key is not their own id (so copies with other ids would collapse into

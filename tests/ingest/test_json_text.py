@@ -10,8 +10,7 @@ import pytest
 from stripe_django.ingest import jsontext
 from stripe_django.models import Customer, Invoice
 from stripe_django.sync import upsert_many
-
-from .payloads import customer_current, invoice_current
+from stripe_django.testing.payloads import customer_current, invoice_current
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,7 @@ import pytest
 
 from stripe_django.models import CheckoutSession, Customer, InvoiceLineItem, LineItem, Subscription, SubscriptionItem
 from stripe_django.sync import upsert, upsert_many
-
-from .payloads import T0, customer_current, invoice_current, subscription_current
+from stripe_django.testing.payloads import T0, customer_current, invoice_current, subscription_current
 
 pytestmark = pytest.mark.django_db
 

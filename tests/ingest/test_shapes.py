@@ -10,8 +10,7 @@ import stripe
 from stripe_django.exceptions import IngestError
 from stripe_django.models import ClimateOrder, Customer, File, Invoice, TreasuryFinancialAccount
 from stripe_django.sync import upsert, upsert_many
-
-from .payloads import T0, customer_current, invoice_current
+from stripe_django.testing.payloads import T0, customer_current, invoice_current
 
 pytestmark = pytest.mark.django_db
 

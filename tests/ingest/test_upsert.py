@@ -11,8 +11,7 @@ from stripe_django import models
 from stripe_django.exceptions import IngestError
 from stripe_django.ingest import Snapshot
 from stripe_django.sync import upsert, upsert_many
-
-from . import payloads
+from stripe_django.testing import payloads
 
 pytestmark = pytest.mark.django_db
 

@@ -1,5 +1,6 @@
-"""Fixtures of the mirror tests: localstripe for what it serves, a stub HTTP server
-answering with Stripe's example objects for what it does not, signed webhooks."""
+"""Fixtures of the mirror tests: the Stripe stub answering with Stripe's example objects
+for what localstripe does not serve (localstripe's ``server`` is in tests/conftest.py),
+signed webhooks."""
 
 from __future__ import annotations
 
@@ -9,62 +10,18 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
-from stripe_django.testing.localstripe import LocalStripe
-from stripe_django.testing.stubserver import JSONStubServer, StubRequest
-from tests.sync.conftest import point_at
+from stripe_django.testing.stripe_stub import StripeStub
+from tests.conftest import point_at
 from tests.webhooks.conftest import body_of, make_event, sign
-
-
-@pytest.fixture(scope="session")
-def localstripe():
-    with LocalStripe() as server:
-        yield server
-
-
-@pytest.fixture
-def server(localstripe, settings):
-    """An empty localstripe, with the settings pointing at it."""
-    localstripe.flush()
-    point_at(settings, localstripe.api_base, localstripe.api_key,
-             WEBHOOK_SECRETS=["whsec_tests_primary"])
-    return localstripe
-
-
-class Stub:
-    """A local Stripe stand-in: answers ``(method, path)`` with the JSON it was given and
-    records each request (path, headers, form body)."""
-
-    def __init__(self) -> None:
-        self.routes: dict[tuple[str, str], tuple[int, Any]] = {}
-        self.requests: list[dict[str, Any]] = []
-        self.on_request = None  # called in the server thread while a request is answered
-        self.server = JSONStubServer(self._respond).start()
-        self.url = self.server.url
-
-    def _respond(self, request: StubRequest) -> tuple[int, Any]:
-        self.requests.append({"method": request.method, "path": request.path,
-                              "query": request.query, "headers": request.headers,
-                              "form": request.form})
-        if self.on_request is not None:
-            self.on_request()
-        return self.routes.get((request.method, request.path), (404, {"error": {
-            "type": "invalid_request_error", "message": f"no route {request.path}"}}))
-
-    def answer(self, method: str, path: str, payload: Any, status: int = 200) -> Any:
-        self.routes[(method.upper(), path)] = (status, payload)
-        return payload
-
-    def stop(self) -> None:
-        self.server.stop()
 
 
 @pytest.fixture
 def stub(settings):
-    """A stub server and the settings pointing at it."""
-    server = Stub()
-    point_at(settings, server.url, WEBHOOK_SECRETS=["whsec_tests_primary"])
-    yield server
-    server.stop()
+    """The Stripe stub, answering only what a test tells it to, and the settings
+    pointing at it."""
+    with StripeStub() as server:
+        point_at(settings, server.api_base, WEBHOOK_SECRETS=["whsec_tests_primary"])
+        yield server
 
 
 @pytest.fixture

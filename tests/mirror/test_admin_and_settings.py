@@ -26,7 +26,7 @@ def test_the_admin_action_refreshes_the_selected_rows_and_names_failures(stub, e
     assert Quote.objects.get(pk="qt_adm1").status == "open"
     assert Quote.objects.get(pk="qt_adm2").status == "draft"
     # the quote was retrieved with its line items (type_table.RETRIEVE_EXPAND)
-    assert stub.requests[0]["query"] == {"expand[0]": ["line_items"]}
+    assert stub.requests[0].query == {"expand[0]": ["line_items"]}
 
 
 @pytest.mark.parametrize("value, expected", [("log", []), ("raise", []),

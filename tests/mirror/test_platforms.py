@@ -8,7 +8,7 @@ import pytest
 import stripe_django
 from stripe_django.models import Customer
 from stripe_django.sync import upsert
-from tests.sync.conftest import point_at
+from tests.conftest import point_at
 
 pytestmark = pytest.mark.django_db
 
@@ -17,14 +17,14 @@ BRAND_B = "acct_1BRANDB00"
 
 @pytest.fixture
 def brands(stub, settings):
-    point_at(settings, stub.url, "sk_test_brand_a",
+    point_at(settings, stub.api_base, "sk_test_brand_a",
              API_KEYS={"brand_b": {"API_KEY": "sk_test_brand_b", "ACCOUNT": BRAND_B}})
     return stub
 
 
 def sent(stub) -> tuple[str, str | None]:
     """The key and the Stripe-Account header of the last request."""
-    headers = stub.requests[-1]["headers"]
+    headers = stub.requests[-1].headers
     return headers["Authorization"].removeprefix("Bearer "), headers.get("Stripe-Account")
 
 

@@ -14,12 +14,13 @@ from stripe_django.models import (BillingPortalConfiguration, CheckoutSession, C
                                   CreditNoteLineItem, Customer, Invoice, InvoiceLineItem,
                                   PaymentLink, Quote, TaxId)
 from stripe_django.sync import upsert
+from stripe_django.testing.stripe_stub import StubRequest
 
 pytestmark = pytest.mark.django_db
 
 
-def form(request: dict) -> dict:
-    return {k: v[0] if len(v) == 1 else v for k, v in request["form"].items()}
+def form(request: StubRequest) -> dict:
+    return {k: v[0] if len(v) == 1 else v for k, v in request.form.items()}
 
 
 def test_finalize_and_pay_an_invoice(stub, example):
@@ -42,7 +43,7 @@ def test_accept_a_quote(stub, example):
                 example("quote", id="qt_stub1", status="accepted"))
     accepted = quote.stripe.accept()
     assert isinstance(accepted, Quote) and accepted.status == "accepted"
-    assert stub.requests[-1]["path"] == "/v1/quotes/qt_stub1/accept"
+    assert stub.requests[-1].path == "/v1/quotes/qt_stub1/accept"
 
 
 def test_expire_a_checkout_session_of_a_connected_account(stub, example):
@@ -51,7 +52,7 @@ def test_expire_a_checkout_session_of_a_connected_account(stub, example):
     stub.answer("POST", "/v1/checkout/sessions/cs_stub1/expire",
                 example("checkout.session", id="cs_stub1", status="expired"))
     expired = session.stripe.expire()
-    assert stub.requests[-1]["headers"]["Stripe-Account"] == "acct_connected1"
+    assert stub.requests[-1].headers["Stripe-Account"] == "acct_connected1"
     assert isinstance(expired, CheckoutSession) and expired.status == "expired"
     assert expired.stripe_account == "acct_connected1"
 
@@ -83,11 +84,11 @@ def test_posts_carry_an_idempotency_key_and_a_callers_own_is_sent_as_given(stub,
     stub.answer("POST", "/v1/tax_ids", example("tax_id", id="txi_stub2"))
     TaxId.objects.stripe_create(type="eu_vat", value="DE1")
     TaxId.objects.stripe_create(type="eu_vat", value="DE1")
-    generated = [r["headers"].get("Idempotency-Key") for r in stub.requests]
+    generated = [r.headers.get("Idempotency-Key") for r in stub.requests]
     assert all(generated) and generated[0] != generated[1]
     TaxId.objects.stripe_create(type="eu_vat", value="DE1",
                                 options={"idempotency_key": "order-42-tax-id"})
-    assert stub.requests[-1]["headers"]["Idempotency-Key"] == "order-42-tax-id"
+    assert stub.requests[-1].headers["Idempotency-Key"] == "order-42-tax-id"
 
 
 def test_credit_note_previews_are_unsaved_instances(stub, example):
@@ -227,8 +228,8 @@ def test_connect_calls_tag_rows_with_the_account_and_sub_services_are_bound(stub
     stub.answer("POST", "/v1/customers/cus_conn1/tax_ids",
                 example("tax_id", id="txi_conn1", customer="cus_conn1"))
     tax_id = customer.stripe.tax_ids.create(type="eu_vat", value="DE123456789")
-    assert stub.requests[-1]["path"] == "/v1/customers/cus_conn1/tax_ids"
-    assert stub.requests[-1]["headers"]["Stripe-Account"] == "acct_conn1"
+    assert stub.requests[-1].path == "/v1/customers/cus_conn1/tax_ids"
+    assert stub.requests[-1].headers["Stripe-Account"] == "acct_conn1"
     assert tax_id.stripe_account == "acct_conn1" and tax_id.customer_id == "cus_conn1"
 
 
@@ -259,7 +260,7 @@ def test_no_transaction_is_open_while_stripe_is_called(stub, example):
     stub.answer("POST", "/v1/quotes/qt_tx1/accept", example("quote", id="qt_tx1", status="accepted"))
     depth_before = len(calling.atomic_blocks)  # the test's own transaction
     seen = []
-    stub.on_request = lambda: seen.append(len(calling.atomic_blocks))
+    stub.on_request = lambda request: seen.append(len(calling.atomic_blocks))
     assert quote.stripe.accept().status == "accepted"
     assert seen == [depth_before]
 
@@ -271,7 +272,7 @@ def test_search_pages_are_stored_and_returned_as_rows(stub, example):
         "url": "/v1/customers/search"})
     rows = Customer.objects.stripe.search(query="email:'jenny.rosen@example.com'")
     assert [(type(r), r.pk) for r in rows] == [(Customer, "cus_search0"), (Customer, "cus_search1")]
-    assert stub.requests[-1]["query"]["query"] == ["email:'jenny.rosen@example.com'"]
+    assert stub.requests[-1].query["query"] == ["email:'jenny.rosen@example.com'"]
 
 
 @pytest.mark.parametrize("object_type, object_id, method, path, before, after", [
@@ -287,7 +288,7 @@ def test_seed_operations_leave_the_row_as_stripe_answered(stub, example, object_
     row = upsert(example(object_type, id=object_id, status=before))
     answer = stub.answer("POST", path, example(object_type, id=object_id, status=after))
     result = getattr(row.stripe, method)()
-    assert stub.requests[-1]["path"] == path
+    assert stub.requests[-1].path == path
     assert type(result) is type(row) and result.status == after
     assert type(row).objects.get(pk=object_id).stripe_data == answer
 
@@ -324,7 +325,7 @@ def test_a_row_below_a_parent_is_refreshed_at_its_parents_path(stub, example):
                  "first_name": "New"})
     person.refresh_from_stripe()
     assert person.first_name == "New"
-    assert stub.requests[-1]["path"] == "/v1/accounts/acct_parent1/persons/person_ref1"
+    assert stub.requests[-1].path == "/v1/accounts/acct_parent1/persons/person_ref1"
 
 
 @pytest.mark.parametrize("context, account", [("acct_1CTXCONN", "acct_1CTXCONN"),
@@ -334,7 +335,7 @@ def test_the_stripe_context_option_tags_rows_with_the_account_acted_on(stub, exa
     stub.answer("POST", "/v1/customers", example("customer", id="cus_ctx1"))
     stripe_django.mirrored_client().v1.customers.create(
         params={"email": "ctx@example.com"}, options={"stripe_context": context})
-    assert stub.requests[-1]["headers"]["Stripe-Context"] == context
+    assert stub.requests[-1].headers["Stripe-Context"] == context
     assert Customer.objects.get(pk="cus_ctx1").stripe_account == account
 
 

@@ -8,7 +8,7 @@ from stripe_django import models
 from stripe_django.codegen.names import plural_word
 from stripe_django.money import format_amount
 from stripe_django.sync import upsert
-from tests.ingest import payloads
+from stripe_django.testing import payloads
 
 MIRRORED = [m for m in apps.get_app_config("stripe_django").get_models()
             if issubclass(m, models.base.StripeModel)]

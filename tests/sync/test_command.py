@@ -9,18 +9,18 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from benchmarks.sync_bench import StubStripe
 from stripe_django.models import Customer
 from stripe_django.sync import sync
+from stripe_django.testing.stripe_stub import StripeStub
 
-from .conftest import point_at
+from ..conftest import point_at
 
 pytestmark = pytest.mark.django_db
 
 
 def test_prints_the_summary_table(settings):
     out, err = io.StringIO(), io.StringIO()
-    with StubStripe({"customers": 3, "products": 1}) as stub:
+    with StripeStub({"customers": 3, "products": 1}) as stub:
         point_at(settings, stub.api_base)
         call_command("stripe_sync", "customer", "product", "--workers", "2", stdout=out, stderr=err)
     text = out.getvalue()
@@ -33,7 +33,7 @@ def test_prints_the_summary_table(settings):
 
 def test_exits_non_zero_when_something_failed(settings):
     out = io.StringIO()
-    with StubStripe({"customers": 1}, fail={"customers": 500}) as stub:
+    with StripeStub({"customers": 1}, fail={"customers": 500}) as stub:
         point_at(settings, stub.api_base)
         with pytest.raises(CommandError, match="customer") as raised:
             call_command("stripe_sync", "customer", "--quiet", stdout=out)

@@ -6,12 +6,13 @@ import time
 
 import pytest
 
-from benchmarks.sync_bench import StubStripe, make_object
 from stripe_django.models import Customer, SyncCursor
 from stripe_django.sync import sync
 from stripe_django.sync.service import _oldest_first
+from stripe_django.testing.objects import make_object
+from stripe_django.testing.stripe_stub import StripeStub
 
-from .conftest import point_at
+from ..conftest import point_at
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +49,7 @@ def _event(evt_id: str, event_type: str, obj: dict, created: int) -> dict:
 def test_events_update_and_delete_what_incremental_listing_does_not_fetch(db, settings):
     # localstripe emits few event types (no charge events, for one): this server, a
     # stand-in at the HTTP boundary only, serves the Events API the way Stripe does.
-    with StubStripe({"customers": 5}) as stub:
+    with StripeStub({"customers": 5}) as stub:
         point_at(settings, stub.api_base)
         first = sync(["customer"])
         assert first.get("customer").fetched == 5

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.sync_bench import StubStripe
 from stripe_django.models import Customer, Product, SyncCursor
 from stripe_django.sync import sync
 from stripe_django.sync.report import FAILED, OK, UNAVAILABLE, format_summary
+from stripe_django.testing.stripe_stub import StripeStub
 
-from .conftest import point_at
+from ..conftest import point_at
 
 pytestmark = pytest.mark.django_db
 
 
 def test_a_connected_account_is_read_with_the_stripe_account_header(settings):
-    with StubStripe({"customers": 4}) as stub:
+    with StripeStub({"customers": 4}) as stub:
         point_at(settings, stub.api_base)
         report = sync(["customer"], account="acct_1CONNECTED", events=False)
     assert report.ok
@@ -26,7 +26,7 @@ def test_a_connected_account_is_read_with_the_stripe_account_header(settings):
 
 def test_all_accounts_syncs_the_platform_and_each_connected_account(settings):
     accounts = ("acct_1AAAAAAA", "acct_1BBBBBBB")
-    with StubStripe({"customers": 3}, accounts=accounts) as stub:
+    with StripeStub({"customers": 3}, accounts=accounts) as stub:
         point_at(settings, stub.api_base)
         report = sync(["customer"], all_accounts=True, workers=3, events=False)
     assert report.ok
@@ -38,7 +38,7 @@ def test_all_accounts_syncs_the_platform_and_each_connected_account(settings):
 
 
 def test_429_is_honoured_with_retry_after(settings):
-    with StubStripe({"customers": 60}, rate_limit=5, retry_after="0.3") as stub:
+    with StripeStub({"customers": 60}, rate_limit=5, retry_after="0.3") as stub:
         point_at(settings, stub.api_base, SYNC_PAGE_SIZE=5)  # the client asks 1000/s
         report = sync(["customer"], events=False)
     assert report.ok
@@ -47,7 +47,7 @@ def test_429_is_honoured_with_retry_after(settings):
 
 
 def test_forbidden_or_missing_lists_are_reported_and_failures_fail(settings):
-    with StubStripe({"customers": 2, "products": 2, "plans": 2},
+    with StripeStub({"customers": 2, "products": 2, "plans": 2},
                     fail={"products": 403, "plans": 500}) as stub:
         point_at(settings, stub.api_base)
         report = sync(["customer", "product", "plan", "coupon"], events=False)
@@ -66,7 +66,7 @@ def test_queries_per_page_are_constant(settings):
 
     counts = []
     for account, n in (("acct_1SMALL00", 50), ("acct_1LARGE00", 100)):
-        with StubStripe({"customers": n}) as stub:
+        with StripeStub({"customers": n}) as stub:
             point_at(settings, stub.api_base, SYNC_PAGE_SIZE=10)
             with CaptureQueriesContext(connection) as queries:
                 assert sync(["customer"], account=account, events=False).ok
@@ -79,7 +79,7 @@ def test_queries_per_page_are_constant(settings):
 
 
 def test_a_rejected_key_stops_the_run_early(settings):
-    with StubStripe({"customers": 1, "products": 1}, fail={"customers": 401, "products": 401,
+    with StripeStub({"customers": 1, "products": 1}, fail={"customers": 401, "products": 401,
                                                           "plans": 401}) as stub:
         point_at(settings, stub.api_base)
         report = sync(["customer", "product", "plan"], events=False)
@@ -92,7 +92,7 @@ def test_a_rejected_key_stops_the_run_early(settings):
 
 def test_a_resume_point_deleted_meanwhile_restarts_the_pass(settings):
     SyncCursor.objects.create(object_type="customer", starting_after="cus_00009999")
-    with StubStripe({"customers": 7}) as stub:
+    with StripeStub({"customers": 7}) as stub:
         point_at(settings, stub.api_base)
         report = sync(["customer"], events=False)
     customer = report.get("customer")

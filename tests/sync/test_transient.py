@@ -15,12 +15,12 @@ import threading
 import pytest
 from django.db import connection
 
-from benchmarks.sync_bench import StubStripe
 from stripe_django.models import Customer, SyncCursor
 from stripe_django.sync import sync
 from stripe_django.sync.report import FAILED
+from stripe_django.testing.stripe_stub import StripeStub
 
-from .conftest import point_at
+from ..conftest import point_at
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -103,7 +103,7 @@ def locked_after_first_page(lock: TableLock, release_after_pages: int | None):
 
 def test_a_page_stored_while_another_writer_holds_a_lock_is_stored_again(settings, short_lock_waits):
     lock = TableLock()
-    with StubStripe({"customers": 50}) as stub:
+    with StripeStub({"customers": 50}) as stub:
         point_at(settings, stub.api_base, SYNC_PAGE_SIZE=10)
         on_page, pages = locked_after_first_page(lock, release_after_pages=0)
         report = sync(["customer"], events=False, on_page=on_page)
@@ -118,7 +118,7 @@ def test_a_page_stored_while_another_writer_holds_a_lock_is_stored_again(setting
 def test_when_the_lock_outlasts_the_retries_the_cursor_stays_and_the_next_run_stores_the_rest(
         settings, short_lock_waits):
     lock = TableLock()
-    with StubStripe({"customers": 50}) as stub:
+    with StripeStub({"customers": 50}) as stub:
         point_at(settings, stub.api_base, SYNC_PAGE_SIZE=10)
         on_page, pages = locked_after_first_page(lock, release_after_pages=None)
         try:

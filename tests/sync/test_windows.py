@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.sync_bench import StubStripe, created_of
 from stripe_django.models import Customer, SyncCursor
 from stripe_django.sync import sync
 from stripe_django.sync.slices import windows
+from stripe_django.testing.objects import created_of
+from stripe_django.testing.stripe_stub import StripeStub
 
-from .conftest import point_at
+from ..conftest import point_at
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +24,7 @@ def _ids(count: int) -> set[str]:
 
 def test_a_long_list_is_listed_in_windows_by_several_threads_each_object_once(settings):
     count = 1_000
-    with StubStripe({"customers": count}, seconds_apart=HOUR) as stub:
+    with StripeStub({"customers": count}, seconds_apart=HOUR) as stub:
         point_at(settings, stub.api_base, SYNC_PAGE_SIZE=20)
         report = sync(["customer"], workers=4, events=False)
     assert report.ok, report.types[0].errors
@@ -43,7 +44,7 @@ def test_a_long_list_is_listed_in_windows_by_several_threads_each_object_once(se
 
 
 def test_an_incremental_run_after_a_sliced_pass_lists_only_what_is_new(settings):
-    with StubStripe({"customers": 1_000}, seconds_apart=HOUR) as stub:
+    with StripeStub({"customers": 1_000}, seconds_apart=HOUR) as stub:
         point_at(settings, stub.api_base, SYNC_PAGE_SIZE=20)
         assert "listed in 16 created windows by 4 threads" in sync(
             ["customer"], workers=4, events=False).get("customer").notes
@@ -55,7 +56,7 @@ def test_an_incremental_run_after_a_sliced_pass_lists_only_what_is_new(settings)
 
 def test_an_interrupted_sliced_pass_resumes_each_window_where_it_stopped(settings):
     count = 1_000
-    with StubStripe({"customers": count}, seconds_apart=HOUR, fail_after=40) as stub:
+    with StripeStub({"customers": count}, seconds_apart=HOUR, fail_after=40) as stub:
         point_at(settings, stub.api_base, SYNC_PAGE_SIZE=20)
         first = sync(["customer"], workers=4, events=False)
         assert not first.ok  # the API failed after 40 requests
@@ -68,7 +69,7 @@ def test_an_interrupted_sliced_pass_resumes_each_window_where_it_stopped(setting
             if window["starting_after"]:
                 assert window["starting_after"] in stored
         stub.fail_after = None
-        stub.served = 0
+        stub.requests.clear()
         second = sync(["customer"], workers=4, events=False)
     assert second.ok and second.get("customer").mode == "resumed"
     assert set(Customer.objects.values_list("id", flat=True)) == _ids(count)
@@ -80,7 +81,7 @@ def test_an_interrupted_sliced_pass_resumes_each_window_where_it_stopped(setting
 
 def test_a_pass_resumed_in_one_go_may_be_cut_below_where_it_stands(settings):
     count = 1_000
-    with StubStripe({"customers": count}, seconds_apart=HOUR, fail_after=3) as stub:
+    with StripeStub({"customers": count}, seconds_apart=HOUR, fail_after=3) as stub:
         point_at(settings, stub.api_base, SYNC_PAGE_SIZE=20)
         assert not sync(["customer"], workers=4, events=False).ok  # three pages, then down
         assert SyncCursor.objects.get().starting_after == "cus_00000059"
@@ -96,7 +97,7 @@ def test_a_pass_resumed_in_one_go_may_be_cut_below_where_it_stands(settings):
 
 def test_a_failure_while_searching_fails_the_list_and_the_next_run_resumes(settings):
     count = 1_000
-    with StubStripe({"customers": count}, seconds_apart=HOUR, fail_after=6) as stub:
+    with StripeStub({"customers": count}, seconds_apart=HOUR, fail_after=6) as stub:
         point_at(settings, stub.api_base, SYNC_PAGE_SIZE=20)
         first = sync(["customer"], workers=4, events=False)
         assert not first.ok and "500" in first.get("customer").errors[0]
@@ -107,7 +108,7 @@ def test_a_failure_while_searching_fails_the_list_and_the_next_run_resumes(setti
 
 
 def test_one_thread_lists_in_one_go(settings):
-    with StubStripe({"customers": 200}, seconds_apart=HOUR) as stub:
+    with StripeStub({"customers": 200}, seconds_apart=HOUR) as stub:
         point_at(settings, stub.api_base, SYNC_PAGE_SIZE=20)
         report = sync(["customer"], events=False)
     assert report.ok and stub.served == 10
@@ -119,7 +120,7 @@ def test_one_thread_lists_in_one_go(settings):
     (200, 0, True),  # created within 20 seconds: one window; the search, then the rest
 ])
 def test_a_short_list_is_not_cut(settings, count, seconds_apart, searched):
-    with StubStripe({"customers": count}, seconds_apart=seconds_apart) as stub:
+    with StripeStub({"customers": count}, seconds_apart=seconds_apart) as stub:
         point_at(settings, stub.api_base, SYNC_PAGE_SIZE=20)
         report = sync(["customer"], workers=4, events=False)
     assert report.ok and Customer.objects.count() == count

@@ -9,19 +9,21 @@ from django.core.management import call_command
 from stripe_django.models import Customer, Event, SyncCursor, SyncRun, SyncShard
 from stripe_django.sync import sync
 from stripe_django.sync.distributed import enqueue_run
+from stripe_django.testing.stripe_stub import StripeStub
 from stripe_django.webhooks.recovery import retry_failed
 
 from ..webhooks.conftest import customer, deliver, make_event  # noqa: F401 - a fixture
 from .conftest import DUMMY
-from .stub import Stub
 from .test_sync import drain
 
 pytestmark = pytest.mark.django_db
 
 BRAND_B = "acct_1BRANDB0"
+# The stub's ids of a platform's own objects differ by key, as Stripe's differ by account.
+KEYS = {"sk_test_brand_b": BRAND_B}
 
 
-def two_brands(settings, stub: Stub | None = None, **extra) -> None:
+def two_brands(settings, stub: StripeStub | None = None, **extra) -> None:
     settings.STRIPE_DJANGO = {
         "API_KEY": "sk_test_brand_a",
         "API_KEYS": {"brand_b": {"API_KEY": "sk_test_brand_b", "ACCOUNT": BRAND_B}},
@@ -33,11 +35,11 @@ def two_brands(settings, stub: Stub | None = None, **extra) -> None:
 
 
 def test_each_platform_is_synced_with_its_key_and_its_rows_told_apart(settings):
-    with Stub({"customers": 12}, accounts=("acct_1CONNB00",)) as stub:
+    with StripeStub({"customers": 12}, accounts=("acct_1CONNB00",), platforms=KEYS) as stub:
         two_brands(settings, stub)
         assert sync(["customer"], events=False).ok
         assert sync(["customer"], key="brand_b", all_accounts=True, events=False).ok
-    assert stub.keys == {"sk_test_brand_a": 2, "sk_test_brand_b": 2 + 1 + 2}
+    assert stub.api_keys == {"sk_test_brand_a": 2, "sk_test_brand_b": 2 + 1 + 2}
     assert Customer.objects.for_account(None).count() == 12  # brand A: as with one key
     assert Customer.objects.for_account(BRAND_B).count() == 12
     assert Customer.objects.for_account("acct_1CONNB00").count() == 12
@@ -67,14 +69,14 @@ def test_an_endpoint_bound_to_a_key_stores_that_platform(settings, deliver):  # 
 
 
 def test_events_of_a_platform_read_the_api_with_its_key(settings, deliver):  # noqa: F811
-    with Stub({"customers": 1}) as stub:
+    with StripeStub({"customers": 1}) as stub:
         two_brands(settings, stub, REFETCH_ON_EVENT=["customer"])
         event = make_event(customer("cus_sk_test_brand_b000007"[:20] + "000007"))
         assert deliver(event, secret="whsec_brand_b", endpoint="brand_b").status_code == 200
         # retried later from the row alone (the task path, stripe_process_events)
         Event.objects.update(processing_status="failed")
         assert retry_failed().processed == 1
-    assert stub.keys == {"sk_test_brand_b": 2}
+    assert stub.api_keys == {"sk_test_brand_b": 2}
     assert Customer.objects.get().stripe_account == BRAND_B
 
 
@@ -99,7 +101,7 @@ def test_an_enqueued_run_reads_with_its_key(settings, django_capture_on_commit_c
     settings.TASKS = {"default": {"BACKEND": DUMMY}}
     backend = task_backends()["default"]
     backend.clear()
-    with Stub({"customers": 4}) as stub:
+    with StripeStub({"customers": 4}) as stub:
         two_brands(settings, stub)
         with django_capture_on_commit_callbacks(execute=True):
             run = enqueue_run(["customer"], key="brand_b")
@@ -107,14 +109,14 @@ def test_an_enqueued_run_reads_with_its_key(settings, django_capture_on_commit_c
     assert SyncRun.objects.get().key == "brand_b"
     assert set(SyncShard.objects.filter(run=run).values_list("status", flat=True)) == {"ok"}
     assert Customer.objects.for_account(BRAND_B).count() == 4
-    assert set(stub.keys) == {"sk_test_brand_b"}
+    assert set(stub.api_keys) == {"sk_test_brand_b"}
 
 
 def test_the_default_key_given_an_account_in_api_keys_keeps_it_everywhere(settings, deliver):  # noqa: F811
     # API_KEYS["default"] is API_KEY's entry (the check counts it so): its ACCOUNT goes
     # on brand A's rows whether the key is named or not, so they stay apart from those
     # of brand B, the key without an ACCOUNT.
-    with Stub({"customers": 3}) as stub:
+    with StripeStub({"customers": 3}, platforms=KEYS) as stub:
         settings.STRIPE_DJANGO = {
             "API_KEY": "sk_test_brand_a",
             "API_KEYS": {"default": {"API_KEY": "sk_test_brand_a", "ACCOUNT": "acct_1BRANDA0"},

@@ -18,10 +18,10 @@ from stripe_django.sync.distributed import CHANGES, enqueue_run, run_report, run
 from stripe_django.sync.leases import CursorLease, LeaseLost
 from stripe_django.sync.ratelimit import DatabaseSlots, SharedRateLimiter
 from stripe_django.sync.report import FAILED, format_summary
+from stripe_django.testing.stripe_stub import StripeStub, StubRequest
 
 from ..conftest import missing
 from .conftest import DUMMY
-from .stub import Stub
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +38,7 @@ def dummy(settings):
     return backend
 
 
-def point(settings, stub: Stub, **extra) -> None:
+def point(settings, stub: StripeStub, **extra) -> None:
     settings.STRIPE_DJANGO = {"API_KEY": "sk_test_tasks", "API_BASE": stub.api_base,
                               "MAX_NETWORK_RETRIES": 0, "SYNC_RATE_LIMIT": 1000,
                               "SYNC_PAGE_SIZE": 10, **extra}
@@ -60,7 +60,7 @@ def drain(backend, django_capture_on_commit_callbacks) -> list[dict]:
 
 def test_a_run_is_split_into_shards_and_each_object_is_stored_once(
         settings, dummy, django_capture_on_commit_callbacks):
-    with Stub({"customers": 25, "products": 7}, accounts=ACCOUNTS) as stub:
+    with StripeStub({"customers": 25, "products": 7}, accounts=ACCOUNTS) as stub:
         point(settings, stub)
         with django_capture_on_commit_callbacks(execute=True):
             run = enqueue_run(["customer", "product"], all_accounts=True)
@@ -84,7 +84,7 @@ def test_a_run_is_split_into_shards_and_each_object_is_stored_once(
     summary = format_summary(report)
     assert "customer" in summary and "acct_1BBBBBBB" in summary and "changes" in summary
     # the next run is incremental from the cursors
-    with Stub({"customers": 25, "products": 7}, accounts=ACCOUNTS) as stub:
+    with StripeStub({"customers": 25, "products": 7}, accounts=ACCOUNTS) as stub:
         point(settings, stub)
         dummy.clear()
         with django_capture_on_commit_callbacks(execute=True):
@@ -94,7 +94,7 @@ def test_a_run_is_split_into_shards_and_each_object_is_stored_once(
 
 
 def test_a_shard_delivered_twice_runs_once(settings, dummy, django_capture_on_commit_callbacks):
-    with Stub({"customers": 5}) as stub:
+    with StripeStub({"customers": 5}) as stub:
         point(settings, stub)
         with django_capture_on_commit_callbacks(execute=True):
             run = enqueue_run(["customer"], events=False)
@@ -110,7 +110,7 @@ def test_a_shard_delivered_twice_runs_once(settings, dummy, django_capture_on_co
 
 def test_a_shard_whose_cursor_is_leased_elsewhere_is_queued_again(
         settings, dummy, django_capture_on_commit_callbacks):
-    with Stub({"customers": 5}) as stub:
+    with StripeStub({"customers": 5}) as stub:
         point(settings, stub)
         with django_capture_on_commit_callbacks(execute=True):
             run = enqueue_run(["customer"], events=False)
@@ -148,7 +148,7 @@ def test_leases(settings):
 
 
 def test_a_lost_lease_stops_the_shard_and_leaves_its_cursor(settings):
-    with Stub({"customers": 50}) as stub:
+    with StripeStub({"customers": 50}) as stub:
         point(settings, stub)
         lease = CursorLease(owner="me", seconds=60)
         pages = []
@@ -247,7 +247,7 @@ def test_skip_locked_does_not_wait_for_a_worker_taking_the_row():
 
 def test_the_command_enqueues_and_shows_a_run(settings, dummy, capsys,
                                               django_capture_on_commit_callbacks):
-    with Stub({"customers": 3}) as stub:
+    with StripeStub({"customers": 3}) as stub:
         point(settings, stub)
         with django_capture_on_commit_callbacks(execute=True):
             call_command("stripe_sync", "customer", "--enqueue", "--no-events")
@@ -266,7 +266,7 @@ def test_a_cursor_older_than_the_events_api_gets_its_full_pass_in_its_list_shard
         settings, dummy, django_capture_on_commit_callbacks):
     SyncCursor.objects.create(account="", livemode=False, object_type="customer", complete=True,
                               created_after=1, events_after=1_000_000)
-    with Stub({"customers": 4}) as stub:
+    with StripeStub({"customers": 4}) as stub:
         point(settings, stub)
         with django_capture_on_commit_callbacks(execute=True):
             run = enqueue_run(["customer"])
@@ -282,7 +282,7 @@ def test_requeue_takes_back_the_shards_of_a_dead_worker(settings, dummy,
                                                         django_capture_on_commit_callbacks):
     from stripe_django.sync.distributed import requeue
 
-    with Stub({"customers": 6}) as stub:
+    with StripeStub({"customers": 6}) as stub:
         point(settings, stub, SYNC_LEASE_SECONDS=60)
         with django_capture_on_commit_callbacks(execute=True):
             run = enqueue_run(["customer", "product"], events=False)
@@ -308,7 +308,7 @@ def test_requeue_leaves_the_queued_shards_of_a_run_that_progresses(
 
     out = io.StringIO()
 
-    with Stub({"customers": 3}) as stub:
+    with StripeStub({"customers": 3}) as stub:
         point(settings, stub, SYNC_LEASE_SECONDS=60)
         with django_capture_on_commit_callbacks(execute=True):
             run = enqueue_run(["customer", "product", "price"], events=False)
@@ -343,16 +343,17 @@ def test_a_worker_that_lost_its_shard_leaves_the_shard_to_its_new_worker(
 
     from ..conftest import close_thread_connections
 
-    with Stub({"customers": 50}) as stub:
+    with StripeStub({"customers": 50}) as stub:
         point(settings, stub)
         with django_capture_on_commit_callbacks(execute=True):
             run = enqueue_run(["customer"], events=False)
         shard = SyncShard.objects.get(run=run)
 
-        def stall(path: str, query: dict) -> None:
+        def stall(request: StubRequest) -> None:
             # This worker stalled past its lease: the shard was queued again
             # (--requeue) and another worker took it and its cursor over.
-            if query.get("starting_after", "").endswith("000019"):
+            if request.resource == "customers" and request.params.get(
+                    "starting_after", "").endswith("000019"):
                 # The next page may be asked for while the previous one is still being
                 # written: the takeover comes once those 20 are stored, as in the story.
                 deadline = time.monotonic() + 10
@@ -375,7 +376,7 @@ def test_a_worker_that_lost_its_shard_leaves_the_shard_to_its_new_worker(
                         time.sleep(0.01)
                 close_thread_connections()  # this runs in the stub server's thread
 
-        stub.on_list = stall
+        stub.on_request = stall
         result = run_shard(shard.pk)
     assert not result.get("ran", True), SyncShard.objects.get(pk=shard.pk).errors
     row = SyncShard.objects.get(pk=shard.pk)
@@ -390,7 +391,7 @@ def test_requeue_queues_the_changes_a_dead_worker_did_not(
         settings, dummy, django_capture_on_commit_callbacks):
     from stripe_django.sync.distributed import requeue
 
-    with Stub({"customers": 3}) as stub:
+    with StripeStub({"customers": 3}) as stub:
         point(settings, stub, SYNC_LEASE_SECONDS=60)
         with django_capture_on_commit_callbacks(execute=True):
             run = enqueue_run(["customer"])
@@ -414,7 +415,7 @@ def test_waiting_for_a_run_no_worker_takes_stops_at_the_timeout_and_says_why(
         settings, dummy, capsys, django_capture_on_commit_callbacks):
     """``--wait`` without a worker would wait forever; ``--timeout`` ends it with exit
     status 2 (still running, not failed) and names the queue nobody reads."""
-    with Stub({"customers": 3}) as stub:
+    with StripeStub({"customers": 3}) as stub:
         point(settings, stub)
         with django_capture_on_commit_callbacks(execute=True):
             call_command("stripe_sync", "customer", "--enqueue", "--no-events")
@@ -468,9 +469,7 @@ def test_timeout_goes_with_wait(args):
 
 def test_a_shard_lists_a_long_list_in_created_windows_with_the_run_s_workers(
         settings, dummy, django_capture_on_commit_callbacks):
-    from benchmarks.sync_bench import StubStripe
-
-    with StubStripe({"customers": 1_000}, seconds_apart=3600) as stub:
+    with StripeStub({"customers": 1_000}, seconds_apart=3600) as stub:
         point(settings, stub, SYNC_PAGE_SIZE=20)
         with django_capture_on_commit_callbacks(execute=True):
             run = enqueue_run(["customer"], events=False, workers=4)

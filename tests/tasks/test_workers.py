@@ -1,9 +1,10 @@
 """Real workers in processes of their own: two ``django-tasks-db`` workers
 (``manage.py db_worker``) and two RQ workers (``manage.py rqworker`` of django-rq, through
 ``django-tasks-rq``), each pair processing webhook events and a sharded sync of several
-connected accounts at once. Only the Stripe API is a stub (tests/tasks/stub.py), at the
-HTTP boundary: every object is stored once, no shard runs twice, and the stub sees no
-more requests in any second than the rate limit.
+connected accounts at once. Only the Stripe API is a stub
+(``stripe_django.testing.stripe_stub``), at the HTTP boundary: every object is stored
+once, no shard runs twice, and the stub sees no more requests in any second than the
+rate limit.
 
 The workers share the test's database, so these run on PostgreSQL and MariaDB (an
 in-memory SQLite database belongs to one process): CI runs them in its PostgreSQL and
@@ -28,10 +29,10 @@ from django.db import connection
 from stripe_django.models import Customer, Event, Product, SyncRun, SyncShard
 from stripe_django.models.processing import ProcessingStatus
 from stripe_django.sync.distributed import CHANGES, enqueue_run, run_report
+from stripe_django.testing.stripe_stub import StripeStub
 
 from ..conftest import missing
 from ..webhooks.conftest import customer, deliver, make_event  # noqa: F401 - a fixture
-from .stub import Stub
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -165,8 +166,8 @@ def test_webhook_events_are_processed_by_the_workers(workers, deliver):  # noqa:
 
 
 def test_a_sharded_sync_runs_on_two_workers(workers):
-    with Stub({"customers": 45, "products": 12}, accounts=ACCOUNTS, latency=0.02,
-              throttle=(8, 1.0)) as stub:
+    with StripeStub({"customers": 45, "products": 12}, accounts=ACCOUNTS, latency=0.02,
+                    throttle_request=8, retry_after="1.0") as stub:
         stripe = {"API_KEY": "sk_test_workers", "API_BASE": stub.api_base, "MAX_NETWORK_RETRIES": 0,
                   "SYNC_RATE_LIMIT": RATE, "SYNC_PAGE_SIZE": 10}
         if workers.kind == "rq":
@@ -197,6 +198,6 @@ def test_a_sharded_sync_runs_on_two_workers(workers):
         # the 429 held back both workers for its Retry-After (but for a request each
         # that had its slot already)
         assert stub.throttled_at is not None
-        held = [t for t, _p, _a in stub.requests if stub.throttled_at < t < stub.throttled_at + 0.9]
+        held = [r.at for r in stub.requests if stub.throttled_at < r.at < stub.throttled_at + 0.9]
         assert len(held) <= 2, held
         assert len(stub.requests) >= 5 * (5 + 2)

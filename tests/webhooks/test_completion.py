@@ -7,7 +7,7 @@ import pytest
 
 from stripe_django.models import Event, Invoice, InvoiceLineItem
 
-from ..sync.conftest import localstripe, point_at, seeded, server  # noqa: F401 (fixtures)
+from ..conftest import point_at
 from .conftest import SECRET, make_event
 
 pytestmark = pytest.mark.django_db

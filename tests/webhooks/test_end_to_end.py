@@ -10,7 +10,6 @@ from django.core.management import call_command
 from django.test.utils import override_settings
 
 from stripe_django.models import Customer, Event, Plan, Product, Subscription
-from stripe_django.testing.localstripe import LocalStripe
 
 from .conftest import SECRET
 from .server import serve
@@ -20,17 +19,11 @@ pytestmark = [pytest.mark.localstripe, pytest.mark.django_db(transaction=True)]
 CONNECT_SECRET = "whsec_e2e_connect"
 
 
-@pytest.fixture(scope="module")
-def ls():
-    with LocalStripe() as server:
-        yield server
-
-
 @pytest.fixture
-def settings_for(ls):
+def settings_for(localstripe):
     def make(**extra):
         return override_settings(STRIPE_DJANGO={
-            "API_KEY": ls.api_key, "API_BASE": ls.api_base, "MAX_NETWORK_RETRIES": 0,
+            "API_KEY": localstripe.api_key, "API_BASE": localstripe.api_base, "MAX_NETWORK_RETRIES": 0,
             "WEBHOOK_SECRETS": [SECRET],
             "WEBHOOK_ENDPOINTS": {"connect": {"SECRETS": [CONNECT_SECRET]}},
             **extra,
@@ -54,12 +47,12 @@ def all_events(client) -> list:
     return [e for e in client.v1.events.list(params={"limit": 100}).auto_paging_iter()]
 
 
-def test_objects_created_in_localstripe_arrive_through_their_events(ls, settings_for):
-    ls.flush()
-    client = ls.client()
+def test_objects_created_in_localstripe_arrive_through_their_events(localstripe, settings_for):
+    localstripe.flush()
+    client = localstripe.client()
     with settings_for(), serve() as server:
-        ls.register_webhook("platform", f"{server.url}/stripe/webhook/", SECRET)
-        ls.register_webhook("connect", f"{server.url}/stripe/webhook/connect/", CONNECT_SECRET,
+        localstripe.register_webhook("platform", f"{server.url}/stripe/webhook/", SECRET)
+        localstripe.register_webhook("connect", f"{server.url}/stripe/webhook/connect/", CONNECT_SECRET,
                             events=["customer.created", "customer.updated"])
         try:
             product = client.v1.products.create(params={"name": "Gold", "type": "service"})
@@ -84,8 +77,8 @@ def test_objects_created_in_localstripe_arrive_through_their_events(ls, settings
             wait_for(lambda: Event.objects.filter(processing_status="processed").count() >= len(expected),
                      server)
         finally:
-            ls.disable_webhook("platform")
-            ls.disable_webhook("connect")
+            localstripe.disable_webhook("platform")
+            localstripe.disable_webhook("connect")
             # deliveries to both endpoints: let the later duplicates finish (localstripe
             # waits about a second before each delivery)
             server.wait_idle(quiet=1.5)
@@ -101,9 +94,9 @@ def test_objects_created_in_localstripe_arrive_through_their_events(ls, settings
             assert Subscription.objects.get(pk=subscription.id).customer_id == payer.id
 
 
-def test_sweep_and_replay_fetch_the_events_that_never_arrived(ls, settings_for):
-    ls.flush()
-    client = ls.client()
+def test_sweep_and_replay_fetch_the_events_that_never_arrived(localstripe, settings_for):
+    localstripe.flush()
+    client = localstripe.client()
     since = int(time.time()) - 1
     with settings_for():
         customers = [client.v1.customers.create(params={"email": f"sweep{i}@example.com"}) for i in range(3)]
@@ -125,11 +118,11 @@ def test_sweep_and_replay_fetch_the_events_that_never_arrived(ls, settings_for):
         assert Customer.objects.count() == 3
 
 
-def test_refetch_trusts_the_api_over_the_payload(ls, settings_for, deliver):
+def test_refetch_trusts_the_api_over_the_payload(localstripe, settings_for, deliver):
     from .conftest import customer, make_event
 
-    ls.flush()
-    client = ls.client()
+    localstripe.flush()
+    client = localstripe.client()
     created = client.v1.customers.create(params={"email": "current@example.com"})
     stale = make_event(customer(created.id, email="stale@example.com"), "customer.updated")
     with settings_for(REFETCH_ON_EVENT=["customer"]):
@@ -142,14 +135,14 @@ def test_refetch_trusts_the_api_over_the_payload(ls, settings_for, deliver):
     assert Customer.objects.get(pk="cus_notinapi").email == "payload@example.com"
 
 
-def test_refetch_failure_is_retried_by_the_command(ls, settings_for, deliver):
+def test_refetch_failure_is_retried_by_the_command(localstripe, settings_for, deliver):
     from .conftest import customer, make_event
 
-    ls.flush()
-    created = ls.client().v1.customers.create(params={"email": "later@example.com"})
+    localstripe.flush()
+    created = localstripe.client().v1.customers.create(params={"email": "later@example.com"})
     event = make_event(customer(created.id, email="old@example.com"), "customer.updated")
     down = override_settings(STRIPE_DJANGO={
-        "API_KEY": ls.api_key, "API_BASE": "http://127.0.0.1:9", "MAX_NETWORK_RETRIES": 0,
+        "API_KEY": localstripe.api_key, "API_BASE": "http://127.0.0.1:9", "MAX_NETWORK_RETRIES": 0,
         "WEBHOOK_SECRETS": [SECRET], "REFETCH_ON_EVENT": True})
     with down:
         assert deliver(event).status_code == 500
@@ -162,7 +155,7 @@ def test_refetch_failure_is_retried_by_the_command(ls, settings_for, deliver):
     assert Customer.objects.get().email == "later@example.com"
 
 
-def test_refetch_of_a_deleted_object_uses_the_payload(ls, settings_for, deliver):
+def test_refetch_of_a_deleted_object_uses_the_payload(localstripe, settings_for, deliver):
     from .conftest import customer, make_event
 
     with settings_for(REFETCH_ON_EVENT=True):
@@ -173,14 +166,14 @@ def test_refetch_of_a_deleted_object_uses_the_payload(ls, settings_for, deliver)
     assert Customer.objects.get(pk="cus_gone2").deleted
 
 
-def test_an_event_too_large_to_keep_is_replaced_by_a_replay(ls, settings_for, deliver):
+def test_an_event_too_large_to_keep_is_replaced_by_a_replay(localstripe, settings_for, deliver):
     """Signed but over WEBHOOK_MAX_BODY_SIZE: its beginning is kept under its id, and
     ``stripe_process_events --since`` stores and processes the whole event."""
     import json
     from io import StringIO
 
-    ls.flush()
-    client = ls.client()
+    localstripe.flush()
+    client = localstripe.client()
     since = int(time.time()) - 1
     created = client.v1.customers.create(params={"email": "large@example.com"})
     event = next(e for e in all_events(client) if e.type == "customer.created").to_dict(recursive=True)

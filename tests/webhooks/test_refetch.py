@@ -1,18 +1,14 @@
 """Event types whose payload is incomplete are stored from the API instead: against a
-small fake of the API on 127.0.0.1 (the HTTP boundary), since localstripe has no
-Checkout Sessions."""
+stub of the API on 127.0.0.1 (the HTTP boundary), since localstripe has no Checkout
+Sessions."""
 
 from __future__ import annotations
-
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlparse
 
 import pytest
 from django.test.utils import override_settings
 
 from stripe_django.models import CheckoutSession, Customer, Event
+from stripe_django.testing.stripe_stub import StripeStub
 from stripe_django.webhooks.refetch import retrieve_path, wants_refetch
 
 from .conftest import SECRET, customer, make_event
@@ -22,53 +18,26 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def fake_api():
-    """Serves GET /v1/... from a dict of path -> object; records the requests."""
-    objects: dict[str, dict] = {}
-    requests: list[tuple[str, dict, dict]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
-            url = urlparse(self.path)
-            requests.append((url.path, parse_qs(url.query), dict(self.headers)))
-            obj = objects.get(url.path)
-            body = json.dumps(obj if obj is not None else {
-                "error": {"type": "invalid_request_error", "code": "resource_missing",
-                          "message": "No such object"}}).encode()
-            self.send_response(200 if obj is not None else 404)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    settings = override_settings(STRIPE_DJANGO={
-        "API_KEY": "sk_test_fake", "API_BASE": f"http://127.0.0.1:{server.server_address[1]}",
-        "MAX_NETWORK_RETRIES": 0, "WEBHOOK_SECRETS": [SECRET]})
-    with settings:
-        yield objects, requests
-    server.shutdown()
-    server.server_close()
+    """The Stripe stub, serving what a test gives it; the settings pointing at it."""
+    with StripeStub() as stub, override_settings(STRIPE_DJANGO={
+            "API_KEY": "sk_test_fake", "API_BASE": stub.api_base, "MAX_NETWORK_RETRIES": 0,
+            "WEBHOOK_SECRETS": [SECRET]}):
+        yield stub
 
 
 def test_checkout_session_is_fetched_with_its_line_items(deliver, stripe_examples, fake_api):
-    objects, requests = fake_api
     session = dict(stripe_examples["checkout.session"], status="complete")
     item = stripe_examples["item"]
-    objects[f"/v1/checkout/sessions/{session['id']}"] = {
+    fake_api.answer("GET", f"/v1/checkout/sessions/{session['id']}", {
         **session, "line_items": {"object": "list", "data": [item], "has_more": False,
-                                  "url": f"/v1/checkout/sessions/{session['id']}/line_items"}}
+                                  "url": f"/v1/checkout/sessions/{session['id']}/line_items"}})
     event = make_event(dict(stripe_examples["checkout.session"], status="open"),
                        "checkout.session.completed", account="acct_1Connected")
     assert deliver(event).status_code == 200
-    path, query, headers = requests[0]
-    assert path == f"/v1/checkout/sessions/{session['id']}"
-    assert query == {"expand[0]": ["line_items"]}
-    assert headers.get("Stripe-Account") == "acct_1Connected"
+    request = fake_api.requests[0]
+    assert request.path == f"/v1/checkout/sessions/{session['id']}"
+    assert request.query == {"expand[0]": ["line_items"]}
+    assert request.headers.get("Stripe-Account") == "acct_1Connected"
     stored = CheckoutSession.objects.get(pk=session["id"])
     assert stored.status == "complete"
     assert stored.stripe_account == "acct_1Connected"
@@ -76,8 +45,7 @@ def test_checkout_session_is_fetched_with_its_line_items(deliver, stripe_example
 
 
 def test_refetch_setting_and_404(deliver, fake_api):
-    objects, requests = fake_api
-    objects["/v1/customers/cus_webhook1"] = customer(email="from-api@example.com")
+    fake_api.answer("GET", "/v1/customers/cus_webhook1", customer(email="from-api@example.com"))
     with override_settings(STRIPE_DJANGO={**_current(), "REFETCH_ON_EVENT": ["customer"]}):
         assert deliver(make_event(customer(email="payload@example.com"))).status_code == 200
         assert Customer.objects.get().email == "from-api@example.com"
@@ -85,16 +53,15 @@ def test_refetch_setting_and_404(deliver, fake_api):
         assert deliver(make_event(customer("cus_gone", email="payload@example.com"))).status_code == 200
         assert Customer.objects.get(pk="cus_gone").email == "payload@example.com"
         # a redelivery of a processed event makes no request
-        before = len(requests)
+        before = len(fake_api.requests)
         event = make_event(customer(), "customer.updated")
         deliver(event)
         deliver(event)
-        assert len(requests) == before + 1
+        assert len(fake_api.requests) == before + 1
     assert Event.objects.filter(processing_status="processed").count() == 3
 
 
 def test_api_error_fails_the_event(deliver, fake_api):
-    objects, _ = fake_api
     with override_settings(STRIPE_DJANGO={**_current(), "API_BASE": "http://127.0.0.1:9",
                                           "REFETCH_ON_EVENT": True}):
         assert deliver(make_event(customer())).status_code == 500

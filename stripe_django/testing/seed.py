@@ -11,11 +11,12 @@ Anything the server cannot do is skipped and recorded, never raised::
     result["created"]   # {"customer": 40, "product": 3, "plan": 6, ...}
     result["skipped"]   # ["price: InvalidRequestError: ... (x1)", ...]
 
-Command line (from the repository root)::
+The tests (the ``seeded`` fixture) and the demo (``python -m demo``) seed with it.
+Command line::
 
-    python -m demo.seed                      # start localstripe, seed, exit
-    python -m demo.seed --serve              # ... and keep it running
-    python -m demo.seed --api-key sk_test_…  # seed a real test-mode account
+    python -m stripe_django.testing.seed                      # start localstripe, seed, exit
+    python -m stripe_django.testing.seed --serve              # ... and keep it running
+    python -m stripe_django.testing.seed --api-key sk_test_…  # seed a real test-mode account
 """
 
 from __future__ import annotations
@@ -534,7 +535,7 @@ def main(argv: list[str] | None = None) -> int:
                                 base_addresses=base, max_network_retries=0))
         return 0
 
-    from stripe_django.testing.localstripe import LocalStripe
+    from .localstripe import LocalStripe
 
     with LocalStripe() as ls:
         run(ls.client())

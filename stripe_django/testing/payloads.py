@@ -1,15 +1,18 @@
 """Payload factories in the shapes of several Stripe API versions.
 
 Each function builds a fresh dict, so a test can change it without touching others.
-The shapes follow Stripe's API changelog (https://docs.stripe.com/upgrades).
+The shapes follow Stripe's API changelog (https://docs.stripe.com/upgrades). The tests of
+ingest and the ingest benchmark build their objects with these.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 T0 = 1_500_000_000  # 2017-07-14
 
 
-def customer_2017(cid="cus_2017", **extra):
+def customer_2017(cid: str = "cus_2017", **extra: Any) -> dict[str, Any]:
     return {
         "id": cid, "object": "customer", "account_balance": -500, "created": T0,
         "currency": "usd", "default_source": "card_2017", "delinquent": False,
@@ -30,7 +33,7 @@ def customer_2017(cid="cus_2017", **extra):
     }
 
 
-def customer_current(cid="cus_now", **extra):
+def customer_current(cid: str = "cus_now", **extra: Any) -> dict[str, Any]:
     return {
         "id": cid, "object": "customer", "address": None, "balance": 250, "created": T0 + 10**8,
         "currency": "eur", "default_source": None, "delinquent": False, "description": None,
@@ -43,13 +46,13 @@ def customer_current(cid="cus_now", **extra):
     }
 
 
-def plan_2017(pid="gold", **extra):
+def plan_2017(pid: str = "gold", **extra: Any) -> dict[str, Any]:
     return {"id": pid, "object": "plan", "amount": 2000, "created": T0, "currency": "usd",
             "interval": "month", "interval_count": 1, "livemode": False, "metadata": {},
             "name": "Gold", "statement_descriptor": "GOLD PLAN", "trial_period_days": None, **extra}
 
 
-def subscription_2017(sid="sub_2017", customer="cus_2017", **extra):
+def subscription_2017(sid: str = "sub_2017", customer: str = "cus_2017", **extra: Any) -> dict[str, Any]:
     return {
         "id": sid, "object": "subscription", "application_fee_percent": None,
         "cancel_at_period_end": False, "canceled_at": None, "created": T0,
@@ -64,7 +67,7 @@ def subscription_2017(sid="sub_2017", customer="cus_2017", **extra):
     }
 
 
-def subscription_current(sid="sub_now", customer="cus_now", **extra):
+def subscription_current(sid: str = "sub_now", customer: str = "cus_now", **extra: Any) -> dict[str, Any]:
     return {
         "id": sid, "object": "subscription", "automatic_tax": {"enabled": False, "liability": None},
         "billing_cycle_anchor": T0 + 10**8, "cancel_at": None, "cancel_at_period_end": False,
@@ -88,7 +91,8 @@ def subscription_current(sid="sub_now", customer="cus_now", **extra):
     }
 
 
-def invoice_2017(iid="in_2017", customer="cus_2017", n_lines=2, **extra):
+def invoice_2017(iid: str = "in_2017", customer: str = "cus_2017", n_lines: int = 2,
+                 **extra: Any) -> dict[str, Any]:
     lines = [{
         "id": "sub_2017", "object": "line_item", "amount": 2000, "currency": "usd",
         "discountable": True, "livemode": False, "metadata": {}, "period": {"start": T0, "end": T0 + 2_592_000},
@@ -119,7 +123,7 @@ def invoice_2017(iid="in_2017", customer="cus_2017", n_lines=2, **extra):
     }
 
 
-def invoice_2019(iid="in_2019", customer="cus_2017", **extra):
+def invoice_2019(iid: str = "in_2019", customer: str = "cus_2017", **extra: Any) -> dict[str, Any]:
     """2019-03-14: status and status_transitions; line items keyed by unique_id."""
     inv = invoice_2017(iid, customer)
     for n, line in enumerate(inv["lines"]["data"]):
@@ -132,7 +136,7 @@ def invoice_2019(iid="in_2019", customer="cus_2017", **extra):
     return inv
 
 
-def invoice_2022(iid="in_2022", customer="cus_now", **extra):
+def invoice_2022(iid: str = "in_2022", customer: str = "cus_now", **extra: Any) -> dict[str, Any]:
     """2022-08-01: il_ line ids, discounts list, total_tax_amounts, no tax_percent."""
     return {
         "id": iid, "object": "invoice", "account_country": "DE", "account_name": "Shop",
@@ -153,7 +157,8 @@ def invoice_2022(iid="in_2022", customer="cus_now", **extra):
     }
 
 
-def invoice_current(iid="in_now", customer="cus_now", n_lines=5, created=T0 + 3 * 10**8, **extra):
+def invoice_current(iid: str = "in_now", customer: str = "cus_now", n_lines: int = 5,
+                    created: int = T0 + 3 * 10**8, **extra: Any) -> dict[str, Any]:
     """2025+: parent.subscription_details, payments list, total_taxes; no paid/charge/tax."""
     lines = [{
         "id": f"il_{iid}_{n}", "object": "line_item", "amount": 1000 + n, "currency": "eur",
@@ -193,7 +198,7 @@ def invoice_current(iid="in_now", customer="cus_now", n_lines=5, created=T0 + 3 
     }
 
 
-def charge_2017(cid="ch_2017", **extra):
+def charge_2017(cid: str = "ch_2017", **extra: Any) -> dict[str, Any]:
     return {
         "id": cid, "object": "charge", "amount": 2400, "amount_refunded": 400, "balance_transaction": "txn_1",
         "captured": True, "created": T0, "currency": "usd", "customer": "cus_2017",
