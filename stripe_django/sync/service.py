@@ -47,7 +47,7 @@ from ..exceptions import IngestError
 from ..ingest import upsert_many
 from ..ingest.columns import mirrored_types
 from ..ingest.events import snapshot_from_event
-from .completion import complete_lists
+from ..ingest.completion import complete_lists
 from .leases import CursorLease, LeaseLost
 from .plain import plain_service
 from .progress import Progress
