@@ -26,7 +26,6 @@ https://docs.stripe.com/connect/authentication.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import logging
 import operator
 import queue
@@ -47,9 +46,10 @@ from ..exceptions import IngestError
 from ..ingest import upsert_many
 from ..ingest.columns import mirrored_types
 from ..ingest.events import snapshot_from_event
-from ..ingest.completion import complete_lists
+from .fetcher import Fetcher, Stopped
+from .fetcher import describe as _describe, http_status as _http_status
+from .fetcher import is_unavailable as _is_unavailable, names_param as _names_param
 from .leases import CursorLease, LeaseLost
-from .plain import plain_service
 from .progress import Progress
 from .ratelimit import RateLimiter
 from .slices import (MAX_WINDOWS, MIN_WINDOW_SECONDS, STRIPE_LAUNCH, WINDOWS_PER_WORKER,
@@ -64,24 +64,14 @@ __all__ = ["sync", "SyncReport", "TypeReport", "list_names"]
 EVENT_WINDOW_MAX = 5000
 # Margin kept from the Events API's retention: a cursor this close to the edge is redone.
 RETENTION_MARGIN = 3600
-# How often one request is retried after a 429 before the shard fails.
-MAX_RATE_LIMIT_RETRIES = 20
 # Seconds to wait before each new try of storing a page after a database error that may
 # pass (a lock held by a concurrent writer, "database is locked"); then the shard fails
 # with its cursor where it was.
 STORE_RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 4.0)
 
 
-class Stopped(Exception):
-    """The run is being stopped (interrupt, or an error in the writer)."""
-
-
 class _NotFiltered(Exception):
     """The server does not filter a list by ``created`` as asked."""
-
-
-class Unavailable(Exception):
-    """The key may not read this list, or the account/server does not have it."""
 
 
 # The name of the Events API catch-up in the report (the changes since the cursors; the
@@ -125,163 +115,6 @@ class Shard:
     state: dict[str, Any] = field(default_factory=dict)
     # Why the writer gave up on this shard's pages (its worker stops at the next page).
     abandoned: str | None = None
-
-
-# --- fetching ----------------------------------------------------------------------------
-
-class Fetcher:
-    """List calls through stripe-python, paced by the shared limiter.
-
-    Network errors and 5xx are retried by stripe-python itself (``max_network_retries``);
-    429 is retried here after the ``Retry-After`` the API asked for, holding back every
-    worker meanwhile.
-    """
-
-    def __init__(self, client: stripe.StripeClient, limiter: RateLimiter, page_size: int,
-                 stop: threading.Event, workers: int = 1) -> None:
-        self.client = client
-        self.limiter = limiter
-        self.page_size = page_size
-        self.stop = stop
-        self.workers = workers  # threads of the run
-        # Taken by each thread listing a created window or searching for one, so that
-        # the lists cut into windows fetch with at most ``workers`` threads in all.
-        self.window_slots = threading.BoundedSemaphore(workers)
-        self.requests = 0
-        self._lock = threading.Lock()
-        self._no_limit: set[str] = set()  # services whose server refuses ``limit``
-        self._services: dict[str, Any] = {}
-
-    def service(self, path: str) -> Any:
-        """The list service at ``path``, answering plain dicts where the SDK allows
-        (:mod:`.plain`); the SDK's own service, whose objects are read back, otherwise."""
-        svc = self._services.get(path)
-        if svc is None:
-            svc = functools.reduce(getattr, path.split("."), self.client.v1)
-            svc = self._services[path] = plain_service(self.client, svc) or svc
-        return svc
-
-    def page(self, path: str, args: tuple, params: dict[str, Any], account: str | None,
-             report: TypeReport, limit: int | None = None) -> tuple[list[dict], bool]:
-        """One page of ``limit`` objects (default: the page size): (plain objects, has_more)."""
-        svc = self.service(path)
-        params = dict(params)
-        if path not in self._no_limit:
-            params["limit"] = limit or self.page_size
-        options = {"stripe_account": account} if account else None
-        throttled = 0
-        while True:
-            if self.stop.is_set():
-                raise Stopped()
-            self.limiter.acquire()
-            with self._lock:  # several threads may list windows of one report's list
-                self.requests += 1
-                report.requests += 1
-            try:
-                result = svc.list(*args, params=params, options=options)
-            except stripe.RateLimitError as error:
-                throttled += 1
-                if throttled > MAX_RATE_LIMIT_RETRIES:
-                    raise
-                self.limiter.pause(_retry_after(error, throttled))
-                continue
-            except stripe.InvalidRequestError as error:
-                # A server that refuses the page size (localstripe on some nested lists)
-                # is asked again without it: it then returns the whole list.
-                if "limit" in params and _names_param(error, "limit"):
-                    self._no_limit.add(path)
-                    params.pop("limit")
-                    report.note("the server refuses a page size on this list; listed at once")
-                    continue
-                raise
-            if type(result) is dict:
-                body = result  # parsed by .plain: plain dicts already
-            else:
-                body = result.last_response.data if result.last_response is not None else result.to_dict()
-            data = body.get("data") or []
-            return [obj if type(obj) is dict else dict(obj) for obj in data], bool(body.get("has_more"))
-
-    def pages(self, path: str, args: tuple, params: dict[str, Any], account: str | None,
-              report: TypeReport, starting_after: str | None = None,
-              ) -> Iterator[tuple[list[dict], bool, int]]:
-        """Every page from ``starting_after`` on: (objects, has_more, stamp)."""
-        previous: set[str] = set()
-        first = True
-        while True:
-            query = dict(params)
-            if starting_after:
-                query["starting_after"] = starting_after
-            stamp = int(time.time())
-            try:
-                objs, has_more = self.page(path, args, query, account, report)
-            except stripe.InvalidRequestError as error:
-                if not (first and starting_after and _names_param(error, "starting_after")):
-                    raise
-                # The object a resumed pass stopped after is gone: start the list over
-                # (what is stored already comes back unchanged).
-                report.note(f"the resume point {starting_after} is gone; listed from the start")
-                starting_after = None
-                continue
-            first = False
-            ids = {o.get("id") for o in objs}
-            if previous & ids:
-                # starting_after pointed at an object the server no longer knows, and it
-                # began the list again (localstripe does): stop rather than loop.
-                raise RuntimeError(f"the server restarted the list after {starting_after!r}")
-            yield objs, has_more and bool(objs), stamp
-            if not has_more or not objs:
-                return
-            previous = ids
-            starting_after = objs[-1].get("id")
-
-    def complete_embedded(self, obj: dict, account: str | None, report: TypeReport) -> None:
-        """Replace every embedded list of ``obj`` cut off at ``has_more`` by the whole list."""
-
-        def list_all(path: str, args: tuple, params: dict[str, Any]) -> list[dict]:
-            items: list[dict] = []
-            for objs, _more, _stamp in self.pages(path, args, params, account, report):
-                items.extend(objs)
-            return items
-
-        complete_lists(obj, list_all)
-
-
-def _names_param(error: stripe.StripeError, param: str) -> bool:
-    return getattr(error, "param", None) == param or param in str(getattr(error, "user_message", "") or error)
-
-
-def _retry_after(error: stripe.StripeError, attempt: int) -> float:
-    headers = getattr(error, "headers", None) or {}
-    value = None
-    for key in ("Retry-After", "retry-after"):
-        if key in headers:
-            value = headers[key]
-            break
-    try:
-        return max(0.0, float(value))
-    except (TypeError, ValueError):
-        return min(0.5 * 2 ** (attempt - 1), 30.0)
-
-
-def _http_status(error: BaseException) -> int | None:
-    return getattr(error, "http_status", None)
-
-
-def _describe(error: BaseException) -> str:
-    """One line: the error's class, HTTP status and message (never the request)."""
-    if isinstance(error, stripe.StripeError):
-        message = str(error.user_message or error or "")
-        message = message.replace("Invalid response body from API:", "").strip()
-        message = message.split("(HTTP response code was")[0].strip()
-        message = " ".join(message.split()) or type(error).__name__
-        status = error.http_status
-        message = message.removeprefix(f"{status}: ") if status else message
-        return f"{type(error).__name__} (HTTP {status}): {message}" if status else f"{type(error).__name__}: {message}"
-    return f"{type(error).__name__}: {error}"
-
-
-def _is_unavailable(error: BaseException) -> bool:
-    return isinstance(error, stripe.PermissionError) or _http_status(error) in (403, 404)
 
 
 # --- what each shard does ----------------------------------------------------------------
