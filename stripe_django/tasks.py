@@ -42,7 +42,7 @@ except ImportError:  # Django 5.2 and the backport
             "django-tasks package (pip install 'django-stripe-mirror[tasks]')") from error
 
 __all__ = ["process_stripe_event", "run_sync_shard", "receive_event_later", "enqueue",
-           "retry_delay", "EventNotProcessed"]
+           "retry_delay", "backend_defers", "EventNotProcessed"]
 
 # The longest wait between two tries of an event.
 MAX_RETRY_DELAY = 3600
@@ -71,7 +71,8 @@ def retry_delay(attempts: int) -> float:
     return min(base * 2 ** max(0, attempts - 1), MAX_RETRY_DELAY)
 
 
-def _backend_defers() -> bool:
+def backend_defers() -> bool:
+    """Whether the configured backend can run a task later (``run_after``)."""
     try:
         return bool(task_backends[stripe_settings.TASKS_BACKEND].supports_defer)
     except Exception:  # noqa: BLE001 - a backend that cannot say
@@ -97,7 +98,7 @@ def process_stripe_event(event_id: str, using: str | None = None) -> dict[str, A
         if attempts >= stripe_settings.EVENT_MAX_ATTEMPTS:
             retry = (f"; it failed {attempts} times, EVENT_MAX_ATTEMPTS: no more retries "
                      "(manage.py stripe_process_events EVENT_ID processes it)")
-        elif not _backend_defers():
+        elif not backend_defers():
             retry = ("; this tasks backend cannot defer a task: manage.py stripe_process_events "
                      "retries it")
         else:

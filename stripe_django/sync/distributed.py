@@ -30,9 +30,10 @@ from django.db import router, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from .. import type_table as table
 from ..conf import stripe_settings
+from .fetcher import Fetcher
 from .leases import CursorLease, worker_name
+from .plan import api_key_of, connected_accounts, key_mode, pace, plan_shards, select_lists
 from .progress import Progress
 from .ratelimit import RateLimiter, shared_limiter
 from .report import FAILED, OK, SKIPPED, UNAVAILABLE, SyncReport, TypeReport
@@ -98,21 +99,19 @@ def enqueue_run(types: Iterable[str] | None = None, *, account: str | None = Non
 
     from ..client import get_client
     from ..conf import api_key_for
-    from .service import Fetcher, _connected_accounts, _key_mode, _select
 
     SyncCursor, SyncRun, SyncShard = _models()
-    names = _select(types)
+    names = select_lists(types)
     db = _alias(using)
     client = client or get_client(api_key_for(key))
-    livemode = _key_mode(client)
+    livemode = key_mode(client)
     report = SyncReport()
     accounts: list[str | None] = [account] if account else [None]
     if all_accounts:
         # A few requests, paced here alone (this may run inside a transaction, which
         # must not hold the shared pace's row).
-        rate = rate_limit or stripe_settings.SYNC_RATE_LIMIT or table.RATE_LIMITS["live" if livemode else "test"]
-        fetcher = Fetcher(client, RateLimiter(rate), 100, threading.Event())
-        accounts = [None] + _connected_accounts(fetcher, report)
+        fetcher = Fetcher(client, RateLimiter(pace(rate_limit, livemode)), 100, threading.Event())
+        accounts = [None] + connected_accounts(fetcher, report)
         if report.notes:
             raise RuntimeError("; ".join(report.notes))
     with transaction.atomic(using=db):
@@ -122,11 +121,10 @@ def enqueue_run(types: Iterable[str] | None = None, *, account: str | None = Non
                      "page_size": page_size, "workers": max(1, int(workers))})
         shards = []
         for acct in accounts:
-            for name in names:
-                if table.SYNC_LISTS[name].platform_only and acct is not None:
-                    continue
-                shards.append(SyncShard(run=run, account=acct or "", name=name,
-                                        status=SyncShard.Status.QUEUED))
+            for planned in plan_shards(names, [acct]):
+                if planned.listed:
+                    shards.append(SyncShard(run=run, account=acct or "", name=planned.name,
+                                            status=SyncShard.Status.QUEUED))
             if events:
                 shards.append(SyncShard(run=run, account=acct or "", name=CHANGES,
                                         status=SyncShard.Status.WAITING))
@@ -138,9 +136,8 @@ def enqueue_run(types: Iterable[str] | None = None, *, account: str | None = Non
 
 
 def _limiter(client: Any, livemode: bool, rate_limit: float | None, db: str) -> Any:
-    options = getattr(getattr(client, "_requestor", None), "_options", None)
-    api_key = getattr(options, "api_key", None) or ""
-    rate = rate_limit or stripe_settings.SYNC_RATE_LIMIT or table.RATE_LIMITS["live" if livemode else "test"]
+    api_key = api_key_of(client)
+    rate = pace(rate_limit, livemode)
     from django.db import connections
 
     connection = connections[db]
@@ -154,7 +151,7 @@ def run_shard(shard_id: int, *, using: str | None = None, client: Any = None) ->
     """Run one shard (what the task does). Returns what the shard's row now says."""
     from ..client import get_client
     from ..conf import api_key_for
-    from .service import _key_mode, sync
+    from .service import sync
 
     SyncCursor, SyncRun, SyncShard = _models()
     db = _alias(using)
@@ -173,7 +170,7 @@ def run_shard(shard_id: int, *, using: str | None = None, client: Any = None) ->
     options = run.options or {}
     try:
         client = client or get_client(api_key_for(run.key or None))
-        limiter = _limiter(client, _key_mode(client), options.get("rate_limit"), db)
+        limiter = _limiter(client, key_mode(client), options.get("rate_limit"), db)
         lease = CursorLease(owner=f"{me}:shard{shard.pk}")
         common = dict(account=shard.account or None, key=run.key or None, client=client,
                       progress=Progress(), using=db, limiter=limiter, lease=lease,
@@ -200,10 +197,10 @@ def run_shard(shard_id: int, *, using: str | None = None, client: Any = None) ->
 
 def _busy(shard: Any, db: str, report: SyncReport, using: str | None) -> dict[str, Any]:
     """Another worker holds the shard's cursor: queue the shard again later."""
-    from ..tasks import _backend_defers
+    from ..tasks import backend_defers
 
     SyncShard = _models()[2]
-    if shard.attempts <= BUSY_RETRIES and _backend_defers():
+    if shard.attempts <= BUSY_RETRIES and backend_defers():
         if not _claimed(shard, db).update(
                 status=SyncShard.Status.QUEUED, notes=["another worker holds its cursor; queued again"]):
             return _lost(shard, db)

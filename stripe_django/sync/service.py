@@ -32,7 +32,7 @@ import queue
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
 import stripe
@@ -40,7 +40,6 @@ from django.db import DatabaseError, connections, router, transaction
 from django.utils import timezone
 
 from .. import type_table as table
-from ..conf import stripe_settings
 from ..dberrors import is_transient
 from ..exceptions import IngestError
 from ..ingest import upsert_many
@@ -50,11 +49,14 @@ from .fetcher import Fetcher, Stopped
 from .fetcher import describe as _describe, http_status as _http_status
 from .fetcher import is_unavailable as _is_unavailable, names_param as _names_param
 from .leases import CursorLease, LeaseLost
+from .plan import (connected_accounts, key_mode, list_names, open_shards, pace, page_size_for,
+                   plan_shards, select_lists)
 from .progress import Progress
 from .ratelimit import RateLimiter
 from .slices import (MAX_WINDOWS, MIN_WINDOW_SECONDS, STRIPE_LAUNCH, WINDOWS_PER_WORKER,
                      SliceBook, created_filter, in_window, windows)
 from .report import FAILED, OK, PENDING, RUNNING, SKIPPED, UNAVAILABLE, SyncReport, TypeReport
+from .shards import Done, Page, Shard
 
 logger = logging.getLogger("stripe_django.sync")
 
@@ -62,8 +64,6 @@ __all__ = ["sync", "SyncReport", "TypeReport", "list_names"]
 
 # Events buffered to be applied oldest first; a time window holding more is split.
 EVENT_WINDOW_MAX = 5000
-# Margin kept from the Events API's retention: a cursor this close to the edge is redone.
-RETENTION_MARGIN = 3600
 # Seconds to wait before each new try of storing a page after a database error that may
 # pass (a lock held by a concurrent writer, "database is locked"); then the shard fails
 # with its cursor where it was.
@@ -77,44 +77,6 @@ class _NotFiltered(Exception):
 # The name of the Events API catch-up in the report (the changes since the cursors; the
 # "event" list stores the events themselves).
 CHANGES = "changes"
-
-
-def list_names() -> list[str]:
-    """Every name ``sync()`` and ``manage.py stripe_sync`` accept."""
-    return sorted(table.SYNC_LISTS)
-
-
-# --- messages from workers to the writer ----------------------------------------------
-
-@dataclass
-class Page:
-    shard: "Shard"
-    objects: list[Any]
-    stamp: int | None
-    cursor: dict[str, Any] | None = None  # cursor fields to store once the rows are
-    events_cursor: tuple[list[int], int] | None = None  # (cursor ids, events_after)
-    fetched: int = 0
-    errors: list[str] = field(default_factory=list)  # payloads refused before ingest
-
-
-@dataclass
-class Done:
-    shard: "Shard"
-    status: str
-    error: str | None = None
-    http_status: int | None = None
-
-
-@dataclass
-class Shard:
-    name: str
-    spec: table.ListSpec | None  # None: the Events API catch-up of an account
-    account: str | None
-    report: TypeReport
-    cursor_id: int | None = None
-    state: dict[str, Any] = field(default_factory=dict)
-    # Why the writer gave up on this shard's pages (its worker stops at the next page).
-    abandoned: str | None = None
 
 
 # --- what each shard does ----------------------------------------------------------------
@@ -566,31 +528,6 @@ def _oldest_first(events: list[dict]) -> list[dict]:
 
 # --- the run ---------------------------------------------------------------------------
 
-def _select(types: Iterable[str] | None) -> list[str]:
-    if not types:
-        return list(table.SYNC_LISTS)
-    names: list[str] = []
-    for wanted in types:
-        if wanted in table.SYNC_LISTS:
-            matches = [wanted]
-        else:
-            matches = [n for n, s in table.SYNC_LISTS.items() if wanted in s.objects]
-        if not matches:
-            raise ValueError(f"unknown type {wanted!r}; known: {', '.join(list_names())}")
-        names += [m for m in matches if m not in names]
-    return names
-
-
-def _key_mode(client: stripe.StripeClient | None) -> bool:
-    """True for a live-mode key."""
-    if client is None:
-        key = stripe_settings.require("API_KEY")
-    else:
-        options = getattr(getattr(client, "_requestor", None), "_options", None)
-        key = getattr(options, "api_key", None) or ""
-    return "_live_" in key
-
-
 def sync(types: Iterable[str] | None = None, *, account: str | None = None,
          all_accounts: bool = False, workers: int = 1, full: bool = False,
          events: bool = True, client: stripe.StripeClient | None = None,
@@ -623,15 +560,13 @@ def sync(types: Iterable[str] | None = None, *, account: str | None = None,
     from ..conf import api_key_for, platform_account_for
     from ..models import SyncCursor
 
-    names = _select(types)
+    names = select_lists(types)
     client = client or get_client(api_key_for(key))
     platform = platform_account_for(key)
-    livemode = _key_mode(client)
-    rate = rate_limit or stripe_settings.SYNC_RATE_LIMIT or table.RATE_LIMITS["live" if livemode else "test"]
-    size = max(1, min(int(page_size or stripe_settings.SYNC_PAGE_SIZE), 100))
+    livemode = key_mode(client)
     stop = threading.Event()
-    limiter = limiter or RateLimiter(rate)
-    fetcher = Fetcher(client, limiter, size, stop, max(1, workers))
+    limiter = limiter or RateLimiter(pace(rate_limit, livemode))
+    fetcher = Fetcher(client, limiter, page_size_for(page_size), stop, max(1, workers))
     report = SyncReport()
     progress = progress or Progress()
     db = using or router.db_for_write(SyncCursor)
@@ -639,43 +574,12 @@ def sync(types: Iterable[str] | None = None, *, account: str | None = None,
 
     accounts: list[str | None] = [account] if account else [None]
     if all_accounts:
-        accounts = [None] + _connected_accounts(fetcher, report)
+        accounts = [None] + connected_accounts(fetcher, report)
 
-    # Shards and their cursors (a couple of queries per shard, once per run).
-    shards: list[Shard] = []
+    expire = events if expire_old_cursors is None else expire_old_cursors
+    shards = open_shards(plan_shards(names, accounts), report, db=db, livemode=livemode,
+                         platform=platform, lease=lease, full=full, expire=expire)
     cursors = SyncCursor.objects.using(db)
-    horizon = int(time.time()) - table.EVENTS_RETENTION_DAYS * 86400 + RETENTION_MARGIN
-    for acct in accounts:
-        for name in names:
-            spec = table.SYNC_LISTS[name]
-            type_report = TypeReport(name, acct)
-            report.types.append(type_report)
-            if spec.platform_only and acct is not None:
-                type_report.status = SKIPPED
-                type_report.note("listed by the platform account only")
-                continue
-            row, _ = cursors.get_or_create(account=acct or platform or "", livemode=livemode,
-                                           object_type=name)
-            if lease is not None:
-                if not lease.acquire(row.pk, db):
-                    type_report.status = SKIPPED
-                    type_report.note("another worker is syncing it (its cursor is leased)")
-                    report.busy.append(type_report)
-                    continue
-                row.refresh_from_db(using=db)
-            expire = events if expire_old_cursors is None else expire_old_cursors
-            if full or (expire and row.complete and (row.events_after or 0) < horizon):
-                if not full:
-                    type_report.note(f"the cursor is older than the Events API keeps "
-                                     f"({table.EVENTS_RETENTION_DAYS} days): full pass")
-                row.complete, row.starting_after, row.pass_started_at = False, None, None
-                row.created_after, row.created_seen, row.events_after = None, [], None
-                row.slices = None
-                row.save(using=db)
-            state = {f: getattr(row, f) for f in (
-                "complete", "starting_after", "pass_started_at", "created_after",
-                "created_seen", "events_after", "slices")}
-            shards.append(Shard(name, spec, acct, type_report, row.pk, state))
 
     progress.start(report)
     work: queue.Queue = queue.Queue(maxsize=max(2, 2 * workers))
@@ -895,14 +799,3 @@ def _event_shards(shards: list[Shard], accounts: list[str | None], names: list[s
         report.types.append(t)
         out.append((Shard("event", None, acct, t, None, {"plan": plan}), _run_events))
     return out
-
-
-def _connected_accounts(fetcher: Fetcher, report: SyncReport) -> list[str]:
-    probe = TypeReport("account", None)
-    ids: list[str] = []
-    try:
-        for objs, _more, _stamp in fetcher.pages("accounts", (), {}, None, probe):
-            ids += [o["id"] for o in objs if o.get("id")]
-    except stripe.StripeError as error:
-        report.notes.append(f"connected accounts could not be listed: {_describe(error)}")
-    return ids
