@@ -31,6 +31,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from ..conf import stripe_settings
+from .events import CHANGES
 from .fetcher import Fetcher
 from .leases import CursorLease, worker_name
 from .plan import api_key_of, connected_accounts, key_mode, pace, plan_shards, select_lists
@@ -40,9 +41,8 @@ from .report import FAILED, OK, SKIPPED, UNAVAILABLE, SyncReport, TypeReport
 
 logger = logging.getLogger("stripe_django.sync")
 
-__all__ = ["enqueue_run", "run_shard", "run_report", "requeue", "worker_hint"]
+__all__ = ["enqueue_run", "run_shard", "run_report", "requeue", "worker_hint", "CHANGES"]
 
-CHANGES = "changes"
 # A shard whose cursor another worker holds is queued again this much later, this often.
 BUSY_RETRY_DELAY = 30
 BUSY_RETRIES = 20

@@ -1,19 +1,19 @@
 """A shard of a sync run (one list of one account, or one account's Events API
 catch-up), and what its worker sends the writer: pages to store, then that it is done.
 
-The worker threads of a run only fetch; the writer (the calling thread of ``sync()``)
-alone touches the database.
+The worker threads of a run only fetch; the writer (:class:`~.pipeline.Pipeline`) alone
+touches the database. A shard's job puts its pages in an :class:`Outbox`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from .. import type_table as table
 from .report import TypeReport
 
-__all__ = ["Shard", "Page", "Done"]
+__all__ = ["Shard", "Page", "Done", "Outbox", "Job"]
 
 
 @dataclass
@@ -45,3 +45,20 @@ class Done:
     status: str
     error: str | None = None
     http_status: int | None = None
+
+
+class Outbox(Protocol):
+    """Where a shard's job puts its pages, in order: the run's
+    :meth:`.pipeline.Pipeline.put`, or a list in a test. It raises
+    :class:`~.fetcher.Stopped` when the run is stopping or the shard was given up."""
+
+    def put(self, page: Page) -> None: ...
+
+
+class Job(Protocol):
+    """What a worker thread runs for a shard: :class:`.listing.ShardListing` or
+    :class:`.events.EventsCatchUp`."""
+
+    shard: Shard
+
+    def run(self) -> None: ...

@@ -9,7 +9,7 @@ import pytest
 from benchmarks.sync_bench import StubStripe, make_object
 from stripe_django.models import Customer, SyncCursor
 from stripe_django.sync import sync
-from stripe_django.sync.service import _oldest_first
+from stripe_django.sync.events import _oldest_first
 
 from .conftest import point_at
 
