@@ -38,6 +38,7 @@ from .plan import api_key_of, connected_accounts, key_mode, pace, plan_shards, s
 from .progress import Progress
 from .ratelimit import RateLimiter, shared_limiter
 from .report import FAILED, OK, SKIPPED, UNAVAILABLE, SyncReport, TypeReport
+from .service import WorkerHooks, sync
 
 logger = logging.getLogger("stripe_django.sync")
 
@@ -151,7 +152,6 @@ def run_shard(shard_id: int, *, using: str | None = None, client: Any = None) ->
     """Run one shard (what the task does). Returns what the shard's row now says."""
     from ..client import get_client
     from ..conf import api_key_for
-    from .service import sync
 
     SyncCursor, SyncRun, SyncShard = _models()
     db = _alias(using)
@@ -173,15 +173,19 @@ def run_shard(shard_id: int, *, using: str | None = None, client: Any = None) ->
         limiter = _limiter(client, key_mode(client), options.get("rate_limit"), db)
         lease = CursorLease(owner=f"{me}:shard{shard.pk}")
         common = dict(account=shard.account or None, key=run.key or None, client=client,
-                      progress=Progress(), using=db, limiter=limiter, lease=lease,
+                      progress=Progress(), using=db,
                       page_size=options.get("page_size"), workers=options.get("workers") or 1)
         if shard.name == CHANGES:
-            report = sync(run.types, events=True, listing=False, expire_old_cursors=False, **common)
+            hooks = WorkerHooks(limiter=limiter, lease=lease, listing=False,
+                                expire_old_cursors=False)
+            report = sync(run.types, events=True, hooks=hooks, **common)
         else:
             # The run's changes come after its lists, from the changes shard; a cursor
             # too old for them gets its full pass here.
+            hooks = WorkerHooks(limiter=limiter, lease=lease,
+                                expire_old_cursors=bool(options.get("events", True)))
             report = sync([shard.name], events=False, full=bool(options.get("full")),
-                          expire_old_cursors=bool(options.get("events", True)), **common)
+                          hooks=hooks, **common)
     except Exception as error:  # noqa: BLE001 - recorded on the shard
         logger.exception("stripe_django: sync shard %s failed", shard)
         if not _record(shard, db, status=FAILED, errors=[f"{type(error).__name__}: {error}"]):
