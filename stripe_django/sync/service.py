@@ -45,7 +45,7 @@ __all__ = ["sync", "WorkerHooks", "SyncReport", "TypeReport", "list_names"]
 
 @dataclass(frozen=True)
 class WorkerHooks:
-    """How a ``stripe_sync --enqueue`` worker (:mod:`.distributed`) runs ``sync()``.
+    """How a ``stripe_sync --enqueue`` worker (:mod:`.shard_worker`) runs ``sync()``.
 
     ``limiter`` replaces the run's own pacer (one shared by every worker of the key);
     ``lease`` takes each shard's cursor before reading it, renews it with each page and
