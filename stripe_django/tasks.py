@@ -13,7 +13,7 @@ backport provides the same API. Either way the worker is the backend's own
   attempts and the backend can defer a task; ``manage.py stripe_process_events``
   remains the safety net for everything else.
 * :data:`run_sync_shard`: runs one shard of a ``stripe_sync --enqueue`` run (see
-  :mod:`stripe_django.sync.distributed`).
+  :mod:`stripe_django.sync.distributed`); :class:`SyncShardQueue` queues such tasks.
 
 This module is imported only where tasks are used: importing it needs a Tasks framework.
 """
@@ -42,7 +42,7 @@ except ImportError:  # Django 5.2 and the backport
             "django-tasks package (pip install 'django-stripe-mirror[tasks]')") from error
 
 __all__ = ["process_stripe_event", "run_sync_shard", "receive_event_later", "enqueue",
-           "retry_delay", "EventNotProcessed"]
+           "retry_delay", "backend_defers", "SyncShardQueue", "EventNotProcessed"]
 
 # The longest wait between two tries of an event.
 MAX_RETRY_DELAY = 3600
@@ -71,7 +71,8 @@ def retry_delay(attempts: int) -> float:
     return min(base * 2 ** max(0, attempts - 1), MAX_RETRY_DELAY)
 
 
-def _backend_defers() -> bool:
+def backend_defers() -> bool:
+    """Whether the configured backend can run a task later (``run_after``)."""
     try:
         return bool(task_backends[stripe_settings.TASKS_BACKEND].supports_defer)
     except Exception:  # noqa: BLE001 - a backend that cannot say
@@ -97,7 +98,7 @@ def process_stripe_event(event_id: str, using: str | None = None) -> dict[str, A
         if attempts >= stripe_settings.EVENT_MAX_ATTEMPTS:
             retry = (f"; it failed {attempts} times, EVENT_MAX_ATTEMPTS: no more retries "
                      "(manage.py stripe_process_events EVENT_ID processes it)")
-        elif not _backend_defers():
+        elif not backend_defers():
             retry = ("; this tasks backend cannot defer a task: manage.py stripe_process_events "
                      "retries it")
         else:
@@ -161,6 +162,18 @@ def receive_event_later(event: dict[str, Any] | None, *, endpoint: str | None = 
 @task(backend=stripe_settings.TASKS_BACKEND, queue_name=stripe_settings.TASKS_QUEUE)
 def run_sync_shard(shard_id: int, using: str | None = None) -> dict[str, Any]:
     """Run one shard of a ``stripe_sync --enqueue`` run."""
-    from .sync.distributed import run_shard
+    from .sync.shard_worker import run_shard
 
-    return run_shard(shard_id, using=using)
+    return run_shard(shard_id, queue=SyncShardQueue(), using=using)
+
+
+class SyncShardQueue:
+    """Queues sync shards as :data:`run_sync_shard` tasks on the configured backend (the
+    :class:`~stripe_django.sync.shard_worker.ShardQueue` of the tasks framework)."""
+
+    def enqueue(self, shard_id: int, using: str | None, delay: float | None = None) -> None:
+        run_after = timezone.now() + dt.timedelta(seconds=delay) if delay else None
+        enqueue(run_sync_shard, shard_id, using, run_after=run_after)
+
+    def defers(self) -> bool:
+        return backend_defers()

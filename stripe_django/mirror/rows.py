@@ -23,7 +23,7 @@ from django.db import router
 from .. import type_table as table
 from ..conf import api_key_for, key_for_platform_account, stripe_settings
 from ..exceptions import NoStripeMethods, StripeDjangoError
-from ..sync.completion import client_pages, complete_lists, cut_off_lists
+from ..ingest.completion import client_pages, complete_lists, cut_off_lists
 from .hook import Answer, capture, is_mirrored, store
 from .previews import unsaved_instances
 from .services import all_services, owners_of

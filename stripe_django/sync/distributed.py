@@ -4,13 +4,14 @@
   :class:`~stripe_django.models.SyncShard` per (listed type, account), and per account one
   "changes" shard (the Events API catch-up, which must come after the account's lists),
   then enqueues the list shards once that is committed.
-* :func:`run_shard` (the :data:`stripe_django.tasks.run_sync_shard` task) claims its
-  shard with a conditional ``UPDATE`` (``queued`` -> ``running``: a task delivered twice
-  finds nothing to do), takes the shard's cursor under a lease
-  (:mod:`.leases`), and runs it through :func:`~.service.sync` with a request pacer
-  shared by every worker of the API key (:class:`~.ratelimit.SharedRateLimiter`). The
-  result goes on the shard's row. The last list shard of an account to finish queues the
-  account's changes; the last shard of the run marks it finished.
+* :func:`run_shard` (what the :data:`stripe_django.tasks.run_sync_shard` task does, in
+  :mod:`.shard_worker`) claims its shard with a conditional ``UPDATE`` (``queued`` ->
+  ``running``: a task delivered twice finds nothing to do), takes the shard's cursor
+  under a lease (:mod:`.leases`), and runs it through :func:`~.service.sync` with a
+  request pacer shared by every worker of the API key
+  (:class:`~.ratelimit.SharedRateLimiter`). The result goes on the shard's row. The last
+  list shard of an account to finish queues the account's changes; the last shard of
+  the run marks it finished.
 * :func:`run_report` rebuilds a :class:`~.report.SyncReport` from the rows:
   ``manage.py stripe_sync --run ID`` prints it.
 
@@ -18,34 +19,30 @@ A shard whose cursor another worker holds (another run syncing the same type and
 account) is queued again after a while, when the tasks backend can defer a task.
 A worker that dies mid-shard leaves it ``running``: ``stripe_sync --run ID --requeue``
 queues it again once its lease has expired, and it resumes after its last stored page.
+
+Shards are queued through :class:`stripe_django.tasks.SyncShardQueue`, imported when a
+shard is queued: this module loads without a Tasks framework (``stripe_sync --run``
+reads a run's rows), and :mod:`stripe_django.tasks` imports nothing from it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from typing import Any, Iterable
 
-from django.db import router, transaction
-from django.db.models import F
+from django.db import transaction
 from django.utils import timezone
 
-from .. import type_table as table
 from ..conf import stripe_settings
-from .leases import CursorLease, worker_name
-from .progress import Progress
-from .ratelimit import RateLimiter, shared_limiter
-from .report import FAILED, OK, SKIPPED, UNAVAILABLE, SyncReport, TypeReport
+from . import shard_worker
+from .events import CHANGES
+from .fetcher import Fetcher
+from .plan import connected_accounts, key_mode, pace, plan_shards, select_lists
+from .ratelimit import RateLimiter
+from .report import SyncReport, TypeReport
+from .shard_worker import FINAL, ShardQueue, alias_for, run_models
 
-logger = logging.getLogger("stripe_django.sync")
-
-__all__ = ["enqueue_run", "run_shard", "run_report", "requeue", "worker_hint"]
-
-CHANGES = "changes"
-# A shard whose cursor another worker holds is queued again this much later, this often.
-BUSY_RETRY_DELAY = 30
-BUSY_RETRIES = 20
-
+__all__ = ["enqueue_run", "run_shard", "run_report", "requeue", "worker_hint", "CHANGES"]
 
 # How the worker of the tested backends is started ("{queue}": TASKS_QUEUE).
 WORKER_COMMANDS = {
@@ -68,21 +65,16 @@ def worker_hint() -> str:
     return f"{where}: is a worker of that backend running?"
 
 
-def _models():
-    from ..models import SyncCursor, SyncRun, SyncShard
+def _shard_queue() -> ShardQueue:
+    """The configured Tasks backend's queue of ``run_sync_shard`` tasks (needs a Tasks
+    framework: the ``ImportError`` says which)."""
+    from ..tasks import SyncShardQueue
 
-    return SyncCursor, SyncRun, SyncShard
-
-
-def _alias(using: str | None) -> str:
-    return using or router.db_for_write(_models()[1])
+    return SyncShardQueue()
 
 
-def _enqueue(shard_id: int, using: str | None, delay: float | None = None) -> None:
-    from ..tasks import enqueue, run_sync_shard
-
-    run_after = timezone.now() + dt.timedelta(seconds=delay) if delay else None
-    enqueue(run_sync_shard, shard_id, using, run_after=run_after)
+def _enqueue(shard_id: int, using: str | None) -> None:
+    _shard_queue().enqueue(shard_id, using)
 
 
 def enqueue_run(types: Iterable[str] | None = None, *, account: str | None = None,
@@ -98,21 +90,19 @@ def enqueue_run(types: Iterable[str] | None = None, *, account: str | None = Non
 
     from ..client import get_client
     from ..conf import api_key_for
-    from .service import Fetcher, _connected_accounts, _key_mode, _select
 
-    SyncCursor, SyncRun, SyncShard = _models()
-    names = _select(types)
-    db = _alias(using)
+    SyncCursor, SyncRun, SyncShard = run_models()
+    names = select_lists(types)
+    db = alias_for(using)
     client = client or get_client(api_key_for(key))
-    livemode = _key_mode(client)
+    livemode = key_mode(client)
     report = SyncReport()
     accounts: list[str | None] = [account] if account else [None]
     if all_accounts:
         # A few requests, paced here alone (this may run inside a transaction, which
         # must not hold the shared pace's row).
-        rate = rate_limit or stripe_settings.SYNC_RATE_LIMIT or table.RATE_LIMITS["live" if livemode else "test"]
-        fetcher = Fetcher(client, RateLimiter(rate), 100, threading.Event())
-        accounts = [None] + _connected_accounts(fetcher, report)
+        fetcher = Fetcher(client, RateLimiter(pace(rate_limit, livemode)), 100, threading.Event())
+        accounts = [None] + connected_accounts(fetcher, report)
         if report.notes:
             raise RuntimeError("; ".join(report.notes))
     with transaction.atomic(using=db):
@@ -122,11 +112,10 @@ def enqueue_run(types: Iterable[str] | None = None, *, account: str | None = Non
                      "page_size": page_size, "workers": max(1, int(workers))})
         shards = []
         for acct in accounts:
-            for name in names:
-                if table.SYNC_LISTS[name].platform_only and acct is not None:
-                    continue
-                shards.append(SyncShard(run=run, account=acct or "", name=name,
-                                        status=SyncShard.Status.QUEUED))
+            for planned in plan_shards(names, [acct]):
+                if planned.listed:
+                    shards.append(SyncShard(run=run, account=acct or "", name=planned.name,
+                                            status=SyncShard.Status.QUEUED))
             if events:
                 shards.append(SyncShard(run=run, account=acct or "", name=CHANGES,
                                         status=SyncShard.Status.WAITING))
@@ -137,143 +126,9 @@ def enqueue_run(types: Iterable[str] | None = None, *, account: str | None = Non
     return run
 
 
-def _limiter(client: Any, livemode: bool, rate_limit: float | None, db: str) -> Any:
-    options = getattr(getattr(client, "_requestor", None), "_options", None)
-    api_key = getattr(options, "api_key", None) or ""
-    rate = rate_limit or stripe_settings.SYNC_RATE_LIMIT or table.RATE_LIMITS["live" if livemode else "test"]
-    from django.db import connections
-
-    connection = connections[db]
-    if not api_key or (connection.vendor == "sqlite" and connection.is_in_memory_db()):
-        # An in-memory database is this process's alone: nobody to share the pace with.
-        return RateLimiter(rate)
-    return shared_limiter(api_key, rate, using=db, redis_url=stripe_settings.SYNC_RATE_LIMIT_REDIS)
-
-
 def run_shard(shard_id: int, *, using: str | None = None, client: Any = None) -> dict[str, Any]:
     """Run one shard (what the task does). Returns what the shard's row now says."""
-    from ..client import get_client
-    from ..conf import api_key_for
-    from .service import _key_mode, sync
-
-    SyncCursor, SyncRun, SyncShard = _models()
-    db = _alias(using)
-    rows = SyncShard._default_manager.using(db)
-    me = worker_name()
-    claimed = rows.filter(pk=shard_id, status=SyncShard.Status.QUEUED).update(
-        status=SyncShard.Status.RUNNING, worker=me, started_at=timezone.now(),
-        attempts=F("attempts") + 1)
-    shard = rows.select_related("run").filter(pk=shard_id).first()
-    if shard is None:
-        return {"shard": shard_id, "status": "missing"}
-    if not claimed:
-        # Delivered twice, or requeued while it ran: never run twice.
-        return {"shard": shard_id, "status": shard.status, "ran": False}
-    run = shard.run
-    options = run.options or {}
-    try:
-        client = client or get_client(api_key_for(run.key or None))
-        limiter = _limiter(client, _key_mode(client), options.get("rate_limit"), db)
-        lease = CursorLease(owner=f"{me}:shard{shard.pk}")
-        common = dict(account=shard.account or None, key=run.key or None, client=client,
-                      progress=Progress(), using=db, limiter=limiter, lease=lease,
-                      page_size=options.get("page_size"), workers=options.get("workers") or 1)
-        if shard.name == CHANGES:
-            report = sync(run.types, events=True, listing=False, expire_old_cursors=False, **common)
-        else:
-            # The run's changes come after its lists, from the changes shard; a cursor
-            # too old for them gets its full pass here.
-            report = sync([shard.name], events=False, full=bool(options.get("full")),
-                          expire_old_cursors=bool(options.get("events", True)), **common)
-    except Exception as error:  # noqa: BLE001 - recorded on the shard
-        logger.exception("stripe_django: sync shard %s failed", shard)
-        if not _record(shard, db, status=FAILED, errors=[f"{type(error).__name__}: {error}"]):
-            return _lost(shard, db)
-        return _finish(shard, db, using)
-    busy = {id(t) for t in report.busy}
-    if busy and all(id(t) in busy for t in report.types):
-        return _busy(shard, db, report, using)
-    if not _record_report(shard, db, report):
-        return _lost(shard, db)
-    return _finish(shard, db, using)
-
-
-def _busy(shard: Any, db: str, report: SyncReport, using: str | None) -> dict[str, Any]:
-    """Another worker holds the shard's cursor: queue the shard again later."""
-    from ..tasks import _backend_defers
-
-    SyncShard = _models()[2]
-    if shard.attempts <= BUSY_RETRIES and _backend_defers():
-        if not _claimed(shard, db).update(
-                status=SyncShard.Status.QUEUED, notes=["another worker holds its cursor; queued again"]):
-            return _lost(shard, db)
-        transaction.on_commit(lambda: _enqueue(shard.pk, using, BUSY_RETRY_DELAY), using=db)
-        return {"shard": shard.pk, "status": "queued", "ran": False}
-    if not _record(shard, db, status=SKIPPED, notes=["another worker held its cursor; not run"]):
-        return _lost(shard, db)
-    return _finish(shard, db, using)
-
-
-def _record_report(shard: Any, db: str, report: SyncReport) -> bool:
-    types = report.types
-    if shard.name == CHANGES:
-        types = [t for t in report.types if t.name == CHANGES]
-    if not types:
-        note = "nothing to apply: no list of this account is complete" if shard.name == CHANGES else ""
-        return _record(shard, db, status=OK if shard.name == CHANGES else SKIPPED,
-                       notes=[note] if note else list(report.notes))
-    t = types[0]
-    status = t.status
-    if status not in (OK, FAILED, UNAVAILABLE, SKIPPED):
-        status = FAILED
-    return _record(shard, db, status=status, mode=t.mode, fetched=t.fetched, created=t.created,
-                   updated=t.updated, unchanged=t.unchanged, failed=t.failed, requests=t.requests,
-                   http_status=t.http_status, notes=t.notes + report.notes, errors=t.errors[:50])
-
-
-def _claimed(shard: Any, db: str) -> Any:
-    """The shard's row while it is still this run of it: requeued (``--requeue``) and
-    claimed again by another worker, it is that worker's to record."""
-    SyncShard = _models()[2]
-    return SyncShard._default_manager.using(db).filter(
-        pk=shard.pk, status=SyncShard.Status.RUNNING, worker=shard.worker, attempts=shard.attempts)
-
-
-def _record(shard: Any, db: str, **fields: Any) -> bool:
-    """Record the shard's result; False when the shard is no longer this worker's."""
-    fields.setdefault("finished_at", timezone.now())
-    return bool(_claimed(shard, db).update(**fields))
-
-
-def _lost(shard: Any, db: str) -> dict[str, Any]:
-    logger.warning("stripe_django: sync shard %s was taken over by another worker; its result "
-                   "here is not recorded", shard)
-    row = _models()[2]._default_manager.using(db).filter(pk=shard.pk).values("status").first()
-    return {"shard": shard.pk, "status": (row or {}).get("status"), "ran": False}
-
-
-_FINAL = ("ok", "failed", "unavailable", "skipped")
-
-
-def _finish(shard: Any, db: str, using: str | None) -> dict[str, Any]:
-    """After a shard: queue its account's changes when its lists are all done, and mark
-    the run finished when every shard is. Conditional updates: when two workers finish
-    at once, one of them does each."""
-    SyncCursor, SyncRun, SyncShard = _models()
-    rows = SyncShard._default_manager.using(db)
-    mine = rows.filter(run_id=shard.run_id)
-    if shard.name != CHANGES:
-        lists_left = mine.filter(account=shard.account).exclude(name=CHANGES).exclude(status__in=_FINAL)
-        if not lists_left.exists():
-            changes = mine.filter(account=shard.account, name=CHANGES, status=SyncShard.Status.WAITING)
-            pks = list(changes.values_list("pk", flat=True))
-            if pks and changes.update(status=SyncShard.Status.QUEUED):
-                transaction.on_commit(lambda: _enqueue(pks[0], using), using=db)
-    if not mine.exclude(status__in=_FINAL).exists():
-        SyncRun._default_manager.using(db).filter(pk=shard.run_id, finished_at__isnull=True).update(
-            finished_at=timezone.now())
-    row = rows.filter(pk=shard.pk).values("status", "fetched", "created", "updated", "requests").first()
-    return {"shard": shard.pk, **(row or {}), "ran": True}
+    return shard_worker.run_shard(shard_id, queue=_shard_queue(), using=using, client=client)
 
 
 def requeue(run_id: int, *, using: str | None = None) -> int:
@@ -287,8 +142,8 @@ def requeue(run_id: int, *, using: str | None = None) -> int:
     waiting in the queue, and queuing them again would only double it."""
     from django.db.models import Q
 
-    SyncCursor, SyncRun, SyncShard = _models()
-    db = _alias(using)
+    SyncCursor, SyncRun, SyncShard = run_models()
+    db = alias_for(using)
     run = SyncRun._default_manager.using(db).get(pk=run_id)
     now = timezone.now()
     stale = now - dt.timedelta(seconds=float(stripe_settings.SYNC_LEASE_SECONDS))
@@ -303,7 +158,7 @@ def requeue(run_id: int, *, using: str | None = None) -> int:
     for shard in shards.filter(status__in=statuses):
         if shard.status == SyncShard.Status.WAITING:
             if shards.filter(account=shard.account).exclude(name=CHANGES).exclude(
-                    status__in=_FINAL).exists():
+                    status__in=FINAL).exists():
                 continue  # queued by the last of its account's lists, still to run
         elif shard.status == SyncShard.Status.RUNNING:
             held = SyncCursor._default_manager.using(db).filter(
@@ -319,8 +174,8 @@ def requeue(run_id: int, *, using: str | None = None) -> int:
 
 def run_report(run_id: int, *, using: str | None = None) -> SyncReport:
     """A :class:`SyncReport` of a run from its shards' rows (for ``format_summary``)."""
-    SyncCursor, SyncRun, SyncShard = _models()
-    db = _alias(using)
+    SyncCursor, SyncRun, SyncShard = run_models()
+    db = alias_for(using)
     run = SyncRun._default_manager.using(db).get(pk=run_id)
     report = SyncReport()
     starts, ends = [], []

@@ -59,7 +59,7 @@ from ..ingest.redaction import redact
 from ..models import Event
 from ..models.processing import ProcessingStatus
 from ..signals import event_processed, send_event_processed
-from ..sync.completion import client_pages, complete_lists, cut_off_lists
+from ..ingest.completion import client_pages, complete_lists, cut_off_lists
 from . import refetch
 from .verification import envelope_problems
 

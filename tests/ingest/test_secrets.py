@@ -17,7 +17,7 @@ from stripe_django import type_table
 from stripe_django.ingest import columns
 from stripe_django.models import Charge, Customer, Event, Invoice, Subscription, Topup
 from stripe_django.sync import upsert, upsert_many
-from stripe_django.sync.completion import cut_off_lists
+from stripe_django.ingest.completion import cut_off_lists
 from stripe_django.testing.payloads import charge_2017, customer_2017, invoice_current, subscription_current
 from stripe_django.webhooks.refetch import wants_refetch
 

@@ -8,7 +8,7 @@ import pytest
 
 from stripe_django.models import Customer, SyncCursor
 from stripe_django.sync import sync
-from stripe_django.sync.service import _oldest_first
+from stripe_django.sync.events import _oldest_first
 from stripe_django.testing.objects import make_object
 from stripe_django.testing.stripe_stub import StripeStub
 

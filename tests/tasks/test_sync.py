@@ -18,6 +18,7 @@ from stripe_django.sync.distributed import CHANGES, enqueue_run, run_report, run
 from stripe_django.sync.leases import CursorLease, LeaseLost
 from stripe_django.sync.ratelimit import DatabaseSlots, SharedRateLimiter
 from stripe_django.sync.report import FAILED, format_summary
+from stripe_django.sync.service import WorkerHooks
 from stripe_django.testing.stripe_stub import StripeStub, StubRequest
 
 from ..conftest import missing
@@ -158,7 +159,7 @@ def test_a_lost_lease_stops_the_shard_and_leaves_its_cursor(settings):
             if len(pages) == 2:  # another worker takes the cursor over
                 SyncCursor.objects.update(leased_by="thief")
 
-        report = sync(["customer"], events=False, lease=lease, on_page=steal)
+        report = sync(["customer"], events=False, hooks=WorkerHooks(lease=lease), on_page=steal)
     t = report.get("customer")
     assert t.status == FAILED and "another worker took over" in t.errors[0]
     assert Customer.objects.count() == 20

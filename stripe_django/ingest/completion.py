@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable
 import stripe
 
 from .. import type_table as table
-from ..ingest import to_plain
+from . import to_plain
 
 __all__ = ["cut_off_lists", "complete_lists", "client_pages"]
 

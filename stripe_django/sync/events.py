@@ -1,0 +1,161 @@
+"""The Events API catch-up of a sync run: after an account's lists, the events since
+their cursors, oldest first, through the same staleness-safe ingest, which brings
+updates and deletions. Stripe API reference: https://docs.stripe.com/api/events.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Container
+import stripe
+
+from .. import type_table as table
+from ..exceptions import IngestError
+from ..ingest.columns import mirrored_types
+from ..ingest import Snapshot
+from ..ingest.events import snapshot_from_event
+from .fetcher import Fetcher, is_unavailable
+from .report import OK, SyncReport, TypeReport
+from .shards import Outbox, Page, Shard
+
+__all__ = ["CHANGES", "EVENT_WINDOW_MAX", "EventPlan", "EventsCatchUp", "plan_catch_ups"]
+
+# The name of the Events API catch-up in the report and of its shard in an enqueued run
+# (the changes since the cursors; the "event" list stores the events themselves).
+CHANGES = "changes"
+# Events buffered to be applied oldest first; a time window holding more is split.
+EVENT_WINDOW_MAX = 5000
+
+
+@dataclass
+class EventPlan:
+    since: int
+    cursor_ids: list[int]
+    # object type -> events_after of its listed type (events before it are covered)
+    after_by_object: dict[str, int]
+    all_types: bool
+
+
+def plan_catch_ups(shards: list[Shard], accounts: list[str | None], names: list[str],
+                   report: SyncReport, fetcher: Fetcher, out: Outbox) -> list["EventsCatchUp"]:
+    """One catch-up per account whose listed shards are complete and ended well, from the
+    oldest of their cursors; each gets its line in ``report``."""
+    everything = set(names) == set(table.SYNC_LISTS)
+    out_jobs = []
+    for acct in accounts:
+        ready = [s for s in shards if s.account == acct and s.report.status == OK
+                 and s.state.get("complete") and s.state.get("events_after") is not None]
+        if not ready:
+            continue
+        after_by_object: dict[str, int] = {}
+        for s in ready:
+            for obj in s.spec.objects:
+                after = s.state["events_after"]
+                after_by_object[obj] = min(after, after_by_object.get(obj, after))
+        plan = EventPlan(since=min(s.state["events_after"] for s in ready),
+                         cursor_ids=[s.cursor_id for s in ready],
+                         after_by_object=after_by_object, all_types=everything)
+        t = TypeReport(CHANGES, acct)
+        report.types.append(t)
+        shard = Shard("event", None, acct, t, None, {"plan": plan})
+        out_jobs.append(EventsCatchUp(shard, fetcher, out))
+    return out_jobs
+
+
+class EventsCatchUp:
+    """Apply the events since the cursors, oldest first, window by window; the cursors'
+    ``events_after`` moves with the last page of each window."""
+
+    def __init__(self, shard: Shard, fetcher: Fetcher, out: Outbox) -> None:
+        self.shard = shard
+        self.fetcher = fetcher
+        self.out = out
+
+    def run(self) -> None:
+        plan: EventPlan = self.shard.state["plan"]
+        report = self.shard.report
+        report.mode = "events"
+        mirrored = mirrored_types()
+        end = int(time.time())  # exclusive: events of the current second wait for the next run
+        windows = [(plan.since, end)] if plan.since < end else []
+        applied = 0
+        while windows:
+            low, high = windows.pop()
+            buffer = self._window(low, high)
+            if buffer is None:
+                middle = (low + high) // 2
+                windows += [(middle, high), (low, middle)]  # the older half is popped first
+                continue
+            snapshots, refused = self._snapshots(buffer, plan, mirrored)
+            applied += len(snapshots)
+            self._put(snapshots, refused, len(buffer), (plan.cursor_ids, high))
+        report.note(f"{applied:,} event(s) applied")
+
+    def _window(self, low: int, high: int) -> list[dict] | None:
+        """The events created in [low, high); None when there are too many to buffer
+        and the window can be split."""
+        buffer: list[dict] = []
+        params = {"created": {"gte": low, "lt": high}}
+        for objs, _more, _stamp in self.fetcher.pages("events", (), params, self.shard.account,
+                                                      self.shard.report):
+            buffer.extend(objs)
+            if len(buffer) > EVENT_WINDOW_MAX and high - low > 1:
+                return None
+        return buffer
+
+    def _snapshots(self, events: list[dict], plan: EventPlan,
+                   mirrored: Container[str]) -> tuple[list[Snapshot], list[str]]:
+        """The objects of the events that concern the mirror (of a type in ``mirrored``),
+        oldest first, their cut-off lists completed; and the events refused (why, one
+        line each)."""
+        snapshots = []
+        refused: list[str] = []
+        for event in _oldest_first(events):
+            obj = (event.get("data") or {}).get("object") or {}
+            object_type = obj.get("object")
+            if object_type not in mirrored:
+                continue
+            after = plan.after_by_object.get(object_type)
+            if after is None and not plan.all_types:
+                continue
+            if after is not None and (event.get("created") or 0) < after:
+                continue
+            try:
+                snapshot = snapshot_from_event(event)
+            except IngestError as error:
+                refused.append(str(error))
+                continue
+            if not snapshot.payload.get("deleted"):
+                try:
+                    self.fetcher.complete_embedded(snapshot.payload, self.shard.account,
+                                                   self.shard.report)
+                except stripe.StripeError as error:
+                    if not is_unavailable(error):
+                        raise
+                    # The object is gone since: its event payload stands as it is.
+            snapshots.append(snapshot)
+        return snapshots, refused
+
+    def _put(self, snapshots: list[Snapshot], refused: list[str], fetched: int,
+             events_cursor: tuple[list[int], int]) -> None:
+        """A window's snapshots in pages; the last one moves the cursors past the window."""
+        size = self.fetcher.page_size
+        chunks = [snapshots[i:i + size] for i in range(0, len(snapshots), size)] or [[]]
+        for i, chunk in enumerate(chunks):
+            last = i == len(chunks) - 1
+            self.out.put(Page(self.shard, chunk, None, None,
+                              events_cursor=events_cursor if last else None,
+                              fetched=fetched if i == 0 else 0,
+                              errors=refused if i == 0 else []))
+
+
+def _oldest_first(events: list[dict]) -> list[dict]:
+    """Events sorted oldest first. Stripe lists newest first; a server listing oldest
+    first is recognised from the ``created`` values; within one second the list's own
+    order decides (reversed when it is newest first)."""
+    if len(events) > 1 and (events[0].get("created") or 0) < (events[-1].get("created") or 0):
+        ordered = list(events)
+    else:
+        ordered = list(reversed(events))
+    return sorted(ordered, key=lambda e: e.get("created") or 0)

@@ -1,0 +1,221 @@
+"""What one list shard does: a full pass (resumable, and cut into created windows when
+it is long), then on later runs only what is new (``created`` filter where the list has
+one; a nested list walks only the parents created since), or everything again where the
+server does not filter by ``created``.
+
+Each strategy is a method of :class:`ShardListing`, which reads the shard's cursor state
+and puts its pages in an :class:`~.shards.Outbox`; the cursor fields that go with a page
+are stored with its rows, so a run stopped anywhere resumes after the last stored page.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Iterator
+
+import stripe
+from django.utils import timezone
+
+from .. import type_table as table
+from .fetcher import Fetcher, describe, is_unavailable
+from .marks import HighWater, LowWater, created_of, pass_done
+from .shards import Outbox, Page, Shard
+from .windows import find_windows, list_windows
+
+__all__ = ["ShardListing", "PAGES_BEFORE_WINDOWS"]
+
+# Pages of a first pass listed in one go before the rest may be cut into windows: a list
+# this short never pays for the search and the windows' first requests.
+PAGES_BEFORE_WINDOWS = 5
+
+
+class ShardListing:
+    """The listing of one shard: :meth:`run` picks the strategy its cursor calls for."""
+
+    def __init__(self, shard: Shard, fetcher: Fetcher, out: Outbox) -> None:
+        self.shard = shard
+        self.fetcher = fetcher
+        self.out = out
+
+    def run(self) -> None:
+        shard = self.shard
+        spec, state, report = shard.spec, shard.state, shard.report
+        params = dict(spec.params)
+        if not state.get("complete"):
+            if state.get("slices"):
+                report.mode = "resumed"
+                list_windows(shard, self.fetcher, self.out, params, state["slices"])
+                return
+            report.mode = "resumed" if state.get("starting_after") else "full"
+            self.full_pass(params)
+            return
+        since = state.get("created_after")
+        parent = table.SYNC_LISTS[spec.parent] if spec.parent else spec
+        if parent.created_filter and since is not None:
+            report.mode = "incremental"
+            try:
+                self.incremental(params, since)
+                return
+            except (stripe.InvalidRequestError, stripe.APIError) as error:
+                if report.fetched or is_unavailable(error):
+                    raise
+                # The server does not filter this list by ``created`` (localstripe on most
+                # lists): list it all again, which the staleness-safe ingest absorbs.
+                report.note(f"the server does not filter this list by created; listed in full "
+                            f"({describe(error)})")
+        report.mode = "relisted"
+        self.relist(params)
+
+    # --- a full pass -----------------------------------------------------------------
+
+    def full_pass(self, params: dict[str, Any]) -> None:
+        """Everything, from where the cursor's pass stands (``starting_after``)."""
+        if self.shard.spec.parent:
+            self._full_pass_by_parents()
+        else:
+            self._full_pass_of_list(params)
+
+    def _full_pass_by_parents(self) -> None:
+        # One stored page per page of parents, so that the cursor (the last parent whose
+        # children are stored) moves on even where children are few.
+        shard, state = self.shard, self.shard.state
+        started = state.get("pass_started_at") or timezone.now()
+        high = HighWater.of(state)
+        finish = pass_done(started)
+        walk_state: dict[str, Any] = {}
+        for parents, has_more in self._parent_pages(None, state.get("starting_after")):
+            stamp = int(time.time())
+            high.add(parents)
+            children = self._children(parents, walk_state)
+            cursor = {"pass_started_at": started, **high.fields()}
+            if has_more:
+                cursor["starting_after"] = parents[-1]["id"]
+            else:
+                cursor.update(finish, last_synced_at=timezone.now())
+            self.out.put(Page(shard, children, stamp, cursor, fetched=len(children)))
+
+    def _full_pass_of_list(self, params: dict[str, Any]) -> None:
+        # A full pass of a long list, with threads to spare, is cut into created windows
+        # once its first pages in this run show it is long (see .slices); a resumed pass
+        # too, below where it stands.
+        shard, fetcher, state = self.shard, self.fetcher, self.shard.state
+        started = state.get("pass_started_at") or timezone.now()
+        high = HighWater.of(state)
+        finish = pass_done(started)
+        may_slice = shard.spec.created_filter and fetcher.workers > 1
+        listed, first_created, low = 0, None, LowWater(None, ())
+        pages = fetcher.pages(shard.spec.service, (), params, shard.account, shard.report,
+                              state.get("starting_after"))
+        for number, (objs, has_more, stamp) in enumerate(pages, 1):
+            for obj in objs:
+                fetcher.complete_embedded(obj, shard.account, shard.report)
+            high.add(objs)
+            listed += len(objs)
+            if first_created is None and objs:
+                first_created = created_of(objs[0])
+            if may_slice:
+                low.add(objs)
+            cursor = {"pass_started_at": started, **high.fields()}
+            if has_more and may_slice and number >= PAGES_BEFORE_WINDOWS:
+                may_slice = False
+                cut = find_windows(shard, fetcher, params, objs[-1], listed, first_created)
+                if cut:
+                    pages.close()
+                    self.out.put(Page(shard, objs, stamp, {**cursor, "slices": cut},
+                                      fetched=len(objs)))
+                    list_windows(shard, fetcher, self.out, params, cut, started, high,
+                                 frozenset(low.ids))
+                    return
+            if has_more:
+                cursor["starting_after"] = objs[-1]["id"]
+            else:
+                cursor.update(finish, last_synced_at=timezone.now())
+            self.out.put(Page(shard, objs, stamp, cursor, fetched=len(objs)))
+
+    # --- later runs ------------------------------------------------------------------
+
+    def incremental(self, params: dict[str, Any], since: int) -> None:
+        """Objects created at or after ``since`` (``created[gt]=since-1``: the same for whole
+        seconds, and accepted by servers that only know ``gt``), minus those already seen at
+        that second. The new high-water mark is stored with the last page only: a list that
+        comes newest first must not move it before the older new objects are stored."""
+        high = HighWater(since, self.shard.state.get("created_seen") or ())
+        self._list_new(params, high, created={"gt": since - 1}, skip=set(high.ids))
+
+    def relist(self, params: dict[str, Any]) -> None:
+        """Everything again (a list without a usable ``created`` filter). Unchanged rows cost
+        a hash comparison; the high-water mark only moves at the end."""
+        self._list_new(params, HighWater.of(self.shard.state), created=None, skip=set())
+
+    def _list_new(self, params: dict[str, Any], high: HighWater,
+                  created: dict[str, int] | None, skip: set[str]) -> None:
+        """List a type (directly, or through its parents) and put its pages out; the cursor
+        (the new high-water mark) goes with the last page only. Objects whose ids are in
+        ``skip`` (already stored at the high-water second) are left out."""
+        shard, fetcher = self.shard, self.fetcher
+
+        def final_cursor(has_more: bool) -> dict[str, Any] | None:
+            if has_more:
+                return None
+            return {**high.fields(), "last_synced_at": timezone.now(), "last_error": ""}
+
+        if shard.spec.parent:
+            walk_state: dict[str, Any] = {}
+            pending: list[dict] = []
+            for parents, has_more in self._parent_pages(created, None):
+                parents = [p for p in parents if p.get("id") not in skip]
+                high.add(parents)
+                pending.extend(self._children(parents, walk_state))
+                if has_more and len(pending) < fetcher.page_size:
+                    continue
+                self.out.put(Page(shard, pending, int(time.time()), final_cursor(has_more),
+                                  fetched=len(pending)))
+                pending = []
+            return
+        list_params = params if created is None else {**params, "created": created}
+        for objs, has_more, stamp in fetcher.pages(shard.spec.service, (), list_params,
+                                                    shard.account, shard.report):
+            objs = [o for o in objs if o.get("id") not in skip]
+            for obj in objs:
+                fetcher.complete_embedded(obj, shard.account, shard.report)
+            high.add(objs)
+            self.out.put(Page(shard, objs, stamp, final_cursor(has_more), fetched=len(objs)))
+
+    # --- nested lists (listed per parent) --------------------------------------------
+
+    def _parent_pages(self, created: dict | None,
+                      starting_after: str | None) -> Iterator[tuple[list[dict], bool]]:
+        shard = self.shard
+        parent = table.SYNC_LISTS[shard.spec.parent]
+        params = {k: v for k, v in parent.params.items() if k != "expand"}
+        if created:
+            params["created"] = created
+        for objs, has_more, _stamp in self.fetcher.pages(parent.service, (), params, shard.account,
+                                                         shard.report, starting_after):
+            yield objs, has_more
+
+    def _children(self, parents: list[dict], state: dict[str, Any]) -> list[dict]:
+        shard, fetcher, spec = self.shard, self.fetcher, self.shard.spec
+        out: list[dict] = []
+        for parent in parents:
+            params = dict(spec.params)
+            args: tuple = ()
+            if spec.parent_param:
+                params[spec.parent_param] = parent["id"]
+            else:
+                args = (parent["id"],)
+            try:
+                for objs, _more, _stamp in fetcher.pages(spec.service, args, params, shard.account,
+                                                         shard.report):
+                    for obj in objs:
+                        fetcher.complete_embedded(obj, shard.account, shard.report)
+                    out.extend(objs)
+            except stripe.StripeError as error:
+                if not is_unavailable(error):
+                    raise
+                if not state.get("child_ok"):
+                    raise  # the first parent already fails: the list itself is not served
+                shard.report.note(f"skipped children of {parent['id']}: {describe(error)}")
+                continue
+            state["child_ok"] = True
+        return out

@@ -1,0 +1,59 @@
+"""Where a list stands between pages: the ``created`` marks a cursor keeps, and the
+cursor fields that end a full pass."""
+
+from __future__ import annotations
+
+import datetime as dt
+import operator
+from typing import Any, Iterable
+
+__all__ = ["HighWater", "LowWater", "created_of", "pass_done"]
+
+
+def created_of(obj: dict) -> int | None:
+    """The object's ``created`` (None where it has none, or not as an int)."""
+    value = obj.get("created")
+    return value if type(value) is int else None
+
+
+class HighWater:
+    """The newest ``created`` listed, with the ids seen at that second."""
+
+    _beyond = staticmethod(operator.gt)  # a created value past the mark
+
+    def __init__(self, created_after: int | None, seen: Iterable[str]) -> None:
+        self.value = created_after
+        self.ids = set(seen)
+
+    @classmethod
+    def of(cls, state: dict[str, Any]) -> "HighWater":
+        """The mark a shard's cursor state holds."""
+        return cls(state.get("created_after"), state.get("created_seen") or ())
+
+    def add(self, objs: list[dict]) -> None:
+        for obj in objs:
+            created = created_of(obj)
+            if created is None:
+                continue
+            if self.value is None or self._beyond(created, self.value):
+                self.value, self.ids = created, {obj.get("id")}
+            elif created == self.value:
+                self.ids.add(obj.get("id"))
+
+    def fields(self) -> dict[str, Any]:
+        return {"created_after": self.value, "created_seen": sorted(i for i in self.ids if i)}
+
+
+class LowWater(HighWater):
+    """The oldest ``created`` listed, with the ids seen at that second: when a pass is
+    cut into windows there, the newest window lists them again (not counted twice)."""
+
+    _beyond = staticmethod(operator.lt)
+
+
+def pass_done(started: dt.datetime) -> dict[str, Any]:
+    """The cursor fields that end a full pass begun at ``started`` (in one go or in
+    windows): later runs are incremental, and apply the events from its start."""
+    return {"complete": True, "starting_after": None, "slices": None,
+            "pass_started_at": started, "events_after": int(started.timestamp()),
+            "last_error": ""}

@@ -1,0 +1,245 @@
+"""The run of a sync's shards: worker threads fetch, the calling thread writes.
+
+Worker threads run the shards' jobs (at most ``workers`` at once, all behind one
+:class:`~.ratelimit.RateLimiter`) and put their pages in a small bounded queue
+(:meth:`Pipeline.put`). The calling thread alone touches the database: it stores each
+page with ``upsert_many`` and moves the shard's cursor in the same transaction. So
+memory stays flat, queries per page are constant, and an interrupted run resumes after
+the last stored page.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
+
+import stripe
+from django.db import DatabaseError, connections, transaction
+
+from ..dberrors import is_transient
+from ..ingest import UpsertResult, upsert_many
+from .fetcher import Fetcher, Stopped, describe, http_status, is_unavailable
+from .leases import CursorLease, LeaseLost
+from .progress import Progress
+from .report import FAILED, OK, RUNNING, SKIPPED, UNAVAILABLE, SyncReport, TypeReport
+from .shards import Done, Job, Page, Shard
+
+logger = logging.getLogger("stripe_django.sync")
+
+__all__ = ["Pipeline", "STORE_RETRY_DELAYS"]
+
+# Seconds to wait before each new try of storing a page after a database error that may
+# pass (a lock held by a concurrent writer, "database is locked"); then the shard fails
+# with its cursor where it was.
+STORE_RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 4.0)
+
+
+class Pipeline:
+    """Runs batches of shard jobs (:meth:`drive`) and stores what they fetch.
+
+    ``lease``: the cursor lease of an enqueued run's worker, renewed with each page and
+    released by :meth:`close`. ``on_page``: called with the shard's report after each
+    stored page.
+    """
+
+    def __init__(self, fetcher: Fetcher, report: SyncReport, progress: Progress, *, db: str,
+                 platform: str | None, lease: CursorLease | None = None,
+                 on_page: Callable[[TypeReport], None] | None = None) -> None:
+        from ..models import SyncCursor
+
+        self.fetcher = fetcher
+        self.report = report
+        self.progress = progress
+        self.db = db
+        self.platform = platform  # the account of the key's own rows
+        self.lease = lease
+        self.on_page = on_page
+        self.cursors = SyncCursor.objects.using(db)
+        self.stop = fetcher.stop  # set: every worker stops at its next request or page
+        self.work: queue.Queue = queue.Queue(maxsize=max(2, 2 * fetcher.workers))
+        self.reader_gone = threading.Event()  # the writer loop has ended: nobody reads the queue
+
+    # --- the workers' side -------------------------------------------------------------
+
+    def put(self, page: Page) -> None:
+        """Hand a page to the writer (the :class:`~.shards.Outbox` of every job)."""
+        while True:
+            if self.stop.is_set() or page.shard.abandoned:
+                raise Stopped()
+            try:
+                self.work.put(page, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def _post(self, done: Done) -> None:
+        while True:
+            try:
+                self.work.put(done, timeout=0.1)
+                return
+            except queue.Full:
+                if self.reader_gone.is_set():
+                    return
+
+    def _start(self, job: Job) -> None:
+        shard = job.shard
+        shard.report.status = RUNNING
+        shard.report.started = time.monotonic()
+        try:
+            self._run(job)
+        finally:
+            # A limiter kept in the database used this thread's connection.
+            connections.close_all()
+
+    def _run(self, job: Job) -> None:
+        shard = job.shard
+        try:
+            job.run()
+        except Stopped:
+            self._post(Done(shard, SKIPPED))
+        except (stripe.AuthenticationError, stripe.APIConnectionError) as error:
+            # Every other request would fail the same way: stop the run (it resumes).
+            if not self.stop.is_set():
+                self.stop.set()
+                self.report.notes.append(f"stopped early: {describe(error)}")
+            self._post(Done(shard, FAILED, describe(error)))
+        except Exception as error:  # noqa: BLE001 - reported per shard, the run goes on
+            if is_unavailable(error):
+                self._post(Done(shard, UNAVAILABLE, describe(error), http_status(error)))
+            else:
+                logger.warning("stripe_django: syncing %s failed", shard.name, exc_info=True)
+                self._post(Done(shard, FAILED, describe(error)))
+        else:
+            self._post(Done(shard, OK))
+
+    # --- the writer's side (the calling thread) ----------------------------------------
+
+    def drive(self, jobs: list[Job]) -> None:
+        """Run ``jobs`` on the worker threads, storing their pages here, until all are done."""
+        if not jobs:
+            return
+        pending = len(jobs)
+        with ThreadPoolExecutor(max_workers=max(1, self.fetcher.workers),
+                                thread_name_prefix="stripe-sync") as pool:
+            for job in jobs:
+                pool.submit(self._start, job)
+            try:
+                while pending:
+                    try:
+                        item = self.work.get(timeout=0.1)
+                    except queue.Empty:
+                        self._refresh()
+                        continue
+                    if isinstance(item, Done):
+                        pending -= 1
+                        self._finish(item)
+                    else:
+                        self._store(item)
+                    self._refresh()
+            except BaseException:
+                self.stop.set()
+                self.reader_gone.set()
+                raise
+
+    def _refresh(self) -> None:
+        self.report.requests = self.fetcher.requests
+        self.progress.update()
+
+    def _store(self, page: Page) -> None:
+        """Store a page and move its cursor in one transaction: either both happen or
+        neither (a database error that may pass is retried; then the shard fails with
+        its cursor where it was, and the next run lists the page again)."""
+        shard = page.shard
+        if shard.abandoned:
+            return
+        for attempt, delay in enumerate((*STORE_RETRY_DELAYS, None)):
+            try:
+                with transaction.atomic(using=self.db):
+                    result = self._write_page(page)
+                break
+            except LeaseLost as error:
+                self._abandon(shard, f"the page was not stored: {error}")
+                return
+            except DatabaseError as error:
+                if not is_transient(error) or delay is None or self.stop.is_set():
+                    self._abandon(shard, f"storing a page failed after {attempt + 1} tries; "
+                                         f"the cursor was not moved: {describe(error)}")
+                    return
+                shard.report.note("the database was busy; pages were stored again")
+                time.sleep(delay)
+        self._count(page, result)
+        if page.cursor:
+            shard.state.update(page.cursor)
+        if self.on_page is not None:
+            self.on_page(shard.report)
+
+    def _abandon(self, shard: Shard, why: str) -> None:
+        shard.abandoned = why
+        logger.warning("stripe_django: syncing %s: %s", shard.name, why)
+
+    def _write_page(self, page: Page) -> UpsertResult | None:
+        shard = page.shard
+        result = None
+        if self.lease is not None:
+            self.lease.renew(self.db)
+        if page.objects:
+            result = upsert_many(page.objects, stamp=page.stamp,
+                                 account=shard.account or self.platform, using=self.db)
+        if page.cursor:
+            self.cursors.filter(pk=shard.cursor_id).update(**page.cursor)
+        if page.events_cursor:
+            ids, after = page.events_cursor
+            self.cursors.filter(pk__in=ids).update(events_after=after)
+        return result
+
+    @staticmethod
+    def _count(page: Page, result: UpsertResult | None) -> None:
+        """Add a stored page to its shard's report."""
+        shard, t = page.shard, page.shard.report
+        if result is not None:
+            if shard.spec is None:
+                counts = list(result.by_type.values())
+            else:
+                counts = [result.by_type[o] for o in shard.spec.objects if o in result.by_type]
+            t.created += sum(c.created for c in counts)
+            t.updated += sum(c.updated for c in counts)
+            t.unchanged += sum(c.unchanged for c in counts)
+            t.failed += result.failed
+            t.errors += [str(e) for e in result.errors]
+        t.fetched += page.fetched
+        t.failed += len(page.errors)
+        t.errors += page.errors
+
+    def _finish(self, done: Done) -> None:
+        t = done.shard.report
+        t.finished = time.monotonic()
+        if done.shard.abandoned:
+            done = Done(done.shard, FAILED, done.shard.abandoned)
+        t.status = done.status
+        t.http_status = done.http_status
+        if done.error:
+            if done.status == UNAVAILABLE:
+                t.note(done.error)
+            else:
+                t.errors.append(done.error)
+        if done.shard.cursor_id and done.status == FAILED:
+            try:
+                self.cursors.filter(pk=done.shard.cursor_id).update(last_error=done.error or "")
+            except DatabaseError:
+                # The database may be what failed; the report still says it.
+                logger.warning("stripe_django: could not record the failure of %s on its cursor",
+                               done.shard.name, exc_info=True)
+
+    def close(self) -> None:
+        """Stop the workers and release the lease (it expires anyway)."""
+        self.stop.set()
+        if self.lease is not None:
+            try:
+                self.lease.release(self.db)
+            except DatabaseError:
+                logger.warning("stripe_django: could not release the sync leases; they expire "
+                               "after SYNC_LEASE_SECONDS", exc_info=True)

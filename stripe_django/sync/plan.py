@@ -1,0 +1,154 @@
+"""Planning a sync run, for ``sync()`` and for an enqueued run (:mod:`.distributed`)
+alike: which lists, with which key's mode and pace, for which accounts, and the shards
+that come of them with their cursors.
+
+Each (list, account) pair is a *shard*. A shard's cursor
+(:class:`~stripe_django.models.SyncCursor`) says where its list stands; a cursor older
+than the Events API keeps gets a full pass. Stripe API reference:
+https://docs.stripe.com/rate-limits, https://docs.stripe.com/connect/authentication.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import stripe
+
+from .. import type_table as table
+from ..conf import stripe_settings
+from .fetcher import Fetcher, describe
+from .leases import CursorLease
+from .report import SKIPPED, SyncReport, TypeReport
+from .shards import Shard
+
+__all__ = ["list_names", "select_lists", "api_key_of", "key_mode", "pace", "page_size_for",
+           "connected_accounts", "PlannedShard", "plan_shards", "open_shards",
+           "RETENTION_MARGIN"]
+
+# Margin kept from the Events API's retention: a cursor this close to the edge is redone.
+RETENTION_MARGIN = 3600
+# The cursor fields a shard's job reads (its state).
+CURSOR_STATE = ("complete", "starting_after", "pass_started_at", "created_after",
+                "created_seen", "events_after", "slices")
+
+
+def list_names() -> list[str]:
+    """Every name ``sync()`` and ``manage.py stripe_sync`` accept."""
+    return sorted(table.SYNC_LISTS)
+
+
+def select_lists(types: Iterable[str] | None) -> list[str]:
+    """The list names of ``types`` (list names or object types; all when empty), in the
+    table's order; ``ValueError`` names an unknown one."""
+    if not types:
+        return list(table.SYNC_LISTS)
+    names: list[str] = []
+    for wanted in types:
+        if wanted in table.SYNC_LISTS:
+            matches = [wanted]
+        else:
+            matches = [n for n, s in table.SYNC_LISTS.items() if wanted in s.objects]
+        if not matches:
+            raise ValueError(f"unknown type {wanted!r}; known: {', '.join(list_names())}")
+        names += [m for m in matches if m not in names]
+    return names
+
+
+def api_key_of(client: stripe.StripeClient | None) -> str:
+    """The API key a client was built with ("" when it cannot be read)."""
+    options = getattr(getattr(client, "_requestor", None), "_options", None)
+    return getattr(options, "api_key", None) or ""
+
+
+def key_mode(client: stripe.StripeClient | None) -> bool:
+    """True for a live-mode key (``client``'s, else the ``API_KEY`` setting)."""
+    key = stripe_settings.require("API_KEY") if client is None else api_key_of(client)
+    return "_live_" in key
+
+
+def pace(rate_limit: float | None, livemode: bool) -> float:
+    """Requests per second: ``rate_limit``, else ``SYNC_RATE_LIMIT``, else Stripe's
+    limit for the key's mode."""
+    return rate_limit or stripe_settings.SYNC_RATE_LIMIT or table.RATE_LIMITS["live" if livemode else "test"]
+
+
+def page_size_for(size: int | None) -> int:
+    """Objects per list request: ``size``, else ``SYNC_PAGE_SIZE``, within 1..100."""
+    return max(1, min(int(size or stripe_settings.SYNC_PAGE_SIZE), 100))
+
+
+def connected_accounts(fetcher: Fetcher, report: SyncReport) -> list[str]:
+    """The ids of the platform's connected accounts; a failure is noted in ``report``."""
+    probe = TypeReport("account", None)
+    ids: list[str] = []
+    try:
+        for objs, _more, _stamp in fetcher.pages("accounts", (), {}, None, probe):
+            ids += [o["id"] for o in objs if o.get("id")]
+    except stripe.StripeError as error:
+        report.notes.append(f"connected accounts could not be listed: {describe(error)}")
+    return ids
+
+
+@dataclass(frozen=True)
+class PlannedShard:
+    name: str
+    account: str | None
+    spec: table.ListSpec
+
+    @property
+    def listed(self) -> bool:
+        """False for a list only the platform has, planned for a connected account."""
+        return not (self.spec.platform_only and self.account is not None)
+
+
+def plan_shards(names: list[str], accounts: list[str | None]) -> list[PlannedShard]:
+    """Every (list, account) pair, account by account, in the order of ``names``."""
+    return [PlannedShard(name, acct, table.SYNC_LISTS[name]) for acct in accounts for name in names]
+
+
+def open_shards(planned: list[PlannedShard], report: SyncReport, *, db: str, livemode: bool,
+                platform: str | None, lease: CursorLease | None, full: bool,
+                expire: bool) -> list[Shard]:
+    """The shards to run, with their cursors' state (a couple of queries per shard, once
+    per run); each planned shard gets its line in ``report``. ``lease``: a shard whose
+    cursor another worker holds is skipped (in ``report.busy``). ``full`` or, with
+    ``expire``, a cursor older than the Events API keeps: the cursor starts over."""
+    from ..models import SyncCursor
+
+    shards: list[Shard] = []
+    cursors = SyncCursor.objects.using(db)
+    horizon = int(time.time()) - table.EVENTS_RETENTION_DAYS * 86400 + RETENTION_MARGIN
+    for item in planned:
+        type_report = TypeReport(item.name, item.account)
+        report.types.append(type_report)
+        if not item.listed:
+            type_report.status = SKIPPED
+            type_report.note("listed by the platform account only")
+            continue
+        row, _ = cursors.get_or_create(account=item.account or platform or "",
+                                       livemode=livemode, object_type=item.name)
+        if lease is not None:
+            if not lease.acquire(row.pk, db):
+                type_report.status = SKIPPED
+                type_report.note("another worker is syncing it (its cursor is leased)")
+                report.busy.append(type_report)
+                continue
+            row.refresh_from_db(using=db)
+        if full or (expire and row.complete and (row.events_after or 0) < horizon):
+            if not full:
+                type_report.note(f"the cursor is older than the Events API keeps "
+                                 f"({table.EVENTS_RETENTION_DAYS} days): full pass")
+            _start_over(row, db)
+        state = {f: getattr(row, f) for f in CURSOR_STATE}
+        shards.append(Shard(item.name, item.spec, item.account, type_report, row.pk, state))
+    return shards
+
+
+def _start_over(row: Any, db: str) -> None:
+    """Forget where the cursor's list stands: its next pass is a full one."""
+    row.complete, row.starting_after, row.pass_started_at = False, None, None
+    row.created_after, row.created_seen, row.events_after = None, [], None
+    row.slices = None
+    row.save(using=db)
