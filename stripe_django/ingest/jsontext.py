@@ -18,11 +18,16 @@ from typing import Any
 
 import orjson
 
-__all__ = ["dumps", "dumps_bytes", "Fragment"]
+__all__ = ["dumps", "dumps_bytes", "Fragment", "NotUTF8"]
 
 _SORTED = orjson.OPT_SORT_KEYS
 #: JSON text included as it is by :func:`dumps_bytes` (no second encoding).
 Fragment = orjson.Fragment
+
+
+class NotUTF8(ValueError):
+    """A string holding a lone surrogate (``"\\ud800"`` in JSON): Python reads it, but no
+    UTF-8 text, hence no database column, can hold it."""
 
 
 def dumps(data: Any) -> str:
@@ -40,4 +45,11 @@ def dumps_bytes(data: Any, default=None) -> bytes:
 
 
 def _standard(data: Any) -> str:
-    return json.dumps(data, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    text = json.dumps(data, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    # orjson refused the data: a lone surrogate is one reason, and it would fail later,
+    # wherever the text is encoded. Checked only on this rare path.
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        raise NotUTF8("contains a lone surrogate, which UTF-8 text cannot hold") from None
+    return text

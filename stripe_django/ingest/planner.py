@@ -18,7 +18,7 @@ from typing import Any
 from .. import type_table as table
 from ..exceptions import IngestError
 from . import columns as c
-from .jsontext import dumps
+from .jsontext import NotUTF8, dumps
 from .redaction import NestedTooDeeply, NonFiniteNumber, redact
 
 STUB_KEYS = frozenset({"id", "object", "deleted"})
@@ -57,7 +57,10 @@ def _payload_json(payload: dict, object_type: str, object_id: str) -> str:
     """``stripe_data`` as JSON text; refuses NUL characters, which no database column
     holds alike (PostgreSQL text cannot). NaN and infinities were refused before, in
     :meth:`Planner.add`."""
-    text = dumps(payload)
+    try:
+        text = dumps(payload)
+    except NotUTF8 as error:
+        raise IngestError(str(error), object_type=object_type, object_id=object_id) from None
     if "\\u0000" in text and _NUL_ESCAPE.search(text):
         raise IngestError("contains a NUL character", object_type=object_type,
                           object_id=object_id)

@@ -74,6 +74,8 @@ MUTATIONS: dict[str, Callable[[dict], Any]] = {
     "field wrong type": _set(("data", "object", "balance"), "a lot"),
     "NUL in a value": _set(("data", "object", "name"), "Jenny\x00Rosen"),
     "NUL in a key": _set(("data", "object", "metadata"), {"k\x00ey": "v"}),
+    "lone surrogate": _set(("data", "object", "name"), "Jenny \ud800 Rosen"),
+    "lone surrogate in a key": _set(("data", "object", "metadata"), {"k\udfffey": "v"}),
     "NaN": _set(("data", "object", "metadata"), {"ratio": float("nan")}),
     "Infinity": _set(("data", "object", "metadata"), {"ratio": float("inf")}),
     "nested 40": _set(("data", "object", "metadata"), _nested(40)),
@@ -159,3 +161,16 @@ def test_a_signed_event_nested_too_deeply_is_stored_as_text_and_marked_failed(de
     assert stored.processing_status == "failed"
     assert f"nested deeper than {MAX_NESTING} levels" in stored.processing_error
     assert stored.pk == "evt_deep"
+
+
+def test_a_signed_event_holding_a_lone_surrogate_is_stored_and_marked_failed(deliver):
+    """JSON may spell a lone surrogate ("\\ud800"); Python reads it, but no UTF-8
+    text holds it: the event is kept (as text), failed with the reason, answered 200."""
+    event = make_event(customer("cus_surrogate", name="Jenny \ud800 Rosen"), "customer.updated",
+                       event_id="evt_surrogate")
+    response = deliver(json.dumps(event).encode())
+    assert response.status_code == 200, response.content
+    stored = Event.objects.get()
+    assert (stored.pk, stored.processing_status) == ("evt_surrogate", "failed")
+    assert "lone surrogate" in stored.processing_error
+    assert "\\ud800" in json.dumps(stored.stripe_data)  # the body, as text, escaped
