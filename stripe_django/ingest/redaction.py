@@ -12,12 +12,13 @@ listed in ``type_table.REDACTED_FIELDS`` (any object) and
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .. import type_table as table
 
 __all__ = ["redact", "REDACTED_KEYS", "NonFiniteNumber", "NestedTooDeeply", "MAX_NESTING",
-           "nested_deeper_than"]
+           "nested_deeper_than", "redact_text"]
 
 #: The deepest nesting of objects and lists any payload may have. Stripe's objects are a
 #: dozen levels deep with expansions; this leaves a wide margin, and stays far below
@@ -30,6 +31,19 @@ REDACTED_KEYS = frozenset(table.REDACTED_FIELDS)
 _OF_TYPE = {name: REDACTED_KEYS | frozenset(keys)
             for name, keys in table.REDACTED_FIELDS_OF_TYPE.items()}
 _DROP = object()
+
+
+# In text that cannot be read as JSON (a body cut at the size limit, not JSON at all), the
+# type of the object around a key is unknown: every key redacted in some type is.
+_TEXT_SECRET = re.compile(
+    r'("(?:%s)"\s*:\s*)"(?:[^"\\]|\\.)*(?:"|\\?$)'
+    % "|".join(sorted(map(re.escape, REDACTED_KEYS.union(*_OF_TYPE.values())))))
+
+
+def redact_text(text: str) -> str:
+    """``text`` with the string value of every redacted key replaced by
+    ``"[redacted]"``: for a payload kept as text, where :func:`redact` cannot walk."""
+    return _TEXT_SECRET.sub(r'\1"[redacted]"', text)
 
 
 class NonFiniteNumber(ValueError):

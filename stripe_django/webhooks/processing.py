@@ -55,7 +55,7 @@ from ..ingest import Snapshot, to_plain, to_stamp, upsert_many
 from ..ingest import columns
 from ..ingest.planner import Planner, dumps
 from ..ingest.events import snapshot_from_event
-from ..ingest.redaction import redact
+from ..ingest.redaction import redact, redact_text
 from ..models import Event
 from ..models.processing import ProcessingStatus
 from ..signals import event_processed, send_event_processed
@@ -326,8 +326,8 @@ def _first_line(error: BaseException) -> str:
 
 
 def _body_text(event: Any, raw: bytes | None) -> str:
-    """The body as text for an event stored as text; NUL characters spelled out, since
-    no database keeps them alike."""
+    """The body as text for an event stored as text, its secrets redacted; NUL
+    characters spelled out, since no database keeps them alike."""
     if raw is not None:
         text = raw.decode("utf-8", errors="replace")
     else:
@@ -335,7 +335,7 @@ def _body_text(event: Any, raw: bytes | None) -> str:
             text = json.dumps(event, ensure_ascii=True, default=str)
         except (RecursionError, ValueError, TypeError):
             text = "(the event could not be written out as text)"
-    return text.replace("\x00", "\\u0000")
+    return redact_text(text).replace("\x00", "\\u0000")
 
 
 def _unusable_key(event: Any, text: str) -> str:

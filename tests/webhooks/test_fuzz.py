@@ -174,3 +174,29 @@ def test_a_signed_event_holding_a_lone_surrogate_is_stored_and_marked_failed(del
     assert (stored.pk, stored.processing_status) == ("evt_surrogate", "failed")
     assert "lone surrogate" in stored.processing_error
     assert "\\ud800" in json.dumps(stored.stripe_data)  # the body, as text, escaped
+
+
+@pytest.mark.parametrize("shape", ["over the size limit", "not JSON"])
+def test_an_event_kept_as_text_keeps_no_secret(deliver, settings, shape):
+    """A body the view cannot read as an event is stored as text: the secrets in that
+    text are redacted as they are in a stored payload (any key redacted in some type,
+    since the text says no type for certain)."""
+    from stripe_django.ingest.redaction import REDACTED_KEYS
+
+    intent = {"id": "pi_text", "object": "payment_intent", "client_secret": "pi_text_secret_abc",
+              "description": "x" * 3000}
+    card = {"id": "ic_text", "object": "issuing.card", "number": "4000009990000000", "cvc": "123"}
+    body = json.dumps(make_event(intent, "payment_intent.created", event_id="evt_text")).encode()
+    body = body[:-1] + b', "extra": ' + json.dumps(card).encode() + b"}"
+    if shape == "not JSON":
+        body = b"not json " + body
+    else:
+        # The secrets sit in the part that is kept (the beginning); the rest is cut.
+        settings.STRIPE_DJANGO = {**settings.STRIPE_DJANGO, "WEBHOOK_MAX_BODY_SIZE": len(body) - 100}
+        body = body.replace(b'"description"', b'"client_secret": "pi_text_secret_abc", "number": '
+                                              b'"4000009990000000", "description"', 1)
+    assert deliver(body).status_code == 200
+    stored = json.dumps(Event.objects.get().stripe_data)
+    assert "pi_text_secret_abc" not in stored and "4000009990000000" not in stored
+    assert '\\"client_secret\\": \\"[redacted]\\"' in stored
+    assert "client_secret" in REDACTED_KEYS
