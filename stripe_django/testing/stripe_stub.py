@@ -419,6 +419,8 @@ def stub_process(lists: Mapping[str, int]) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             child.kill()
             child.wait()
+        if child.stdout:
+            child.stdout.close()
 
 
 def _serve(args: list[str]) -> None:
