@@ -9,3 +9,6 @@ class StripeDjangoConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks, conf  # noqa: F401  (registers the checks; the setting_changed receiver)
+        from .sdklog import install
+
+        install()  # the SDK's log without secrets

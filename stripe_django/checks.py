@@ -74,6 +74,8 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
         messages.append(_error(70, f"{SETTING_NAME}['MIRROR_FAILURES'] must be one of "
                                f"{', '.join(map(repr, MIRROR_FAILURE_MODES))}, not {mode!r}."))
     messages += _check_tasks(user)
+    if not isinstance(user.get("REDACT_SDK_LOGS", True), bool):
+        messages.append(_error(71, f"{SETTING_NAME}['REDACT_SDK_LOGS'] must be True or False."))
     return messages
 
 

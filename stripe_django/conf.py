@@ -69,6 +69,9 @@ DEFAULTS: dict[str, Any] = {
     # The name picks the key (``stripe_sync --key NAME``, a webhook endpoint's "API_KEY");
     # "ACCOUNT" is stored in ``stripe_account`` of that platform's own rows.
     "API_KEYS": {},
+    # Remove secrets (client_secret, ...) from what the stripe SDK logs on its "stripe"
+    # logger (response bodies at DEBUG); see stripe_django.sdklog.
+    "REDACT_SDK_LOGS": True,
 }
 
 MIRROR_FAILURE_MODES = ("log", "raise")

@@ -41,9 +41,10 @@ def test_a_good_setting_passes(settings, monkeypatch):
      ["stripe_django.E003", "stripe_django.E020"]),
     ({**GOOD, "SYNC_PAGE_SIZE": 500}, ["stripe_django.E030"]),
     ({**GOOD, "SYNC_RATE_LIMIT": 0}, ["stripe_django.E030"]),
+    ({**GOOD, "REDACT_SDK_LOGS": "no"}, ["stripe_django.E071"]),
 ], ids=["not a dict", "unknown key", "publishable key", "odd key", "[None] secret", "empty secret",
         "one secret as a string", "secrets not a list", "not a webhook secret", "endpoint without secrets",
-        "endpoint key misspelt", "page size", "rate limit"])
+        "endpoint key misspelt", "page size", "rate limit", "log redaction not a bool"])
 def test_each_problem_is_named(settings, monkeypatch, value, expected):
     monkeypatch.delenv("STRIPE_API_KEY", raising=False)
     monkeypatch.delenv("STRIPE_WEBHOOK_SECRET", raising=False)
