@@ -333,8 +333,8 @@ INDEXED_FIELDS_OF_TYPE: dict[str, tuple[str, ...]] = {
 # "decimal", "object", "ref:<type>") and derive, when not None, computes the value from a
 # payload in the current shape when the old key is absent.
 
-def _path(*keys: str) -> Callable[[dict], Any]:
-    def get(obj: dict) -> Any:
+def _path(*keys: str | int) -> Callable[[dict], Any]:
+    def get(obj: Any) -> Any:
         for key in keys:
             if isinstance(obj, dict):
                 obj = obj.get(key)

@@ -40,7 +40,7 @@ def events_per_hour(hours: list[tuple[dt.datetime, dict[str, int]]]) -> SafeStri
         # hour off UTC gets "05:30").
         hour = timezone.localtime(utc_hour)
         x = LEFT + index * slot + (slot - bar) / 2
-        y = HEIGHT - BOTTOM
+        y: float = HEIGHT - BOTTOM
         layers = [(s, c, counts.get(s, 0)) for s, c in STACK]
         layers += [(s, OTHER_COLOUR, n) for s, n in sorted(counts.items()) if s not in known]
         total = sum(n for _, _, n in layers)

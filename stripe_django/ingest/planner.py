@@ -13,7 +13,7 @@ import datetime as dt
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import type_table as table
 from ..exceptions import IngestError
@@ -21,13 +21,16 @@ from . import columns as c
 from .jsontext import NotUTF8, dumps
 from .redaction import NestedTooDeeply, NonFiniteNumber, redact
 
+if TYPE_CHECKING:
+    from ..models.base import StripeModel
+
 STUB_KEYS = frozenset({"id", "object", "deleted"})
 _INT64_MIN, _INT64_MAX = -(2 ** 63), 2 ** 63 - 1  # as columns.to_integer checks
 
 
 @dataclass
 class Row:
-    model: type
+    model: type[StripeModel]
     id: str
     values: list[Any] | None  # None for a deletion stub
     data_json: str
@@ -46,7 +49,7 @@ class Membership:
     """A parent's complete embedded list: its children of one model that are stored
     linked to the parent and not named here were removed in Stripe."""
 
-    model: type  # the child model
+    model: type[StripeModel]  # the child model
     link: str  # the child's column holding the parent id
     parent_id: str
     kept: frozenset[str]

@@ -14,11 +14,10 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
-from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from django.db import IntegrityError, connections, transaction
 
@@ -26,6 +25,9 @@ from .. import type_table as table
 from . import columns as c
 from .jsontext import Fragment, dumps, dumps_bytes
 from .planner import Membership, Row
+
+if TYPE_CHECKING:
+    from ..models.base import StripeModel
 
 STAMP = "stripe_snapshot_at"
 
@@ -84,7 +86,7 @@ def write_rows(rows: Iterable[Row], using: str,
     return counts
 
 
-def _write_model(model: type, rows: list[Row], memberships: list[Membership], connection,
+def _write_model(model: type[StripeModel], rows: list[Row], memberships: list[Membership], connection,
                  cursor, counts: Counts) -> None:
     stored, linked = _stored_state(model, [r.id for r in rows], memberships, connection, cursor)
     full, stubs, touched = [], [], []
@@ -150,7 +152,7 @@ def _row_params(row: Row, adapt: "_Adapters", app_values: list[Any]) -> list[Any
     return [*_base_values(row, adapt), *values, *app_values]
 
 
-def _copy_new(model: type, rows: list[Row], statements: "_Statements", adapt: "_Adapters",
+def _copy_new(model: type[StripeModel], rows: list[Row], statements: "_Statements", adapt: "_Adapters",
               connection, cursor) -> bool:
     """PostgreSQL with psycopg 3: insert ``rows`` (all of the model's rows to write,
     none of them stored at the look-up) with one COPY. The server then parses only
@@ -210,7 +212,7 @@ def _removed_children(memberships: Iterable[Membership],
     return _by_stamp(sorted(removed))
 
 
-def _stored_state(model: type, ids: list[str], memberships: Iterable[Membership], connection,
+def _stored_state(model: type[StripeModel], ids: list[str], memberships: Iterable[Membership], connection,
                   cursor) -> tuple[dict[str, tuple[dt.datetime, str]],
                              list[tuple[str, dt.datetime, dict[str, str | None]]]]:
     """id -> (stamp, data hash) of the stored rows among ``ids``; and the rows not
@@ -303,7 +305,7 @@ def _cursor(connection):
     return connection.make_cursor(cursor)
 
 
-def _recordset(rows: list[Row], model: type) -> str:
+def _recordset(rows: list[Row], model: type[StripeModel]) -> str:
     """Rows as a JSON array of objects keyed by column, for jsonb_populate_recordset.
 
     ``stripe_data`` goes in as the JSON text ingest already made of it (no second
@@ -369,13 +371,13 @@ class _Adapters:
     stamp: Callable[[dt.datetime], Any]
 
 
-def _adapters(model: type, connection) -> _Adapters:
+def _adapters(model: type[StripeModel], connection) -> _Adapters:
     timezone = connection.timezone if connection.vendor != "postgresql" else None
     return _cached_adapters(model, connection.vendor, timezone)
 
 
 @lru_cache(maxsize=None)
-def _cached_adapters(model: type, vendor: str, timezone: dt.tzinfo | None) -> _Adapters:
+def _cached_adapters(model: type[StripeModel], vendor: str, timezone: dt.tzinfo | None) -> _Adapters:
     """Python values -> driver parameters. PostgreSQL's driver takes aware datetimes;
     SQLite and MySQL take Django's text form of a time in the connection's time zone
     (what ``adapt_datetimefield_value`` makes, without its per-call settings look-ups).
@@ -418,7 +420,7 @@ class _Statements:
 
 
 @lru_cache(maxsize=None)
-def _statements(model: type, vendor: str) -> _Statements:
+def _statements(model: type[StripeModel], vendor: str) -> _Statements:
     quote = _quote_for(vendor)
     table_name = quote(model._meta.db_table)
     base = list(c.BASE_COLUMNS)
@@ -495,7 +497,7 @@ def _statements(model: type, vendor: str) -> _Statements:
 
 
 @lru_cache(maxsize=None)
-def _app_values(model: type) -> dict[str, Any]:
+def _app_values(model: type[StripeModel]) -> dict[str, Any]:
     """Column -> value of the app's own columns written when ingest inserts a row."""
     values = table.INGESTED_APP_COLUMNS.get(model.stripe_object, {})
     return {model._meta.get_field(name).column: value for name, value in values.items()}

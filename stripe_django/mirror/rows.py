@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import weakref
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import stripe
 from django.core.exceptions import FieldDoesNotExist
@@ -27,6 +27,9 @@ from ..ingest.completion import client_pages, complete_lists, cut_off_lists
 from .hook import Answer, capture, is_mirrored, store
 from .previews import unsaved_instances
 from .services import all_services, owners_of
+
+if TYPE_CHECKING:
+    from ..models.base import StripeModel
 
 __all__ = ["ServiceProxy", "for_row", "for_model", "refresh_from_stripe", "default_client"]
 
@@ -330,7 +333,7 @@ def refresh_from_stripe(instance: Any, client: stripe.StripeClient | None = None
 
 # --- models ----------------------------------------------------------------------------
 
-def for_model(model: type, client: stripe.StripeClient | None = None) -> ServiceProxy:
+def for_model(model: type[StripeModel], client: stripe.StripeClient | None = None) -> ServiceProxy:
     """``Model.objects.stripe``: every method of the type's SDK service, ids passed by
     the caller (``Invoice.objects.stripe.create_preview(customer=...)``)."""
     object_type = model.stripe_object

@@ -72,7 +72,7 @@ def all_services() -> dict[tuple[str, ...], Service]:
     """Every service under ``StripeClient.v1``, by path."""
     by_class = class_to_object_name()
     found: dict[tuple[str, ...], Service] = {}
-    stack = [((), *ROOT)]
+    stack: list[tuple[tuple[str, ...], str, str]] = [((), *ROOT)]
     while stack:
         path, module_name, class_name = stack.pop()
         module = importlib.import_module(module_name)

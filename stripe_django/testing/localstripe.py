@@ -50,6 +50,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import weakref
+from typing import IO
 
 __all__ = ["LocalStripe", "LocalStripeError", "WEBHOOK_DELAY_SECONDS"]
 
@@ -145,7 +146,7 @@ class LocalStripe:
         self.port: int | None = None
         self._proc: subprocess.Popen | None = None
         self._tmpdir: str | None = None
-        self._log_file = None
+        self._log_file: IO[bytes] | None = None
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -222,6 +223,7 @@ class LocalStripe:
                 time.sleep(0.05)
 
     def _check_alive_before(self, deadline: float, what: str) -> None:
+        assert self._proc is not None, "start() sets it before waiting"
         if self._proc.poll() is not None:
             raise LocalStripeError(
                 f"localstripe exited with code {self._proc.returncode} "
