@@ -34,6 +34,8 @@ def wants_refetch(event_type: str, object_type: str | None) -> bool:
     setting = stripe_settings.REFETCH_ON_EVENT
     if setting is True:
         return True
+    if isinstance(setting, str):
+        setting = (setting,)  # one type; a substring test would take "invoice" for "invoiceitem"
     if setting and object_type in setting:
         return True
     return any(fnmatch.fnmatchcase(event_type, pattern) for pattern in table.INCOMPLETE_EVENT_PAYLOADS)

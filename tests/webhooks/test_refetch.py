@@ -86,6 +86,16 @@ def test_wants_refetch():
         assert wants_refetch("customer.subscription.deleted", "subscription")
 
 
+@pytest.mark.parametrize("setting", ["invoice", ["invoice"], ("invoice",)])
+def test_refetch_names_types_whole(setting):
+    """One type given as a string is that type, not a substring ("invoice" is not
+    "invoiceitem")."""
+    with override_settings(STRIPE_DJANGO={"REFETCH_ON_EVENT": setting}):
+        assert wants_refetch("invoice.updated", "invoice")
+        assert not wants_refetch("invoiceitem.updated", "invoiceitem")
+        assert not wants_refetch("customer.updated", "voice")
+
+
 @pytest.mark.parametrize("obj, path", [
     ({"object": "customer", "id": "cus_1"}, "/v1/customers/cus_1"),
     ({"object": "checkout.session", "id": "cs_1"}, "/v1/checkout/sessions/cs_1"),
