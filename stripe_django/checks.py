@@ -29,7 +29,11 @@ def _warning(id_: int, message: str, hint: str | None = None) -> Warning:
     return Warning(message, hint=hint, id=f"stripe_django.W{id_:03d}")
 
 
-@register(Tags.compatibility)
+#: ``manage.py check --tag stripe_django`` runs this app's checks alone.
+TAG = "stripe_django"
+
+
+@register(Tags.compatibility, TAG)
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
     messages: list = []
     if not getattr(settings, "USE_TZ", False):
@@ -295,7 +299,7 @@ def _check_rq_queue(queue: str) -> list:
                           "(see the tasks guide).")]
 
 
-@register(Tags.database)
+@register(Tags.database, TAG)
 def check_failed_events(app_configs: Any = None, databases: Any = None, **kwargs: Any) -> list:
     """Failed webhook events that ``stripe_process_events`` no longer retries."""
     if not databases:

@@ -83,10 +83,11 @@ def test_messages_never_quote_a_key(settings, monkeypatch):
     assert "pk_live_do_not_print" not in text and "not_whsec_value" not in text
 
 
-def test_manage_py_check_fails_on_errors(settings):
+@pytest.mark.parametrize("tags", [[], ["--tag", "stripe_django"]], ids=["all checks", "the app's tag"])
+def test_manage_py_check_fails_on_errors(settings, tags):
     settings.STRIPE_DJANGO = {**GOOD, "API_KEY": "pk_test_publishable"}
     with pytest.raises(SystemCheckError, match="publishable key"):
-        call_command("check")
+        call_command("check", *tags)
 
 
 @pytest.mark.django_db
