@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 MYSQL_URL ?= mysql://root@127.0.0.1:3306/test
 
-.PHONY: venv test test-postgres test-mysql test-django60 test-django61 test-matrix test-fresh-site bench bench-djstripe demo models docs sdist check-sdist clean browser-deps
+.PHONY: venv dist test test-postgres test-mysql test-django60 test-django61 test-matrix test-fresh-site bench bench-djstripe demo models docs sdist check-sdist clean browser-deps
 
 $(INSTALLED): pyproject.toml sdk-pin.txt
 	$(PYTHON) -m venv $(VENV)
@@ -100,6 +100,13 @@ models: venv
 docs: venv
 	$(BIN)/pip install --quiet sphinx
 	$(BIN)/sphinx-build -W -q -b html docs docs/_build
+
+# The wheel and the source distribution in dist/ (the package is not on PyPI yet: this
+# is how it is installed elsewhere, as the install guide says).
+dist: venv
+	$(BIN)/pip install --quiet build
+	rm -rf dist
+	$(BIN)/python -m build
 
 # The source distribution (dist/), and a check that its tests run from the unpacked
 # archive with a virtual environment of its own (PYTEST_ARGS picks the tests).
