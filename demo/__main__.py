@@ -90,9 +90,13 @@ def _sync_and_query(args: argparse.Namespace) -> int:
         status = 1
     print()
     _queries()
+    # The interpreter running the demo (the Makefile's .venv): a bare "python" outside
+    # that environment has neither Django nor the app.
+    python = os.path.relpath(sys.executable)
+    python = sys.executable if python.startswith("..") else python
     print(f"\nThe database stays at {args.db}; explore it with:\n"
           f"  STRIPE_DJANGO_DEMO_DB={args.db} DJANGO_SETTINGS_MODULE=demo.settings "
-          f"python -m django shell")
+          f"{python} -m django shell")
     return status
 
 
