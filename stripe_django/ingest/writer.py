@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 from django.db import IntegrityError, connections, transaction
 
 from .. import type_table as table
+from ..caching import model_cache
 from . import columns as c
 from .jsontext import Fragment, dumps, dumps_bytes
 from .planner import Membership, Row
@@ -376,7 +377,7 @@ def _adapters(model: type[StripeModel], connection) -> _Adapters:
     return _cached_adapters(model, connection.vendor, timezone)
 
 
-@lru_cache(maxsize=None)
+@model_cache
 def _cached_adapters(model: type[StripeModel], vendor: str, timezone: dt.tzinfo | None) -> _Adapters:
     """Python values -> driver parameters. PostgreSQL's driver takes aware datetimes;
     SQLite and MySQL take Django's text form of a time in the connection's time zone
@@ -419,7 +420,7 @@ class _Statements:
     mark_removed: Callable[[int], str]
 
 
-@lru_cache(maxsize=None)
+@model_cache
 def _statements(model: type[StripeModel], vendor: str) -> _Statements:
     quote = _quote_for(vendor)
     table_name = quote(model._meta.db_table)
@@ -496,7 +497,7 @@ def _statements(model: type[StripeModel], vendor: str) -> _Statements:
     return _Statements(names, recordset, copy_new, upsert, mark_deleted, touch, mark_removed)
 
 
-@lru_cache(maxsize=None)
+@model_cache
 def _app_values(model: type[StripeModel]) -> dict[str, Any]:
     """Column -> value of the app's own columns written when ingest inserts a row."""
     values = table.INGESTED_APP_COLUMNS.get(model.stripe_object, {})
