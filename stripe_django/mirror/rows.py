@@ -211,21 +211,22 @@ def as_models(result: Any, answers: list[Answer]) -> Any:
     payload = answer.payload
     if answer.preview:
         return unsaved_instances(payload, answer.stamp, answer.account)
-    if not answer.stored:
+    stored = answer.result if answer.stored else None
+    if stored is None:
         return result
     if isinstance(payload, dict) and is_mirrored(payload):
-        return _rows(answer.result.keys)[0]
+        return _rows(stored.keys)[0]
     if isinstance(payload, dict) and payload.get("object") in ("list", "search_result"):
-        return _rows(answer.result.keys)
+        return _rows(stored.keys)
     return result
 
 
-def _rows(keys: list[tuple[type, str]]) -> list[Any]:
+def _rows(keys: list[tuple[type[StripeModel], str]]) -> list[StripeModel]:
     """The rows of ``keys`` in their order: one query per model."""
-    by_model: dict[type, list[str]] = {}
+    by_model: dict[type[StripeModel], list[str]] = {}
     for model, object_id in keys:
         by_model.setdefault(model, []).append(object_id)
-    found = {}
+    found: dict[tuple[type[StripeModel], str], StripeModel] = {}
     for model, ids in by_model.items():
         alias = router.db_for_write(model)  # just written there: read it back from there
         for row in model._default_manager.using(alias).filter(pk__in=ids):
