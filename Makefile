@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 MYSQL_URL ?= mysql://root@127.0.0.1:3306/test
 
-.PHONY: venv dist test test-postgres test-mysql test-django60 test-django61 test-matrix test-fresh-site bench bench-djstripe demo models docs sdist check-sdist clean browser-deps
+.PHONY: venv dist typecheck test test-postgres test-mysql test-django60 test-django61 test-matrix test-fresh-site bench bench-djstripe demo models docs sdist check-sdist clean browser-deps
 
 $(INSTALLED): pyproject.toml sdk-pin.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,14 @@ $(INSTALLED): pyproject.toml sdk-pin.txt
 	touch $(INSTALLED)
 
 venv: $(INSTALLED)
+
+# mypy on the package ([tool.mypy] in pyproject.toml). Pinned: a new mypy release may
+# find new errors, and CI should change with a commit, not with a release.
+MYPY ?= mypy==2.4.1
+
+typecheck: venv
+	$(BIN)/pip install --quiet '$(MYPY)'
+	$(BIN)/mypy
 
 test: venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -66,7 +66,8 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
             if extra:
                 messages.append(_error(3, f"{where} has unknown key(s): {', '.join(extra)}."))
             bound = config.get("API_KEY")
-            keys = user.get("API_KEYS") if isinstance(user.get("API_KEYS"), dict) else {}
+            api_keys = user.get("API_KEYS")
+            keys = api_keys if isinstance(api_keys, dict) else {}
             if bound is not None and bound != "default" and bound not in keys:
                 messages.append(_error(66, f"{where}['API_KEY'] names {bound!r}, which "
                                        f"{SETTING_NAME}['API_KEYS'] does not define.",

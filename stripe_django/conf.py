@@ -7,7 +7,7 @@ code needs and that is empty raises ``ImproperlyConfigured`` naming it.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Collection, Literal, overload
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -82,6 +82,32 @@ ENV_FALLBACKS = {"API_KEY": "STRIPE_API_KEY", "WEBHOOK_SECRETS": "STRIPE_WEBHOOK
 class StripeSettings:
     """Attribute access to ``settings.STRIPE_DJANGO`` with defaults and env fallbacks."""
 
+    # The value of each key (read by __getattr__; ``manage.py check`` checks them, see
+    # docs/ref/settings.rst). Annotations only: no class attribute hides __getattr__.
+    API_KEY: str | None
+    API_VERSION: str | None
+    API_BASE: str | None
+    WEBHOOK_SECRETS: list[str]
+    WEBHOOK_ENDPOINTS: dict[str, dict[str, Any]]
+    WEBHOOK_TOLERANCE: int | None
+    WEBHOOK_MAX_BODY_SIZE: int
+    REFETCH_ON_EVENT: bool | Collection[str]
+    INGEST_BATCH_SIZE: int
+    SYNC_PAGE_SIZE: int
+    SYNC_RATE_LIMIT: float | None
+    MAX_NETWORK_RETRIES: int
+    EVENT_MAX_ATTEMPTS: int
+    MIRROR_FAILURES: Literal["log", "raise"]
+    EVENTS_ON_TASKS: bool
+    TASKS_BACKEND: str
+    TASKS_QUEUE: str
+    EVENT_RETRY_DELAY: float
+    SYNC_LEASE_SECONDS: int
+    SYNC_RATE_LIMIT_REDIS: str | None
+    # name -> {"API_KEY": "sk_...", "ACCOUNT": "acct_..."}, or name -> the key alone
+    API_KEYS: dict[str, dict[str, str] | str]
+    REDACT_SDK_LOGS: bool
+
     def __init__(self) -> None:
         self._cache: dict[str, Any] | None = None
 
@@ -108,6 +134,15 @@ class StripeSettings:
             if env:
                 value = [s.strip() for s in env.split(",") if s.strip()] if name == "WEBHOOK_SECRETS" else env
         return value
+
+    @overload
+    def require(self, name: Literal["API_KEY"]) -> str: ...
+
+    @overload
+    def require(self, name: Literal["WEBHOOK_SECRETS"]) -> list[str]: ...
+
+    @overload
+    def require(self, name: str) -> Any: ...
 
     def require(self, name: str) -> Any:
         """The value of a key that must be set, or ImproperlyConfigured naming it."""

@@ -20,15 +20,21 @@ from __future__ import annotations
 
 import fnmatch
 import logging
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from django.dispatch import Signal
+
+if TYPE_CHECKING:
+    from .models import Event
 
 __all__ = ["event_processed", "on_event", "send_event_processed"]
 
 logger = logging.getLogger("stripe_django.webhooks")
 
 event_processed = Signal()
+
+# A receiver: called with ``sender``, ``event``, ``event_type`` and further keyword arguments.
+_Receiver = TypeVar("_Receiver", bound=Callable[..., Any])
 
 
 def _matcher(patterns: tuple[str, ...]) -> Callable[[str], bool]:
@@ -41,7 +47,7 @@ def _matcher(patterns: tuple[str, ...]) -> Callable[[str], bool]:
     return matches
 
 
-def on_event(*event_types: str, dispatch_uid: str | None = None):
+def on_event(*event_types: str, dispatch_uid: str | None = None) -> Callable[[_Receiver], _Receiver]:
     """Connect the decorated function to :data:`event_processed` for some event types.
 
     ::
@@ -58,7 +64,7 @@ def on_event(*event_types: str, dispatch_uid: str | None = None):
         raise TypeError("on_event() needs at least one event type, e.g. on_event('invoice.paid')")
     matches = _matcher(event_types)
 
-    def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
+    def decorator(func: _Receiver) -> _Receiver:
         def receiver(sender: Any, event_type: str, **kwargs: Any) -> Any:
             if matches(event_type):
                 return func(sender=sender, event_type=event_type, **kwargs)
@@ -79,7 +85,7 @@ def on_event(*event_types: str, dispatch_uid: str | None = None):
     return decorator
 
 
-def send_event_processed(event: Any) -> list[tuple[Any, BaseException]]:
+def send_event_processed(event: Event) -> list[tuple[Callable[..., Any], BaseException]]:
     """Send :data:`event_processed` for a stored ``Event``; return the receivers that
     raised, each with its exception (already logged)."""
     responses = event_processed.send_robust(sender=type(event), event=event, event_type=event.type)

@@ -22,12 +22,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from .conf import stripe_settings
+
+if TYPE_CHECKING:
+    from .webhooks.processing import Outcome
 
 logger = logging.getLogger("stripe_django.tasks")
 
@@ -116,7 +119,7 @@ def process_stripe_event(event_id: str, using: str | None = None) -> dict[str, A
 
 def receive_event_later(event: dict[str, Any] | None, *, endpoint: str | None = "",
                         using: str | None = None, raw: bytes | None = None,
-                        problem: str = "") -> Any:
+                        problem: str = "") -> Outcome:
     """What the webhook view does with ``EVENTS_ON_TASKS``: store the event durably,
     then enqueue its processing once that is committed, and return a ``queued`` outcome.
 

@@ -109,7 +109,7 @@ def event_admin_class() -> type[StripeObjectAdmin]:
     """The generated admin of ``Event`` with the processing columns, filters and actions."""
     generated = admin_class_for(Event, base=EventAdminBase)
 
-    class EventAdmin(generated):
+    class EventAdmin(generated):  # type: ignore[valid-type,misc]  # mypy takes no base built at run time
         list_display = ("id", "type", "object_link", "status", "attempts", "received", "error")
         list_filter = ("processing_status", ("type", SampledValuesFilter), "livemode",
                        ("webhook_endpoint", SampledValuesFilter))

@@ -116,7 +116,7 @@ class StripeObjectAdmin(ReadOnlyMixin, admin.ModelAdmin):
     paginator = LookaheadPaginator
     deferred_in_list: tuple[str, ...] = ("stripe_data",)
     # Read-only, yet a support person can ask Stripe for the current state of a row.
-    actions = (refresh_from_stripe,)
+    actions: tuple[str | Callable[..., Any], ...] = (refresh_from_stripe,)
 
     def get_changelist(self, request, **kwargs):
         return StripeChangeList
@@ -233,7 +233,8 @@ def admin_class_for(model: type[StripeModel], base: type[StripeObjectAdmin] = St
     nested = [n for n in name_of if _is_json(fields[n])]
     # The rows referring to this one (a customer's invoices) come with its summary.
     referring = ["mirror_related"] if display.reverse_relations(model) else []
-    fieldsets = [(None, {"fields": [*(name_of[n] for n in first), *referring]})]
+    fieldsets: list[tuple[str | None, dict[str, list[str]]]] = [
+        (None, {"fields": [*(name_of[n] for n in first), *referring]})]
     if scalars:
         fieldsets.append(("All fields", {"fields": [name_of[n] for n in scalars]}))
     if nested:

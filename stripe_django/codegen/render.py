@@ -150,15 +150,22 @@ def build_specs() -> dict[str, ModelSpec]:
 
     _assign_related_names(specs, names)
     for spec in specs.values():
-        for f in spec.fields:
-            if keyword.iskeyword(f.name) or f.name.endswith("_") or "__" in f.name:
-                raise ValueError(f"{spec.object_name}.{f.name}: not a usable Django field name")
-            if f.kind == sdk.REF:
-                args = f'"{names[f.target]}"'
-                if f.related_name:
-                    args += f', related_name="{f.related_name}"'
-                f.constructor = f"Reference({args})"
+        for fs in spec.fields:
+            if keyword.iskeyword(fs.name) or fs.name.endswith("_") or "__" in fs.name:
+                raise ValueError(f"{spec.object_name}.{fs.name}: not a usable Django field name")
+            if fs.kind == sdk.REF:
+                args = f'"{names[_target(spec, fs)]}"'
+                if fs.related_name:
+                    args += f', related_name="{fs.related_name}"'
+                fs.constructor = f"Reference({args})"
     return specs
+
+
+def _target(spec: ModelSpec, f: FieldSpec) -> str:
+    """The object name a reference field refers to (``ref()`` always sets it)."""
+    if f.target is None:
+        raise ValueError(f"{spec.object_name}.{f.name}: a reference without a target")
+    return f.target
 
 
 # Attributes every model has besides its fields: a reverse accessor must not hide one.
@@ -177,16 +184,17 @@ def _assign_related_names(specs: dict[str, ModelSpec], names: dict[str, str]) ->
         for f in spec.fields:
             if f.kind != sdk.REF:
                 continue
-            f.related_name = names_mod.reverse_name(
-                spec.object_name, spec.model_name, f.name, f.target, specs[f.target].model_name)
-            target = specs[f.target]
+            target_name = _target(spec, f)
+            related_name = f.related_name = names_mod.reverse_name(
+                spec.object_name, spec.model_name, f.name, target_name, specs[target_name].model_name)
+            target = specs[target_name]
             taken = {g.name for g in target.fields} | BASE_FIELDS | RESERVED_ATTRIBUTES
             owner = f"{spec.object_name}.{f.name}"
-            clash = given.setdefault(f.target, {}).get(f.related_name)
-            if f.related_name in taken or clash:
-                clashes.append(f"{f.target}.{f.related_name} of {owner} clashes with "
-                               f"{clash or 'a field of ' + f.target}")
-            given[f.target][f.related_name] = owner
+            clash = given.setdefault(target_name, {}).get(related_name)
+            if related_name in taken or clash:
+                clashes.append(f"{target_name}.{related_name} of {owner} clashes with "
+                               f"{clash or 'a field of ' + target_name}")
+            given[target_name][related_name] = owner
     if clashes:
         raise ValueError("reverse accessors to name in type_table.REVERSE_NAMES: "
                          + "; ".join(clashes))
@@ -265,9 +273,9 @@ def render_all() -> dict[str, str]:
         lines.append(")")
     lines.append("")
     lines.append("# Hand-written models of the app's own state (not Stripe objects).")
-    for module, names in APP_MODELS.items():
-        lines.append(f"from .{module} import {', '.join(names)}  # noqa: F401")
-        exported += list(names)
+    for module, app_models in APP_MODELS.items():
+        lines.append(f"from .{module} import {', '.join(app_models)}  # noqa: F401")
+        exported += list(app_models)
     lines += [
         "",
         "# The seed reference's name for File (Stripe's object was once \"file_upload\").",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from django.db import DatabaseError, router, transaction
 from django.utils import timezone
@@ -20,6 +20,9 @@ from ..exceptions import IngestError
 from . import columns
 from .planner import Planner
 from .writer import Counts, write_rows
+
+if TYPE_CHECKING:
+    from ..models.base import StripeModel
 
 logger = logging.getLogger("stripe_django.ingest")
 
@@ -50,7 +53,7 @@ class UpsertResult:
     errors: list[IngestError] = field(default_factory=list)
     by_type: dict[str, Counts] = field(default_factory=dict)
     # (model, id) of each top-level payload written, in input order
-    keys: list[tuple[type, str]] = field(default_factory=list)
+    keys: list[tuple[type[StripeModel], str]] = field(default_factory=list)
 
     def merge(self, other: "UpsertResult") -> None:
         self.created += other.created
@@ -120,7 +123,7 @@ def upsert_many(objs: Iterable[Any], *, stamp: dt.datetime | int | None = None,
 
 
 def upsert(obj: Any, *, stamp: dt.datetime | int | None = None, account: str | None = None,
-           using: str | None = None):
+           using: str | None = None) -> StripeModel:
     """Store one Stripe object and return its model instance. Raises IngestError.
 
     No network: an embedded list the payload cuts off (``has_more``) is stored as far
@@ -207,6 +210,6 @@ def _unpack(item: Any, default_stamp: dt.datetime, default_account: str | None):
     return to_plain(item), default_stamp, default_account
 
 
-def mirrored_types() -> dict[str, type]:
+def mirrored_types() -> dict[str, type[StripeModel]]:
     """Object name -> model, for every mirrored Stripe type."""
     return columns.mirrored_types()

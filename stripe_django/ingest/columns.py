@@ -17,6 +17,7 @@ from django.apps import apps
 from django.db import models
 
 from .. import type_table as table
+from ..caching import model_cache
 from ..models import fields as stripe_fields
 from ..models.base import StripeModel
 
@@ -111,7 +112,7 @@ def removal_of(parent_type: str, list_field: str) -> Removal | None:
     return Removal(model, model._meta.get_field(link).column)
 
 
-@lru_cache(maxsize=None)
+@model_cache
 def columns_of(model: type[StripeModel]) -> tuple[Column, ...]:
     derived = table.LEGACY_FIELDS.get(model.stripe_object, {})
     links = _link_fields(model.stripe_object)
@@ -136,7 +137,7 @@ def columns_of(model: type[StripeModel]) -> tuple[Column, ...]:
     return tuple(result)
 
 
-@lru_cache(maxsize=None)
+@model_cache
 def layout_of(model: type[StripeModel]) -> tuple[tuple[Column, ...], dict[str, int],
                                                  tuple[tuple[int, Column], ...]]:
     """The model's columns, the index of each by payload key, and the (index, column)
@@ -153,8 +154,9 @@ def _app_columns(model: type[StripeModel]) -> frozenset[str]:
     for base in model.__mro__[1:]:
         if base is StripeModel or not issubclass(base, models.Model) or base is models.Model:
             continue
-        if base._meta.abstract:
-            names |= {f.name for f in base._meta.local_fields}
+        mixin: type[models.Model] = base  # issubclass() above; mypy does not narrow to an untyped class
+        if mixin._meta.abstract:
+            names |= {f.name for f in mixin._meta.local_fields}
     return frozenset(names)
 
 

@@ -94,13 +94,13 @@ class Planner:
     def __init__(self, *, accept_previews: bool = False) -> None:
         # True only to build unsaved instances of a preview (stripe_django.mirror)
         self.accept_previews = accept_previews
-        self.rows: dict[tuple[type, str], Row] = {}
+        self.rows: dict[tuple[type[StripeModel], str], Row] = {}
         # (child model, parent id) -> the parent's complete list, newest snapshot
-        self.memberships: dict[tuple[type, str], Membership] = {}
+        self.memberships: dict[tuple[type[StripeModel], str], Membership] = {}
 
-    def add(self, payload: Any, stamp: dt.datetime, account: str | None) -> tuple[type, str]:
+    def add(self, payload: Any, stamp: dt.datetime, account: str | None) -> tuple[type[StripeModel], str]:
         """Plan the rows of one top-level payload. Raises IngestError, adding nothing."""
-        found: dict[tuple[type, str], Row] = {}
+        found: dict[tuple[type[StripeModel], str], Row] = {}
         lists: list[Membership] = []
         try:
             key = self._collect(redact(payload, refuse_non_finite=True), stamp, account,
@@ -136,7 +136,7 @@ class Planner:
 
     def _collect(self, payload: Any, stamp: dt.datetime, account: str | None,
                  found: dict, link: tuple[str, str] | None,
-                 lists: list[Membership]) -> tuple[type, str]:
+                 lists: list[Membership]) -> tuple[type[StripeModel], str]:
         if not isinstance(payload, dict):
             raise IngestError(f"expected a JSON object, got {type(payload).__name__}")
         object_type = payload.get("object")
@@ -198,7 +198,7 @@ class Planner:
                         values[index] = self._value(col, raw, object_type, object_id, stamp,
                                                     account, found, lists)
             index = index_of.get(link[0]) if link is not None else None
-            if index is not None:
+            if link is not None and index is not None:
                 col = columns[index]
                 raw = payload.get(col.name)
                 if raw is None and col.derive is not None and col.name not in payload:
@@ -265,7 +265,7 @@ class Planner:
         return c.SCALAR_CONVERTERS[kind](raw)
 
     def _reference(self, raw: Any, stamp: dt.datetime, account: str | None, found: dict,
-                   lists: list[Membership]) -> str:
+                   lists: list[Membership]) -> str | None:
         if type(raw) is str:
             return raw
         if isinstance(raw, dict):
@@ -318,7 +318,10 @@ def _id_of(payload: Any) -> str | None:
 
 def _derive(col: c.Column, payload: dict) -> Any:
     """A legacy column's value from a current-shape payload; None when not derivable."""
+    derive = col.derive
+    if derive is None:
+        return None
     try:
-        return col.derive(payload)
+        return derive(payload)
     except (AttributeError, TypeError, KeyError, IndexError):
         return None

@@ -148,6 +148,7 @@ def _redact_list(items: list, finite: bool) -> list:
     out: list | None = None
     for index, value in enumerate(items):
         kind = type(value)
+        new: Any
         if kind is dict:
             new = _redact_dict(value, finite)
         elif kind is list:

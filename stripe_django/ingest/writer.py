@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 from django.db import IntegrityError, connections, transaction
 
 from .. import type_table as table
+from ..caching import model_cache
 from . import columns as c
 from .jsontext import Fragment, dumps, dumps_bytes
 from .planner import Membership, Row
@@ -69,10 +70,10 @@ def write_rows(rows: Iterable[Row], using: str,
     lock error; see ``_upsert_batch``). ``memberships``: complete embedded lists,
     whose stored children no longer listed are marked deleted."""
     connection = connections[using]
-    by_model: dict[type, list[Row]] = {}
+    by_model: dict[type[StripeModel], list[Row]] = {}
     for row in rows:
         by_model.setdefault(row.model, []).append(row)
-    lists: dict[type, list[Membership]] = {}
+    lists: dict[type[StripeModel], list[Membership]] = {}
     for membership in memberships:
         lists.setdefault(membership.model, []).append(membership)
     counts = WriteCounts()
@@ -81,7 +82,7 @@ def write_rows(rows: Iterable[Row], using: str,
     with _cursor(connection) as cursor:
         for model in sorted(by_model.keys() | lists.keys(), key=lambda m: m._meta.db_table):
             model_rows = sorted(by_model.get(model, ()), key=lambda r: r.id)
-            _write_model(model, model_rows, lists.get(model, ()), connection, cursor,
+            _write_model(model, model_rows, lists.get(model, []), connection, cursor,
                          counts.of(model.stripe_object))
     return counts
 
@@ -89,7 +90,9 @@ def write_rows(rows: Iterable[Row], using: str,
 def _write_model(model: type[StripeModel], rows: list[Row], memberships: list[Membership], connection,
                  cursor, counts: Counts) -> None:
     stored, linked = _stored_state(model, [r.id for r in rows], memberships, connection, cursor)
-    full, stubs, touched = [], [], []
+    full: list[Row] = []
+    stubs: list[Row] = []
+    touched: list[Row] = []
     for row in rows:
         old = stored.get(row.id)
         if old is not None and old[0] > row.stamp:
@@ -144,12 +147,19 @@ def _write_model(model: type[StripeModel], rows: list[Row], memberships: list[Me
 
 def _row_params(row: Row, adapt: "_Adapters", app_values: list[Any]) -> list[Any]:
     """One row's values in the order of ``_Statements.columns``."""
-    values = list(row.values)
+    values = list(_values_of(row))
     for index, func in adapt.adapted:
         value = values[index]
         if value is not None:
             values[index] = func(value)
     return [*_base_values(row, adapt), *values, *app_values]
+
+
+def _values_of(row: Row) -> list[Any]:
+    """The column values of a row that is not a deletion stub (stubs are written apart)."""
+    if row.values is None:
+        raise ValueError(f"{row.model.stripe_object} {row.id}: a deletion stub has no column values")
+    return row.values
 
 
 def _copy_new(model: type[StripeModel], rows: list[Row], statements: "_Statements", adapt: "_Adapters",
@@ -199,7 +209,7 @@ def _removed_children(memberships: Iterable[Membership],
                       written: set[str]) -> dict[dt.datetime, list[str]]:
     """Stored children, linked to a parent whose complete list does not name them, and
     not newer than that list: stamp of the list -> ids to mark deleted."""
-    lists = {(m.link, m.parent_id): m for m in memberships}
+    lists: dict[tuple[str, str | None], Membership] = {(m.link, m.parent_id): m for m in memberships}
     removed = []
     for object_id, stamp, links in linked:
         if object_id in written:
@@ -235,7 +245,7 @@ def _stored_state(model: type[StripeModel], ids: list[str], memberships: Iterabl
         # hundreds of placeholders to quote and parse.
         conditions = [f"{quote(n)} = ANY(%s::text[])" for n in ("id", *link_columns)]
         params = [ids, *(sorted(set(parents[col])) for col in link_columns)]
-        queries = [(" OR ".join(conditions), params)]
+        queries: list[tuple[str, list[Any]]] = [(" OR ".join(conditions), params)]
     else:
         queries = _in_lists(quote, ids, link_columns, parents)
     for where, params in queries:
@@ -315,7 +325,7 @@ def _recordset(rows: list[Row], model: type[StripeModel]) -> str:
     records = []
     for row in rows:
         # Absent keys read as NULL: nulls (most columns of most objects) are left out.
-        record = {name: value for name, value in zip(names, row.values) if value is not None}
+        record = {name: value for name, value in zip(names, _values_of(row)) if value is not None}
         record.update(app_values)
         record["id"] = row.id
         record["stripe_account"] = row.account
@@ -376,7 +386,7 @@ def _adapters(model: type[StripeModel], connection) -> _Adapters:
     return _cached_adapters(model, connection.vendor, timezone)
 
 
-@lru_cache(maxsize=None)
+@model_cache
 def _cached_adapters(model: type[StripeModel], vendor: str, timezone: dt.tzinfo | None) -> _Adapters:
     """Python values -> driver parameters. PostgreSQL's driver takes aware datetimes;
     SQLite and MySQL take Django's text form of a time in the connection's time zone
@@ -419,7 +429,7 @@ class _Statements:
     mark_removed: Callable[[int], str]
 
 
-@lru_cache(maxsize=None)
+@model_cache
 def _statements(model: type[StripeModel], vendor: str) -> _Statements:
     quote = _quote_for(vendor)
     table_name = quote(model._meta.db_table)
@@ -496,7 +506,7 @@ def _statements(model: type[StripeModel], vendor: str) -> _Statements:
     return _Statements(names, recordset, copy_new, upsert, mark_deleted, touch, mark_removed)
 
 
-@lru_cache(maxsize=None)
+@model_cache
 def _app_values(model: type[StripeModel]) -> dict[str, Any]:
     """Column -> value of the app's own columns written when ingest inserts a row."""
     values = table.INGESTED_APP_COLUMNS.get(model.stripe_object, {})

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import weakref
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import stripe
 from django.core.exceptions import FieldDoesNotExist
@@ -26,10 +26,12 @@ from ..exceptions import NoStripeMethods, StripeDjangoError
 from ..ingest.completion import client_pages, complete_lists, cut_off_lists
 from .hook import Answer, capture, is_mirrored, store
 from .previews import unsaved_instances
-from .services import all_services, owners_of
+from .services import Service, all_services, owners_of
 
 if TYPE_CHECKING:
     from ..models.base import StripeModel
+
+    _Instance = TypeVar("_Instance", bound=StripeModel)
 
 __all__ = ["ServiceProxy", "for_row", "for_model", "refresh_from_stripe", "default_client"]
 
@@ -211,21 +213,22 @@ def as_models(result: Any, answers: list[Answer]) -> Any:
     payload = answer.payload
     if answer.preview:
         return unsaved_instances(payload, answer.stamp, answer.account)
-    if not answer.stored:
+    stored = answer.result if answer.stored else None
+    if stored is None:
         return result
     if isinstance(payload, dict) and is_mirrored(payload):
-        return _rows(answer.result.keys)[0]
+        return _rows(stored.keys)[0]
     if isinstance(payload, dict) and payload.get("object") in ("list", "search_result"):
-        return _rows(answer.result.keys)
+        return _rows(stored.keys)
     return result
 
 
-def _rows(keys: list[tuple[type, str]]) -> list[Any]:
+def _rows(keys: list[tuple[type[StripeModel], str]]) -> list[StripeModel]:
     """The rows of ``keys`` in their order: one query per model."""
-    by_model: dict[type, list[str]] = {}
+    by_model: dict[type[StripeModel], list[str]] = {}
     for model, object_id in keys:
         by_model.setdefault(model, []).append(object_id)
-    found = {}
+    found: dict[tuple[type[StripeModel], str], StripeModel] = {}
     for model, ids in by_model.items():
         alias = router.db_for_write(model)  # just written there: read it back from there
         for row in model._default_manager.using(alias).filter(pk__in=ids):
@@ -235,7 +238,7 @@ def _rows(keys: list[tuple[type, str]]) -> list[Any]:
 
 # --- rows ------------------------------------------------------------------------------
 
-def for_row(instance: Any, client: stripe.StripeClient | None = None) -> ServiceProxy:
+def for_row(instance: StripeModel, client: stripe.StripeClient | None = None) -> ServiceProxy:
     """``instance.stripe``: the methods of its SDK service bound to its key and account."""
     object_type = instance.stripe_object
     service, values = _binding(instance)
@@ -244,7 +247,7 @@ def for_row(instance: Any, client: stripe.StripeClient | None = None) -> Service
                         label=f"{object_type} {instance.pk}")
 
 
-def _binding(instance: Any):
+def _binding(instance: StripeModel) -> tuple[Service, tuple[str, ...]]:
     """The owner service of the row's type whose key the row can fill, and the values."""
     object_type = instance.stripe_object
     owners = owners_of(object_type)
@@ -263,7 +266,7 @@ def _binding(instance: Any):
         f"{' or '.join(sorted(set(missing)))}")
 
 
-def _key_values(instance: Any, key: tuple[str, ...], missing: list[str]) -> tuple[str, ...] | None:
+def _key_values(instance: StripeModel, key: tuple[str, ...], missing: list[str]) -> tuple[str, ...] | None:
     """The row's values of a key: the last is the row's own id (unless the type has no
     id of its own, ``type_table.SYNTHETIC_KEYS``); the others are its fields of the
     same names (``customer`` of a tax id, ``account`` of a person)."""
@@ -281,7 +284,7 @@ def _key_values(instance: Any, key: tuple[str, ...], missing: list[str]) -> tupl
     return tuple(values)
 
 
-def _field_id(instance: Any, name: str) -> str | None:
+def _field_id(instance: StripeModel, name: str) -> str | None:
     try:
         attname = getattr(instance._meta.get_field(name), "attname", None)
     except FieldDoesNotExist:
@@ -295,7 +298,7 @@ def _field_id(instance: Any, name: str) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def refresh_from_stripe(instance: Any, client: stripe.StripeClient | None = None) -> Any:
+def refresh_from_stripe(instance: _Instance, client: stripe.StripeClient | None = None) -> _Instance:
     """Fetch the row's object from the API, store it, reload the instance; returns it.
 
     Retrieves with the expansions the mirror keeps (``type_table.RETRIEVE_EXPAND``) and

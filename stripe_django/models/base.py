@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from django.db import models
 
 from . import display
 from .fields import StripeIdField
+
+if TYPE_CHECKING:
+    from stripe import RequestOptions, StripeObject
+
+    from ..mirror.rows import ServiceProxy
 
 
 class StripeQuerySet(models.QuerySet):
@@ -22,18 +27,21 @@ class StripeQuerySet(models.QuerySet):
 
 class StripeManager(models.Manager.from_queryset(StripeQuerySet)):  # type: ignore[misc]
     @property
-    def stripe(self):
+    def stripe(self) -> ServiceProxy:
         """The methods of the type's stripe-python service through the mirrored client
         (``Invoice.objects.stripe.create_preview(...)``); see ``stripe_django.mirror``."""
         from ..mirror.rows import for_model
 
         return for_model(self.model)
 
-    def stripe_create(self, *, options: dict | None = None, **params):
-        """Create the object in Stripe and return its stored row."""
+    def stripe_create(self, *, options: RequestOptions | None = None,
+                      **params: Any) -> StripeModel | StripeObject:
+        """Create the object in Stripe and return its stored row (the SDK's object when
+        the mirror did not store it, with ``MIRROR_FAILURES = "log"``)."""
         return self.stripe.create(options=options, **params)
 
-    async def astripe_create(self, *, options: dict | None = None, **params):
+    async def astripe_create(self, *, options: RequestOptions | None = None,
+                             **params: Any) -> StripeModel | StripeObject:
         """``stripe_create`` for async code (the SDK's ``create_async``)."""
         return await self.stripe.create_async(options=options, **params)
 
@@ -84,8 +92,9 @@ class StripeModel(models.Model):
     class Meta:
         abstract = True
 
-    # True on the unsaved instances a preview returns (stripe_django.mirror.previews).
-    stripe_preview: ClassVar[bool] = False
+    # True on the unsaved instances a preview returns (stripe_django.mirror.previews),
+    # which set it on the instance.
+    stripe_preview: bool = False
 
     def __str__(self) -> str:
         return display.describe(self)
@@ -100,7 +109,7 @@ class StripeModel(models.Model):
         super().save(*args, **kwargs)
 
     @property
-    def stripe(self):
+    def stripe(self) -> ServiceProxy:
         """The stripe-python methods of this object, bound to its id and account, through
         the mirrored client: ``invoice.stripe.finalize_invoice(auto_advance=False)``
         returns the updated row. See ``stripe_django.mirror``."""
@@ -108,13 +117,13 @@ class StripeModel(models.Model):
 
         return for_row(self)
 
-    def refresh_from_stripe(self):
+    def refresh_from_stripe(self) -> Self:
         """Fetch this object from the API, store it and reload this instance."""
         from ..mirror.rows import refresh_from_stripe
 
         return refresh_from_stripe(self)
 
-    async def arefresh_from_stripe(self):
+    async def arefresh_from_stripe(self) -> Self:
         """``refresh_from_stripe`` for async code, run in a thread as Django's
         ``arefresh_from_db`` runs its query."""
         from asgiref.sync import sync_to_async

@@ -8,19 +8,19 @@ default for types not listed there. Never a query: fields not loaded are skipped
 
 from __future__ import annotations
 
-from functools import cache
 from typing import TYPE_CHECKING
 
 from django.db import models
 
 from .. import type_table as table
+from ..caching import model_cache
 from ..money import format_amount
 
 if TYPE_CHECKING:
     from .base import StripeModel
 
 
-@cache
+@model_cache
 def display_fields(model: type[StripeModel]) -> tuple[tuple[str, ...], str | None]:
     """(label fields, amount field) of a model, limited to the fields it has."""
     # Scalar columns only: a nested object (identity report's ``email``) names nothing.

@@ -28,9 +28,24 @@ import random
 import sys
 import time
 from collections import Counter, defaultdict
-from typing import Any, Callable
+from functools import partial
+from typing import TYPE_CHECKING, Any, Callable, Literal, cast
 
 import stripe
+
+if TYPE_CHECKING:
+    # The SDK's parameter types: the seeder's requests are checked against them.
+    from stripe.params import (
+        ChargeCreateParams,
+        CouponCreateParams,
+        CustomerCreateParams,
+        InvoiceItemCreateParams,
+        PaymentIntentCreateParams,
+        RefundCreateParams,
+        SubscriptionCreateParams,
+        SubscriptionCreateParamsItem,
+        TaxRateCreateParams,
+    )
 
 CURRENCY = "usd"
 
@@ -120,20 +135,20 @@ class _Seeder:
     # -- catalogue ---------------------------------------------------------
 
     def tax_rates(self) -> list[str]:
-        specs = [
+        specs: list[TaxRateCreateParams] = [
             {"display_name": "VAT", "percentage": 20, "inclusive": False,
              "jurisdiction": "FR", "description": "French VAT"},
             {"display_name": "GST", "percentage": 10, "inclusive": True,
              "jurisdiction": "AU", "description": "Australian GST"},
         ]
         return [tr.id for tr in (
-            self.attempt("tax_rate", lambda p=p: self.c.tax_rates.create(params=p),
+            self.attempt("tax_rate", partial(self.c.tax_rates.create, params=p),
                          kind="tax_rate") for p in specs) if tr]
 
     def coupons(self, tag: str) -> list[str]:
         # localstripe requires an explicit id; real Stripe accepts one too.
         # The run tag keeps ids unique when seeding the same account twice.
-        specs = [
+        specs: list[CouponCreateParams] = [
             {"id": f"seed-welcome10-{tag}", "name": "Welcome 10%",
              "percent_off": 10, "duration": "once"},
             {"id": f"seed-loyal5usd-{tag}", "name": "Loyalty $5",
@@ -146,12 +161,13 @@ class _Seeder:
         for p in specs:
             # localstripe rejects `name` ("Unexpected name"): probe it once,
             # then create coupons without it.
-            cp = self.attempt("coupon name", lambda p=p: self.c.coupons.create(
-                params=p), kind="coupon", capability=True)
+            cp = self.attempt("coupon name", partial(self.c.coupons.create, params=p),
+                              kind="coupon", capability=True)
             if cp is None:
-                q = {k: v for k, v in p.items() if k != "name"}
-                cp = self.attempt("coupon", lambda q=q: self.c.coupons.create(
-                    params=q), kind="coupon")
+                q = p.copy()
+                q.pop("name", None)
+                cp = self.attempt("coupon", partial(self.c.coupons.create, params=q),
+                                  kind="coupon")
             if cp is not None:
                 out.append(cp.id)
         return out
@@ -160,24 +176,26 @@ class _Seeder:
         """Products, a monthly + yearly plan each, and prices if supported."""
         plans = []
         for name, monthly, yearly in CATALOG:
-            prod = self.attempt("product", lambda name=name: self.c.products.create(
-                params={"name": name, "description": f"The {name} plan",
-                        "metadata": {"tier": name.lower()}}), kind="product")
+            prod = self.attempt("product", partial(self.c.products.create, params={
+                "name": name, "description": f"The {name} plan",
+                "metadata": {"tier": name.lower()}}), kind="product")
             if prod is None:
                 continue
-            for interval, amount in (("month", monthly), ("year", yearly)):
-                plan = self.attempt("plan", lambda i=interval, a=amount: self.c.plans.create(
-                    params={"product": prod.id, "amount": a, "currency": CURRENCY,
-                            "interval": i, "nickname": f"{name} {i}ly"}),
+            intervals: tuple[tuple[Literal["month", "year"], int], ...] = (
+                ("month", monthly), ("year", yearly))
+            for interval, amount in intervals:
+                plan = self.attempt("plan", partial(self.c.plans.create, params={
+                    "product": prod.id, "amount": amount, "currency": CURRENCY,
+                    "interval": interval, "nickname": f"{name} {interval}ly"}),
                     kind="plan")
                 if plan is not None:
                     plans.append(plan.id)
                 # Prices (the modern replacement of plans), if the server has
                 # them; localstripe 1.15 does not (/v1/prices is a 404).
-                self.attempt("price", lambda i=interval, a=amount: self.c.prices.create(
-                    params={"product": prod.id, "unit_amount": a,
-                            "currency": CURRENCY, "recurring": {"interval": i},
-                            "nickname": f"{name} {i}ly (price)"}),
+                self.attempt("price", partial(self.c.prices.create, params={
+                    "product": prod.id, "unit_amount": amount,
+                    "currency": CURRENCY, "recurring": {"interval": interval},
+                    "nickname": f"{name} {interval}ly (price)"}),
                     kind="price", capability=True)
             # One one-time price per product.
             self.attempt("price", lambda: self.c.prices.create(
@@ -191,7 +209,7 @@ class _Seeder:
     def customer(self, i: int, *, failing_card: bool) -> tuple[str, str | None] | None:
         first, last = self.rng.choice(FIRST_NAMES), self.rng.choice(LAST_NAMES)
         city, country, postal = self.rng.choice(CITIES)
-        params = {
+        params: CustomerCreateParams = {
             "name": f"{first} {last}",
             "email": f"{first}.{last}.{i}@example.com".lower().replace("-", ""),
             "phone": f"+1555{self.rng.randrange(10**6, 10**7)}",
@@ -232,8 +250,8 @@ class _Seeder:
         self.note("tok_visa unknown: card sources attached via a token "
                   "created from a raw test card number")
         tok = self.attempt("card token from raw card number", lambda: self.c.tokens.create(
-            params={"card": {"number": "4242424242424242", "exp_month": 12,
-                             "exp_year": 2030, "cvc": "123"}}),
+            params={"card": {"number": "4242424242424242", "exp_month": "12",
+                             "exp_year": "2030", "cvc": "123"}}),
             capability=True)
         if tok is not None:
             self.attempt("card source", lambda: self.c.customers.payment_sources.create(
@@ -249,15 +267,15 @@ class _Seeder:
     def subscription(self, customer: str, plan: str, *, trial: bool,
                      tax_rates: list[str], coupon: str | None,
                      quantity: int):
-        item = {"plan": plan, "quantity": quantity}
-        params: dict[str, Any] = {"customer": customer, "items": [item],
-                                  "metadata": {"seed": "demo"}}
+        item: SubscriptionCreateParamsItem = {"plan": plan, "quantity": quantity}
+        params: SubscriptionCreateParams = {"customer": customer, "items": [item],
+                                            "metadata": {"seed": "demo"}}
         if trial:
             params["trial_period_days"] = 14
         if tax_rates:
             params["default_tax_rates"] = tax_rates
         if coupon and "subscription discount" not in self._unsupported:
-            with_discount = dict(params, discounts=[{"coupon": coupon}])
+            with_discount: SubscriptionCreateParams = {**params, "discounts": [{"coupon": coupon}]}
             sub = self.attempt("subscription discount", lambda: self.c.subscriptions.create(
                 params=with_discount), capability=True)
             if sub is not None:
@@ -267,7 +285,7 @@ class _Seeder:
         if sub is None:
             # Newer Stripe API versions may want `price` instead of `plan`
             # (a plan id is also a valid price id).
-            alt = dict(params, items=[{"price": plan, "quantity": quantity}])
+            alt: SubscriptionCreateParams = {**params, "items": [{"price": plan, "quantity": quantity}]}
             sub = self.attempt("subscription (items[].price)",
                                lambda: self.c.subscriptions.create(params=alt))
         return self.record("subscription", sub) if sub is not None else None
@@ -278,7 +296,7 @@ class _Seeder:
                       tax_rates: list[str]) -> int:
         made = 0
         for n in range(count):
-            params: dict[str, Any] = {
+            params: InvoiceItemCreateParams = {
                 "customer": customer, "currency": CURRENCY,
                 "amount": self.rng.randrange(1000, 50000, 500),
                 "description": f"{self.rng.choice(INVOICE_ITEM_LABELS)} #{n + 1}",
@@ -286,8 +304,8 @@ class _Seeder:
             }
             if tax_rates and n % 3 == 0:
                 params["tax_rates"] = tax_rates[:1]
-            if self.attempt("invoice item", lambda p=params: self.c.invoice_items.create(
-                    params=p), kind="invoiceitem") is not None:
+            if self.attempt("invoice item", partial(self.c.invoice_items.create, params=params),
+                            kind="invoiceitem") is not None:
                 made += 1
         return made
 
@@ -309,8 +327,8 @@ class _Seeder:
     def one_off_charge(self, customer: str, pm: str | None, *,
                        expect_failure: bool = False) -> str | None:
         amount = self.rng.randrange(500, 20000, 100)
-        params = {"amount": amount, "currency": CURRENCY, "customer": customer,
-                  "description": "One-off purchase", "metadata": {"seed": "demo"}}
+        params: ChargeCreateParams = {"amount": amount, "currency": CURRENCY, "customer": customer,
+                                      "description": "One-off purchase", "metadata": {"seed": "demo"}}
         if pm:
             params["source"] = pm
         if "charge via Charges API" in self._unsupported:
@@ -340,12 +358,14 @@ class _Seeder:
         if pm is None:
             return None
         # (localstripe rejects `description` on PaymentIntents.)
-        params = {"amount": amount, "currency": CURRENCY, "customer": customer,
-                  "payment_method": pm, "payment_method_types": ["card"],
-                  "confirm": True, "off_session": True,
-                  "metadata": {"seed": "demo"}}
+        params: dict[str, Any] = {
+            "amount": amount, "currency": CURRENCY, "customer": customer,
+            "payment_method": pm, "payment_method_types": ["card"],
+            "confirm": True, "off_session": True, "metadata": {"seed": "demo"}}
+        # The SDK sends the dict as it is; its types (stripe 16) name only the newer
+        # `allowed_payment_method_types`, which localstripe does not know.
         pi = self.attempt("payment_intent", lambda: self.c.payment_intents.create(
-            params=params), kind="payment_intent")
+            params=cast("PaymentIntentCreateParams", params)), kind="payment_intent")
         if pi is None:
             return None
         charge = pi.latest_charge
@@ -355,7 +375,7 @@ class _Seeder:
         return charge_id
 
     def refund(self, charge: str, amount: int | None) -> None:
-        params: dict[str, Any] = {"charge": charge, "metadata": {"seed": "demo"}}
+        params: RefundCreateParams = {"charge": charge, "metadata": {"seed": "demo"}}
         if amount:
             params["amount"] = amount
         self.attempt("refund", lambda: self.c.refunds.create(params=params),
@@ -420,7 +440,7 @@ def seed_account(client: stripe.StripeClient, *, customers: int = 40,
 
     # Subscriptions.
     subs = []
-    status = Counter()
+    status: Counter[str] = Counter()
     for i, cus_id, _pm in people:
         if not plans:
             break
@@ -454,18 +474,15 @@ def seed_account(client: stripe.StripeClient, *, customers: int = 40,
     rng.shuffle(cancellable)
     n_cancel = max(1, round(len(subs) * 0.15)) if cancellable else 0
     for sub in cancellable[:n_cancel]:
-        if s.attempt("subscription cancel",
-                     lambda sub=sub: s.c.subscriptions.cancel(sub.id)):
+        if s.attempt("subscription cancel", partial(s.c.subscriptions.cancel, sub.id)):
             s.ids["subscription_canceled"].append(sub.id)
     for sub in cancellable[n_cancel:n_cancel + 1]:
-        s.attempt("subscription cancel_at_period_end",
-                  lambda sub=sub: s.c.subscriptions.update(
-                      sub.id, params={"cancel_at_period_end": True}))
+        s.attempt("subscription cancel_at_period_end", partial(
+            s.c.subscriptions.update, sub.id, params={"cancel_at_period_end": True}))
 
     # Final subscription statuses, as the server reports them.
     for sub in subs:
-        got = s.attempt("subscription retrieve",
-                        lambda sub=sub: s.c.subscriptions.retrieve(sub.id))
+        got = s.attempt("subscription retrieve", partial(s.c.subscriptions.retrieve, sub.id))
         status[(got or sub).status] += 1
 
     # Manual invoices, made of invoice items (created after the
@@ -500,8 +517,8 @@ def seed_account(client: stripe.StripeClient, *, customers: int = 40,
 
     # A couple of customer updates (customer.updated events).
     for i, cus_id, _pm in people[:3]:
-        s.attempt("customer update", lambda cus_id=cus_id: s.c.customers.update(
-            cus_id, params={"metadata": {"vip": "true"}}))
+        s.attempt("customer update", partial(
+            s.c.customers.update, cus_id, params={"metadata": {"vip": "true"}}))
 
     result = s.result()
     result["subscription_status"] = dict(status)
@@ -530,9 +547,9 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result, indent=2))
 
     if args.api_key or args.api_base:
-        base = {"api": args.api_base} if args.api_base else None
         run(stripe.StripeClient(args.api_key or "sk_test_demo",
-                                base_addresses=base, max_network_retries=0))
+                                base_addresses={"api": args.api_base} if args.api_base else None,
+                                max_network_retries=0))
         return 0
 
     from .localstripe import LocalStripe

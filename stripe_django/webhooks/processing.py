@@ -280,6 +280,8 @@ def _insert(alias: str, payload: dict[str, Any], endpoint: str | None, failed: s
     row = planner.rows[key]
     received = sql.adapt_time(timezone.now())
     params = [row.id, row.account, row.data_json, sql.adapt_time(row.stamp), row.data_hash, row.deleted]
+    if row.values is None:  # a deletion stub: the envelope checks keep these out
+        raise IngestError("a deletion stub, not an event", object_type="event", object_id=row.id)
     for column, value in zip(sql.event_columns, row.values):
         if value is not None and column.kind in sql.json_kinds:
             value = dumps(value)
@@ -287,11 +289,11 @@ def _insert(alias: str, payload: dict[str, Any], endpoint: str | None, failed: s
             value = sql.adapt_time(value)
         params.append(value)
     if failed:
-        params += [received, endpoint, ProcessingStatus.FAILED.value, failed[:MAX_ERROR_LENGTH], 1, None]
+        params += [received, endpoint, str(ProcessingStatus.FAILED), failed[:MAX_ERROR_LENGTH], 1, None]
     elif processed and sql.insert_claims:
-        params += [received, endpoint, ProcessingStatus.PROCESSED.value, "", 1, received]
+        params += [received, endpoint, str(ProcessingStatus.PROCESSED), "", 1, received]
     else:
-        params += [received, endpoint, ProcessingStatus.PENDING.value, "", 0, None]
+        params += [received, endpoint, str(ProcessingStatus.PENDING), "", 0, None]
 
     def run() -> int:
         if not processed and not sql.insert_claims and _one(connection, sql.status, [row.id]) is not None:
@@ -493,10 +495,10 @@ def _after_commit(outcome: Outcome, alias: str) -> None:
         _failed(outcome, alias, error)
         return
     if failures:
-        receiver, error = failures[0]
+        receiver, raised = failures[0]
         name = getattr(receiver, "__qualname__", repr(receiver))
         # The processing itself was counted as an attempt already.
-        _failed(outcome, alias, error, prefix=f"signal receiver {name} raised: ", logged=True,
+        _failed(outcome, alias, raised, prefix=f"signal receiver {name} raised: ", logged=True,
                 count_attempt=False)
 
 
@@ -577,7 +579,7 @@ def _claim(connection: Any, sql: _Statements, event_id: str, *, force: bool = Fa
     """Mark a stored event processed and lock its row for the caller's transaction;
     False when it was processed already (``force``: claimed whatever its status) or is
     not stored."""
-    processed = ProcessingStatus.PROCESSED.value
+    processed = str(ProcessingStatus.PROCESSED)
     params = [processed, sql.adapt_time(timezone.now()), event_id]
     with connection.cursor() as cursor:
         if force:

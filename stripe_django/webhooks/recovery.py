@@ -198,7 +198,7 @@ def replay_events(event_ids: Iterable[str], *, using: str | None = None, client:
 
 def _unix(value: dt.datetime | int) -> int:
     if isinstance(value, dt.datetime):
-        if timezone.is_naive(value):
-            value = timezone.make_aware(value, dt.timezone.utc)
-        return int(value.timestamp())
+        aware: dt.datetime = (timezone.make_aware(value, dt.timezone.utc)
+                              if timezone.is_naive(value) else value)
+        return int(aware.timestamp())
     return int(value)

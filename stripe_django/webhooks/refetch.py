@@ -50,8 +50,9 @@ def retrieve_path(obj: dict[str, Any]) -> str | None:
         templates = table.RETRIEVE_PATHS[object_type]
         for template in templates or ():
             fields = [name for _, name, _, _ in string.Formatter().parse(template) if name]
-            values = {name: _id_of(obj.get(name)) for name in fields}
-            if all(values.values()):
+            ids = {name: _id_of(obj.get(name)) for name in fields}
+            values = {name: value for name, value in ids.items() if value is not None}
+            if len(values) == len(ids):
                 return template.format(**{k: quote(v, safe="") for k, v in values.items()})
         return None
     object_id = obj.get("id")

@@ -95,6 +95,7 @@ def get_endpoint(name: str | None = None) -> Endpoint:
     """
     tolerance = stripe_settings.WEBHOOK_TOLERANCE
     max_body_size = stripe_settings.WEBHOOK_MAX_BODY_SIZE
+    secrets: list[str] | str | None  # one secret alone is taken as a list of one
     if not name:
         secrets = stripe_settings.require("WEBHOOK_SECRETS")
         name = DEFAULT_ENDPOINT

@@ -13,7 +13,7 @@ Answers never carry a traceback or the payload.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.decorators import method_decorator
@@ -32,6 +32,15 @@ __all__ = ["WebhookView"]
 # A body over the limit is read (not kept) up to this many times the limit to check
 # whether Stripe signed it; a larger one is refused unread.
 TOO_LARGE_TO_CHECK = 16
+
+
+class ReceiveOptions(TypedDict, total=False):
+    """Keyword arguments of :meth:`WebhookView.receive`, passed on to
+    ``processing.receive_event`` (or ``tasks.receive_event_later``)."""
+
+    raw: bytes | None  # the body of an event that cannot be parsed or processed
+    problem: str  # why it cannot be processed ("" when it can)
+    using: str | None  # the database alias
 
 
 @method_decorator(csrf_exempt, name="dispatch")
@@ -152,7 +161,7 @@ class WebhookView(View):
         return self.receive(event, endpoint)
 
     def receive(self, event: dict[str, Any] | None, endpoint: verification.Endpoint,
-                **kwargs: Any) -> processing.Outcome:
+                **kwargs: Unpack[ReceiveOptions]) -> processing.Outcome:
         """Store the event, then process it here, or with ``EVENTS_ON_TASKS`` enqueue
         its processing for a worker."""
         if stripe_settings.EVENTS_ON_TASKS:
