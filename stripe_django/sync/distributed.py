@@ -28,7 +28,7 @@ reads a run's rows), and :mod:`stripe_django.tasks` imports nothing from it.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from django.db import transaction
 from django.utils import timezone
@@ -41,6 +41,11 @@ from .plan import connected_accounts, key_mode, pace, plan_shards, select_lists
 from .ratelimit import RateLimiter
 from .report import SyncReport, TypeReport
 from .shard_worker import FINAL, ShardQueue, alias_for, run_models
+
+if TYPE_CHECKING:
+    import stripe
+
+    from ..models import SyncRun
 
 __all__ = ["enqueue_run", "run_shard", "run_report", "requeue", "worker_hint", "CHANGES"]
 
@@ -77,11 +82,16 @@ def _enqueue(shard_id: int, using: str | None) -> None:
     _shard_queue().enqueue(shard_id, using)
 
 
+def _enqueue_all(shard_ids: list[int], using: str | None) -> None:
+    for shard_id in shard_ids:
+        _enqueue(shard_id, using)
+
+
 def enqueue_run(types: Iterable[str] | None = None, *, account: str | None = None,
                 all_accounts: bool = False, key: str | None = None, full: bool = False,
                 events: bool = True, rate_limit: float | None = None,
                 page_size: int | None = None, using: str | None = None,
-                client: Any = None, workers: int = 1) -> Any:
+                client: stripe.StripeClient | None = None, workers: int = 1) -> SyncRun:
     """Record a run and its shards and enqueue them; returns the :class:`SyncRun`.
     With ``all_accounts`` the connected accounts are listed here, first. ``workers``:
     threads of each shard, which list the created windows of a long list's full pass
@@ -122,7 +132,7 @@ def enqueue_run(types: Iterable[str] | None = None, *, account: str | None = Non
         SyncShard._default_manager.using(db).bulk_create(shards)
         queued = list(SyncShard._default_manager.using(db)
                       .filter(run=run, status=SyncShard.Status.QUEUED).values_list("pk", flat=True))
-        transaction.on_commit(lambda: [_enqueue(pk, using) for pk in queued], using=db)
+        transaction.on_commit(lambda: _enqueue_all(queued, using), using=db)
     return run
 
 

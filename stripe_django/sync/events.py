@@ -17,7 +17,7 @@ from ..ingest import Snapshot
 from ..ingest.events import snapshot_from_event
 from .fetcher import Fetcher, is_unavailable
 from .report import OK, SyncReport, TypeReport
-from .shards import Outbox, Page, Shard
+from .shards import Outbox, Page, Shard, list_spec
 
 __all__ = ["CHANGES", "EVENT_WINDOW_MAX", "EventPlan", "EventsCatchUp", "plan_catch_ups"]
 
@@ -50,11 +50,11 @@ def plan_catch_ups(shards: list[Shard], accounts: list[str | None], names: list[
             continue
         after_by_object: dict[str, int] = {}
         for s in ready:
-            for obj in s.spec.objects:
+            for obj in list_spec(s).objects:
                 after = s.state["events_after"]
                 after_by_object[obj] = min(after, after_by_object.get(obj, after))
         plan = EventPlan(since=min(s.state["events_after"] for s in ready),
-                         cursor_ids=[s.cursor_id for s in ready],
+                         cursor_ids=[s.cursor_id for s in ready if s.cursor_id is not None],
                          after_by_object=after_by_object, all_types=everything)
         t = TypeReport(CHANGES, acct)
         report.types.append(t)
@@ -114,7 +114,7 @@ class EventsCatchUp:
         for event in _oldest_first(events):
             obj = (event.get("data") or {}).get("object") or {}
             object_type = obj.get("object")
-            if object_type not in mirrored:
+            if not isinstance(object_type, str) or object_type not in mirrored:
                 continue
             after = plan.after_by_object.get(object_type)
             if after is None and not plan.all_types:

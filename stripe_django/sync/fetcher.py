@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import threading
 import time
-from typing import Any, Iterator
+from typing import Any, Generator
 
 import stripe
 
@@ -102,9 +102,9 @@ class Fetcher:
 
     def pages(self, path: str, args: tuple, params: dict[str, Any], account: str | None,
               report: TypeReport, starting_after: str | None = None,
-              ) -> Iterator[tuple[list[dict], bool, int]]:
+              ) -> Generator[tuple[list[dict], bool, int], None, None]:
         """Every page from ``starting_after`` on: (objects, has_more, stamp)."""
-        previous: set[str] = set()
+        previous: set[str | None] = set()
         first = True
         while True:
             query = dict(params)
@@ -153,11 +153,7 @@ def names_param(error: stripe.StripeError, param: str) -> bool:
 def retry_after(error: stripe.StripeError, attempt: int) -> float:
     """Seconds to wait after a 429: its ``Retry-After``, else a backoff by ``attempt``."""
     headers = getattr(error, "headers", None) or {}
-    value = None
-    for key in ("Retry-After", "retry-after"):
-        if key in headers:
-            value = headers[key]
-            break
+    value = next((headers[key] for key in ("Retry-After", "retry-after") if key in headers), "")
     try:
         return max(0.0, float(value))
     except (TypeError, ValueError):

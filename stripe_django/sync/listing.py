@@ -19,7 +19,7 @@ from django.utils import timezone
 from .. import type_table as table
 from .fetcher import Fetcher, describe, is_unavailable
 from .marks import HighWater, LowWater, created_of, pass_done
-from .shards import Outbox, Page, Shard
+from .shards import Outbox, Page, Shard, list_spec
 from .windows import find_windows, list_windows
 
 __all__ = ["ShardListing", "PAGES_BEFORE_WINDOWS"]
@@ -39,7 +39,7 @@ class ShardListing:
 
     def run(self) -> None:
         shard = self.shard
-        spec, state, report = shard.spec, shard.state, shard.report
+        spec, state, report = list_spec(shard), shard.state, shard.report
         params = dict(spec.params)
         if not state.get("complete"):
             if state.get("slices"):
@@ -70,7 +70,7 @@ class ShardListing:
 
     def full_pass(self, params: dict[str, Any]) -> None:
         """Everything, from where the cursor's pass stands (``starting_after``)."""
-        if self.shard.spec.parent:
+        if list_spec(self.shard).parent:
             self._full_pass_by_parents()
         else:
             self._full_pass_of_list(params)
@@ -102,9 +102,9 @@ class ShardListing:
         started = state.get("pass_started_at") or timezone.now()
         high = HighWater.of(state)
         finish = pass_done(started)
-        may_slice = shard.spec.created_filter and fetcher.workers > 1
+        may_slice = list_spec(shard).created_filter and fetcher.workers > 1
         listed, first_created, low = 0, None, LowWater(None, ())
-        pages = fetcher.pages(shard.spec.service, (), params, shard.account, shard.report,
+        pages = fetcher.pages(list_spec(shard).service, (), params, shard.account, shard.report,
                               state.get("starting_after"))
         for number, (objs, has_more, stamp) in enumerate(pages, 1):
             for obj in objs:
@@ -159,7 +159,7 @@ class ShardListing:
                 return None
             return {**high.fields(), "last_synced_at": timezone.now(), "last_error": ""}
 
-        if shard.spec.parent:
+        if list_spec(shard).parent:
             walk_state: dict[str, Any] = {}
             pending: list[dict] = []
             for parents, has_more in self._parent_pages(created, None):
@@ -173,7 +173,7 @@ class ShardListing:
                 pending = []
             return
         list_params = params if created is None else {**params, "created": created}
-        for objs, has_more, stamp in fetcher.pages(shard.spec.service, (), list_params,
+        for objs, has_more, stamp in fetcher.pages(list_spec(shard).service, (), list_params,
                                                     shard.account, shard.report):
             objs = [o for o in objs if o.get("id") not in skip]
             for obj in objs:
@@ -186,7 +186,10 @@ class ShardListing:
     def _parent_pages(self, created: dict | None,
                       starting_after: str | None) -> Iterator[tuple[list[dict], bool]]:
         shard = self.shard
-        parent = table.SYNC_LISTS[shard.spec.parent]
+        parent_name = list_spec(shard).parent
+        if parent_name is None:
+            raise TypeError(f"{shard.name} is not a nested list")
+        parent = table.SYNC_LISTS[parent_name]
         params = {k: v for k, v in parent.params.items() if k != "expand"}
         if created:
             params["created"] = created
@@ -195,7 +198,7 @@ class ShardListing:
             yield objs, has_more
 
     def _children(self, parents: list[dict], state: dict[str, Any]) -> list[dict]:
-        shard, fetcher, spec = self.shard, self.fetcher, self.shard.spec
+        shard, fetcher, spec = self.shard, self.fetcher, list_spec(self.shard)
         out: list[dict] = []
         for parent in parents:
             params = dict(spec.params)

@@ -35,10 +35,11 @@ class HighWater:
             created = created_of(obj)
             if created is None:
                 continue
+            object_id = obj.get("id")
             if self.value is None or self._beyond(created, self.value):
-                self.value, self.ids = created, {obj.get("id")}
-            elif created == self.value:
-                self.ids.add(obj.get("id"))
+                self.value, self.ids = created, {object_id} if isinstance(object_id, str) else set()
+            elif created == self.value and isinstance(object_id, str):
+                self.ids.add(object_id)
 
     def fields(self) -> dict[str, Any]:
         return {"created_after": self.value, "created_seen": sorted(i for i in self.ids if i)}

@@ -141,8 +141,8 @@ def format_summary(report: SyncReport, *, show_unavailable: bool = True) -> str:
                                    subsequent_indent="    ", break_on_hyphens=False)
     not_run = [t for t in report.types if t.status in (SKIPPED, PENDING) and not t.notes]
     if not_run:
-        labels = ", ".join(t.name + (f" [{t.account}]" if several_accounts else "") for t in not_run)
-        lines += textwrap.wrap(f"not run ({len(not_run)}): {labels}", width=100,
+        names = ", ".join(t.name + (f" [{t.account}]" if several_accounts else "") for t in not_run)
+        lines += textwrap.wrap(f"not run ({len(not_run)}): {names}", width=100,
                                subsequent_indent="    ", break_on_hyphens=False)
     for note in report.notes:
         lines.append(f"note: {note}")

@@ -38,6 +38,7 @@ from .plan import (connected_accounts, key_mode, list_names, open_shards, pace, 
 from .progress import Progress
 from .ratelimit import RateLimiter
 from .report import OK, PENDING, RUNNING, SKIPPED, UNAVAILABLE, SyncReport, TypeReport
+from .shards import Job
 
 __all__ = ["sync", "WorkerHooks", "SyncReport", "TypeReport", "list_names"]
 
@@ -123,7 +124,8 @@ def sync(types: Iterable[str] | None = None, *, account: str | None = None,
             report.notes.append("the API refused every list with 403: this key may not read the "
                                 "account (a restricted key without read access?)")
         if events:
-            pipeline.drive(plan_catch_ups(shards, accounts, names, report, fetcher, pipeline))
+            catch_ups: list[Job] = list(plan_catch_ups(shards, accounts, names, report, fetcher, pipeline))
+            pipeline.drive(catch_ups)
     except KeyboardInterrupt:
         report.interrupted = True
         for t in report.types:

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from .. import type_table as table
 from .report import TypeReport
 
-__all__ = ["Shard", "Page", "Done", "Outbox", "Job"]
+__all__ = ["Shard", "Page", "Done", "Outbox", "Job", "list_spec"]
 
 
 @dataclass
@@ -62,3 +62,10 @@ class Job(Protocol):
     shard: Shard
 
     def run(self) -> None: ...
+
+
+def list_spec(shard: Shard) -> table.ListSpec:
+    """The list a list shard reads (only the Events API catch-up has none)."""
+    if shard.spec is None:
+        raise TypeError(f"shard {shard.name!r} lists nothing: it is an Events API catch-up")
+    return shard.spec

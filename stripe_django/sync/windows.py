@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from .fetcher import Fetcher, describe, names_param
 from .marks import HighWater, created_of, pass_done
-from .shards import Outbox, Page, Shard
+from .shards import Outbox, Page, Shard, list_spec
 from .slices import (MAX_WINDOWS, MIN_WINDOW_SECONDS, STRIPE_LAUNCH, WINDOWS_PER_WORKER,
                      SliceBook, created_filter, in_window, windows)
 
@@ -67,7 +67,7 @@ def find_windows(shard: Shard, fetcher: Fetcher, params: dict[str, Any], last: d
 def _oldest_floor(shard: Shard, fetcher: Fetcher, params: dict[str, Any], newest: int) -> int:
     """A point at or before the oldest object created before ``newest`` (the search
     :func:`find_windows` describes); raises :class:`NotFiltered`."""
-    spec = shard.spec
+    spec = list_spec(shard)
 
     def older_than(point: int) -> int | None:
         """``created`` of the newest object created before ``point``; None: none."""
@@ -154,7 +154,7 @@ class _WindowLister:
                 return
             fetcher.window_slots.acquire()
             try:
-                listed = fetcher.pages(shard.spec.service, (), query, shard.account, shard.report,
+                listed = fetcher.pages(list_spec(shard).service, (), query, shard.account, shard.report,
                                        window["starting_after"])
                 for objs, has_more, stamp in listed:
                     if self.failed.is_set():
