@@ -119,14 +119,20 @@ def writer(connection, tables: Iterable[PlainTable]) -> Callable[[dict[str, list
     return write
 
 
-def empty(connection, tables: Iterable[str]) -> None:
+def empty(connection, tables: list[str]) -> None:
     """Empty the tables (between rounds; not timed)."""
+    quoted = [connection.ops.quote_name(t) for t in tables]
     with connection.cursor() as cursor:
-        for table in tables:
-            if connection.vendor == "sqlite":
-                cursor.execute(f'DELETE FROM "{table}"')
-            else:
-                cursor.execute(f"TRUNCATE TABLE {connection.ops.quote_name(table)}")
+        if connection.vendor == "postgresql":
+            cursor.execute(f"TRUNCATE TABLE {', '.join(quoted)}")
+        elif connection.vendor == "mysql":
+            cursor.execute("SET FOREIGN_KEY_CHECKS = 0")
+            for table in quoted:
+                cursor.execute(f"TRUNCATE TABLE {table}")
+            cursor.execute("SET FOREIGN_KEY_CHECKS = 1")
+        else:
+            for table in quoted:
+                cursor.execute(f"DELETE FROM {table}")
 
 
 def count(connection, table: str) -> int:
