@@ -35,11 +35,13 @@ def reachable(url: str) -> bool:
 
 
 def urls() -> list[str]:
-    """The databases to measure on: SQLite, then PostgreSQL and MariaDB where a server
-    listens (the quick mode leaves MariaDB out)."""
+    """The databases to measure on, of ``BENCH_DATABASES`` (``sqlite,postgres,mysql``;
+    the quick mode's default: ``sqlite``), where a server listens."""
     from benchmarks.ratios import QUICK
 
-    chosen = [SQLITE_URL, POSTGRES_URL] + ([] if QUICK else [MYSQL_URL])
+    known = {"sqlite": SQLITE_URL, "postgres": POSTGRES_URL, "mysql": MYSQL_URL}
+    names = os.environ.get("BENCH_DATABASES", "sqlite" if QUICK else ",".join(known))
+    chosen = [known[name.strip()] for name in names.split(",") if name.strip()]
     for url in chosen:
         if not reachable(url):
             print(f" {url.split(':')[0]}: skipped, nothing listens at {url}")
