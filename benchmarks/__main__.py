@@ -36,6 +36,10 @@ def main(names: list[str]) -> None:
     for name in modules:
         if names and name not in names and name.removesuffix("_bench") not in names:
             continue
+        if QUICK and not names and name == "djstripe_bench":
+            print("== djstripe_bench: skipped in the quick mode (its migrations alone take a minute); "
+                  "`python -m benchmarks djstripe` runs it")
+            continue
         print(f"== {name} (load average %.1f %.1f %.1f)" % os.getloadavg())
         importlib.import_module(f"benchmarks.{name}").run()
         sys.stdout.flush()
