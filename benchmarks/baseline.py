@@ -91,9 +91,10 @@ def writer(connection, tables: Iterable[PlainTable]) -> Callable[[dict[str, list
     raw = connection.connection
     columns = {t.table: t.columns for t in tables}
     vendor = connection.vendor
+    quote = "`" if vendor == "mysql" else '"'
+    names = {table: ", ".join(quote + c + quote for c in cols) for table, cols in columns.items()}
     if vendor == "postgresql":
-        copies = {table: f'COPY "{table}" ({", ".join(f"{chr(34)}{c}{chr(34)}" for c in cols)}) FROM STDIN'
-                  for table, cols in columns.items()}
+        copies = {table: f'COPY "{table}" ({names[table]}) FROM STDIN' for table in columns}
 
         def write(rows: dict[str, list]) -> None:
             with raw.transaction(), raw.cursor() as cursor:
@@ -103,9 +104,9 @@ def writer(connection, tables: Iterable[PlainTable]) -> Callable[[dict[str, list
                             copy.write_row(row)
         return write
 
-    quote, mark = ("`", "%s") if vendor == "mysql" else ('"', "?")
-    inserts = {table: f"INSERT INTO {quote}{table}{quote} ({', '.join(quote + c + quote for c in cols)}) "
-                      f"VALUES ({', '.join([mark] * len(cols))})" for table, cols in columns.items()}
+    mark = "%s" if vendor == "mysql" else "?"
+    inserts = {table: f"INSERT INTO {quote}{table}{quote} ({names[table]}) VALUES ({', '.join([mark] * len(cols))})"
+               for table, cols in columns.items()}
 
     def write(rows: dict[str, list]) -> None:
         cursor = raw.cursor()

@@ -149,11 +149,15 @@ def run() -> None:
         finally:
             for side in sides:
                 side.close()
+    per_cpu = lambda r: r[0] / r[2]  # noqa: E731 - objects per CPU-second
+    per_second = lambda r: r[0] / r[1]  # noqa: E731 - objects per second of wall time
     for command, key, what, figure, unit in (
-            ("ingest customers", "djstripe.ingest.customers", f"ingest of {CUSTOMERS:,} customers", lambda r: r[0] / r[2], "objects per CPU-s"),
-            ("ingest invoices", "djstripe.ingest.invoices", f"ingest of {INVOICES:,} invoices x 5 lines", lambda r: r[0] / r[2],
-             "objects per CPU-s"),
-            ("sync", "djstripe.sync.customers", f"sync of {CUSTOMERS:,} customers from the stub", lambda r: r[0] / r[1], "objects/s")):
+            ("ingest customers", "djstripe.ingest.customers", f"ingest of {CUSTOMERS:,} customers",
+             per_cpu, "objects per CPU-s"),
+            ("ingest invoices", "djstripe.ingest.invoices", f"ingest of {INVOICES:,} invoices x 5 lines",
+             per_cpu, "objects per CPU-s"),
+            ("sync", "djstripe.sync.customers", f"sync of {CUSTOMERS:,} customers from the stub",
+             per_second, "objects/s")):
         ours, theirs = results[command]["stripe_django"], results[command]["dj-stripe"]
         stored = sorted({r[0] for r in ours}), sorted({r[0] for r in theirs})
         compare(f"{what} (stored per run: ours {stored[0]}, dj-stripe {stored[1]})", "dj-stripe 2.11",

@@ -34,7 +34,7 @@ import tempfile
 import time
 from urllib.parse import urlparse
 
-from benchmarks.ratios import ROUNDS, QUICK, Sample, compare, record, scaled, spread, timed
+from benchmarks.ratios import QUICK, ROUNDS, Sample, compare, record, scaled, spread, timed
 from stripe_django.testing.stripe_stub import StripeStub, stub_process
 
 API_KEY = "sk_test_bench"
