@@ -115,7 +115,6 @@ TARGETS = [
     ("ingest.invoices.postgresql", "ingest invoices x 5 lines, per CPU-s, / plain COPY", ">=", 0.85),
     ("djstripe.ingest.customers", "ingest customers, per CPU-s, / dj-stripe 2.11", ">=", 80),
     ("djstripe.ingest.invoices", "ingest invoices x 5 lines, per CPU-s, / dj-stripe 2.11", ">=", 80),
-    ("djstripe.sync.customers", "sync customers, objects/s, / dj-stripe 2.11", ">=", 80),
     ("sync.customers.postgresql", "sync customers from the stub, objects/s, / fetch + plain COPY", ">=", 0.85),
     ("sync.rss_growth.postgresql", "sync: RSS growth after the first tenth of the pages (MB)", "<=", 10),
     ("webhooks.inline.cpu.postgresql", "webhooks inline, events per server CPU-s, / empty-view floor", ">=", 0.5),
