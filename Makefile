@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 MYSQL_URL ?= mysql://root@127.0.0.1:3306/test
 
-.PHONY: venv dist typecheck test test-postgres test-mysql test-django60 test-django61 test-matrix test-fresh-site bench bench-djstripe demo models docs sdist check-sdist clean browser-deps
+.PHONY: venv dist typecheck test test-postgres test-mysql test-django60 test-django61 test-matrix test-fresh-site bench bench-quick bench-djstripe demo models docs sdist check-sdist clean browser-deps
 
 $(INSTALLED): pyproject.toml sdk-pin.txt
 	$(PYTHON) -m venv $(VENV)
@@ -84,11 +84,21 @@ browser-deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
 	fi
 
+# Every figure beside a baseline measured in the same run, as a ratio to it, rounds
+# interleaved (BENCH_ROUNDS, default 3), then the targets' table (benchmarks/ratios.py).
+# The test databases are made from BENCH_POSTGRES_URL and BENCH_MYSQL_URL (default
+# .../bench); BENCH_DATABASES=sqlite,postgres,mysql chooses. bench-quick: small counts,
+# SQLite only, under a minute: to see that the benchmarks work, not to read figures.
 bench: venv
 	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python -m benchmarks
 
-# dj-stripe 2.11 in a virtualenv of its own (never in .venv), then the side-by-side sync.
+bench-quick: venv
+	$(BIN)/pip install --quiet -e '.[bench]'
+	BENCH_QUICK=1 $(BIN)/python -m benchmarks
+
+# dj-stripe 2.11 in a virtualenv of its own (never in .venv), then the side-by-side
+# ingest and sync (make bench runs it too once the virtualenv exists).
 DJSTRIPE_VENV ?= /tmp/djstripe-venv
 bench-djstripe: venv
 	test -x $(DJSTRIPE_VENV)/bin/python || $(PYTHON) -m venv $(DJSTRIPE_VENV)

@@ -1,9 +1,10 @@
 """How fast this machine runs Python and PostgreSQL, apart from stripe_django's code.
 
-The figures of ``make bench`` are absolute (objects per second), and the machines they
-are taken on differ: a session's 2-core VM ran the same code at 2.5x the speed of the
-next one's. These two reference workloads do not involve the project, so their times
-say how two machines compare, and a figure can be read against its machine.
+The machines ``make bench`` runs on differ: a session's 2-core VM ran the same code at
+2.5x the speed of the next one's. Its figures are therefore read as ratios to baselines
+measured in the same run (:mod:`benchmarks.ratios`); the absolute figures printed
+beside them still depend on the machine. These two reference workloads do not involve
+the project, so their times say how two machines compare.
 """
 
 from __future__ import annotations

@@ -1,24 +1,28 @@
-"""Ingest throughput: ``upsert_many`` of customers and of invoices with their lines.
+"""Ingest: ``upsert_many`` against a plain bulk load of the same rows, in the same run.
 
-Prints objects per second for 10,000 customers and 2,000 invoices with 5 lines each,
-written in pages of 100 (as the sync does), on SQLite and PostgreSQL: first into an
-empty table (inserts), then the same objects again with a newer stamp (re-sync).
+For 10,000 customers and for 2,000 invoices with 5 lines each, in pages of 100 (as the
+sync hands them over), rounds interleaved: the baseline (:mod:`benchmarks.baseline`: no
+project code; on PostgreSQL a psycopg ``COPY`` per table and page, on SQLite and
+MariaDB an ``executemany`` INSERT, one transaction per page) into the emptied tables,
+then ``upsert_many`` into the emptied tables, then ``upsert_many`` of the same objects
+again with a newer stamp (a re-sync of unchanged objects).
 
-Two figures per line: objects per second of wall time, and objects per CPU-second of
-this process plus the PostgreSQL backend serving it (read from /proc when the server
-runs on this machine). The client waits for each statement, so on a quiet machine the
-two agree; on a busy one the second is the one to trust.
+Figures: objects per CPU-second of this process plus the database server serving it
+(PostgreSQL backends and the MariaDB connection's thread, read from /proc; SQLite runs
+in this process), and the ratio ours / baseline of each round. On a quiet machine
+objects per wall-second tell the same; on a busy one the CPU figure is the one to trust.
 """
 
 from __future__ import annotations
 
-import os
 import sys
-import time
 
-from benchmarks.django_env import POSTGRES_URL, SQLITE_URL, database, in_subprocess
+from benchmarks.baseline import PlainTable, count, empty, server_cpu, writer
+from benchmarks.django_env import database, in_subprocess, urls
+from benchmarks.ratios import ROUNDS, compare, scaled, timed
 
 PAGE = 100
+STAMP = 1_800_000_000
 
 
 def _pages(objs: list, size: int = PAGE):
@@ -26,61 +30,73 @@ def _pages(objs: list, size: int = PAGE):
         yield objs[start:start + size]
 
 
-def _backend_pid() -> int | None:
+def _dataset(name: str, objs: list, tables: list[PlainTable], units: int) -> None:
+    """Interleaved rounds of the baseline and ours on one list of objects; ``units``:
+    objects counted per run (the top-level ones)."""
     from django.db import connection
 
-    if connection.vendor != "postgresql":
-        return None
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        pid = cursor.fetchone()[0]
-    return pid if os.path.exists(f"/proc/{pid}/stat") else None
-
-
-def _cpu_seconds(pid: int | None) -> float:
-    if pid is None:
-        return 0.0
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _measure(label: str, objs: list, stamp: int, unit_count: int) -> None:
     from stripe_django.sync import upsert_many
 
-    backend = _backend_pid()
-    cpu_before = time.process_time() + _cpu_seconds(backend)
-    started = time.perf_counter()
-    for page in _pages(objs):
-        upsert_many(page, stamp=stamp)
-    seconds = time.perf_counter() - started
-    cpu = time.process_time() + _cpu_seconds(backend) - cpu_before
-    print(f"  {label:<44} {unit_count / seconds:>9,.0f} objects/s  ({seconds:.2f} s);"
-          f" {unit_count / cpu:>9,.0f} per CPU-second")
+    names = [t.table for t in tables]
+    plain_write = writer(connection, tables)
+    server = server_cpu(connection)
+    pages = list(_pages(objs))
+    stored: dict[str, list[int]] = {"plain": [], "ours": []}
+
+    def plain():
+        for page in pages:
+            rows: dict[str, list] = {}
+            for obj in page:
+                tables[0].rows(obj, rows)
+            plain_write(rows)
+
+    def ours_new():
+        for page in pages:
+            upsert_many(page, stamp=STAMP)
+
+    def ours_again():
+        for page in pages:
+            upsert_many(page, stamp=STAMP + 100)
+
+    figures: dict[str, list[float]] = {"plain": [], "new": [], "again": []}
+    for _ in range(ROUNDS):
+        for label, run in (("plain", plain), ("new", ours_new), ("again", ours_again)):
+            if label != "again":
+                empty(connection, names)
+            sample = timed(run, server)
+            figures[label].append(units / sample.cpu)
+            if label != "again":
+                stored["plain" if label == "plain" else "ours"].append(sum(count(connection, t) for t in names))
+    rows = {k: sorted(set(v)) for k, v in stored.items()}
+    vendor = connection.vendor
+    print(f" {vendor}, {name} (rows stored per run: plain {rows['plain']}, ours {rows['ours']}):")
+    dataset = "customers" if "customers" in name else "invoices"
+    compare("new objects", "plain bulk load", figures["plain"], figures["new"], "objects per CPU-s",
+            key=f"ingest.{dataset}.{vendor}")
+    compare("the same again, unchanged (re-sync)", "plain bulk load (new)", figures["plain"],
+            figures["again"], "objects per CPU-s", key=f"ingest.{dataset}_resync.{vendor}")
 
 
 def measure(url: str) -> None:
     with database(url):
         from django.db import connection
 
+        from stripe_django.models import Customer, Invoice, InvoiceLineItem
         from stripe_django.testing import payloads
 
-        print(f" {connection.vendor}:")
+        n_customers, n_invoices = scaled(10_000, 500), scaled(2_000, 100)
+        vendor = connection.vendor
         customers = [payloads.customer_current(f"cus_bench{i:06d}", email=f"c{i}@example.com")
-                     for i in range(10_000)]
-        invoices = [payloads.invoice_current(f"in_bench{i:06d}", n_lines=5) for i in range(2_000)]
-        _measure("10,000 customers, new", customers, 1_800_000_000, len(customers))
-        _measure("10,000 customers, unchanged (re-sync)", customers, 1_800_000_100, len(customers))
-        for c in customers:
-            c["description"] = "changed"
-        _measure("10,000 customers, all changed", customers, 1_800_000_200, len(customers))
-        _measure("2,000 invoices x 5 lines, new (invoices/s)", invoices, 1_800_000_000, len(invoices))
-        _measure("2,000 invoices x 5 lines, new+lines (rows/s)", [payloads.invoice_current(
-            f"in_rows{i:06d}", n_lines=5) for i in range(2_000)], 1_800_000_000, 2_000 * 7)
+                     for i in range(n_customers)]
+        _dataset(f"{n_customers:,} customers", customers, [PlainTable(Customer, vendor, STAMP)], n_customers)
+        invoices = [payloads.invoice_current(f"in_bench{i:06d}", n_lines=5) for i in range(n_invoices)]
+        lines = PlainTable(InvoiceLineItem, vendor, STAMP)
+        _dataset(f"{n_invoices:,} invoices x 5 lines", invoices,
+                 [PlainTable(Invoice, vendor, STAMP, {"lines": lines}), lines], n_invoices)
 
 
 def run() -> None:
-    for url in (SQLITE_URL, POSTGRES_URL):
+    for url in urls():
         in_subprocess("benchmarks.ingest_bench", url)
 
 

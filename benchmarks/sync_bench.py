@@ -1,34 +1,48 @@
-"""Sync throughput, request-rate use and memory, against a local stub of the Stripe API.
+"""Sync: ``sync()`` against "fetch the same pages + plain COPY per page", in the same run.
 
-Prints:
+Prints, rounds interleaved, on each database:
 
-1. objects/s of ``sync()`` of 20,000 customers from a local server, in a process of its
-   own, that serves pages rendered in advance (on SQLite, then PostgreSQL);
+1. the baseline: the stub's pages of 100 customers fetched one after the other over one
+   keep-alive HTTP connection, parsed by orjson, each stored in one transaction by the
+   plain loader of :mod:`benchmarks.baseline` (no project code); then ``sync()`` of the
+   same customers from the same stub into the emptied tables. Objects per second of
+   wall time (the figure of the target), objects per CPU-second of this process plus
+   the database server, and ours / baseline of each round; and the RSS of the syncing
+   process, sampled at every page: its growth after the first tenth of the pages
+   (memory must stay flat);
 2. with ``workers=4``, a server that adds 200 ms to every request and lets through
    15 requests/s (answering 429 with ``Retry-After`` beyond that), the achieved request
    rate as a share of that limit (target: at least 80%);
-3. the peak memory (RSS) of a process syncing 100,000 customers, sampled as it goes
+3. one list at 200 ms per request, in one go (``workers=1``) and cut into created
+   windows (``workers=8``): objects per second of each and their ratio;
+4. the peak memory (RSS) of a process syncing 100,000 customers, sampled as it goes
    (target: flat, under 200 MB).
 
-The stub is the tests' (:class:`stripe_django.testing.stripe_stub.StripeStub`): it
-serves generated objects, newest first, with Stripe's pagination and ``created``
-filters; object ``i`` is computed from ``i``, so the server holds nothing in memory.
+The stub is the tests' (:class:`stripe_django.testing.stripe_stub.StripeStub`), in a
+process of its own with its pages rendered in advance for 1 (so its work is not this
+process's; it shares the machine's cores all the same).
 """
 
 from __future__ import annotations
 
+import http.client
 import os
 import resource
 import subprocess
 import sys
 import tempfile
 import time
+from urllib.parse import urlparse
 
+from benchmarks.ratios import QUICK, ROUNDS, Sample, compare, record, scaled, spread, timed
 from stripe_django.testing.stripe_stub import StripeStub, stub_process
+
+API_KEY = "sk_test_bench"
+STAMP = 1_800_000_000
 
 
 def _settings(api_base: str, **extra) -> dict:
-    return {"API_KEY": "sk_test_bench", "API_BASE": api_base, "MAX_NETWORK_RETRIES": 0, **extra}
+    return {"API_KEY": API_KEY, "API_BASE": api_base, "MAX_NETWORK_RETRIES": 0, **extra}
 
 
 def _rss_mb() -> float:
@@ -36,24 +50,84 @@ def _rss_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def measure_throughput(n: int = 20_000) -> None:
+def _fetch_and_copy(api_base: str, table, write) -> int:
+    """The baseline: every page of the customer list, one request after the other, each
+    page stored in one transaction. Returns the objects stored."""
+    import orjson
+
+    address = urlparse(api_base)
+    conn = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+    after, stored = "", 0
+    try:
+        while True:
+            conn.request("GET", "/v1/customers?limit=100" + (f"&starting_after={after}" if after else ""),
+                         headers=headers)
+            response = conn.getresponse()
+            page = orjson.loads(response.read())
+            if response.status != 200:
+                raise RuntimeError(f"the stub answered {response.status}: {page}")
+            rows: dict[str, list] = {}
+            for obj in page["data"]:
+                table.rows(obj, rows)
+            write(rows)
+            stored += len(page["data"])
+            if not page["has_more"]:
+                return stored
+            after = page["data"][-1]["id"]
+    finally:
+        conn.close()
+
+
+def measure_ratio(n: int) -> None:
     from django.db import connection
     from django.test.utils import override_settings
 
-    from stripe_django.models import Customer
+    from benchmarks.baseline import PlainTable, count, empty, server_cpu, writer
+    from stripe_django.models import Customer, SyncCursor, SyncRun, SyncShard
     from stripe_django.sync import sync
 
+    vendor = connection.vendor
+    table = PlainTable(Customer, vendor, STAMP)
+    write = writer(connection, [table])
+    server = server_cpu(connection)
+    tables = [m._meta.db_table for m in (Customer, SyncCursor, SyncShard, SyncRun)]
+    growth: list[float] = []
+    peaks: list[float] = []
+    stored: dict[str, set[int]] = {"plain": set(), "ours": set()}
+
     with stub_process({"customers": n}) as api_base:
-        with override_settings(STRIPE_DJANGO=_settings(api_base, SYNC_RATE_LIMIT=10_000)):
-            cpu = time.process_time()
-            started = time.perf_counter()
-            report = sync(["customer"], events=False)
-            seconds = time.perf_counter() - started
-            cpu = time.process_time() - cpu
-    assert Customer.objects.count() == n, report
-    print(f"  throughput ({connection.vendor}): {n:,} customers from pre-rendered pages in "
-          f"{seconds:.2f} s = {n / seconds:,.0f} objects/s ({report.requests} requests of 100; "
-          f"this process used {cpu:.2f} CPU-s = {n / cpu:,.0f} objects per CPU-second)")
+        def plain() -> Sample:
+            empty(connection, tables)
+            sample = timed(lambda: _fetch_and_copy(api_base, table, write), server)
+            stored["plain"].add(count(connection, table.table))
+            return sample
+
+        def ours() -> Sample:
+            empty(connection, tables)
+            rss: list[float] = []
+            with override_settings(STRIPE_DJANGO=_settings(api_base, SYNC_RATE_LIMIT=10_000)):
+                sample = timed(lambda: sync(["customer"], events=False, on_page=lambda r: rss.append(_rss_mb())),
+                               server)
+            stored["ours"].add(count(connection, table.table))
+            growth.append(max(rss) - rss[len(rss) // 10])
+            peaks.append(max(rss))
+            return sample
+
+        results = {"plain": [], "ours": []}
+        for _ in range(ROUNDS):
+            results["plain"].append(plain())
+            results["ours"].append(ours())
+    print(f" {vendor}, {n:,} customers from the stub (stored per run: plain {sorted(stored['plain'])}, "
+          f"ours {sorted(stored['ours'])}):")
+    base, mine = results["plain"], results["ours"]
+    compare("objects per second (wall)", "fetch + plain bulk load", [n / s.wall for s in base],
+            [n / s.wall for s in mine], "objects/s", key=f"sync.customers.{vendor}")
+    compare("objects per CPU-second (client + server)", "fetch + plain bulk load", [n / s.cpu for s in base],
+            [n / s.cpu for s in mine], "objects per CPU-s", key=f"sync.customers_cpu.{vendor}")
+    print(f"    RSS of the syncing process: peak {spread(peaks, 0)} MB; growth after the first "
+          f"tenth of the pages {spread(growth, 1)} MB", flush=True)
+    record(f"sync.rss_growth.{vendor}", growth)
 
 
 def measure_rate_share(limit: float = 15.0, latency: float = 0.2, pages: int = 80) -> None:
@@ -87,6 +161,7 @@ def measure_one_list(latency: float = 0.2, pages: int = 100) -> None:
     from stripe_django.sync import sync
 
     count = pages * 100
+    rates = []
     for workers in (1, 8):
         Customer.objects.all().delete()
         SyncCursor.objects.all().delete()
@@ -99,6 +174,8 @@ def measure_one_list(latency: float = 0.2, pages: int = 100) -> None:
               f"customers in {seconds:.1f} s = {count / seconds:,.0f} objects/s "
               f"({stub.served} requests, {stub.served / seconds:.1f} req/s of the 100 allowed); "
               f"ok={report.ok and Customer.objects.count() == count}")
+        rates.append(count / seconds)
+    print(f"  one list: workers=8 / workers=1 = {rates[1] / rates[0]:.1f}x the objects per second")
 
 
 def measure_memory(n: int = 100_000) -> None:
@@ -124,7 +201,13 @@ def _memory_child(api_base: str, n: int) -> None:
     from stripe_django.models import Customer
     from stripe_django.sync import sync
 
-    call_command("migrate", verbosity=0)
+    if QUICK:  # tables from the models, as benchmarks.django_env.quick_schema
+        from django.apps import apps
+
+        with override_settings(MIGRATION_MODULES={a.label: None for a in apps.get_app_configs()}):
+            call_command("migrate", run_syncdb=True, verbosity=0)
+    else:
+        call_command("migrate", verbosity=0)
     baseline = _rss_mb()
     samples: list[float] = []
 
@@ -144,28 +227,24 @@ def _memory_child(api_base: str, n: int) -> None:
 
 
 def run() -> None:
-    from benchmarks.django_env import POSTGRES_URL, SQLITE_URL, in_subprocess
+    from benchmarks.django_env import SQLITE_URL, in_subprocess, urls
 
-    in_subprocess("benchmarks.sync_bench", SQLITE_URL, "speed")
+    for url in urls():
+        in_subprocess("benchmarks.sync_bench", url, "ratio")
+    in_subprocess("benchmarks.sync_bench", SQLITE_URL, "rate")
     in_subprocess("benchmarks.sync_bench", SQLITE_URL, "one-list")
-    in_subprocess("benchmarks.sync_bench", POSTGRES_URL, "throughput")
-    measure_memory()
+    measure_memory(scaled(100_000, 5_000))
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["memory"]:
         _memory_child(sys.argv[2], int(sys.argv[3]))
-    elif sys.argv[2:3] == ["one-list"]:
+    elif len(sys.argv) >= 3:
         from benchmarks.django_env import database
 
         with database(sys.argv[1]):
-            measure_one_list()
-    elif sys.argv[2:3] in (["speed"], ["throughput"]):
-        from benchmarks.django_env import database
-
-        with database(sys.argv[1]):
-            measure_throughput()
-            if sys.argv[2] == "speed":
-                measure_rate_share()
+            {"ratio": lambda: measure_ratio(scaled(20_000, 1_000)),
+             "rate": lambda: measure_rate_share(pages=scaled(80, 3)),
+             "one-list": lambda: measure_one_list(pages=scaled(100, 5))}[sys.argv[2]]()
     else:
         run()

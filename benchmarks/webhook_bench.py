@@ -1,43 +1,39 @@
-"""Webhook endpoint throughput and latency under a real WSGI server.
+"""Webhook endpoint: events per server CPU-second and p99, as ratios to an empty view.
 
-``run()``: for SQLite (a file, WAL, immediate transactions) and PostgreSQL, first the
-server's own work per event, in a process calling Django's WSGI handler directly, one
-delivery after another (no HTTP, no senders beside it). Then start the
-project under Django's threaded WSGI server (the one ``runserver`` uses: HTTP/1.1,
-keep-alive, a thread per connection) on 127.0.0.1 in a child process, with persistent
-database connections. Then 32 concurrent senders POST signed events to
-``stripe/webhook/`` and wait for each answer: the figures are events per second of wall
-time, events per CPU-second of the server process (throughput per core), and p50/p99
-latency of a delivery as the sender sees it. Each event is verified, stored and
-processed (a customer created or updated) before the 200 comes back.
+``run()``: on SQLite (a file, WAL, immediate transactions), PostgreSQL and MariaDB, two
+servers on 127.0.0.1, each in a child process with a test database of its own and
+persistent connections: gunicorn (one worker process per core, gthread workers with 8
+threads each, ``WEBHOOK_BENCH_THREADS``) when it is installed (the ``bench`` extra),
+else Django's threaded WSGI server. The first serves the project's ``stripe/webhook/``
+with events processed inline, and the floor: ``bench/empty/``, an empty view that
+reads the body and answers 200 (same server, middleware and senders; no database, no
+project code: no webhook endpoint can cost its server less per request). The second
+serves the tasks path (``EVENTS_ON_TASKS``: the view stores the event and enqueues its
+processing, on django-tasks-db, or django-tasks-rq with ``WEBHOOK_BENCH_TASKS=rq`` and
+the Redis at ``REDIS_URL``, default database 6; no worker runs).
 
-When gunicorn is installed (it is no dependency of the project), the same runs again
-under gunicorn: one worker process per core, gthread workers with 8 threads each
-(``WEBHOOK_BENCH_THREADS``). ``WEBHOOK_BENCH_TASKS=db`` or ``=rq`` measures the tasks
-path instead, on django-tasks-db or django-tasks-rq (see ``_tasks_path``).
+Rounds interleaved: floor, inline, tasks, floor, ... In each, 32 concurrent senders
+(this process, on the same cores) POST signed events (mostly new customers, some
+updates of a few hot ones, some redeliveries) and wait for each answer. Figures: events
+per CPU-second of the server process and its workers, and p99 latency as the senders
+see it; each as a ratio to the floor's of the same round.
 
-Before the events, the floor: the same server, middleware and senders, posting the same
-bodies to an empty view that reads the body and answers 200 (``bench/empty/``, no
-database, no project code). No webhook endpoint of any project can cost its server less
-per request than that; the figures of the events are to be read against it.
+``python -m benchmarks.webhook_bench in-process URL [PATH]``: the server's own CPU per
+event without HTTP (the WSGI handler called directly, one delivery after another).
 
-Bounded: 3,000 events per database (``WEBHOOK_BENCH_EVENTS``), at most 60 s of load;
-loopback only; the server is stopped, and its database dropped, at the end. The senders
-run in this process, on the same cores as the server, so the wall-clock rate is lower
-than the server alone could do. The per-CPU-second figure under load includes what
-sharing two cores with 32 connections costs the server (switching, cold caches); the
-in-process figure leaves it out.
+Bounded: 3,000 events per run (``WEBHOOK_BENCH_EVENTS``; 300 in the quick mode), at
+most 60 s of load each; the servers are stopped, and their databases dropped, at the end.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import http.client
 import json
 import os
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -45,16 +41,17 @@ import threading
 import time
 from pathlib import Path
 
+from benchmarks.ratios import QUICK, ROUNDS, compare, spread
+
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "whsec_bench"
 SENDERS = 32
-EVENTS = int(os.environ.get("WEBHOOK_BENCH_EVENTS", "3000"))
-WARMUP = 200
+EVENTS = int(os.environ.get("WEBHOOK_BENCH_EVENTS", "300" if QUICK else "3000"))
+WARMUP = 50 if QUICK else 200
 MAX_SECONDS = 60.0
 # Threads of each gunicorn worker process (one process per core): a request spends most
 # of its time waiting for the database, so more threads than cores keep the cores busy.
 THREADS = int(os.environ.get("WEBHOOK_BENCH_THREADS", "8"))
-POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/bench_webhooks")
 
 
 def __getattr__(name: str):
@@ -143,6 +140,8 @@ def serve(url: str, server: str = "django") -> None:
     from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
     from django.test.utils import setup_databases, teardown_databases
 
+    from benchmarks.django_env import quick_schema
+
     class Quiet(WSGIRequestHandler):
         # wsgiref writes the headers and the body of a response separately; with Nagle's
         # algorithm on, the body then waits for the client's delayed ACK (~40 ms).
@@ -151,6 +150,7 @@ def serve(url: str, server: str = "django") -> None:
         def log_message(self, format, *args):  # noqa: A002
             pass
 
+    quick_schema()
     old = setup_databases(verbosity=0, interactive=False)
     try:
         if server == "gunicorn":
@@ -239,6 +239,9 @@ def in_process(url: str, events: int = 2000, path: str = WEBHOOK_PATH) -> None:
     from django.db import connection, connections
     from django.test.utils import CaptureQueriesContext, setup_databases, teardown_databases
 
+    from benchmarks.django_env import quick_schema
+
+    quick_schema()
     old = setup_databases(verbosity=0, interactive=False)
     try:
         app = WSGIHandler()
@@ -370,43 +373,77 @@ def _cpu_seconds(pid: int) -> float:
     return total + sum(_cpu_seconds(child) for child in children)
 
 
-def measure(url: str, *, server: str = "django", events: int = EVENTS, senders: int = SENDERS,
-            path: str = WEBHOOK_PATH) -> None:
+@contextlib.contextmanager
+def server_process(url: str, server: str, tasks: str | None = None):
+    """A server child (``serve``) for ``url``, on the tasks path when ``tasks`` is given;
+    yields ``(port, pid)``. Closing its stdin stops it; it drops its database."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     env.pop("DJANGO_SETTINGS_MODULE", None)
+    env.pop("WEBHOOK_BENCH_TASKS", None)
+    if tasks:
+        env["WEBHOOK_BENCH_TASKS"] = tasks
     child = subprocess.Popen([sys.executable, "-m", "benchmarks.webhook_bench", "serve", url, server],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=ROOT, env=env, text=True)
     try:
         line = child.stdout.readline()
         if not line.startswith("PORT "):
             raise RuntimeError(f"the server did not start (exit code {child.wait()})")
-        port = int(line.split()[1])
-        _send(port, _events(WARMUP, 10_000_000), min(senders, 8), time.monotonic() + MAX_SECONDS, path)
-        load = _events(events, 0)
-        cpu_before, started = _cpu_seconds(child.pid), time.perf_counter()
-        latencies, statuses = _send(port, load, senders, time.monotonic() + MAX_SECONDS, path)
-        wall, cpu = time.perf_counter() - started, _cpu_seconds(child.pid) - cpu_before
+        yield int(line.split()[1]), child.pid
     finally:
         child.stdin.close()  # the server's lifeline: it stops, reports and drops its database
         timer = threading.Timer(120, child.kill)  # never wait forever for it
         timer.start()
-        rest = child.stdout.read()
+        child.stdout.read()
         child.wait()
         timer.cancel()
-    done = len(latencies)
+
+
+def load(port: int, pid: int, path: str, start: int, events: int = EVENTS,
+         senders: int = SENDERS) -> dict:
+    """One run of the senders against a server: events per server CPU-second, p99 (ms)."""
+    bodies = _events(events, start)
+    cpu_before, started = _cpu_seconds(pid), time.perf_counter()
+    latencies, statuses = _send(port, bodies, senders, time.monotonic() + MAX_SECONDS, path)
+    wall, cpu = time.perf_counter() - started, _cpu_seconds(pid) - cpu_before
+    if set(statuses) != {200}:
+        print(f"   ({path}: answers {dict(sorted(statuses.items()))})")
     latencies.sort()
-    p50 = statistics.median(latencies) * 1000
-    p99 = latencies[min(done - 1, int(done * 0.99))] * 1000
-    what = f"{url.split(':')[0]}, {server} server" if path == WEBHOOK_PATH else \
-        f"floor (empty view, no database), {server} server"
-    print(f" {what}: {done:,} deliveries from {senders} senders in {wall:.2f} s; answers {dict(sorted(statuses.items()))}")
-    print(f"   {done / wall:>8,.0f} events/s (wall, {os.cpu_count()} cores shared with the senders)")
-    print(f"   {done / cpu:>8,.0f} events per CPU-second of the server ({cpu:.2f} CPU-s)")
-    print(f"   latency p50 {p50:.1f} ms, p99 {p99:.1f} ms")
-    for line in rest.splitlines():
-        if line.startswith("STORED ") and path == WEBHOOK_PATH:
-            stored, processed, customers = line.split()[1:]
-            print(f"   stored {stored} events ({processed} processed), {customers} customers")
+    done = len(latencies)
+    return {"per_cpu": done / cpu, "per_wall": done / wall,
+            "p99": latencies[min(done - 1, int(done * 0.99))] * 1000}
+
+
+def _renamed(url: str, suffix: str) -> str:
+    """The same server, another database name (two servers' test databases at once)."""
+    return url if url.startswith("sqlite") else url + suffix
+
+
+def measure_ratios(url: str, server: str) -> None:
+    vendor = {"postgres": "postgresql", "postgresql": "postgresql"}.get(url.split(":")[0], url.split(":")[0])
+    tasks = os.environ.get("WEBHOOK_BENCH_TASKS", "db")
+    runs: dict[str, list[dict]] = {"floor": [], "inline": [], "tasks": []}
+    with server_process(url, server) as inline, server_process(_renamed(url, "_tasks"), server, tasks) as queued:
+        for (port, pid), path in ((inline, EMPTY_PATH), (inline, WEBHOOK_PATH), (queued, WEBHOOK_PATH)):
+            _send(port, _events(WARMUP, 10_000_000), min(SENDERS, 8), time.monotonic() + MAX_SECONDS, path)
+        for r in range(ROUNDS):
+            start = 1_000_000 * (r + 1)
+            runs["floor"].append(load(*inline, EMPTY_PATH, start))
+            runs["inline"].append(load(*inline, WEBHOOK_PATH, start))
+            runs["tasks"].append(load(*queued, WEBHOOK_PATH, start))
+    figure = lambda name, key: [run[key] for run in runs[name]]  # noqa: E731
+    print(f" {vendor}, {server} server, {EVENTS:,} events per run from {SENDERS} senders:")
+    compare("inline: events per server CPU-second", "empty view (floor)", figure("floor", "per_cpu"),
+            figure("inline", "per_cpu"), "events per CPU-s", key=f"webhooks.inline.cpu.{vendor}")
+    compare("inline: p99 latency", "empty view (floor)", figure("floor", "p99"), figure("inline", "p99"),
+            "ms", key=f"webhooks.inline.p99.{vendor}", lower_is_better=True, digits=1)
+    compare(f"tasks ({tasks}, store + enqueue): events per server CPU-second", "empty view (floor)",
+            figure("floor", "per_cpu"), figure("tasks", "per_cpu"), "events per CPU-s",
+            key=f"webhooks.tasks.cpu.{vendor}")
+    compare(f"tasks ({tasks}): p99 latency", "empty view (floor)", figure("floor", "p99"),
+            figure("tasks", "p99"), "ms", key=f"webhooks.tasks.p99.{vendor}", lower_is_better=True, digits=1)
+    print(f"    (events per second of wall time, {os.cpu_count()} cores shared with the senders: floor "
+          f"{spread(figure('floor', 'per_wall'), 0)}, inline {spread(figure('inline', 'per_wall'), 0)}, "
+          f"tasks {spread(figure('tasks', 'per_wall'), 0)})", flush=True)
 
 
 # A queue of its own on the local Redis, emptied after each run of the RQ tasks path.
@@ -417,7 +454,7 @@ def _tasks_path() -> dict:
     """The tasks path (EVENTS_ON_TASKS), where the view only stores each event and
     enqueues its processing; no worker runs here. WEBHOOK_BENCH_TASKS=db: on
     django-tasks-db (a row in the same database); =rq: on django-tasks-rq (the Redis at
-    REDIS_URL, default 127.0.0.1:6379)."""
+    REDIS_URL, default 127.0.0.1:6379/6)."""
     chosen = os.environ.get("WEBHOOK_BENCH_TASKS")
     if chosen not in ("db", "rq"):
         return {}
@@ -428,7 +465,7 @@ def _tasks_path() -> dict:
         return {"apps": [*backport, "django_tasks_db"],
                 "settings": {"TASKS": {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}},
                 "stripe": {"EVENTS_ON_TASKS": True}}
-    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/6")
     queue: dict = {"URL": redis_url}
     caches: dict = {}
     if importlib.util.find_spec("django_redis") is not None:
@@ -452,45 +489,18 @@ def _empty_rq_queue() -> None:
         django_rq.get_queue(RQ_BENCH_QUEUE).empty()
 
 
-def _postgres_reachable() -> bool:
-    import socket
-    from urllib.parse import urlparse
-
-    parsed = urlparse(POSTGRES_URL)
-    with socket.socket() as s:
-        s.settimeout(1)
-        return s.connect_ex((parsed.hostname or "127.0.0.1", parsed.port or 5432)) == 0
-
-
-def _servers() -> list[str]:
+def run() -> None:
     import importlib.util
 
-    return ["django"] + (["gunicorn"] if importlib.util.find_spec("gunicorn") else [])
+    from benchmarks.django_env import SQLITE_URL, urls
 
-
-def run() -> None:
-    urls = ["sqlite://"]
-    if _postgres_reachable():
-        urls.append(POSTGRES_URL)
-    else:
-        print(f" postgresql: skipped, nothing listens at {POSTGRES_URL}")
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    subprocess.run([sys.executable, "-m", "benchmarks.webhook_bench", "in-process", urls[0], EMPTY_PATH],
-                   cwd=ROOT, env=env)
-    for server in _servers():
+    server = "gunicorn" if importlib.util.find_spec("gunicorn") else "django"
+    for url in urls():
+        url = "sqlite://" if url == SQLITE_URL else url  # a file: two processes share it
         try:
-            measure(urls[0], server=server, path=EMPTY_PATH)
+            measure_ratios(url, server)
         except Exception as error:  # one setup failing must not hide the other figures
-            print(f" floor, {server} server: failed: {error}")
-    for url in urls:
-        subprocess.run([sys.executable, "-m", "benchmarks.webhook_bench", "in-process", url],
-                       cwd=ROOT, env=env)
-        for server in _servers():
-            try:
-                measure(url, server=server)
-            except Exception as error:  # one setup failing must not hide the other figures
-                print(f" {url.split(':')[0]}, {server} server: failed: {error}")
+            print(f" {url.split(':')[0]}, {server} server: failed: {error}")
 
 
 if __name__ == "__main__":
@@ -498,7 +508,5 @@ if __name__ == "__main__":
         in_process(sys.argv[2], path=(sys.argv[3:4] or [WEBHOOK_PATH])[0])
     elif len(sys.argv) >= 3 and sys.argv[1] == "serve":
         serve(sys.argv[2], *sys.argv[3:4])
-    elif len(sys.argv) >= 2:
-        measure(sys.argv[1], server=(sys.argv[2:3] or ["django"])[0])
     else:
         run()
