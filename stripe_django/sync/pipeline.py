@@ -18,7 +18,7 @@ import queue
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
+from typing import Any, Callable
 
 import stripe
 from django.db import DatabaseError, connections, transaction
@@ -215,7 +215,9 @@ class Pipeline:
                 with transaction.atomic(using=self.db):
                     if self.lease is not None:
                         self.lease.renew(self.db)
-                    return [self._write_page(page) for page in pages]
+                    results = [self._write_rows(page) for page in pages]
+                    self._write_cursors(pages)
+                    return results
             except LeaseLost as error:
                 self._abandon_all(pages, f"the page was not stored: {error}")
                 return None
@@ -243,19 +245,38 @@ class Pipeline:
         shard.abandoned = why
         logger.warning("stripe_django: syncing %s: %s", shard.name, why)
 
-    def _write_page(self, page: Page) -> UpsertResult | None:
-        """A page's rows and cursor fields (inside the group's transaction)."""
-        shard = page.shard
-        result = None
-        if page.objects:
-            self._plan(page)
-            result = write_planned(page.planned or [], using=self.db)
+    def _write_rows(self, page: Page) -> UpsertResult | None:
+        """A page's rows (inside the group's transaction)."""
+        if not page.objects:
+            return None
+        self._plan(page)
+        return write_planned(page.planned or [], using=self.db)
+
+    def _write_cursors(self, pages: list[Page]) -> None:
+        """The pages' cursor fields (inside the group's transaction), as if written page
+        after page: each write sets fields to values, so a later write of the same
+        cursors is merged into the earlier one, unless a write of some of those cursors
+        comes between. One statement per shard and group, rather than per page."""
+        writes: list[tuple[frozenset[int | None], dict[str, Any]]] = []
+        for page in pages:
+            for ids, fields in self._cursor_fields(page):
+                last = next((w for w in reversed(writes) if w[0] & ids), None)
+                if last is not None and last[0] == ids:
+                    last[1].update(fields)
+                else:
+                    writes.append((ids, dict(fields)))
+        for ids, fields in writes:
+            self.cursors.filter(pk__in=ids).update(**fields)
+
+    @staticmethod
+    def _cursor_fields(page: Page) -> list[tuple[frozenset[int | None], dict[str, Any]]]:
+        fields = []
         if page.cursor:
-            self.cursors.filter(pk=shard.cursor_id).update(**page.cursor)
+            fields.append((frozenset([page.shard.cursor_id]), page.cursor))
         if page.events_cursor:
             ids, after = page.events_cursor
-            self.cursors.filter(pk__in=ids).update(events_after=after)
-        return result
+            fields.append((frozenset(ids), {"events_after": after}))
+        return fields
 
     @staticmethod
     def _count(page: Page, result: UpsertResult | None) -> None:

@@ -63,7 +63,8 @@ def child_env(tmp_path) -> dict[str, str]:
         env["DATABASE_URL"] = f"sqlite:///{path}"
     else:
         parts = urlsplit(os.environ["DATABASE_URL"])
-        env["DATABASE_URL"] = urlunsplit(parts._replace(path="/" + connection.settings_dict["NAME"]))
+        name = connection.settings_dict["NAME"]
+        env["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{name}"))
     return env
 
 
