@@ -54,9 +54,10 @@ GROUP_SECONDS = 0.25
 class Pipeline:
     """Runs batches of shard jobs (:meth:`drive`) and stores what they fetch.
 
-    ``lease``: the cursor lease of an enqueued run's worker, renewed with each page and
-    released by :meth:`close`. ``on_page``: called with the shard's report after each
-    stored page.
+    ``lease``: the cursor lease of an enqueued run's worker, renewed in each group's
+    transaction (a group is not stored once the lease is lost) and released by
+    :meth:`close`. ``on_page``: called with the shard's report after each stored page
+    (once its group is committed).
     """
 
     def __init__(self, fetcher: Fetcher, report: SyncReport, progress: Progress, *, db: str,
@@ -73,6 +74,8 @@ class Pipeline:
         self.on_page = on_page
         self.cursors = SyncCursor.objects.using(db)
         self.stop = fetcher.stop  # set: every worker stops at its next request or page
+        # Bounded: the pages in memory are at most these, the writer's group and one in
+        # each worker's hands, however long the lists.
         self.work: queue.Queue = queue.Queue(maxsize=max(2, 2 * fetcher.workers))
         self.reader_gone = threading.Event()  # the writer loop has ended: nobody reads the queue
         self.group_pages = GROUP_PAGES
