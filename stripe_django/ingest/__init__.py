@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("stripe_django.ingest")
 
-__all__ = ["Snapshot", "UpsertResult", "upsert", "upsert_many", "IngestError"]
+__all__ = ["Snapshot", "UpsertResult", "PlannedBatch", "upsert", "upsert_many", "plan_many",
+           "write_planned", "IngestError"]
 
 
 @dataclass(frozen=True)
@@ -136,16 +137,52 @@ def upsert(obj: Any, *, stamp: dt.datetime | int | None = None, account: str | N
     return model._default_manager.using(using or router.db_for_write(model)).get(pk=object_id)
 
 
+@dataclass
+class PlannedBatch:
+    """One batch turned into rows, not yet written (:func:`plan_many`).
+
+    ``planned``: the payloads the planner took (refused ones are in ``result``), kept to
+    store them one by one when the database refuses a value of the batch.
+    """
+
+    planner: Planner
+    planned: list[Any]
+    result: UpsertResult
+    default_stamp: dt.datetime
+    default_account: str | None
+
+
+def plan_many(objs: Iterable[Any], *, stamp: dt.datetime | int | None = None,
+              account: str | None = None, batch_size: int | None = None) -> list[PlannedBatch]:
+    """The planning half of :func:`upsert_many` (no database): batches of rows that
+    :func:`write_planned` stores. The sync plans pages on its fetching threads while the
+    writer stores earlier ones."""
+    default_stamp = to_stamp(stamp)
+    size = batch_size or stripe_settings.INGEST_BATCH_SIZE
+    items = list(objs)
+    return [_plan_batch(items[i:i + size], default_stamp, account)
+            for i in range(0, len(items), size)]
+
+
+def write_planned(batches: Iterable[PlannedBatch], *, using: str | None = None,
+                  savepoint: bool = True) -> UpsertResult:
+    """The writing half of :func:`upsert_many`: store batches from :func:`plan_many`."""
+    result = UpsertResult()
+    for batch in batches:
+        result.merge(_write_batch(batch, using, savepoint))
+    return result
+
+
 def _upsert_batch(batch: list[Any], default_stamp: dt.datetime, default_account: str | None,
                   using: str | None, savepoint: bool = True) -> UpsertResult:
-    """Plan and write one batch in one transaction.
+    """Plan and write one batch in one transaction."""
+    return _write_batch(_plan_batch(batch, default_stamp, default_account), using, savepoint)
 
-    A payload that fails validation is refused before anything is written. When the
-    database refuses a value (``dberrors.about_the_data``), the batch is stored object
-    by object, each in its own transaction, to find and refuse the culprit. Any other
-    database error (a lock timeout, "database is locked") propagates with nothing of
-    the batch written: the caller retries or fails, but never counts it as stored.
-    """
+
+def _plan_batch(batch: list[Any], default_stamp: dt.datetime,
+                default_account: str | None) -> PlannedBatch:
+    """Rows for a batch; a payload that fails validation is refused here, before
+    anything is written."""
     result = UpsertResult()
     planner = Planner()
     planned: list[Any] = []
@@ -161,6 +198,21 @@ def _upsert_batch(batch: list[Any], default_stamp: dt.datetime, default_account:
             result.failed += 1
             result.errors.append(error)
             logger.warning("stripe_django: refused %s", error)
+    return PlannedBatch(planner, planned, result, default_stamp, default_account)
+
+
+def _write_batch(plan: PlannedBatch, using: str | None, savepoint: bool = True) -> UpsertResult:
+    """Write one planned batch in one transaction.
+
+    When the database refuses a value (``dberrors.about_the_data``), the batch is stored
+    object by object, each in its own transaction, to find and refuse the culprit. Any
+    other database error (a lock timeout, "database is locked") propagates with nothing
+    of the batch written: the caller retries or fails, but never counts it as stored.
+    """
+    planner, planned = plan.planner, plan.planned
+    default_stamp, default_account = plan.default_stamp, plan.default_account
+    result = UpsertResult(failed=plan.result.failed, errors=list(plan.result.errors),
+                          keys=list(plan.result.keys))
     if not planner.rows:
         return result
     alias = using or router.db_for_write(next(iter(planner.rows))[0])

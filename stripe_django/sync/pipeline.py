@@ -1,11 +1,14 @@
-"""The run of a sync's shards: worker threads fetch, the calling thread writes.
+"""The run of a sync's shards: worker threads fetch and plan, the calling thread writes.
 
-Worker threads run the shards' jobs (at most ``workers`` at once, all behind one
-:class:`~.ratelimit.RateLimiter`) and put their pages in a small bounded queue
-(:meth:`Pipeline.put`). The calling thread alone touches the database: it stores each
-page with ``upsert_many`` and moves the shard's cursor in the same transaction. So
-memory stays flat, queries per page are constant, and an interrupted run resumes after
-the last stored page.
+Three stages overlap. Worker threads run the shards' jobs (at most ``workers`` at once,
+all behind one :class:`~.ratelimit.RateLimiter`), turn each page into rows (ingest's
+planner, no database) and put it in a small bounded queue (:meth:`Pipeline.put`). The
+calling thread alone writes, on its own connection: it takes the planned pages in
+*groups* (up to ``GROUP_PAGES`` pages, or what arrives within ``GROUP_SECONDS`` of the
+group's first page) and stores each group in one transaction, with the cursor fields of
+every page in it. So memory stays flat (the queue and one group), a commit's cost is
+shared by several pages, and a run stopped anywhere (even by ``kill -9``) resumes after
+the last committed group: nothing is lost, at most one group is fetched again.
 """
 
 from __future__ import annotations
@@ -15,13 +18,13 @@ import queue
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
+from typing import Any, Callable
 
 import stripe
 from django.db import DatabaseError, connections, transaction
 
 from ..dberrors import is_transient
-from ..ingest import UpsertResult, upsert_many
+from ..ingest import UpsertResult, plan_many, write_planned
 from .fetcher import Fetcher, Stopped, describe, http_status, is_unavailable
 from .leases import CursorLease, LeaseLost
 from .progress import Progress
@@ -30,20 +33,31 @@ from .shards import Done, Job, Page, Shard
 
 logger = logging.getLogger("stripe_django.sync")
 
-__all__ = ["Pipeline", "STORE_RETRY_DELAYS"]
+__all__ = ["Pipeline", "STORE_RETRY_DELAYS", "GROUP_PAGES", "GROUP_SECONDS"]
 
 # Seconds to wait before each new try of storing a page after a database error that may
 # pass (a lock held by a concurrent writer, "database is locked"); then the shard fails
 # with its cursor where it was.
 STORE_RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 4.0)
 
+# A group of pages committed together: at most this many pages (1,000 objects of 100),
+# which shares a commit's round trip and flush among them, while a kill -9 redoes at most
+# this much, and a group's row locks (which a webhook for the same rows waits for) are
+# held for a fraction of a second.
+GROUP_PAGES = 10
+# ... or the pages that arrive within this many seconds of the group's first page: when
+# fetching is the slower side, pages are stored (and ``on_page`` and progress see them)
+# this soon, rather than waiting for a full group.
+GROUP_SECONDS = 0.25
+
 
 class Pipeline:
     """Runs batches of shard jobs (:meth:`drive`) and stores what they fetch.
 
-    ``lease``: the cursor lease of an enqueued run's worker, renewed with each page and
-    released by :meth:`close`. ``on_page``: called with the shard's report after each
-    stored page.
+    ``lease``: the cursor lease of an enqueued run's worker, renewed in each group's
+    transaction (a group is not stored once the lease is lost) and released by
+    :meth:`close`. ``on_page``: called with the shard's report after each stored page
+    (once its group is committed).
     """
 
     def __init__(self, fetcher: Fetcher, report: SyncReport, progress: Progress, *, db: str,
@@ -60,13 +74,19 @@ class Pipeline:
         self.on_page = on_page
         self.cursors = SyncCursor.objects.using(db)
         self.stop = fetcher.stop  # set: every worker stops at its next request or page
+        # Bounded: the pages in memory are at most these, the writer's group and one in
+        # each worker's hands, however long the lists.
         self.work: queue.Queue = queue.Queue(maxsize=max(2, 2 * fetcher.workers))
         self.reader_gone = threading.Event()  # the writer loop has ended: nobody reads the queue
+        self.group_pages = GROUP_PAGES
+        self.group_seconds = GROUP_SECONDS
 
     # --- the workers' side -------------------------------------------------------------
 
     def put(self, page: Page) -> None:
-        """Hand a page to the writer (the :class:`~.shards.Outbox` of every job)."""
+        """Plan a page and hand it to the writer (the :class:`~.shards.Outbox` of every
+        job). Planning here, on the fetching thread, overlaps it with the writer's work."""
+        self._plan(page)
         while True:
             if self.stop.is_set() or page.shard.abandoned:
                 raise Stopped()
@@ -75,6 +95,11 @@ class Pipeline:
                 return
             except queue.Full:
                 continue
+
+    def _plan(self, page: Page) -> None:
+        if page.planned is None and page.objects:
+            page.planned = plan_many(page.objects, stamp=page.stamp,
+                                     account=page.shard.account or self.platform)
 
     def _post(self, done: Done) -> None:
         while True:
@@ -134,11 +159,12 @@ class Pipeline:
                     except queue.Empty:
                         self._refresh()
                         continue
+                    if isinstance(item, Page):
+                        group, item = self._gather(item)
+                        self._store_group(group)
                     if isinstance(item, Done):
                         pending -= 1
                         self._finish(item)
-                    else:
-                        self._store(item)
                     self._refresh()
             except BaseException:
                 self.stop.set()
@@ -149,52 +175,111 @@ class Pipeline:
         self.report.requests = self.fetcher.requests
         self.progress.update()
 
-    def _store(self, page: Page) -> None:
-        """Store a page and move its cursor in one transaction: either both happen or
-        neither (a database error that may pass is retried; then the shard fails with
-        its cursor where it was, and the next run lists the page again)."""
-        shard = page.shard
-        if shard.abandoned:
+    def _gather(self, first: Page) -> tuple[list[Page], Done | None]:
+        """The pages to commit with ``first``: those queued or arriving within
+        ``GROUP_SECONDS``, up to ``GROUP_PAGES``. A shard's :class:`Done` ends the group
+        (and is returned): its pages must be stored before the shard is finished."""
+        group = [first]
+        deadline = time.monotonic() + self.group_seconds
+        while len(group) < self.group_pages:
+            wait = deadline - time.monotonic()
+            try:
+                item = self.work.get(timeout=wait) if wait > 0 else self.work.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(item, Done):
+                return group, item
+            group.append(item)
+        return group, None
+
+    def _store_group(self, pages: list[Page]) -> None:
+        """Store pages, in their order, and move their cursors in one transaction: either
+        all of it happens or none (a database error that may pass is retried; then the
+        group's shards fail with their cursors where they were, and the next run lists
+        the pages again)."""
+        pages = [p for p in pages if not p.shard.abandoned]
+        if not pages:
             return
+        results = self._commit(pages)
+        if results is None:
+            return
+        for page, result in zip(pages, results):
+            self._count(page, result)
+            if page.cursor:
+                page.shard.state.update(page.cursor)
+            if self.on_page is not None:
+                self.on_page(page.shard.report)
+
+    def _commit(self, pages: list[Page]) -> list[UpsertResult | None] | None:
+        """The results of the pages' writes, committed; None: not stored (their shards
+        are given up, or the pages were stored one by one)."""
         for attempt, delay in enumerate((*STORE_RETRY_DELAYS, None)):
             try:
                 with transaction.atomic(using=self.db):
-                    result = self._write_page(page)
-                break
+                    if self.lease is not None:
+                        self.lease.renew(self.db)
+                    results = [self._write_rows(page) for page in pages]
+                    self._write_cursors(pages)
+                    return results
             except LeaseLost as error:
-                self._abandon(shard, f"the page was not stored: {error}")
-                return
+                self._abandon_all(pages, f"the page was not stored: {error}")
+                return None
             except DatabaseError as error:
+                if len(pages) > 1 and not is_transient(error):
+                    # A page the database refuses for good: store the pages one by one,
+                    # so that only its shard fails, as if they had come one at a time.
+                    for page in pages:
+                        self._store_group([page])
+                    return None
                 if not is_transient(error) or delay is None or self.stop.is_set():
-                    self._abandon(shard, f"storing a page failed after {attempt + 1} tries; "
-                                         f"the cursor was not moved: {describe(error)}")
-                    return
-                shard.report.note("the database was busy; pages were stored again")
+                    self._abandon_all(pages, f"storing a page failed after {attempt + 1} "
+                                             f"tries; the cursor was not moved: {describe(error)}")
+                    return None
+                for shard in {id(p.shard): p.shard for p in pages}.values():
+                    shard.report.note("the database was busy; pages were stored again")
                 time.sleep(delay)
-        self._count(page, result)
-        if page.cursor:
-            shard.state.update(page.cursor)
-        if self.on_page is not None:
-            self.on_page(shard.report)
+        return None  # not reached: the last try returns or gives up
+
+    def _abandon_all(self, pages: list[Page], why: str) -> None:
+        for shard in {id(p.shard): p.shard for p in pages}.values():
+            self._abandon(shard, why)
 
     def _abandon(self, shard: Shard, why: str) -> None:
         shard.abandoned = why
         logger.warning("stripe_django: syncing %s: %s", shard.name, why)
 
-    def _write_page(self, page: Page) -> UpsertResult | None:
-        shard = page.shard
-        result = None
-        if self.lease is not None:
-            self.lease.renew(self.db)
-        if page.objects:
-            result = upsert_many(page.objects, stamp=page.stamp,
-                                 account=shard.account or self.platform, using=self.db)
+    def _write_rows(self, page: Page) -> UpsertResult | None:
+        """A page's rows (inside the group's transaction)."""
+        if not page.objects:
+            return None
+        self._plan(page)
+        return write_planned(page.planned or [], using=self.db)
+
+    def _write_cursors(self, pages: list[Page]) -> None:
+        """The pages' cursor fields (inside the group's transaction), as if written page
+        after page: each write sets fields to values, so a later write of the same
+        cursors is merged into the earlier one, unless a write of some of those cursors
+        comes between. One statement per shard and group, rather than per page."""
+        writes: list[tuple[frozenset[int | None], dict[str, Any]]] = []
+        for page in pages:
+            for ids, fields in self._cursor_fields(page):
+                last = next((w for w in reversed(writes) if w[0] & ids), None)
+                if last is not None and last[0] == ids:
+                    last[1].update(fields)
+                else:
+                    writes.append((ids, dict(fields)))
+        for ids, fields in writes:
+            self.cursors.filter(pk__in=ids).update(**fields)
+
+    @staticmethod
+    def _cursor_fields(page: Page) -> list[tuple[frozenset[int | None], dict[str, Any]]]:
+        fields = []
         if page.cursor:
-            self.cursors.filter(pk=shard.cursor_id).update(**page.cursor)
+            fields.append((frozenset([page.shard.cursor_id]), page.cursor))
         if page.events_cursor:
             ids, after = page.events_cursor
-            self.cursors.filter(pk__in=ids).update(events_after=after)
-        return result
+            fields.append((frozenset(ids), {"events_after": after}))
+        return fields
 
     @staticmethod
     def _count(page: Page, result: UpsertResult | None) -> None:

@@ -8,10 +8,13 @@ touches the database. A shard's job puts its pages in an :class:`Outbox`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import type_table as table
 from .report import TypeReport
+
+if TYPE_CHECKING:
+    from ..ingest import PlannedBatch
 
 __all__ = ["Shard", "Page", "Done", "Outbox", "Job", "list_spec"]
 
@@ -37,6 +40,9 @@ class Page:
     events_cursor: tuple[list[int], int] | None = None  # (cursor ids, events_after)
     fetched: int = 0
     errors: list[str] = field(default_factory=list)  # payloads refused before ingest
+    # ``objects`` as rows (ingest's planner), made on the fetching thread so that the
+    # writer only writes; None: not planned yet (the writer plans it).
+    planned: list[PlannedBatch] | None = None
 
 
 @dataclass

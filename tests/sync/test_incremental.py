@@ -28,7 +28,8 @@ def stop_after(pages: int):
     return on_page
 
 
-def test_an_interrupted_sync_resumes_without_refetching(seeded, server, settings):
+def test_an_interrupted_sync_resumes_without_refetching(seeded, server, settings,
+                                                        one_page_per_commit):
     settings.STRIPE_DJANGO = {**settings.STRIPE_DJANGO, "SYNC_PAGE_SIZE": 3}
     with pytest.raises(Interrupt):
         sync(["customer"], events=False, on_page=stop_after(2))
@@ -50,7 +51,8 @@ def test_an_interrupted_sync_resumes_without_refetching(seeded, server, settings
     assert cursor.events_after == int(started.timestamp())
 
 
-def test_an_interrupted_nested_list_resumes_after_the_last_parent(seeded, server, settings):
+def test_an_interrupted_nested_list_resumes_after_the_last_parent(seeded, server, settings,
+                                                                  one_page_per_commit):
     settings.STRIPE_DJANGO = {**settings.STRIPE_DJANGO, "SYNC_PAGE_SIZE": 2}
     with pytest.raises(Interrupt):
         sync(["tax_id"], events=False, on_page=stop_after(1))

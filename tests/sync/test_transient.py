@@ -101,7 +101,8 @@ def locked_after_first_page(lock: TableLock, release_after_pages: int | None):
     return on_page, pages
 
 
-def test_a_page_stored_while_another_writer_holds_a_lock_is_stored_again(settings, short_lock_waits):
+def test_a_page_stored_while_another_writer_holds_a_lock_is_stored_again(settings, short_lock_waits,
+                                                                         one_page_per_commit):
     lock = TableLock()
     with StripeStub({"customers": 50}) as stub:
         point_at(settings, stub.api_base, SYNC_PAGE_SIZE=10)
@@ -116,7 +117,7 @@ def test_a_page_stored_while_another_writer_holds_a_lock_is_stored_again(setting
 
 
 def test_when_the_lock_outlasts_the_retries_the_cursor_stays_and_the_next_run_stores_the_rest(
-        settings, short_lock_waits):
+        settings, short_lock_waits, one_page_per_commit):
     lock = TableLock()
     with StripeStub({"customers": 50}) as stub:
         point_at(settings, stub.api_base, SYNC_PAGE_SIZE=10)

@@ -148,7 +148,10 @@ def test_leases(settings):
     assert first.acquire(cursor.pk, db)
 
 
-def test_a_lost_lease_stops_the_shard_and_leaves_its_cursor(settings):
+def test_a_lost_lease_stops_the_shard_and_leaves_its_cursor(settings, monkeypatch):
+    from stripe_django.sync import pipeline
+
+    monkeypatch.setattr(pipeline, "GROUP_PAGES", 1)  # a page per commit: steal between two
     with StripeStub({"customers": 50}) as stub:
         point(settings, stub)
         lease = CursorLease(owner="me", seconds=60)
