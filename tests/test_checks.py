@@ -83,6 +83,8 @@ def test_messages_never_quote_a_key(settings, monkeypatch):
     assert "pk_live_do_not_print" not in text and "not_whsec_value" not in text
 
 
+# Django 6.1 runs a tag's database checks too (on every alias) when tags are named.
+@pytest.mark.django_db
 @pytest.mark.parametrize("tags", [[], ["--tag", "stripe_django"]], ids=["all checks", "the app's tag"])
 def test_manage_py_check_fails_on_errors(settings, tags):
     settings.STRIPE_DJANGO = {**GOOD, "API_KEY": "pk_test_publishable"}
