@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import weakref
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
     from ..models.base import StripeModel
 
     _Instance = TypeVar("_Instance", bound=StripeModel)
+
+logger = logging.getLogger("stripe_django.mirror")
 
 __all__ = ["ServiceProxy", "for_row", "for_model", "refresh_from_stripe", "default_client"]
 
@@ -87,10 +90,16 @@ async def _closing_the_sessions():
     try:
         yield
     finally:
-        # The loop is read here, not held by the generator: the weak maps keyed by the
-        # loop would otherwise keep it alive.
-        for http in _loop_http_clients.pop(asyncio.get_running_loop(), []):
-            await http.close_async()
+        # Every entry of the loop goes: asyncio's finalizer hook, kept on this generator,
+        # refers to the loop, so an entry left in the weak maps would keep it alive.
+        loop = asyncio.get_running_loop()
+        _loop_closers.pop(loop, None)
+        _loop_clients.pop(loop, None)
+        for http in _loop_http_clients.pop(loop, []):
+            try:
+                await http.close_async()
+            except Exception:  # one session that fails to close leaves the others to close
+                logger.warning("stripe_django: closing an HTTP session failed", exc_info=True)
 
 
 def _forget_client(*, setting: str, **kwargs: Any) -> None:

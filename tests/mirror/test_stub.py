@@ -369,6 +369,30 @@ def test_row_and_model_methods_have_async_variants(stub, example):
     assert refreshed.pk == "cus_async2" and refreshed.name == "Refreshed"
 
 
+def test_async_row_calls_keep_nothing_of_their_event_loop(stub, example):
+    """Each async_to_sync call runs in a loop of its own: once the loop has ended, its
+    client and sessions are closed and nothing keeps the loop alive."""
+    import asyncio
+    import gc
+    import weakref
+
+    from asgiref.sync import async_to_sync
+
+    invoice = upsert(example("invoice", id="in_loops", status="draft"))
+    stub.answer("POST", "/v1/invoices/in_loops/finalize", example("invoice", id="in_loops", status="open"))
+    loops = []
+
+    async def finalize():
+        loops.append(weakref.ref(asyncio.get_running_loop()))
+        await invoice.stripe.finalize_invoice_async()
+
+    for _ in range(4):
+        async_to_sync(finalize)()
+    gc.collect()
+    # asgiref's loop thread may still refer to the newest loop until its next call
+    assert [ref() for ref in loops[:-1]] == [None, None, None]
+
+
 def test_an_answer_that_fails_to_store_keeps_its_secret_out_of_the_log_and_the_error(
         stub, example, settings, caplog):
     secret = "seti_1fail_secret_abcdef"
