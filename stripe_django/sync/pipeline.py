@@ -49,6 +49,8 @@ GROUP_PAGES = 10
 # fetching is the slower side, pages are stored (and ``on_page`` and progress see them)
 # this soon, rather than waiting for a full group.
 GROUP_SECONDS = 0.25
+# ... and at most about this many objects (pages of children listed per parent are long).
+GROUP_OBJECTS = 1_000
 
 
 class Pipeline:
@@ -85,8 +87,16 @@ class Pipeline:
 
     def put(self, page: Page) -> None:
         """Plan a page and hand it to the writer (the :class:`~.shards.Outbox` of every
-        job). Planning here, on the fetching thread, overlaps it with the writer's work."""
-        self._plan(page)
+        job). Planning here, on the fetching thread, overlaps it with the writer's work.
+
+        A page that cannot be planned gives its shard up before anything else moves: a
+        job cut into windows has already recorded the page in its shared state, and no
+        later page of the shard may be stored past it."""
+        try:
+            self._plan(page)
+        except Exception as error:
+            self._abandon(page.shard, f"planning a page failed: {describe(error)}")
+            raise
         while True:
             if self.stop.is_set() or page.shard.abandoned:
                 raise Stopped()
@@ -180,8 +190,11 @@ class Pipeline:
         ``GROUP_SECONDS``, up to ``GROUP_PAGES``. A shard's :class:`Done` ends the group
         (and is returned): its pages must be stored before the shard is finished."""
         group = [first]
+        objects = len(first.objects)
         deadline = time.monotonic() + self.group_seconds
-        while len(group) < self.group_pages:
+        # Pages of children listed per parent can hold thousands of objects: a group is
+        # bounded by objects too, so memory stays flat whatever the page sizes.
+        while len(group) < self.group_pages and objects < GROUP_OBJECTS:
             wait = deadline - time.monotonic()
             try:
                 item = self.work.get(timeout=wait) if wait > 0 else self.work.get_nowait()
@@ -190,6 +203,7 @@ class Pipeline:
             if isinstance(item, Done):
                 return group, item
             group.append(item)
+            objects += len(item.objects)
         return group, None
 
     def _store_group(self, pages: list[Page]) -> None:
@@ -228,6 +242,12 @@ class Pipeline:
                 if len(pages) > 1 and not is_transient(error):
                     # A page the database refuses for good: store the pages one by one,
                     # so that only its shard fails, as if they had come one at a time.
+                    for page in pages:
+                        self._store_group([page])
+                    return None
+                if len(pages) > 1 and delay is None and not self.stop.is_set():
+                    # Still busy after every retry: page by page, so that a lock held on
+                    # one page's rows fails only that page's shard.
                     for page in pages:
                         self._store_group([page])
                     return None
