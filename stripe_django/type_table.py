@@ -67,6 +67,14 @@ REDACTED_FIELDS_OF_TYPE: dict[str, dict[str, str]] = {
     },
 }
 
+# In text that is not JSON (a body cut at the size limit, a log line), the type around a
+# key is unknown: a key redacted in one type only is redacted where its value has the
+# secret's shape (an invoice's "number" is no card number). A regular expression per key.
+REDACTED_TEXT_SHAPES: dict[str, str] = {
+    "number": r"\d{12,19}",
+    "cvc": r"\d{3,4}",
+}
+
 # Old object names that payloads of older API versions still carry, and the type they
 # are stored as.
 OBJECT_ALIASES: dict[str, str] = {

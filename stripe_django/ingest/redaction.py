@@ -33,17 +33,38 @@ _OF_TYPE = {name: REDACTED_KEYS | frozenset(keys)
 _DROP = object()
 
 
-# In text that cannot be read as JSON (a body cut at the size limit, not JSON at all), the
-# type of the object around a key is unknown: every key redacted in some type is.
-_TEXT_SECRET = re.compile(
-    r'("(?:%s)"\s*:\s*)"(?:[^"\\]|\\.)*(?:"|\\?$)'
-    % "|".join(sorted(map(re.escape, REDACTED_KEYS.union(*_OF_TYPE.values())))))
+def _text_patterns() -> list[tuple[re.Pattern[str], str]]:
+    """(pattern, replacement) for text: a JSON string value (``"key": "..."``) and a
+    form or query value (``key=...``, ``card[key]=...``, as the SDK logs requests) of
+    every redacted key; keys of one type only where the value has the secret's shape."""
+    patterns = []
+    of_one_type = frozenset().union(*_OF_TYPE.values()) - REDACTED_KEYS
+    for keys, json_value, form_value in (
+            (REDACTED_KEYS, r'"(?:[^"\\]|\\[\s\S])*(?:"|\\?$)', r"[^&\s'\"]*"),
+            *((frozenset([key]), f'"{table.REDACTED_TEXT_SHAPES[key]}(?:"|$)',
+               f"{table.REDACTED_TEXT_SHAPES[key]}(?![0-9])")
+              for key in sorted(of_one_type) if key in table.REDACTED_TEXT_SHAPES),
+            (of_one_type - frozenset(table.REDACTED_TEXT_SHAPES),
+             r'"(?:[^"\\]|\\[\s\S])*(?:"|\\?$)', r"[^&\s'\"]*")):
+        if not keys:
+            continue
+        names = "|".join(sorted(map(re.escape, keys)))
+        patterns.append((re.compile(rf'("(?:{names})"\s*:\s*){json_value}'), r'\1"[redacted]"'))
+        patterns.append((re.compile(rf"((?:^|(?<=[?&=\s'\"]))(?:[^=&\s'\"]*\[)?(?:{names})\]?=){form_value}"),
+                         r"\1[redacted]"))
+    return patterns
+
+
+_TEXT_PATTERNS = _text_patterns()
 
 
 def redact_text(text: str) -> str:
-    """``text`` with the string value of every redacted key replaced by
-    ``"[redacted]"``: for a payload kept as text, where :func:`redact` cannot walk."""
-    return _TEXT_SECRET.sub(r'\1"[redacted]"', text)
+    """``text`` with the value of every redacted key replaced by ``[redacted]``, in JSON
+    and in form or query strings: for a payload kept as text and for log lines, where
+    :func:`redact` cannot walk."""
+    for pattern, replacement in _TEXT_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
 
 
 class NonFiniteNumber(ValueError):

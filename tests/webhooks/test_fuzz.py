@@ -184,7 +184,7 @@ def test_an_event_kept_as_text_keeps_no_secret(deliver, settings, shape):
     from stripe_django.ingest.redaction import REDACTED_KEYS
 
     intent = {"id": "pi_text", "object": "payment_intent", "client_secret": "pi_text_secret_abc",
-              "description": "x" * 3000}
+              "metadata": {"number": "INV-0042"}, "description": "x" * 3000}
     card = {"id": "ic_text", "object": "issuing.card", "number": "4000009990000000", "cvc": "123"}
     body = json.dumps(make_event(intent, "payment_intent.created", event_id="evt_text")).encode()
     body = body[:-1] + b', "extra": ' + json.dumps(card).encode() + b"}"
@@ -199,4 +199,5 @@ def test_an_event_kept_as_text_keeps_no_secret(deliver, settings, shape):
     stored = json.dumps(Event.objects.get().stripe_data)
     assert "pi_text_secret_abc" not in stored and "4000009990000000" not in stored
     assert '\\"client_secret\\": \\"[redacted]\\"' in stored
+    assert "INV-0042" in stored  # a "number" that is no card number is kept
     assert "client_secret" in REDACTED_KEYS
