@@ -228,7 +228,13 @@ def as_models(result: Any, answers: list[Answer]) -> Any:
     if isinstance(payload, dict) and is_mirrored(payload):
         return _rows(stored.keys)[0]
     if isinstance(payload, dict) and payload.get("object") in ("list", "search_result"):
-        return _rows(stored.keys)
+        # The page's own rows, item for item; where ingest refused an item (and stored
+        # what it embeds instead, say the price of a line), the SDK's page as it came.
+        items = payload.get("data")
+        rows = _rows(stored.keys)
+        if isinstance(items, list) and [r.pk for r in rows] == [
+                item.get("id") if isinstance(item, dict) else None for item in items]:
+            return rows
     return result
 
 

@@ -12,7 +12,7 @@ import stripe_django
 from stripe_django.exceptions import MirrorError, StripeDjangoError
 from stripe_django.models import (BillingPortalConfiguration, CheckoutSession, CreditNote,
                                   CreditNoteLineItem, Customer, Invoice, InvoiceLineItem,
-                                  PaymentLink, Quote, TaxId)
+                                  PaymentLink, Price, Quote, TaxId)
 from stripe_django.sync import upsert
 from stripe_django.testing.stripe_stub import StubRequest
 
@@ -123,6 +123,19 @@ def test_invoice_create_preview_is_unsaved_with_its_lines(stub, example):
     with pytest.raises(StripeDjangoError, match="is a preview"):
         invoice.preview_children["lines"][0].save()
     assert not Invoice.objects.exists() and not InvoiceLineItem.objects.exists()
+
+
+def test_a_list_through_a_row_returns_its_own_rows_or_what_the_sdk_returned(stub, example):
+    """Lines the mirror refuses (il_tmp_ ids) whose embedded prices it stores: the call
+    returns the SDK's list, never the prices as if they were the list."""
+    invoice = upsert(example("invoice", id="in_lines1", status="open"))
+    price = example("price", id="price_in_line1")
+    lines = [{**example("line_item"), "price": price}]  # Stripe's example: an il_tmp_ id
+    stub.answer("GET", "/v1/invoices/in_lines1/lines",
+                {"object": "list", "data": lines, "has_more": False, "url": "/v1/invoices/in_lines1/lines"})
+    listed = invoice.stripe.line_items.list()
+    assert not any(isinstance(item, Price) for item in listed)
+    assert [item.id for item in listed] == [line["id"] for line in lines]
 
 
 def test_expanded_objects_and_objects_inside_unmirrored_answers_are_stored(stub, example):
