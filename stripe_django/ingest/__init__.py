@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from django.db import DatabaseError, router, transaction
 from django.utils import timezone
@@ -110,17 +110,23 @@ def upsert_many(objs: Iterable[Any], *, stamp: dt.datetime | int | None = None,
     object by object. The webhook path uses it for its one object per event.
     """
     default_stamp = to_stamp(stamp)
-    size = batch_size or stripe_settings.INGEST_BATCH_SIZE
     result = UpsertResult()
+    for batch in _batches(objs, batch_size):
+        result.merge(_upsert_batch(batch, default_stamp, account, using, savepoint))
+    return result
+
+
+def _batches(objs: Iterable[Any], size: int | None) -> Iterator[list[Any]]:
+    """``objs`` in lists of ``size`` (default ``INGEST_BATCH_SIZE``), read as they come."""
+    size = size or stripe_settings.INGEST_BATCH_SIZE
     batch: list[Any] = []
     for obj in objs:
         batch.append(obj)
         if len(batch) >= size:
-            result.merge(_upsert_batch(batch, default_stamp, account, using, savepoint))
+            yield batch
             batch = []
     if batch:
-        result.merge(_upsert_batch(batch, default_stamp, account, using, savepoint))
-    return result
+        yield batch
 
 
 def upsert(obj: Any, *, stamp: dt.datetime | int | None = None, account: str | None = None,
@@ -158,10 +164,7 @@ def plan_many(objs: Iterable[Any], *, stamp: dt.datetime | int | None = None,
     :func:`write_planned` stores. The sync plans pages on its fetching threads while the
     writer stores earlier ones."""
     default_stamp = to_stamp(stamp)
-    size = batch_size or stripe_settings.INGEST_BATCH_SIZE
-    items = list(objs)
-    return [_plan_batch(items[i:i + size], default_stamp, account)
-            for i in range(0, len(items), size)]
+    return [_plan_batch(batch, default_stamp, account) for batch in _batches(objs, batch_size)]
 
 
 def write_planned(batches: Iterable[PlannedBatch], *, using: str | None = None,
