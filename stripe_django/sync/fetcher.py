@@ -9,19 +9,20 @@ https://docs.stripe.com/rate-limits.
 
 from __future__ import annotations
 
-import functools
 import threading
 import time
 from typing import Any, Generator
+from urllib.parse import parse_qs, urlsplit
 
 import stripe
 
 from ..ingest.completion import complete_lists
+from ..mirror.services import service_of
 from .plain import plain_service
 from .ratelimit import RateLimiter
 from .report import TypeReport
 
-__all__ = ["Fetcher", "Stopped", "MAX_RATE_LIMIT_RETRIES", "names_param", "retry_after",
+__all__ = ["Fetcher", "Stopped", "is_v2", "next_page_token", "MAX_RATE_LIMIT_RETRIES", "names_param", "retry_after",
            "http_status", "describe", "is_unavailable"]
 
 # How often one request is retried after a 429 before the shard fails.
@@ -50,13 +51,15 @@ class Fetcher:
         self._lock = threading.Lock()
         self._no_limit: set[str] = set()  # services whose server refuses ``limit``
         self._services: dict[str, Any] = {}
+        # The page token of the last v2 page each thread fetched (resume_point).
+        self._v2_pages = threading.local()
 
     def service(self, path: str) -> Any:
         """The list service at ``path``, answering plain dicts where the SDK allows
         (:mod:`.plain`); the SDK's own service, whose objects are read back, otherwise."""
         svc = self._services.get(path)
         if svc is None:
-            svc = functools.reduce(getattr, path.split("."), self.client.v1)
+            svc = service_of(self.client, tuple(path.split(".")))
             svc = self._services[path] = plain_service(self.client, svc) or svc
         return svc
 
@@ -98,7 +101,29 @@ class Fetcher:
             else:
                 body = result.last_response.data if result.last_response is not None else result.to_dict()
             data = body.get("data") or []
-            return [obj if type(obj) is dict else dict(obj) for obj in data], bool(body.get("has_more"))
+            objs = [obj if type(obj) is dict else dict(obj) for obj in data]
+            if is_v2(path):
+                token = next_page_token(body.get("next_page_url"))
+                self._v2_tokens()[path] = token
+                return objs, token is not None
+            return objs, bool(body.get("has_more"))
+
+    def resume_point(self, path: str, objs: list[dict]) -> str | None:
+        """Where a list continues after ``objs``, the last page this thread fetched of
+        ``path``: the id of its last object (``starting_after``), or for a v2 list the
+        page token of its ``next_page_url`` (v2 lists page by token, not by id). None:
+        no point to resume from that fits the cursor (a token longer than its column)."""
+        if not is_v2(path):
+            return objs[-1].get("id") if objs else None
+        token = self._v2_tokens().get(path)
+        return token if token is not None and len(token) <= MAX_RESUME_POINT else None
+
+    def _v2_tokens(self) -> dict[str, str | None]:
+        """This thread's page token of the last page of each v2 list it fetched."""
+        tokens = getattr(self._v2_pages, "tokens", None)
+        if tokens is None:
+            tokens = self._v2_pages.tokens = {}
+        return tokens
 
     def pages(self, path: str, args: tuple, params: dict[str, Any], account: str | None,
               report: TypeReport, starting_after: str | None = None,
@@ -106,15 +131,17 @@ class Fetcher:
         """Every page from ``starting_after`` on: (objects, has_more, stamp)."""
         previous: set[str | None] = set()
         first = True
+        v2 = is_v2(path)
         while True:
             query = dict(params)
             if starting_after:
-                query["starting_after"] = starting_after
+                query["page" if v2 else "starting_after"] = starting_after
             stamp = int(time.time())
             try:
                 objs, has_more = self.page(path, args, query, account, report)
             except stripe.InvalidRequestError as error:
-                if not (first and starting_after and names_param(error, "starting_after")):
+                if not (first and starting_after
+                        and names_param(error, "page" if v2 else "starting_after")):
                     raise
                 # The object a resumed pass stopped after is gone: start the list over
                 # (what is stored already comes back unchanged).
@@ -122,6 +149,8 @@ class Fetcher:
                 starting_after = None
                 continue
             first = False
+            # read before yielding: the caller may list other pages meanwhile
+            next_token = self._v2_tokens().get(path) if v2 else None
             ids = {o.get("id") for o in objs}
             if previous & ids:
                 # starting_after pointed at an object the server no longer knows, and it
@@ -131,7 +160,7 @@ class Fetcher:
             if not has_more or not objs:
                 return
             previous = ids
-            starting_after = objs[-1].get("id")
+            starting_after = next_token if v2 else objs[-1].get("id")
 
     def complete_embedded(self, obj: dict, account: str | None, report: TypeReport) -> None:
         """Replace every embedded list of ``obj`` cut off at ``has_more`` by the whole list."""
@@ -143,6 +172,26 @@ class Fetcher:
             return items
 
         complete_lists(obj, list_all)
+
+
+# The cursor's ``starting_after`` column holds a resume point of at most this length.
+MAX_RESUME_POINT = 255
+
+
+def is_v2(path: str) -> bool:
+    """Whether a service path (``type_table.ListSpec.service``) is a v2 one."""
+    return path.startswith("v2.")
+
+
+def next_page_token(next_page_url: Any) -> str | None:
+    """The ``page`` token of a v2 list's ``next_page_url`` (None: the last page). The
+    other parameters of that URL are the request's own, sent again with the token."""
+    if not next_page_url or not isinstance(next_page_url, str):
+        return None
+    values = parse_qs(urlsplit(next_page_url).query).get("page")
+    if not values:
+        raise ValueError(f"a v2 next_page_url without a page token: {next_page_url[:200]!r}")
+    return values[0]
 
 
 def names_param(error: stripe.StripeError, param: str) -> bool:

@@ -89,7 +89,7 @@ class ShardListing:
             children = self._children(parents, walk_state)
             cursor = {"pass_started_at": started, **high.fields()}
             if has_more:
-                cursor["starting_after"] = parents[-1]["id"]
+                cursor["starting_after"] = self.fetcher.resume_point(self._parent_service(), parents)
             else:
                 cursor.update(finish, last_synced_at=timezone.now())
             self.out.put(Page(shard, children, stamp, cursor, fetched=len(children)))
@@ -127,7 +127,7 @@ class ShardListing:
                                  frozenset(low.ids))
                     return
             if has_more:
-                cursor["starting_after"] = objs[-1]["id"]
+                cursor["starting_after"] = fetcher.resume_point(list_spec(shard).service, objs)
             else:
                 cursor.update(finish, last_synced_at=timezone.now())
             self.out.put(Page(shard, objs, stamp, cursor, fetched=len(objs)))
@@ -182,6 +182,9 @@ class ShardListing:
             self.out.put(Page(shard, objs, stamp, final_cursor(has_more), fetched=len(objs)))
 
     # --- nested lists (listed per parent) --------------------------------------------
+
+    def _parent_service(self) -> str:
+        return table.SYNC_LISTS[list_spec(self.shard).parent or ""].service
 
     def _parent_pages(self, created: dict | None,
                       starting_after: str | None) -> Iterator[tuple[list[dict], bool]]:

@@ -25,6 +25,10 @@ What it serves (``GET``, unless answered otherwise with :meth:`StripeStub.answer
 * ``/v1/accounts`` (the ``accounts``), ``/v1/account`` (the key's platform),
   ``/v1/events`` (the ``events``, filtered by ``created``, paginated) and
   ``/v1/events/<id>``.
+* v2 lists (``v2_lists``: path -> objects, e.g. ``/v2/core/accounts`` or
+  ``/v2/core/accounts/<id>/persons``), paged as v2 lists are: ``limit`` and an opaque
+  ``page`` token, ``next_page_url`` (null on the last page), no ``has_more``; and
+  ``<path>/<id>`` retrieves one of them.
 * Anything else: 404, as Stripe answers an unknown URL or object.
 
 Each request is answered after ``latency``; beyond ``rate_limit`` requests per second
@@ -38,6 +42,7 @@ from __future__ import annotations
 import bisect
 import collections
 import contextlib
+import hashlib
 import json
 import os
 import subprocess
@@ -47,6 +52,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from urllib.parse import urlencode
 
 from ._http import JSONServer, Reply, StubRequest
 from .objects import KINDS, PLATFORM_ACCOUNT, account_object, created_of, index_of, make_object
@@ -108,7 +114,8 @@ class StripeStub:
                  events: Iterable[dict[str, Any]] = (), latency: float = 0.0,
                  rate_limit: float | None = None, throttle_request: int | None = None,
                  retry_after: str = "1", fail: Mapping[str, int] | None = None,
-                 fail_after: int | None = None, prerender: bool = False) -> None:
+                 fail_after: int | None = None, prerender: bool = False,
+                 v2_lists: Mapping[str, Sequence[dict[str, Any]]] | None = None) -> None:
         unknown = set(lists or ()) - set(KINDS)
         if unknown:
             raise ValueError(f"the stub generates no {sorted(unknown)} (it does {sorted(KINDS)}); "
@@ -118,6 +125,7 @@ class StripeStub:
         self.accounts = tuple(accounts)
         self.platforms = dict(platforms or {})
         self.events = list(events)
+        self.v2_lists = {path: list(objects) for path, objects in (v2_lists or {}).items()}
         self.latency = latency
         self.rate_limit = rate_limit
         self.throttle_request = throttle_request
@@ -243,6 +251,8 @@ class StripeStub:
         answer = self._answers.get((request.method, request.path))
         if answer is not None:
             return answer.reply(request)
+        if request.method == "GET" and request.path.startswith("/v2/"):
+            return self._read_v2(request)
         if request.method == "GET":
             return self._read(request)
         return self._missing(request)
@@ -302,6 +312,30 @@ class StripeStub:
         # may fetch an object by the id its own event names).
         return 200, {**make_object(kind, index, self._owner(request), self.seconds_apart),
                      "id": object_id}, _NO_HEADERS
+
+    def _read_v2(self, request: StubRequest) -> Reply:
+        """A page of a v2 list, or one object of it (https://docs.stripe.com/api/v2)."""
+        objects = self.v2_lists.get(request.path)
+        if objects is None:
+            parent, _, object_id = request.path.rpartition("/")
+            found = next((o for o in self.v2_lists.get(parent, ()) if o.get("id") == object_id), None)
+            if found is None:
+                return 404, {"error": {"type": "not_found", "code": "not_found",
+                                       "message": f"No such object: {object_id}"}}, _NO_HEADERS
+            return 200, found, _NO_HEADERS
+        params = request.params
+        token = params.get("page")
+        start = _V2_PAGES.get(token, -1) if token else 0
+        if start < 0:
+            return 400, {"error": {"type": "invalid_request_error", "code": "invalid_page",
+                                   "param": "page", "message": "Invalid page token."}}, _NO_HEADERS
+        end = start + min(int(params.get("limit", 20)), 100)
+        next_url = None
+        if end < len(objects):
+            query = {k: v for k, v in params.items() if k != "page"}
+            next_url = f"{request.path}?{urlencode({**query, 'page': _v2_token(end)})}"
+        return 200, {"data": objects[start:end], "next_page_url": next_url,
+                     "previous_page_url": None}, _NO_HEADERS
 
     def _list(self, kind: str, params: dict[str, str], owner: str | None) -> Reply:
         count = self.lists[kind]
@@ -366,6 +400,16 @@ class StripeStub:
     def __repr__(self) -> str:
         state = f"at {self.api_base}" if self._server else "stopped"
         return f"<StripeStub {state}, lists {self.lists}>"
+
+
+# Opaque page tokens of the v2 lists (the offset they stand for), as Stripe's are opaque.
+_V2_PAGES: dict[str, int] = {}
+
+
+def _v2_token(offset: int) -> str:
+    token = "page_" + hashlib.sha256(f"v2 page {offset}".encode()).hexdigest()[:24]
+    _V2_PAGES[token] = offset
+    return token
 
 
 def _created_ok(value: int, params: dict[str, str]) -> bool:

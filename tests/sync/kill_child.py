@@ -3,6 +3,8 @@
 ``python -m tests.sync.kill_child sync API_BASE ACCOUNT WORKERS``: print ``SYNCING``, sync
 the account's lists, then print the report as JSON.
 ``python -m tests.sync.kill_child check ACCOUNT ...``: print what is stored, as JSON.
+``sync-v2 API_BASE WORKERS`` and ``check-v2``: the same for the platform's v2 accounts
+and their persons.
 
 The database comes from ``DATABASE_URL`` (``tests.settings``).
 """
@@ -49,6 +51,35 @@ def _check(accounts: list[str]) -> dict[str, Any]:
     return found
 
 
+V2_TYPES = ["v2.core.account", "v2.core.account_person"]
+
+
+def _sync_v2(api_base: str, workers: int) -> dict[str, Any]:
+    """The platform's v2 accounts and their persons (v2 lists, paged by token)."""
+    from django.test.utils import override_settings
+
+    from stripe_django.sync import sync
+
+    settings = {"API_KEY": "sk_test_kill", "API_BASE": api_base, "MAX_NETWORK_RETRIES": 0,
+                "SYNC_RATE_LIMIT": 1000}
+    with override_settings(STRIPE_DJANGO=settings):
+        print("SYNCING", flush=True)
+        report = sync(V2_TYPES, events=False, workers=workers, page_size=20)
+    return {"ok": report.ok, "types": {t.name: [t.status, t.fetched, t.errors]
+                                       for t in report.types}}
+
+
+def _check_v2() -> dict[str, Any]:
+    from stripe_django.models import SyncCursor, V2Account, V2AccountPerson
+
+    return {
+        "v2.core.account": list(V2Account.objects.values_list("id", flat=True)),
+        "v2.core.account_person": list(V2AccountPerson.objects.values_list("id", "account_id")),
+        "cursors": [{k: c[k] for k in ("object_type", "complete", "starting_after", "last_error")}
+                    for c in SyncCursor.objects.filter(object_type__in=V2_TYPES).values()],
+    }
+
+
 def main(argv: list[str]) -> None:
     import django
 
@@ -58,6 +89,10 @@ def main(argv: list[str]) -> None:
         print(json.dumps(_sync(argv[1], argv[2], int(argv[3]))), flush=True)
     elif mode == "check":
         print(json.dumps(_check(argv[1:])), flush=True)
+    elif mode == "sync-v2":
+        print(json.dumps(_sync_v2(argv[1], int(argv[2]))), flush=True)
+    elif mode == "check-v2":
+        print(json.dumps(_check_v2()), flush=True)
     else:
         raise SystemExit(f"unknown mode {mode!r}")
 

@@ -45,11 +45,13 @@ def test_a_pause_holds_every_worker_back():
 
 def test_every_listed_type_has_an_sdk_list_and_a_model():
     from stripe_django.ingest.columns import mirrored_types
+    from stripe_django.mirror.services import service_of
 
     client = stripe.StripeClient("sk_test_table")
     mirrored = mirrored_types()
     for name, spec in table.SYNC_LISTS.items():
-        service = functools.reduce(getattr, spec.service.split("."), client.v1)
+        # client.v1.<service>, or client.v2.<...> for a v2 list ("v2.core.accounts")
+        service = service_of(client, tuple(spec.service.split(".")))
         assert callable(getattr(service, "list", None)), name
         assert all(o in mirrored for o in spec.objects), name
         assert spec.parent is None or spec.parent in table.SYNC_LISTS, name
