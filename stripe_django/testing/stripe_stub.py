@@ -25,6 +25,9 @@ What it serves (``GET``, unless answered otherwise with :meth:`StripeStub.answer
 * ``/v1/accounts`` (the ``accounts``), ``/v1/account`` (the key's platform),
   ``/v1/events`` (the ``events``, filtered by ``created``, paginated) and
   ``/v1/events/<id>``.
+* ``/v2/core/events/<id>``: the full v2 events of ``v2_events`` (what a thin event
+  notification's ``fetch_event()`` reads); the objects a notification's
+  ``related_object.url`` names are answered with :meth:`StripeStub.answer`.
 * Anything else: 404, as Stripe answers an unknown URL or object.
 
 Each request is answered after ``latency``; beyond ``rate_limit`` requests per second
@@ -108,7 +111,8 @@ class StripeStub:
                  events: Iterable[dict[str, Any]] = (), latency: float = 0.0,
                  rate_limit: float | None = None, throttle_request: int | None = None,
                  retry_after: str = "1", fail: Mapping[str, int] | None = None,
-                 fail_after: int | None = None, prerender: bool = False) -> None:
+                 fail_after: int | None = None, prerender: bool = False,
+                 v2_events: Iterable[dict[str, Any]] = ()) -> None:
         unknown = set(lists or ()) - set(KINDS)
         if unknown:
             raise ValueError(f"the stub generates no {sorted(unknown)} (it does {sorted(KINDS)}); "
@@ -118,6 +122,8 @@ class StripeStub:
         self.accounts = tuple(accounts)
         self.platforms = dict(platforms or {})
         self.events = list(events)
+        #: Full v2 events by id (``GET /v2/core/events/<id>``); may be changed while it runs.
+        self.v2_events: dict[str, dict[str, Any]] = {e["id"]: e for e in v2_events}
         self.latency = latency
         self.rate_limit = rate_limit
         self.throttle_request = throttle_request
@@ -278,6 +284,9 @@ class StripeStub:
 
     def _read(self, request: StubRequest) -> Reply:
         path, params = request.resource, request.params
+        if path.startswith("/v2/core/events/"):
+            found = self.v2_events.get(path.removeprefix("/v2/core/events/"))
+            return (200, found, _NO_HEADERS) if found else self._missing(request)
         if path == "accounts":
             return self._page([account_object(a) for a in self.accounts], params, path)
         if path == "account":
@@ -350,6 +359,9 @@ class StripeStub:
         parts = request.resource.split("/")
         if request.method == "GET" and len(parts) == 2 and parts[1]:
             return 404, _no_such(parts[1]), _NO_HEADERS
+        if request.method == "GET" and request.path.startswith("/v2/") and len(parts) > 4:
+            return 404, {"error": {"type": "not_found", "code": "not_found",
+                                   "message": f"No such object: '{parts[-1]}'"}}, _NO_HEADERS
         return 404, {"error": {"type": "invalid_request_error", "message":
                                f"Unrecognized request URL ({request.method}: {request.path})"}}, _NO_HEADERS
 
