@@ -28,6 +28,9 @@ What it serves (``GET``, unless answered otherwise with :meth:`StripeStub.answer
 * ``/v2/core/events/<id>``: the full v2 events of ``v2_events`` (what a thin event
   notification's ``fetch_event()`` reads); the objects a notification's
   ``related_object.url`` names are answered with :meth:`StripeStub.answer`.
+* ``/v1/webhook_endpoints`` and ``/v2/core/event_destinations``: listed, created and
+  updated in memory (:attr:`StripeStub.destinations`,
+  :class:`~stripe_django.testing.destinations.Destinations`).
 * Anything else: 404, as Stripe answers an unknown URL or object.
 
 Each request is answered after ``latency``; beyond ``rate_limit`` requests per second
@@ -52,6 +55,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from ._http import JSONServer, Reply, StubRequest
+from .destinations import Destinations
 from .objects import KINDS, PLATFORM_ACCOUNT, account_object, created_of, index_of, make_object
 
 __all__ = ["StripeStub", "StubRequest", "stub_process"]
@@ -124,6 +128,8 @@ class StripeStub:
         self.events = list(events)
         #: Full v2 events by id (``GET /v2/core/events/<id>``); may be changed while it runs.
         self.v2_events: dict[str, dict[str, Any]] = {e["id"]: e for e in v2_events}
+        #: Webhook endpoints and event destinations, kept as Stripe keeps them.
+        self.destinations = Destinations()
         self.latency = latency
         self.rate_limit = rate_limit
         self.throttle_request = throttle_request
@@ -249,6 +255,8 @@ class StripeStub:
         answer = self._answers.get((request.method, request.path))
         if answer is not None:
             return answer.reply(request)
+        if self.destinations.handles(request):
+            return self.destinations.respond(request)
         if request.method == "GET":
             return self._read(request)
         return self._missing(request)
