@@ -45,32 +45,32 @@ class Destinations:
                 return 200, {"data": [_shown(d, include) for d in data], "next_page_url": None,
                              "previous_page_url": None}, _NO_HEADERS
             return 200, {"object": "list", "data": data, "has_more": False, "url": V1_PATH}, _NO_HEADERS
+        if request.method not in ("GET", "POST"):
+            return 405, {"error": {"type": "invalid_request_error", "message": "method"}}, _NO_HEADERS
+        if not object_id:  # POST: create
+            params = json.loads(request.body or b"{}") if v2 else _form(request)
+            include = params.pop("include", []) if v2 else []
+            made = self._create(params, v2)
+            held.append(made)
+            if not v2:
+                return 200, {**made, "secret": self.secrets[made["id"]]}, _NO_HEADERS
+            shown = _shown(made, include)
+            if "webhook_endpoint.signing_secret" in include:
+                shown["webhook_endpoint"] = {**shown["webhook_endpoint"],
+                                             "signing_secret": self.secrets[made["id"]]}
+            return 200, shown, _NO_HEADERS
         object_id, _, action = object_id.partition("/")  # ed_1/enable, ed_1/disable
         found = next((d for d in held if d["id"] == object_id), None)
-        if object_id and found is None:
+        if found is None:
             return 404, {"error": {"type": "invalid_request_error", "code": "resource_missing",
                                    "message": f"No such destination: '{object_id}'"}}, _NO_HEADERS
         if request.method == "GET":
             return 200, _shown(found, []) if v2 else found, _NO_HEADERS
-        if request.method != "POST":
-            return 405, {"error": {"type": "invalid_request_error", "message": "method"}}, _NO_HEADERS
-        if found is not None and action in ("enable", "disable"):
+        if action in ("enable", "disable"):
             found["status"] = action + "d"
             return 200, _shown(found, []), _NO_HEADERS
         params = json.loads(request.body or b"{}") if v2 else _form(request)
         include = params.pop("include", []) if v2 else []
-        if found is None:
-            found = self._create(params, v2)
-            held.append(found)
-            shown = dict(found)
-            if v2:
-                shown = _shown(found, include)
-                if "webhook_endpoint.signing_secret" in include:
-                    shown["webhook_endpoint"] = {**shown["webhook_endpoint"],
-                                                 "signing_secret": self.secrets[found["id"]]}
-            else:
-                shown["secret"] = self.secrets[found["id"]]
-            return 200, shown, _NO_HEADERS
         for key, value in params.items():
             if key == "webhook_endpoint" and v2:
                 found["webhook_endpoint"] = {**found["webhook_endpoint"], **value}

@@ -87,11 +87,12 @@ def ensure_destination(client: stripe.StripeClient, url: str, *, thin: bool,
                 "webhook_endpoint": {"url": url}, "include": [SECRET_FIELD, "webhook_endpoint.url"]})
             secret = (to_plain(made).get("webhook_endpoint") or {}).get("signing_secret")
             return Ensured(_v2(made, url), "created", secret)
-        made = client.v1.webhook_endpoints.create(params={
-            "url": url, "enabled_events": events,  # type: ignore[typeddict-item]
-            "api_version": stripe_settings.API_VERSION or stripe.api_version,  # type: ignore[typeddict-item]
-            "description": name or "stripe_django mirror"})
-        return Ensured(_v1(made), "created", to_plain(made).get("secret"))
+        # The SDK types event types and API versions as literals; these are read at run time.
+        params: Any = {"url": url, "enabled_events": events,
+                       "api_version": stripe_settings.API_VERSION or stripe.api_version,
+                       "description": name or "stripe_django mirror"}
+        endpoint = client.v1.webhook_endpoints.create(params=params)
+        return Ensured(_v1(endpoint), "created", to_plain(endpoint).get("secret"))
     if sorted(existing.enabled_events) == sorted(events) and existing.status == "enabled":
         return Ensured(existing, "unchanged")
     if thin:
@@ -100,8 +101,8 @@ def ensure_destination(client: stripe.StripeClient, url: str, *, thin: bool,
         if existing.status != "enabled":
             updated = client.v2.core.event_destinations.enable(existing.id)
         return Ensured(_v2(updated, url), "updated")
-    changed = client.v1.webhook_endpoints.update(existing.id, params={
-        "enabled_events": events, "disabled": False})  # type: ignore[typeddict-item]
+    update: Any = {"enabled_events": events, "disabled": False}
+    changed = client.v1.webhook_endpoints.update(existing.id, params=update)
     return Ensured(_v1(changed), "updated")
 
 

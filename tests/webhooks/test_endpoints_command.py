@@ -78,3 +78,12 @@ def test_bad_arguments_are_named(stub):
     with pytest.raises(CommandError, match="full URL"):
         run("--create", "/stripe/webhook/")
     assert not stub.requests
+
+
+def test_a_disabled_destination_is_enabled_again(stub):
+    run("--create", SITE + "thin/", "--thin")
+    [destination] = stub.destinations.event_destinations
+    destination["status"] = "disabled"
+    assert "Updated" in run("--create", SITE + "thin/", "--thin")
+    assert destination["status"] == "enabled"
+    assert len(stub.destinations.event_destinations) == 1
