@@ -290,3 +290,21 @@ def test_unusable_signed_notification_is_kept_and_failed(deliver, stub):
     assert row.processing_status == "failed"
     assert "created time" in row.processing_error and "related_object" in row.processing_error
     assert not stub.requests
+
+
+def test_admin_lists_shows_and_retries_a_failed_thin_event(admin_client, deliver, stub, invoice):
+    url = f"/v1/invoices/{invoice['id']}"
+    stub.answer("GET", url, {"error": {"type": "api_error", "message": "down"}}, status=500)
+    note = notification("v1.invoice.paid", related("invoice", invoice["id"], "/v1/invoices"))
+    assert deliver(note).status_code == 500
+    events = "/admin/stripe_django/event/"
+    listing = admin_client.get(events)
+    assert listing.status_code == 200 and note["id"].encode() in listing.content
+    assert admin_client.get(f"{events}{note['id']}/change/").status_code == 200
+    stub.answer("GET", url, invoice)
+    response = admin_client.post(events, {"action": "retry", "_selected_action": [note["id"]]},
+                                 follow=True)
+    assert [str(m) for m in response.context["messages"]] == [
+        "retried 1 event(s): 1 processed, 0 already processed, 0 failed"]
+    assert Event.objects.get(pk=note["id"]).processing_status == "processed"
+    assert Invoice.objects.get(pk=invoice["id"]).status == "paid"
