@@ -32,7 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import stripe
 from django.db import router, transaction
@@ -47,6 +47,9 @@ from ..ingest.columns import model_for
 from ..ingest.redaction import redact
 from ..models import Event
 from ..models.processing import ProcessingStatus
+
+if TYPE_CHECKING:
+    from .processing import Outcome
 
 logger = logging.getLogger("stripe_django.webhooks")
 
@@ -151,7 +154,7 @@ class Fetched:
 
 def process_notification(event_id: str, payload: dict[str, Any], *, force: bool = False,
                          using: str | None = None, client: Any = None,
-                         key: str | None = None) -> Any:
+                         key: str | None = None) -> Outcome:
     """Process a stored thin notification (what :func:`~.processing.process_event` does
     for one): fetch, then claim and ingest in one transaction. Returns an
     :class:`~.processing.Outcome`; never raises for a processing error (it is recorded
@@ -275,7 +278,7 @@ def _claim(events: Any, event_id: str, *, force: bool) -> bool:
                        processed_at=timezone.now()) == 1
 
 
-def _after_commit(outcome: Any, alias: str, fetched: Fetched) -> None:
+def _after_commit(outcome: Outcome, alias: str, fetched: Fetched) -> None:
     from ..signals import event_processed, send_event_processed
     from . import processing
 
