@@ -47,6 +47,31 @@ EXCLUDED_TYPES: dict[str, str] = {
     "treasury.financial_account_features": (
         "kept inside treasury.financial_account.features; no id of its own"
     ),
+    # v2 objects (https://docs.stripe.com/api/v2). The v2 page wrapper shares the name
+    # "list" with the v1 one (above).
+    "v2.search_result": "a container for v2 search pages, not an object of its own",
+    "v2.core.event": (
+        "v1 and v2 events share the evt_ id space: a v2 event is stored in the one event "
+        "inbox, the Event model (object \"v2.core.event\", OBJECT_ALIASES)"
+    ),
+    "v2.core.account_link": "a single-use onboarding URL that expires in minutes; no id",
+    "v2.core.account_token": "a single-use token carrying account details into a create or update",
+    "v2.core.account_person_token": "a single-use token carrying person details into a create or update",
+    "v2.billing.meter_event": (
+        "write-only usage reports; Stripe does not return them later (as billing.meter_event)"
+    ),
+    "v2.billing.meter_event_adjustment": (
+        "write-only corrections of meter events; cannot be retrieved or listed"
+    ),
+    "v2.billing.meter_event_session": (
+        "a 15-minute authentication token for the meter event stream; a credential"
+    ),
+    "v2.money_management.financial_address_credit_simulation": (
+        "the answer of a test helper that simulates a credit; no id"
+    ),
+    "v2.money_management.payout_methods_bank_account_spec": (
+        "bank account field rules per country, computed on request; no id"
+    ),
 }
 
 # Keys never stored, at any depth of any payload (a row's columns, ``stripe_data``, an
@@ -56,6 +81,8 @@ EXCLUDED_TYPES: dict[str, str] = {
 REDACTED_FIELDS: dict[str, str] = {
     "client_secret": "lets a browser confirm the payment or setup; a credential",
     "secret": "the signing secret of a webhook endpoint, returned once at creation",
+    "signing_secret": "the signing secret of a v2 event destination's webhook endpoint",
+    "authentication_token": "the bearer token of a v2 meter event session; a credential",
 }
 
 # Keys never stored in objects of one type (at any depth), where the same name is
@@ -79,6 +106,8 @@ REDACTED_TEXT_SHAPES: dict[str, str] = {
 # are stored as.
 OBJECT_ALIASES: dict[str, str] = {
     "file_upload": "file",  # renamed in API version 2018-02-28
+    # v1 and v2 events share the evt_ id space and one inbox (EXCLUDED_TYPES).
+    "v2.core.event": "event",
 }
 
 # Event actions (the last segment of an event type) that say the object was deleted: a
@@ -125,6 +154,7 @@ FAMILY_OF_NAMESPACE: dict[str, str] = {
     "product_catalog": "billing",
     "reserve": "connect",
     "three_d_secure": "payments",
+    "v2": "v2",  # every v2 object (v2.core.account, v2.money_management.*, ...)
 }
 FAMILY_OF_TYPE: dict[str, str] = {
     # core: the account-wide objects and the customer
@@ -183,6 +213,18 @@ TIMESTAMP_NAMES = frozenset({
     "period_start", "period_end", "data_available_start", "data_available_end",
 })
 NOT_TIMESTAMPS = frozenset({"expected_delivery_year", "delivery_year"})
+# Stripe fields named by a Python keyword (``from`` of v2 money movements; the SDK's
+# attribute is ``from_``). Django refuses field names ending in "_", so the model field
+# (and its column) is named here; ingest reads it from the payload's own key, and
+# ``stripe_data`` keeps Stripe's name. Stripe name -> model field name.
+KEYWORD_FIELDS: dict[str, str] = {
+    "from": "from_details",  # V2OutboundPayment.objects.filter(from_details__financial_account=...)
+}
+
+# v2 objects write times as RFC 3339 strings ("2024-10-22T16:20:09.931Z"); the SDK types
+# them as ``str``. Those with the names above become aware DateTimeFields as well, with
+# the sub-second part kept (ingest.columns.to_timestamp).
+V2_OBJECT_PREFIX = "v2."
 
 # ---------------------------------------------------------------------------------------
 # Fields the SDK types as plain strings that hold the id of a mirrored object. They
@@ -197,6 +239,30 @@ STRING_REFERENCES: dict[tuple[str, str], str] = {
     ("billing.meter_event_summary", "meter"): "billing.meter",
     ("entitlements.active_entitlement", "feature"): "entitlements.feature",
     ("product_feature", "entitlement_feature"): "entitlements.feature",
+    # v2 objects name other v2 objects by id
+    ("v2.core.account_person", "account"): "v2.core.account",
+    ("v2.money_management.adjustment", "financial_account"): "v2.money_management.financial_account",
+    ("v2.money_management.financial_address", "financial_account"):
+        "v2.money_management.financial_account",
+    ("v2.money_management.received_credit", "financial_account"):
+        "v2.money_management.financial_account",
+    ("v2.money_management.transaction", "financial_account"): "v2.money_management.financial_account",
+    ("v2.money_management.transaction_entry", "transaction"): "v2.money_management.transaction",
+    ("v2.money_management.outbound_payment", "payout_intent"): "v2.money_management.payout_intent",
+    ("v2.money_management.outbound_payment", "recipient_verification"):
+        "v2.money_management.recipient_verification",
+    ("v2.money_management.recipient_verification", "payout_method"):
+        "v2.money_management.payout_method",
+    ("v2.money_management.payout_method", "latest_outbound_setup_intent"):
+        "v2.money_management.outbound_setup_intent",
+    # v1 objects of a customer that is an Accounts v2 account (customer configuration)
+    **{(v1_type, "customer_account"): "v2.core.account" for v1_type in (
+        "cash_balance", "credit_note", "customer",
+        "customer_balance_transaction", "customer_cash_balance_transaction", "discount",
+        "invoice", "invoiceitem", "payment_intent", "payment_method",
+        "promotion_code", "quote", "refund", "setup_attempt", "setup_intent", "subscription",
+        "subscription_schedule", "tax_id",
+    )},
 }
 
 # Embedded lists: (parent type, list field) -> the field of the child rows that links
@@ -524,6 +590,10 @@ ALTERNATE_ID_FIELDS: dict[str, tuple[str, ...]] = {
 # Abstract mixins adding the app's own columns to a mirrored model (import path).
 MODEL_MIXINS: dict[str, str] = {
     "event": "stripe_django.models.processing.EventProcessing",
+    # One account, two APIs, two rows under one id: each links to the other (see the
+    # module's docstring).
+    "account": "stripe_django.models.account_versions.HasV2Account",
+    "v2.core.account": "stripe_django.models.account_versions.HasV1Account",
 }
 # Values of those columns for a row first written by ingest (a sync, ``upsert``) rather
 # than by the webhook view; a row already stored keeps its own.

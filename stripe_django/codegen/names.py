@@ -11,7 +11,8 @@ import re
 
 from .. import type_table as table
 
-_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z][a-z0-9]*|[a-z0-9]+")
+# "V2" first: the prefix of the models of v2 objects (V2Account -> v2, account).
+_WORD = re.compile(r"V2(?=[A-Z])|[A-Z]+(?![a-z])|[A-Z][a-z0-9]*|[a-z0-9]+")
 
 
 def words(class_name: str) -> list[str]:

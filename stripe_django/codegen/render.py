@@ -64,9 +64,12 @@ def is_timestamp(name: str) -> bool:
     return name in table.TIMESTAMP_NAMES or name.endswith(table.TIMESTAMP_SUFFIXES)
 
 
-def _scalar(kind: str, name: str) -> str:
+def _scalar(kind: str, name: str, object_name: str = "") -> str:
     if kind == sdk.INTEGER:
         return "Timestamp()" if is_timestamp(name) else "Integer()"
+    if (kind == sdk.STRING and object_name.startswith(table.V2_OBJECT_PREFIX)
+            and is_timestamp(name)):
+        return "Timestamp()"  # an RFC 3339 string
     if kind == sdk.STRING and name.endswith("_decimal"):
         return "Decimal()"
     return {
@@ -114,7 +117,9 @@ def build_specs() -> dict[str, ModelSpec]:
                 elif f.kind == sdk.REF:
                     spec.fields.append(ref(object_name, f.name, f.targets[0]))
                 else:
-                    spec.fields.append(FieldSpec(f.name, _scalar(f.kind, f.name), f.kind))
+                    constructor = _scalar(f.kind, f.name, object_name)
+                    kind = "timestamp" if constructor == "Timestamp()" else f.kind
+                    spec.fields.append(FieldSpec(model_field_name(f.name), constructor, kind))
             legacy = table.LEGACY_FIELDS.get(object_name, {})
         else:
             legacy = {k: (v, None) for k, v in table.LEGACY_MODELS[object_name]["fields"].items()}
@@ -159,6 +164,14 @@ def build_specs() -> dict[str, ModelSpec]:
                     args += f', related_name="{fs.related_name}"'
                 fs.constructor = f"Reference({args})"
     return specs
+
+
+def model_field_name(sdk_name: str) -> str:
+    """The model field of an SDK attribute: its own name, except for Stripe fields named
+    by a Python keyword (the SDK's ``from_`` for ``from``), which the table names."""
+    if sdk_name.endswith("_") and keyword.iskeyword(sdk_name[:-1]):
+        return table.KEYWORD_FIELDS[sdk_name[:-1]]
+    return sdk_name
 
 
 def _target(spec: ModelSpec, f: FieldSpec) -> str:

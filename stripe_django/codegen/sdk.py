@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from stripe._list_object import ListObject
-from stripe._object_classes import OBJECT_CLASSES
+from stripe._object_classes import OBJECT_CLASSES, V2_OBJECT_CLASSES
 from stripe._stripe_object import StripeObject
 
 # Field kinds, shared with the renderer and the drift test.
@@ -55,11 +55,24 @@ class SdkType:
     fields: tuple[SdkField, ...]
 
 
+def all_object_classes() -> dict[str, tuple[str, str]]:
+    """Object name -> (module, class) of every v1 and v2 resource class of the SDK.
+
+    v2 classes are named ``v2.<namespace>.<type>`` (``v2.core.account``); the v2 page
+    wrapper shares the name ``list`` with the v1 one and is left out (neither is an
+    object of its own: ``type_table.EXCLUDED_TYPES``).
+    """
+    classes = dict(OBJECT_CLASSES)
+    for object_name, location in V2_OBJECT_CLASSES.items():
+        classes.setdefault(object_name, location)
+    return classes
+
+
 def class_to_object_name() -> dict[tuple[str, str], str]:
     """(module, class) -> object name of the SDK's resource classes (the first name of a
     class several object names share). Also read by ``stripe_django.mirror.services``."""
     mapping: dict[tuple[str, str], str] = {}
-    for object_name, (module, cls) in OBJECT_CLASSES.items():
+    for object_name, (module, cls) in all_object_classes().items():
         mapping.setdefault((module, cls), object_name)
     return mapping
 
@@ -183,7 +196,7 @@ def sdk_types() -> dict[str, SdkType]:
     """Every object type the SDK maps, keyed by object name (``checkout.session``)."""
     resolver = _Resolver()
     result: dict[str, SdkType] = {}
-    for object_name, (module_name, class_name) in OBJECT_CLASSES.items():
+    for object_name, (module_name, class_name) in all_object_classes().items():
         module = importlib.import_module(module_name)
         cls = getattr(module, class_name)
         if getattr(cls, "OBJECT_NAME", object_name) != object_name:

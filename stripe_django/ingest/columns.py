@@ -8,6 +8,7 @@ payload into a row with one pass over this list and no per-type code.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
@@ -112,6 +113,10 @@ def removal_of(parent_type: str, list_field: str) -> Removal | None:
     return Removal(model, model._meta.get_field(link).column)
 
 
+# Model fields named for a Stripe field whose name is a Python keyword -> that name.
+_PAYLOAD_KEYS = {field: key for key, field in table.KEYWORD_FIELDS.items()}
+
+
 @model_cache
 def columns_of(model: type[StripeModel]) -> tuple[Column, ...]:
     derived = table.LEGACY_FIELDS.get(model.stripe_object, {})
@@ -126,7 +131,7 @@ def columns_of(model: type[StripeModel]) -> tuple[Column, ...]:
             continue
         kind = _kind(field)
         result.append(Column(
-            name=field.name,
+            name=_PAYLOAD_KEYS.get(field.name, field.name),
             column=field.column,
             kind=kind,
             max_length=getattr(field, "max_length", None) if isinstance(field, models.CharField) else None,
@@ -182,6 +187,8 @@ def mirrored_types() -> dict[str, type[StripeModel]]:
 # --- value converters: payload value -> Python value of the column ------------------
 
 def to_timestamp(value: Any) -> dt.datetime | None:
+    """A Unix timestamp (v1 objects) or an RFC 3339 string (v2 objects) as an aware
+    datetime; the sub-second part of a v2 time is kept to the microsecond."""
     if value is None:
         return None
     if type(value) is int:
@@ -189,7 +196,31 @@ def to_timestamp(value: Any) -> dt.datetime | None:
             return dt.datetime.fromtimestamp(value, tz=dt.timezone.utc)
         except (OverflowError, ValueError, OSError):
             raise WrongType(f"timestamp {value} is out of range") from None
-    raise WrongType(f"expected a Unix timestamp (integer), got {type(value).__name__}")
+    if type(value) is str:
+        return rfc3339_to_datetime(value)
+    raise WrongType(f"expected a Unix timestamp (integer) or an RFC 3339 time, "
+                    f"got {type(value).__name__}")
+
+
+# RFC 3339 as Stripe's v2 API writes it: date "T" time, optional fraction, then "Z" or
+# an offset. More than six fractional digits are cut to microseconds (what the columns
+# hold); a time without an offset is refused rather than guessed.
+_RFC3339 = re.compile(
+    r"(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})\Z")
+
+
+def rfc3339_to_datetime(value: str) -> dt.datetime:
+    match = _RFC3339.match(value)
+    if match is None:
+        raise WrongType("expected a Unix timestamp or an RFC 3339 time such as "
+                        f"2024-10-22T16:20:09.931Z, got {value[:40]!r}")
+    date, time, fraction, offset = match.groups()
+    fraction = ((fraction or "") + "000000")[:6]
+    offset = "+00:00" if offset in ("Z", "z") else offset
+    try:
+        return dt.datetime.fromisoformat(f"{date}T{time}.{fraction}{offset}")
+    except ValueError:
+        raise WrongType(f"not a valid time: {value[:40]!r}") from None
 
 
 # What a BigIntegerField holds on every supported database.

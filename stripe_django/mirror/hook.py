@@ -147,6 +147,10 @@ def mirror_answer(method: str, url: str, headers: Mapping[str, str],
         captured.append(answer)
     if answer.preview:
         return  # describes what an operation would do: nothing of it exists at Stripe
+    if method.lower() == "delete" and path.startswith("/v2/") and _names_only(payload):
+        # A v2 deletion answers with the object's id and type alone, without v1's
+        # "deleted": true (https://docs.stripe.com/api/v2/core/event_destinations/delete).
+        payload = {**payload, "deleted": True}
     payloads = stored_payloads(payload)
     if payloads:
         store(answer, payloads)
@@ -172,6 +176,10 @@ def _report(answer: Answer) -> None:
     # A refused payload is explained by its message; a database failure needs its trace.
     first = answer.errors[0]
     logger.error(message, exc_info=None if isinstance(first, IngestError) else first)
+
+
+def _names_only(payload: Any) -> bool:
+    return isinstance(payload, dict) and "id" in payload and payload.keys() <= {"id", "object"}
 
 
 def acting_account(headers: Mapping[str, str]) -> str | None:

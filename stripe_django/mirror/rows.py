@@ -27,7 +27,7 @@ from ..exceptions import NoStripeMethods, StripeDjangoError
 from ..ingest.completion import client_pages, complete_lists, cut_off_lists
 from .hook import Answer, capture, is_mirrored, store
 from .previews import unsaved_instances
-from .services import Service, all_services, owners_of
+from .services import Service, all_services, owners_of, service_of
 
 if TYPE_CHECKING:
     from ..models.base import StripeModel
@@ -204,7 +204,7 @@ class ServiceProxy:
         options = dict(options or {})
         key, account = route(options.pop("stripe_account", None) or self._account)
         client = self._client or default_client(key, loop=loop)
-        service = functools.reduce(getattr, self._path, client.v1)
+        service = service_of(client, self._path)
         params = {**(params or {}), **more}
         if account:
             options["stripe_account"] = account
@@ -327,7 +327,7 @@ def refresh_from_stripe(instance: _Instance, client: stripe.StripeClient | None 
                                 f"(stripe-python {stripe.VERSION} has no retrieve for them)")
     key, account = route(instance.stripe_account)
     client = client or default_client(key)
-    api = functools.reduce(getattr, service.path, client.v1)
+    api = service_of(client, service.path)
     expand = table.RETRIEVE_EXPAND.get(object_type)
     options = {"stripe_account": account} if account else None
     with capture() as answers:

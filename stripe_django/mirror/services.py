@@ -12,18 +12,32 @@ names a service or a method: a new SDK brings its new methods along.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 from types import ModuleType
+from typing import Any
 
 from ..codegen.sdk import class_to_object_name, import_aliases
 
-__all__ = ["Service", "owners_of", "all_services"]
+__all__ = ["Service", "owners_of", "all_services", "service_of"]
 
 ROOT = ("stripe._v1_services", "V1Services")
+# The v2 services (``client.v2.core.accounts``) are walked from their own root; their
+# paths start with "v2" (v1 has no service of that name), and ``service_of`` reaches
+# them from the client itself rather than from ``client.v1``.
+V2_ROOT = ("stripe._v2_services", "V2Services")
+V2 = "v2"
+
+
+def service_of(client: Any, path: tuple[str, ...]) -> Any:
+    """The SDK service at ``path`` of a ``StripeClient`` (``client.v1.<path>``, or
+    ``client.v2.<...>`` for a path starting with "v2")."""
+    root = client if path[:1] == (V2,) else client.v1
+    return functools.reduce(getattr, path, root)
 
 
 @dataclass(frozen=True)
@@ -69,10 +83,10 @@ class Service:
 
 @lru_cache(maxsize=1)
 def all_services() -> dict[tuple[str, ...], Service]:
-    """Every service under ``StripeClient.v1``, by path."""
+    """Every service under ``StripeClient.v1`` and ``StripeClient.v2``, by path."""
     by_class = class_to_object_name()
     found: dict[tuple[str, ...], Service] = {}
-    stack: list[tuple[tuple[str, ...], str, str]] = [((), *ROOT)]
+    stack: list[tuple[tuple[str, ...], str, str]] = [((), *ROOT), ((V2,), *V2_ROOT)]
     while stack:
         path, module_name, class_name = stack.pop()
         module = importlib.import_module(module_name)

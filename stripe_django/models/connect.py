@@ -8,9 +8,10 @@ Field meanings: Stripe's API reference, https://docs.stripe.com/api
 
 from . import fields
 from .base import StripeModel
+from .account_versions import HasV2Account
 
 
-class Account(StripeModel):
+class Account(HasV2Account, StripeModel):
     """Stripe object ``account``."""
 
     stripe_object = "account"

@@ -106,7 +106,7 @@ class TaxId(StripeModel):
     country = fields.String()
     created = fields.Timestamp()
     customer = fields.Reference("Customer", related_name="customer_tax_ids")
-    customer_account = fields.String()
+    customer_account = fields.Reference("V2Account", related_name="tax_ids_as_customer_account")
     livemode = fields.Boolean()
     owner = fields.Json()
     type = fields.Enum()
