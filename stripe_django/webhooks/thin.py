@@ -225,8 +225,16 @@ def fetch(payload: dict[str, Any], client: stripe.StripeClient) -> Fetched:
         # The time its answer arrived: the state it holds is Stripe's at that moment.
         result.stamp = timezone.now()
     if carries_data(payload["type"]):
-        result.event = to_plain(notification.fetch_event())
+        result.event = as_sent(notification.fetch_event())
     return result
+
+
+def as_sent(obj: Any) -> Any:
+    """An answer's JSON as Stripe sent it: the SDK turns v2 decimal strings into
+    ``Decimal`` when it builds its object, ingest stores what Stripe wrote."""
+    response = getattr(obj, "last_response", None)
+    data = getattr(response, "data", None)
+    return data if isinstance(data, dict) else to_plain(obj)
 
 
 def carries_data(event_type: str) -> bool:
@@ -254,7 +262,7 @@ def _snapshots(payload: dict[str, Any], fetched: Fetched,
     account = account_of(payload) or platform
     related = payload.get("related_object") or {}
     if fetched.related_object is not None:
-        obj = to_plain(fetched.related_object)
+        obj = as_sent(fetched.related_object)
         object_type = obj.get("object") if isinstance(obj, dict) else None
         if not isinstance(object_type, str) or model_for(object_type) is None:
             logger.debug("stripe_django: event %s: %s is not mirrored; stored only",

@@ -310,32 +310,51 @@ def test_admin_lists_shows_and_retries_a_failed_thin_event(admin_client, deliver
     assert Invoice.objects.get(pk=invoice["id"]).status == "paid"
 
 
-def test_v2_notification_fetches_its_v2_object_with_the_context(deliver, stub):
-    """``v2.core.account[requirements].updated`` (a type delivered only as a thin
-    notification): the v2 account is fetched with the notification's Stripe-Context and
-    handed to the generic ingest by its ``object`` name. Without a model of
-    ``v2.core.account`` (the v2 models are another branch's), the event is processed and
-    the object stored nowhere; with one, it is its row."""
-    from stripe_django.ingest.columns import model_for
+def test_v2_notification_updates_the_v2_account(deliver, stub):
+    """``v2.core.account[requirements].updated`` (delivered only as a thin notification;
+    stripe_django.testing.v2_examples.event): the v2 account is fetched with the
+    notification's Stripe-Context and stored through the generic ingest by its
+    ``object`` name, stamped with the time the answer arrived."""
+    from stripe_django.models import V2Account
+    from stripe_django.testing import v2_examples
 
-    account = {  # the fields of stripe-python 16's stripe.v2.core.Account
-        "id": "acct_1Nv0FGQ9RKHgCVdK", "object": "v2.core.account", "livemode": False,
-        "created": "2025-06-09T21:16:03.000Z", "display_name": "Furever",
-        "contact_email": "furever@example.com", "applied_configurations": ["customer"],
-        "dashboard": "full", "metadata": {},
-    }
+    account = v2_examples.account(display_name="Furever after")
     stub.answer("GET", f"/v2/core/accounts/{account['id']}", account)
-    note = notification("v2.core.account[requirements].updated",
-                        related("v2.core.account", account["id"], "/v2/core/accounts"),
-                        context="acct_1Nv0FGQ9RKHgCVdK")
+    note = v2_examples.event("evt_test_v2thin1")
+    before = timezone.now()
     response = deliver(note)
-    assert response.status_code == 200
+    assert response.content == b"processed\n"
     [request] = stub.requests  # the SDK's typed event declares no data: no event fetch
     assert request.path == f"/v2/core/accounts/{account['id']}"
-    assert request.header("Stripe-Context") == "acct_1Nv0FGQ9RKHgCVdK"
-    assert Event.objects.get(pk=note["id"]).processing_status == "processed"
-    model = model_for("v2.core.account")
-    if model is None:
-        assert response.content == b"stored (object type not mirrored)\n"
-    else:
-        assert model.objects.get(pk=account["id"]).stripe_data["display_name"] == "Furever"
+    assert request.header("Stripe-Context") == note["context"]
+    row = Event.objects.get(pk="evt_test_v2thin1")
+    assert (row.processing_status, row.type) == ("processed", "v2.core.account[requirements].updated")
+    stored = V2Account.objects.get(pk=account["id"])
+    assert stored.display_name == "Furever after"
+    assert before <= stored.stripe_snapshot_at <= timezone.now()
+    # a later notification, the account changed meanwhile: the newer state
+    stub.answer("GET", f"/v2/core/accounts/{account['id']}", dict(account, display_name="Furever"))
+    assert deliver(v2_examples.event("evt_test_v2thin2")).status_code == 200
+    assert V2Account.objects.get(pk=account["id"]).display_name == "Furever"
+
+
+def test_v2_deletion_marks_the_v2_row_deleted(deliver, stub):
+    from stripe_django.models import V2AccountPerson
+    from stripe_django.testing import v2_examples
+
+    person = v2_examples.account_person()
+    url = f"/v2/core/accounts/{person['account']}/persons/{person['id']}"
+    link = {"id": person["id"], "type": "v2.core.account_person", "url": url}
+    stub.answer("GET", url, person)
+    # Both types carry data in the SDK (the account's id): the full events are read too.
+    stub.v2_events["evt_person_new"] = {"id": "evt_person_new", "data": {"account_id": person["account"]}}
+    stub.v2_events["evt_person_gone"] = {"id": "evt_person_gone", "data": {"account_id": person["account"]}}
+    assert deliver(notification("v2.core.account_person.created", link, event_id="evt_person_new",
+                                context=person["account"])).status_code == 200
+    assert not V2AccountPerson.objects.get(pk=person["id"]).deleted
+    stub.answer("GET", url, {"error": {"type": "not_found", "code": "not_found",
+                                       "message": "gone"}}, status=404)
+    assert deliver(notification("v2.core.account_person.deleted", link, event_id="evt_person_gone",
+                                context=person["account"])).status_code == 200
+    row = V2AccountPerson.objects.get(pk=person["id"])
+    assert row.deleted and row.given_name == "Jenny"
