@@ -35,8 +35,10 @@ __all__ = [
     "WebhookRequestRefused",
     "RequestTooLarge",
     "UnusableEvent",
+    "PAYLOAD_KINDS",
     "get_endpoint",
     "parse_event",
+    "payload_problem",
     "verify_signature",
     "verify_streamed",
 ]
