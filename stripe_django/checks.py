@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
 from .conf import DEFAULTS, ENV_FALLBACKS, MIRROR_FAILURE_MODES, SETTING_NAME, api_key_problem
+from .webhooks.verification import PAYLOAD_KINDS
 
 __all__ = ["check_settings", "check_failed_events"]
 
@@ -62,9 +63,14 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
             if not isinstance(config, dict):
                 messages.append(_error(4, f"{where} must be a dict with a 'SECRETS' list."))
                 continue
-            extra = sorted(set(config) - {"SECRETS", "TOLERANCE", "MAX_BODY_SIZE", "API_KEY"})
+            extra = sorted(set(config) - {"SECRETS", "TOLERANCE", "MAX_BODY_SIZE", "API_KEY", "PAYLOAD"})
             if extra:
                 messages.append(_error(3, f"{where} has unknown key(s): {', '.join(extra)}."))
+            payload = config.get("PAYLOAD", "any")
+            if payload not in PAYLOAD_KINDS:
+                messages.append(_error(81, f"{where}['PAYLOAD'] must be one of "
+                                       f"{', '.join(map(repr, PAYLOAD_KINDS))}, not {payload!r}.",
+                                       hint="'thin' for an event destination of thin events."))
             bound = config.get("API_KEY")
             api_keys = user.get("API_KEYS")
             keys = api_keys if isinstance(api_keys, dict) else {}

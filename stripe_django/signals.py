@@ -6,7 +6,11 @@ has committed, so a receiver sees the rows and may enqueue work that reads them.
     by ``manage.py stripe_process_events``) has been processed: its object, if mirrored,
     is in the database. ``sender`` is the :class:`~stripe_django.models.Event` model;
     keyword arguments: ``event`` (the stored ``Event`` row) and ``event_type``
-    (``"invoice.paid"``).
+    (``"invoice.paid"``). For a thin event notification (``event_type`` like
+    ``"v1.invoice.paid"`` or ``"v2.core.account[requirements].updated"``), also
+    ``related_object`` (the object fetched from the API, a ``StripeObject``; None when
+    the notification names none or it is gone) and ``notification`` (the SDK's event
+    notification, whose ``fetch_event()`` reads the full event).
 
     Use :func:`on_event` to receive only some event types.
 
@@ -85,10 +89,12 @@ def on_event(*event_types: str, dispatch_uid: str | None = None) -> Callable[[_R
     return decorator
 
 
-def send_event_processed(event: Event) -> list[tuple[Callable[..., Any], BaseException]]:
-    """Send :data:`event_processed` for a stored ``Event``; return the receivers that
-    raised, each with its exception (already logged)."""
-    responses = event_processed.send_robust(sender=type(event), event=event, event_type=event.type)
+def send_event_processed(event: Event, **extra: Any) -> list[tuple[Callable[..., Any], BaseException]]:
+    """Send :data:`event_processed` for a stored ``Event`` (``extra``: further keyword
+    arguments for the receivers); return the receivers that raised, each with its
+    exception (already logged)."""
+    responses = event_processed.send_robust(sender=type(event), event=event, event_type=event.type,
+                                            **extra)
     failures = [(receiver, result) for receiver, result in responses if isinstance(result, BaseException)]
     for receiver, error in failures:
         name = getattr(receiver, "__qualname__", repr(receiver))

@@ -110,6 +110,10 @@ OBJECT_ALIASES: dict[str, str] = {
     "v2.core.event": "event",
 }
 
+# Event actions (the last segment of an event type) that say the object was deleted: a
+# thin notification of one whose related object answers 404 marks the row deleted.
+DELETION_EVENT_ACTIONS: frozenset[str] = frozenset({"deleted"})
+
 # Objects that only describe what an operation would do (an upcoming invoice's lines,
 # a credit note preview). They can carry ids, but no such object exists at Stripe, so
 # ingest refuses them; the preview operations return unsaved model instances instead.

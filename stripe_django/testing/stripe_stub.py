@@ -28,7 +28,14 @@ What it serves (``GET``, unless answered otherwise with :meth:`StripeStub.answer
 * v2 lists (``v2_lists``: path -> objects, e.g. ``/v2/core/accounts`` or
   ``/v2/core/accounts/<id>/persons``), paged as v2 lists are: ``limit`` and an opaque
   ``page`` token, ``next_page_url`` (null on the last page), no ``has_more``; and
-  ``<path>/<id>`` retrieves one of them.
+  ``<path>/<id>`` retrieves one of them (a path in ``v2_lists`` is served from there
+  before the in-memory destinations below).
+* ``/v2/core/events/<id>``: the full v2 events of ``v2_events`` (what a thin event
+  notification's ``fetch_event()`` reads); the objects a notification's
+  ``related_object.url`` names are answered with :meth:`StripeStub.answer`.
+* ``/v1/webhook_endpoints`` and ``/v2/core/event_destinations``: listed, created and
+  updated in memory (:attr:`StripeStub.destinations`,
+  :class:`~stripe_django.testing.destinations.Destinations`).
 * Anything else: 404, as Stripe answers an unknown URL or object.
 
 Each request is answered after ``latency``; beyond ``rate_limit`` requests per second
@@ -55,6 +62,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 from urllib.parse import urlencode
 
 from ._http import JSONServer, Reply, StubRequest
+from .destinations import Destinations
 from .objects import KINDS, PLATFORM_ACCOUNT, account_object, created_of, index_of, make_object
 
 __all__ = ["StripeStub", "StubRequest", "stub_process"]
@@ -115,7 +123,8 @@ class StripeStub:
                  rate_limit: float | None = None, throttle_request: int | None = None,
                  retry_after: str = "1", fail: Mapping[str, int] | None = None,
                  fail_after: int | None = None, prerender: bool = False,
-                 v2_lists: Mapping[str, Sequence[dict[str, Any]]] | None = None) -> None:
+                 v2_lists: Mapping[str, Sequence[dict[str, Any]]] | None = None,
+                 v2_events: Iterable[dict[str, Any]] = ()) -> None:
         unknown = set(lists or ()) - set(KINDS)
         if unknown:
             raise ValueError(f"the stub generates no {sorted(unknown)} (it does {sorted(KINDS)}); "
@@ -126,6 +135,10 @@ class StripeStub:
         self.platforms = dict(platforms or {})
         self.events = list(events)
         self.v2_lists = {path: list(objects) for path, objects in (v2_lists or {}).items()}
+        #: Full v2 events by id (``GET /v2/core/events/<id>``); may be changed while it runs.
+        self.v2_events: dict[str, dict[str, Any]] = {e["id"]: e for e in v2_events}
+        #: Webhook endpoints and event destinations, kept as Stripe keeps them.
+        self.destinations = Destinations()
         self.latency = latency
         self.rate_limit = rate_limit
         self.throttle_request = throttle_request
@@ -251,8 +264,10 @@ class StripeStub:
         answer = self._answers.get((request.method, request.path))
         if answer is not None:
             return answer.reply(request)
-        if request.method == "GET" and request.path.startswith("/v2/"):
+        if request.method == "GET" and self._serves_v2_list(request.path):
             return self._read_v2(request)
+        if self.destinations.handles(request):
+            return self.destinations.respond(request)
         if request.method == "GET":
             return self._read(request)
         return self._missing(request)
@@ -288,6 +303,9 @@ class StripeStub:
 
     def _read(self, request: StubRequest) -> Reply:
         path, params = request.resource, request.params
+        if path.startswith("/v2/core/events/"):
+            found = self.v2_events.get(path.removeprefix("/v2/core/events/"))
+            return (200, found, _NO_HEADERS) if found else self._missing(request)
         if path == "accounts":
             return self._page([account_object(a) for a in self.accounts], params, path)
         if path == "account":
@@ -312,6 +330,10 @@ class StripeStub:
         # may fetch an object by the id its own event names).
         return 200, {**make_object(kind, index, self._owner(request), self.seconds_apart),
                      "id": object_id}, _NO_HEADERS
+
+    def _serves_v2_list(self, path: str) -> bool:
+        """Whether ``path`` is one of ``v2_lists`` or an object of one."""
+        return path in self.v2_lists or path.rpartition("/")[0] in self.v2_lists
 
     def _read_v2(self, request: StubRequest) -> Reply:
         """A page of a v2 list, or one object of it (https://docs.stripe.com/api/v2)."""
@@ -384,6 +406,9 @@ class StripeStub:
         parts = request.resource.split("/")
         if request.method == "GET" and len(parts) == 2 and parts[1]:
             return 404, _no_such(parts[1]), _NO_HEADERS
+        if request.method == "GET" and request.path.startswith("/v2/") and len(parts) > 4:
+            return 404, {"error": {"type": "not_found", "code": "not_found",
+                                   "message": f"No such object: '{parts[-1]}'"}}, _NO_HEADERS
         return 404, {"error": {"type": "invalid_request_error", "message":
                                f"Unrecognized request URL ({request.method}: {request.path})"}}, _NO_HEADERS
 

@@ -60,7 +60,7 @@ from ..models import Event
 from ..models.processing import ProcessingStatus
 from ..signals import event_processed, send_event_processed
 from ..ingest.completion import client_pages, complete_lists, cut_off_lists
-from . import refetch
+from . import refetch, thin
 from .verification import envelope_problems
 
 logger = logging.getLogger("stripe_django.webhooks")
@@ -232,7 +232,15 @@ def store_event(event: Any, *, endpoint: str | None = None, using: str | None = 
     event of that platform itself (no ``account``) is stored with the key's ``ACCOUNT``.
     """
     alias = _alias(using)
-    platform = platform_account_for(key if key is not None else endpoint_key(endpoint))
+    key = key if key is not None else endpoint_key(endpoint)
+    platform = platform_account_for(key)
+    if not problem and thin.is_notification(event):
+        # A thin event notification: stored by its own module (its envelope differs).
+        problem = "; ".join(thin.notification_problems(event))
+        if not problem:
+            new = _retrying(alias, lambda: thin.store_notification(event, endpoint=endpoint,
+                                                                   using=alias, key=key))
+            return StoredEvent(event["id"], new=new)
     if event is not None and not problem:
         event = event_for_storage(event)
         problems = envelope_problems(event) if isinstance(event, dict) else ["not an event"]
@@ -442,6 +450,9 @@ def process_event(event_id: str, *, payload: dict[str, Any] | None = None, force
         if isinstance(event, dict) and UNUSABLE_KEY in event:
             raise IngestError(str(event[UNUSABLE_KEY].get("reason") or "stored as text"),
                               object_type="event", object_id=event_id)
+        if thin.is_notification(event):
+            return thin.process_notification(event_id, event, force=force, using=alias,
+                                             client=client, key=key)
         if refetch.wants_refetch(event.get("type", ""), (event.get("data") or {}).get("object", {}).get("object")):
             # Save the API call when there is nothing to do.
             connection, sql = _sql(alias)
@@ -530,7 +541,8 @@ def receive_event(event: dict[str, Any] | None, *, endpoint: str | None = "",
     does. An event that cannot be processed (``problem``, or one found while storing) is
     stored and reported as a failure that is not transient; a processing failure is
     recorded on the stored row as :func:`process_event` records it."""
-    if event is None or problem:
+    if event is None or problem or thin.is_notification(event):
+        # A thin notification is processed by fetching from the API: stored first.
         return _receive_in_two_steps(event, endpoint=endpoint, using=using, client=client,
                                      raw=raw, problem=problem)
     stored_payload = event_for_storage(event)

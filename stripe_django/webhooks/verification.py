@@ -35,8 +35,10 @@ __all__ = [
     "WebhookRequestRefused",
     "RequestTooLarge",
     "UnusableEvent",
+    "PAYLOAD_KINDS",
     "get_endpoint",
     "parse_event",
+    "payload_problem",
     "verify_signature",
     "verify_streamed",
 ]
@@ -74,6 +76,9 @@ class Endpoint:
     secrets: tuple[str, ...]
     tolerance: int | None
     max_body_size: int
+    # What the endpoint accepts (its "PAYLOAD"): "snapshot" events, "thin" event
+    # notifications, or "any" (either, as each verifies).
+    payload: str = "any"
 
     def __repr__(self) -> str:  # never show the secrets
         return f"<Endpoint {self.name or '(default)'!s}: {len(self.secrets)} secret(s)>"
@@ -81,7 +86,9 @@ class Endpoint:
 
 # What a WEBHOOK_ENDPOINTS entry may hold. "API_KEY" names the API_KEYS entry whose
 # platform the endpoint receives events of.
-ENDPOINT_KEYS = {"SECRETS", "TOLERANCE", "MAX_BODY_SIZE", "API_KEY"}
+ENDPOINT_KEYS = {"SECRETS", "TOLERANCE", "MAX_BODY_SIZE", "API_KEY", "PAYLOAD"}
+# The values of an endpoint's "PAYLOAD" (an event destination's ``event_payload``, or both).
+PAYLOAD_KINDS = ("any", "snapshot", "thin")
 
 
 @sensitive_variables("secrets", "config")
@@ -96,6 +103,7 @@ def get_endpoint(name: str | None = None) -> Endpoint:
     tolerance = stripe_settings.WEBHOOK_TOLERANCE
     max_body_size = stripe_settings.WEBHOOK_MAX_BODY_SIZE
     secrets: list[str] | str | None  # one secret alone is taken as a list of one
+    payload = "any"
     if not name:
         secrets = stripe_settings.require("WEBHOOK_SECRETS")
         name = DEFAULT_ENDPOINT
@@ -119,10 +127,15 @@ def get_endpoint(name: str | None = None) -> Endpoint:
             )
         tolerance = config.get("TOLERANCE", tolerance)
         max_body_size = config.get("MAX_BODY_SIZE", max_body_size)
+        payload = config.get("PAYLOAD", payload)
+        if payload not in PAYLOAD_KINDS:
+            raise ImproperlyConfigured(
+                f"{SETTING_NAME}['WEBHOOK_ENDPOINTS'][{name!r}]['PAYLOAD'] must be one of "
+                f"{', '.join(map(repr, PAYLOAD_KINDS))}, not {payload!r}")
     if isinstance(secrets, str):
         secrets = [secrets]
     return Endpoint(name=name, secrets=tuple(secrets), tolerance=tolerance,
-                    max_body_size=int(max_body_size))
+                    max_body_size=int(max_body_size), payload=payload)
 
 
 @sensitive_variables("endpoint", "secret")
@@ -209,8 +222,25 @@ def parse_event(body: bytes) -> dict[str, Any]:
     return event
 
 
+def payload_problem(event: dict[str, Any], endpoint: Endpoint) -> str:
+    """Why a verified event is not what its endpoint takes ("" when it is): an endpoint
+    whose "PAYLOAD" is "thin" takes thin event notifications only, "snapshot" the
+    others only."""
+    from .thin import is_notification
+
+    kind = "thin" if is_notification(event) else "snapshot"
+    if endpoint.payload in ("any", kind):
+        return ""
+    return (f"the endpoint takes {endpoint.payload} events (its PAYLOAD setting); "
+            f"this is a {kind} event")
+
+
 def envelope_problems(event: dict[str, Any]) -> list[str]:
     """What keeps an event's envelope from being processed (empty when nothing)."""
+    from .thin import is_notification, notification_problems
+
+    if is_notification(event):
+        return notification_problems(event)
     problems = []
     if event.get("object") != "event":
         problems.append("the body is not an event")

@@ -155,7 +155,11 @@ class WebhookView(View):
 
     def verify(self, request: HttpRequest, body: bytes, endpoint: verification.Endpoint) -> dict[str, Any]:
         verification.verify_signature(body, request.headers.get("Stripe-Signature"), endpoint)
-        return verification.parse_event(body)
+        event = verification.parse_event(body)
+        problem = verification.payload_problem(event, endpoint)
+        if problem:
+            raise verification.UnusableEvent(problem)
+        return event
 
     def handle_event(self, event: dict[str, Any], endpoint: verification.Endpoint) -> processing.Outcome:
         return self.receive(event, endpoint)

@@ -167,3 +167,29 @@ def test_a_redelivered_event_already_processed_is_not_enqueued_again(
         response = deliver(event)
     assert response.status_code == 200 and response.content == b"already processed\n"
     assert len(backend.results) == 1
+
+
+def test_thin_notification_is_queued_and_processed_by_the_task(deliver, use_tasks, stripe_examples,
+                                                               django_capture_on_commit_callbacks):
+    """A thin event notification takes the tasks path too: stored by the view, fetched
+    and ingested by the worker."""
+    from stripe_django.models import Invoice
+    from stripe_django.testing.stripe_stub import StripeStub
+
+    from ..webhooks.test_thin import notification, related
+
+    invoice = dict(stripe_examples["invoice"], status="paid")
+    with StripeStub() as stub:
+        backend = use_tasks(DUMMY, API_KEY="sk_test_tasks", API_BASE=stub.api_base,
+                            MAX_NETWORK_RETRIES=0)
+        stub.answer("GET", f"/v1/invoices/{invoice['id']}", invoice)
+        note = notification("v1.invoice.paid", related("invoice", invoice["id"], "/v1/invoices"))
+        with django_capture_on_commit_callbacks(execute=True):
+            response = deliver(note)
+        assert response.status_code == 200 and b"queued" in response.content
+        assert Event.objects.get(pk=note["id"]).processing_status == ProcessingStatus.PENDING
+        assert not stub.requests
+        [queued] = backend.results
+        assert _task().call(*queued.args)["status"] == "processed"
+    assert Invoice.objects.get(pk=invoice["id"]).status == "paid"
+    assert Event.objects.get(pk=note["id"]).processing_status == ProcessingStatus.PROCESSED

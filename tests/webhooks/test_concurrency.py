@@ -76,3 +76,37 @@ def test_many_deliveries_at_once(caplog):
     assert Customer.objects.filter(id__startswith="cus_dup").count() == 10
     assert Customer.objects.get(pk="cus_hot").name == "v29"
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_thin_notifications_delivered_many_times_at_once(caplog, settings, stripe_examples):
+    """Copies of thin notifications at once: each stored once and processed once
+    (the losers of the claim may have fetched too: their answer is dropped), the
+    object's state is the one the API gives."""
+    from stripe_django.models import Invoice
+    from stripe_django.testing.stripe_stub import StripeStub
+
+    from .test_thin import notification, related
+
+    invoice = dict(stripe_examples["invoice"], status="paid")
+    notes = [notification("v1.invoice.updated", related("invoice", invoice["id"], "/v1/invoices"))
+             for _ in range(6)]
+    deliveries = notes * 5
+    random.Random(11).shuffle(deliveries)
+    with StripeStub() as stub, caplog.at_level(logging.WARNING), serve(threaded=True) as server:
+        settings.STRIPE_DJANGO = {**settings.STRIPE_DJANGO, "API_KEY": "sk_test_thin",
+                                  "API_BASE": stub.api_base, "MAX_NETWORK_RETRIES": 0}
+        stub.answer("GET", f"/v1/invoices/{invoice['id']}", invoice)
+        url = f"{server.url}/stripe/webhook/"
+        start = threading.Barrier(10)
+
+        def send(index: int) -> list[int]:
+            start.wait(10)
+            return [post(url, event) for event in deliveries[index::10]]
+
+        with ThreadPoolExecutor(10) as pool:
+            statuses = [s for result in pool.map(send, range(10)) for s in result]
+    assert set(statuses) == {200}, [r.getMessage() for r in caplog.records][:5]
+    assert set(Event.objects.values_list("id", flat=True)) == {n["id"] for n in notes}
+    assert set(Event.objects.values_list("processing_status", "processing_attempts")) == {("processed", 1)}
+    assert Invoice.objects.get(pk=invoice["id"]).status == "paid"
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
