@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import BigIntegerField, F
+from django.db.models import BigIntegerField
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -34,11 +34,11 @@ from .normalize import UnsupportedPrice, per_month, round_amount
 # what each breakdown reads from a line
 LINE_KEY: dict[str, str | None] = {
     "currency": None,
-    "price": "price_id",
-    "product": "price_id",
+    "price": "billed_price",
+    "product": "billed_price",
     "account": "stripe_account",
     "customer": "invoice__customer_id",
-    "subscription": "subscription_id",
+    "subscription": "billed_subscription",
 }
 
 
@@ -51,8 +51,8 @@ def subscription_lines_at(at: dt.datetime):
             .exclude(invoice__status__in=("draft", "void"))
             .annotate(period_start=Cast(KT("period__start"), BigIntegerField()),
                       period_end=Cast(KT("period__end"), BigIntegerField()),
-                      price_id=KT("pricing__price_details__price"),
-                      subscription_id=KT("parent__subscription_item_details__subscription"))
+                      billed_price=KT("pricing__price_details__price"),
+                      billed_subscription=KT("parent__subscription_item_details__subscription"))
             .filter(period_start__lte=stamp, period_end__gt=stamp))
 
 
@@ -67,14 +67,14 @@ def mrr_from_invoices(at: dt.datetime | None = None, *, by: Breakdown = "currenc
         lines = lines.filter(currency=currency.lower())
     if account is not ...:
         lines = lines.filter(stripe_account=account)
-    columns = ["pk", "amount", "discount_amounts", "currency", "price_id", "subscription_id",
+    columns = ["pk", "amount", "discount_amounts", "currency", "billed_price", "billed_subscription",
                "stripe_account", "invoice__customer_id"]
     rows = list(lines.values(*columns))
-    terms = _Terms([r["price_id"] for r in rows], [])
+    terms = _Terms([r["billed_price"] for r in rows], [])
     result = MRRResult(at=at, by=by)
     for row in rows:
         try:
-            price = terms.of(row["price_id"], None)
+            price = terms.of(row["billed_price"], None)
         except UnsupportedPrice as error:
             result.skipped.append((row["pk"], str(error)))
             continue
@@ -119,9 +119,25 @@ class Agreement:
 
 
 NOT_INVOICED = "counted, but no invoice line covers the date"
-NOT_COUNTED = "invoiced for the date, but not counted now (status {status})"
+NOT_COUNTED = "invoiced for the date, but not counted: {why}"
 ROUNDING = "rounding (at most one unit per item)"
 CHANGED = "amount changed since the invoice (price, quantity or discount)"
+
+
+def why_not_counted(subscription: Subscription | None, at: dt.datetime) -> str:
+    """The rule of :mod:`.counting` that leaves a subscription out at ``at``, in words."""
+    if subscription is None:
+        return "the subscription is not in the mirror"
+    if subscription.pause_collection:
+        return "its collection is paused"
+    if subscription.trial_end and subscription.trial_end > at:
+        return "in its trial"
+    for stamp, words in ((subscription.ended_at, "it had ended"), (subscription.cancel_at, "it was canceled")):
+        if stamp and stamp <= at:
+            return words
+    if subscription.start_date and subscription.start_date > at:
+        return "it had not started"
+    return f"status {subscription.status}"
 
 
 def agreement(at: dt.datetime | None = None, *, currency: str | None = None, account: Any = ...) -> Agreement:
@@ -134,7 +150,8 @@ def agreement(at: dt.datetime | None = None, *, currency: str | None = None, acc
     keys = set(subs.amounts) | set(invoiced.amounts)
     counted = set(subscriptions_active_at(at, currency=currency, account=account)
                   .filter(pk__in=[s for _, s in keys]).values_list("pk", flat=True))
-    statuses = dict(Subscription.objects.filter(pk__in=[s for _, s in keys]).values_list("pk", "status"))
+    subscriptions = {sub.pk: sub for sub in Subscription.objects.filter(pk__in=[s for _, s in keys]).only(
+        "status", "pause_collection", "trial_end", "start_date", "ended_at", "cancel_at")}
     items = defaultdict(int)
     for sub_id in Subscription.objects.filter(pk__in=[s for _, s in keys]).values_list(
             "subscription_items__subscription_id", flat=True):
@@ -147,7 +164,7 @@ def agreement(at: dt.datetime | None = None, *, currency: str | None = None, acc
         if not b:
             cause = NOT_INVOICED
         elif sub_id not in counted:
-            cause = NOT_COUNTED.format(status=statuses.get(sub_id, "not in the mirror"))
+            cause = NOT_COUNTED.format(why=why_not_counted(subscriptions.get(sub_id), at))
         elif abs(a - b) <= max(items.get(sub_id, 1), 1):
             cause = ROUNDING
         else:
