@@ -39,12 +39,14 @@ COLUMNS = ("start", "end", "currency", "starting", *KINDS, "ending", "customers"
 
 
 def last_months(months: int, *, until: dt.datetime | None = None) -> tuple[dt.datetime, dt.datetime]:
-    """The ``months`` calendar months before ``until`` (default now), the current
-    month's part included: (first day of the first month, ``until``)."""
+    """The ``months`` calendar months up to ``until`` (default now), the current month's
+    part included: (first day of the first month, ``until``)."""
     if months < 1:
         raise ValueError(f"months must be at least 1, not {months}")
     until = until or timezone.now()
     first = until.astimezone(dt.timezone.utc).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    if first == until:  # the first instant of a month: the months before it, all whole
+        first = add_months(first, -1)
     return add_months(first, -(months - 1)), until
 
 
