@@ -9,9 +9,11 @@ come from :mod:`stripe_django.analytics` (definitions: docs/guide/revenue-metric
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Callable
 
 from django import forms
+from django.contrib import admin
+from django.http import HttpRequest
 from django.contrib.admin.utils import quote
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
@@ -20,6 +22,7 @@ from django.utils import timezone
 from urllib.parse import quote_plus
 
 from .. import analytics
+from ..analytics.movements import Source
 from ..analytics.report import monthly_table
 from ..money import format_amount
 from . import revenue_chart
@@ -50,10 +53,10 @@ def customer_url(site_name: str, customer: str) -> str | None:
         return None
 
 
-def revenue_view(model_admin):
+def revenue_view(model_admin: admin.ModelAdmin) -> Callable[[HttpRequest], TemplateResponse]:
     """The page as a view of ``model_admin``'s site (staff only, through ``admin_view``)."""
 
-    def view(request):
+    def view(request: HttpRequest) -> TemplateResponse:
         if not model_admin.has_view_permission(request):
             raise PermissionDenied
         site = model_admin.admin_site
@@ -65,7 +68,7 @@ def revenue_view(model_admin):
             return TemplateResponse(request, "admin/stripe_django/revenue.html", context, status=400)
         months = choices.get("months") or 12
         currency = (choices.get("currency") or "").lower() or None
-        source = choices.get("source") or "subscriptions"
+        source: Source = "invoices" if choices.get("source") == "invoices" else "subscriptions"
         account: Any = ...
         if choices.get("account"):
             account = None if choices["account"] == "platform" else choices["account"]

@@ -20,12 +20,17 @@ The mirror keeps each subscription's current state; its timestamps (``start_date
 from __future__ import annotations
 
 import datetime as dt
+from types import EllipsisType
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from ..conf import stripe_settings
 from ..models import Subscription
+
+# ``account=`` of the analytics functions: a connected account's id, None for the
+# platform's own rows, or left out (``...``) for every account.
+AccountFilter = str | None | EllipsisType
 
 ALWAYS_COUNTED = ("active",)
 # Present in the mirror but past its life: counted for the dates before ``ended_at``.
@@ -43,7 +48,7 @@ def counted_statuses() -> tuple[str, ...]:
 
 
 def subscriptions_active_at(at: dt.datetime | None = None, *, currency: str | None = None,
-                            account: str | None | type[Ellipsis] = ...) -> QuerySet[Subscription]:
+                            account: AccountFilter = ...) -> QuerySet[Subscription]:
     """The subscriptions counted at ``at`` (default now), as a queryset to filter further.
 
     ``currency`` keeps one currency (lower case, as Stripe writes it); ``account`` keeps one

@@ -19,7 +19,6 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
 from django.db.models import BigIntegerField
 from django.db.models.fields.json import KT
@@ -27,7 +26,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from ..models import InvoiceLineItem, Subscription
-from .counting import subscriptions_active_at
+from .counting import AccountFilter, subscriptions_active_at
 from .mrr import Breakdown, MRRResult, _Terms, mrr_detail
 from .normalize import UnsupportedPrice, per_month, round_amount
 
@@ -57,7 +56,7 @@ def subscription_lines_at(at: dt.datetime):
 
 
 def mrr_from_invoices(at: dt.datetime | None = None, *, by: Breakdown = "currency", currency: str | None = None,
-                      account: Any = ...) -> MRRResult:
+                      account: AccountFilter = ...) -> MRRResult:
     """MRR at ``at`` from the invoice lines in force then (see the module's rule)."""
     at = at or timezone.now()
     if by not in LINE_KEY:
@@ -140,7 +139,7 @@ def why_not_counted(subscription: Subscription | None, at: dt.datetime) -> str:
     return f"status {subscription.status}"
 
 
-def agreement(at: dt.datetime | None = None, *, currency: str | None = None, account: Any = ...) -> Agreement:
+def agreement(at: dt.datetime | None = None, *, currency: str | None = None, account: AccountFilter = ...) -> Agreement:
     """Compare MRR at ``at`` (default now) from current subscriptions and from invoices,
     subscription by subscription, and name the cause of each difference."""
     at = at or timezone.now()
@@ -152,7 +151,7 @@ def agreement(at: dt.datetime | None = None, *, currency: str | None = None, acc
                   .filter(pk__in=[s for _, s in keys]).values_list("pk", flat=True))
     subscriptions = {sub.pk: sub for sub in Subscription.objects.filter(pk__in=[s for _, s in keys]).only(
         "status", "pause_collection", "trial_end", "start_date", "ended_at", "cancel_at")}
-    items = defaultdict(int)
+    items: dict[str, int] = defaultdict(int)
     for sub_id in Subscription.objects.filter(pk__in=[s for _, s in keys]).values_list(
             "subscription_items__subscription_id", flat=True):
         items[sub_id] += 1

@@ -11,18 +11,19 @@ import datetime as dt
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
+from .counting import AccountFilter
 from .movements import PeriodMovements, Source, customer_mrr
 from .mrr import mrr
 
 RATE_PLACES = Decimal("0.0001")
 
 
-def arr(at: dt.datetime | None = None, *, currency: str | None = None, account=...) -> dict[str, int]:
+def arr(at: dt.datetime | None = None, *, currency: str | None = None, account: AccountFilter = ...) -> dict[str, int]:
     """Annual run rate: MRR x 12, per currency."""
     return {cur: amount * 12 for cur, amount in mrr(at, currency=currency, account=account).items()}
 
 
-def subscribers(at: dt.datetime | None = None, *, currency: str | None = None, account=...,
+def subscribers(at: dt.datetime | None = None, *, currency: str | None = None, account: AccountFilter = ...,
                 source: Source = "subscriptions") -> dict[str, int]:
     """Customers with MRR above zero at ``at``, per currency."""
     from django.utils import timezone
@@ -35,7 +36,7 @@ def subscribers(at: dt.datetime | None = None, *, currency: str | None = None, a
     return dict(sorted(counts.items()))
 
 
-def arpu(at: dt.datetime | None = None, *, currency: str | None = None, account=...) -> dict[str, int]:
+def arpu(at: dt.datetime | None = None, *, currency: str | None = None, account: AccountFilter = ...) -> dict[str, int]:
     """Average MRR per paying customer, per currency (rounded half up to the smallest unit)."""
     from django.utils import timezone
 

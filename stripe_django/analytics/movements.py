@@ -22,6 +22,7 @@ from typing import Literal
 
 from django.db.models import F, Q
 
+from .counting import AccountFilter
 from ..models import Subscription
 from .discounts import add_months
 from .mrr import mrr_detail
@@ -76,7 +77,7 @@ class PeriodMovements:
         return dict(out)
 
 
-def customer_mrr(at: dt.datetime, *, currency: str | None = None, account=...,
+def customer_mrr(at: dt.datetime, *, currency: str | None = None, account: AccountFilter = ...,
                  source: Source = "subscriptions") -> dict[tuple[str, str], int]:
     """(currency, customer) -> MRR at ``at``, from current subscriptions or from invoices."""
     if source == "invoices":
@@ -102,7 +103,7 @@ def _counted_before(customers: set[tuple[str, str]], start: dt.datetime) -> set[
     return {(cur, cus) for cur, cus in ended if (cur, cus) in customers}
 
 
-def movements_between(start: dt.datetime, end: dt.datetime, *, currency: str | None = None, account=...,
+def movements_between(start: dt.datetime, end: dt.datetime, *, currency: str | None = None, account: AccountFilter = ...,
                       source: Source = "subscriptions", _starting: dict | None = None,
                       _ending: dict | None = None) -> PeriodMovements:
     """Movements of MRR from ``start`` to ``end``, per customer and currency."""
@@ -158,7 +159,7 @@ def boundaries(start: dt.datetime, end: dt.datetime, period: Period = "month") -
 
 
 def movements(start: dt.datetime, end: dt.datetime, period: Period = "month", *, currency: str | None = None,
-              account=..., source: Source = "subscriptions") -> list[PeriodMovements]:
+              account: AccountFilter = ..., source: Source = "subscriptions") -> list[PeriodMovements]:
     """Movements for each period between ``start`` and ``end`` (MRR computed once per boundary)."""
     points = boundaries(start, end, period)
     figures = [customer_mrr(p, currency=currency, account=account, source=source) for p in points]

@@ -26,7 +26,7 @@ from django.utils import timezone
 from ..conf import SETTING_NAME, stripe_settings
 from ..models import Discount, InvoiceLineItem, Plan, Price, Subscription, SubscriptionItem
 from . import discounts as disc
-from .counting import subscriptions_active_at
+from .counting import AccountFilter, subscriptions_active_at
 from .normalize import PriceTerms, UnsupportedPrice, monthly_amount, per_month, round_amount, terms_of
 
 Breakdown = Literal["currency", "product", "price", "account", "customer", "subscription"]
@@ -105,7 +105,7 @@ def _key(by: str, row: dict[str, Any], terms: PriceTerms | None) -> Any:
 
 
 def mrr_detail(at: dt.datetime | None = None, *, by: Breakdown = "currency", currency: str | None = None,
-               account: str | None | type[Ellipsis] = ...,
+               account: AccountFilter = ...,
                subscriptions: QuerySet[Subscription] | None = None) -> MRRResult:
     """MRR at ``at`` (default now) broken down ``by`` one of :data:`GROUP_COLUMN`.
 
@@ -237,13 +237,13 @@ def _add_metered_rows(result: MRRResult, rows: list[tuple[dict[str, Any], PriceT
 
 
 def mrr(at: dt.datetime | None = None, *, currency: str | None = None,
-        account: str | None | type[Ellipsis] = ...) -> dict[str, int]:
+        account: AccountFilter = ...) -> dict[str, int]:
     """MRR at ``at`` (default now) per currency, in the smallest unit: ``{"usd": 123400}``."""
     return mrr_detail(at, currency=currency, account=account).by_currency()
 
 
 def mrr_by(by: Breakdown, at: dt.datetime | None = None, *, currency: str | None = None,
-           account: str | None | type[Ellipsis] = ...) -> dict[tuple[str, Any], int]:
+           account: AccountFilter = ...) -> dict[tuple[str, Any], int]:
     """MRR at ``at`` per (currency, product / price / account / customer / subscription)."""
     return dict(sorted(mrr_detail(at, by=by, currency=currency, account=account).amounts.items(),
                        key=lambda kv: (kv[0][0], str(kv[0][1]))))

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from .counting import AccountFilter
 from .discounts import add_months
 from .movements import KINDS, PeriodMovements, Source, movements
 
@@ -71,7 +72,7 @@ def rows_of(periods: list[PeriodMovements]) -> list[MonthRow]:
 
 
 def monthly_table(months: int = 12, *, until: dt.datetime | None = None, currency: str | None = None,
-                  account: Any = ..., source: Source = "subscriptions") -> tuple[list[MonthRow], list[PeriodMovements]]:
+                  account: AccountFilter = ..., source: Source = "subscriptions") -> tuple[list[MonthRow], list[PeriodMovements]]:
     """The table of the last ``months`` months, and the periods it was made of (for the
     customers behind each movement)."""
     start, end = last_months(months, until=until)
