@@ -103,7 +103,10 @@ def reductions_for(subscription_ids: Iterable[str], item_ids: Iterable[str] = ()
     if not sub_ids and not items:
         return found
     rows = (Discount.objects.filter(Q(subscription__in=sub_ids) | Q(subscription_item__in=items), deleted=False)
-            .select_related("coupon").order_by("start", "id"))
+            .select_related("coupon").order_by("start", "id")
+            .only("subscription", "subscription_item", "start", "end", "coupon__percent_off", "coupon__amount_off",
+                  "coupon__currency", "coupon__currency_options", "coupon__duration",
+                  "coupon__duration_in_months"))
     for row in rows:
         reduction = _reduction(row)
         found[reduction.subscription_item or reduction.subscription or ""].append(reduction)

@@ -71,6 +71,14 @@ def _metered_mode() -> str:
     return mode
 
 
+TERMS_FIELDS = {
+    Price: ("currency", "recurring", "unit_amount", "unit_amount_decimal", "billing_scheme", "tiers_mode",
+            "tiers", "transform_quantity", "product"),
+    Plan: ("currency", "interval", "interval_count", "usage_type", "amount", "amount_decimal", "billing_scheme",
+           "tiers_mode", "tiers", "transform_usage", "product"),
+}
+
+
 class _Terms:
     """Price and plan terms read once per call (one query each for the ids asked)."""
 
@@ -78,7 +86,8 @@ class _Terms:
         self.terms: dict[str, PriceTerms | str] = {}
         for model, ids in ((Plan, plan_ids), (Price, price_ids)):  # a price wins over its plan
             wanted = {i for i in ids if i}
-            for row in model.objects.filter(pk__in=wanted):
+            # (not stripe_data: the whole object, parsed for nothing)
+            for row in model.objects.filter(pk__in=wanted).only(*TERMS_FIELDS[model]):
                 try:
                     self.terms[row.pk] = terms_of(row)
                 except UnsupportedPrice as error:
