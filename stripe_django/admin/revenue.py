@@ -42,8 +42,9 @@ class RevenueForm(forms.Form):
     source = forms.ChoiceField(choices=[("subscriptions", "subscriptions"), ("invoices", "invoices")],
                                required=False, initial="subscriptions")
     # the drill-down: the customers behind one movement of one month
-    month = forms.RegexField(regex=r"^\d{4}-\d{2}$", required=False)
-    kind = forms.ChoiceField(choices=[(k, k) for k in analytics.KINDS], required=False)
+    month = forms.RegexField(regex=r"^\d{4}-\d{2}$", required=False, widget=forms.HiddenInput)
+    kind = forms.ChoiceField(choices=[("", "")] + [(k, k) for k in analytics.KINDS], required=False,
+                             widget=forms.HiddenInput)
 
 
 def customer_url(site_name: str, customer: str) -> str | None:

@@ -21,7 +21,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Iterable
+from typing import Any, Iterable
 
 from django.db.models import Q
 
@@ -71,60 +71,42 @@ def add_interval(when: dt.datetime, interval: str, count: int) -> dt.datetime:
     return add_months(when, count * (12 if interval == "year" else 1))
 
 
-def _reduction(row: Discount) -> Reduction:
-    coupon = row.coupon
-    percent = amount = None
-    duration = end = None
+COLUMNS = ("id", "subscription", "subscription_item", "start", "end", "coupon_id", "coupon__percent_off",
+           "coupon__amount_off", "coupon__currency", "coupon__currency_options", "coupon__duration",
+           "coupon__duration_in_months")
+
+
+def _reduction(row: dict[str, Any]) -> Reduction:
+    """A discount row (``COLUMNS``) and its coupon's terms."""
+    percent = row["coupon__percent_off"]
     amounts: dict[str, int] = {}
-    if coupon is not None:
-        percent = None if coupon.percent_off is None else Decimal(str(coupon.percent_off))
-        amount = coupon.amount_off
-        if amount is not None and coupon.currency:
-            amounts[coupon.currency.lower()] = amount
-        for currency, option in (coupon.currency_options or {}).items():
-            if isinstance(option, dict) and option.get("amount_off") is not None:
-                amounts[currency.lower()] = option["amount_off"]
-        duration = coupon.duration
-        end = row.end
-        if end is None and duration == "repeating" and coupon.duration_in_months and row.start:
-            end = add_months(row.start, coupon.duration_in_months)
-    else:
-        end = row.end
-    return Reduction(discount=row.pk, subscription=row.subscription or None,
-                     subscription_item=row.subscription_item or None, percent_off=percent,
-                     amount_off=amounts, start=row.start, end=end, duration=duration)
+    if row["coupon__amount_off"] is not None and row["coupon__currency"]:
+        amounts[row["coupon__currency"].lower()] = row["coupon__amount_off"]
+    for currency, option in (row["coupon__currency_options"] or {}).items():
+        if isinstance(option, dict) and option.get("amount_off") is not None:
+            amounts[currency.lower()] = option["amount_off"]
+    duration, end = row["coupon__duration"], row["end"]
+    if end is None and duration == "repeating" and row["coupon__duration_in_months"] and row["start"]:
+        end = add_months(row["start"], row["coupon__duration_in_months"])
+    return Reduction(discount=row["id"], subscription=row["subscription"] or None,
+                     subscription_item=row["subscription_item"] or None,
+                     percent_off=None if percent is None else Decimal(str(percent)),
+                     amount_off=amounts, start=row["start"], end=end, duration=duration)
 
 
 def reductions_for(subscription_ids: Iterable[str], item_ids: Iterable[str] = ()) -> dict[str, list[Reduction]]:
-    """The discounts on these subscriptions and items (one query), keyed by subscription id
-    (an item's discount by its ``subscription_item`` id)."""
+    """The discounts on these subscriptions and items (one query, values only), keyed by
+    subscription id (an item's discount by its ``subscription_item`` id)."""
     sub_ids, items = list(subscription_ids), list(item_ids)
     found: dict[str, list[Reduction]] = defaultdict(list)
     if not sub_ids and not items:
         return found
     rows = (Discount.objects.filter(Q(subscription__in=sub_ids) | Q(subscription_item__in=items), deleted=False)
-            .select_related("coupon").order_by("start", "id")
-            .only("subscription", "subscription_item", "start", "end", "coupon__percent_off", "coupon__amount_off",
-                  "coupon__currency", "coupon__currency_options", "coupon__duration",
-                  "coupon__duration_in_months"))
+            .order_by("start", "id").values(*COLUMNS))
     for row in rows:
         reduction = _reduction(row)
         found[reduction.subscription_item or reduction.subscription or ""].append(reduction)
     return found
-
-
-def discounted_subscription_ids(at: dt.datetime) -> set[str]:
-    """Subscriptions with a discount that may be in force at ``at`` (on them or an item)."""
-    from ..models import SubscriptionItem
-
-    rows = Discount.objects.filter(Q(start__isnull=True) | Q(start__lte=at), deleted=False).filter(
-        Q(subscription__isnull=False) | Q(subscription_item__isnull=False))
-    subs = {s for s, _ in rows.values_list("subscription", "subscription_item") if s}
-    items = [i for _, i in rows.values_list("subscription", "subscription_item") if i]
-    if items:
-        subs.update(SubscriptionItem.objects.filter(pk__in=items).values_list("subscription_id", flat=True))
-    subs.discard("")
-    return subs
 
 
 def reduce_item(monthly: Decimal, terms: PriceTerms, currency: str, at: dt.datetime,

@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any, Iterable, Literal
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from ..conf import SETTING_NAME, stripe_settings
@@ -127,8 +127,9 @@ def mrr_detail(at: dt.datetime | None = None, *, by: Breakdown = "currency", cur
     counted = subscriptions_active_at(at, currency=currency, account=account)
     if subscriptions is not None:
         counted = counted.filter(pk__in=subscriptions.values("pk"))
-    discounted = (Discount.objects.filter(deleted=False, subscription__isnull=False)
-                  .values("subscription"))
+    # EXISTS, not IN: PostgreSQL runs NOT IN (subquery) as a loop over the subquery per
+    # row once the subquery outgrows work_mem (30,000 subscriptions: seconds)
+    discounted = Exists(Discount.objects.filter(deleted=False, subscription=OuterRef("subscription_id")))
     items = SubscriptionItem.objects.filter(subscription__in=counted.values("pk"), deleted=False)
     result = MRRResult(at=at, by=by)
     columns = list(ITEM_COLUMNS)
@@ -137,20 +138,26 @@ def mrr_detail(at: dt.datetime | None = None, *, by: Breakdown = "currency", cur
         columns.append(group)
 
     # 1. items of subscriptions without discounts: counted in groups by the database
-    groups = list(items.exclude(subscription__in=discounted).values(*columns).annotate(n=Count("pk"))
+    groups = list(items.filter(~discounted).values(*columns).annotate(n=Count("pk"))
                   .order_by())
     # 2. subscriptions with a discount (possibly no longer in force): one by one
-    single_rows = list(items.filter(subscription__in=discounted)
+    single_rows = list(items.filter(discounted)
                        .values("pk", "subscription_id", "created", *columns).order_by("subscription_id", "created", "pk"))
     terms = _Terms([r["price_id"] for r in groups + single_rows], [r["plan_id"] for r in groups + single_rows])
     metered: list[tuple[dict[str, Any], PriceTerms]] = []
+    amounts: dict[tuple[str, int], int] = {}
     for row in groups:
         try:
             item_terms = terms.of(row["price_id"], row["plan_id"])
             if item_terms.metered:
                 metered.append((row, item_terms))
                 continue
-            amount = round_amount(monthly_amount(item_terms, row["quantity"] or 0)) * row["n"]
+            quantity = row["quantity"] or 0
+            # the same for every group of a price and quantity: computed once
+            each = amounts.get((item_terms.id, quantity))
+            if each is None:
+                each = amounts[(item_terms.id, quantity)] = round_amount(monthly_amount(item_terms, quantity))
+            amount = each * row["n"]
         except UnsupportedPrice as error:
             result.skipped.append((f"{row['n']} item(s) of {row['price_id'] or row['plan_id']}", str(error)))
             continue
@@ -206,7 +213,7 @@ def _line_net(line: InvoiceLineItem) -> int:
     return (line.amount or 0) - discounted
 
 
-def _add_metered(result: MRRResult, items: QuerySet[SubscriptionItem], discounted: QuerySet[Any],
+def _add_metered(result: MRRResult, items: QuerySet[SubscriptionItem], discounted: Exists,
                  metered: list[tuple[dict[str, Any], PriceTerms]], at: dt.datetime) -> None:
     """The metered items among the grouped ones, one row each (one query)."""
     terms_of_price = {row["price_id"] or row["plan_id"]: terms for row, terms in metered}
@@ -215,7 +222,7 @@ def _add_metered(result: MRRResult, items: QuerySet[SubscriptionItem], discounte
     if group and group not in columns:
         columns.append(group)
     price_ids = [p for p in terms_of_price if p]
-    query = (items.exclude(subscription__in=discounted)
+    query = (items.filter(~discounted)
              .filter(Q(price_id__in=price_ids) | Q(price__isnull=True, plan_id__in=price_ids)))
     rows = [(row, terms_of_price[row["price_id"] or row["plan_id"]]) for row in query.values(*columns)]
     _add_metered_rows(result, rows, at)

@@ -37,6 +37,10 @@ class Payloads:
         obj.update(fields)
         return obj
 
+    def customer(self, cid: str) -> dict[str, Any]:
+        return self._example("customer", id=cid, name=f"Customer {cid}", email=f"{cid}@example.com",
+                             discount=None)
+
     def price(self, pid: str, amount: int | str | None, *, interval: str = "month", count: int = 1,
               currency: str = "usd", product: str = "prod_main", usage: str = "licensed",
               tiers: list[dict[str, Any]] | None = None, tiers_mode: str | None = None,

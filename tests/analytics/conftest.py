@@ -30,7 +30,11 @@ def tiers(*rows: tuple[int | None, int, int | None]) -> list[dict]:
 
 @pytest.fixture
 def account(db, payloads):
-    p = payloads
+    return revenue_account(payloads)
+
+
+def revenue_account(p: Payloads) -> list[dict]:
+    """Store the account (through upsert_many) and return its objects."""
     monthly = p.price("price_m", 2000)
     monthly2 = p.price("price_m2", 5000, product="prod_other")
     yearly = p.price("price_y", 120000, interval="year")
@@ -117,6 +121,8 @@ def account(db, payloads):
         cycle("in_s1", "cus_s", "sub_metered", "si_s", "price_meter", 3000, "2026-01-01", "2026-02-01"),
         cycle("in_s2", "cus_s", "sub_metered", "si_s", "price_meter", 4321, "2026-02-01", "2026-03-01"),
     ]
+    customers = sorted({o["customer"] for o in objects if o["object"] in ("subscription", "invoice")})
+    objects += [p.customer(c) for c in customers]
     result = upsert_many(objects)
     assert not result.errors, result.errors
     connected = upsert_many([p.subscription("sub_connect", "cus_q", [("si_q", connect, 1)])], account="acct_1")
