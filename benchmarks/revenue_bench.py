@@ -129,6 +129,11 @@ def main(url: str) -> None:
             ms, queries, peak = _best(work, rounds=1 if "12-month" in label else 3)
             figures[label] = ms
             print(f"  {vendor}: {label:<42} {ms:9.1f} ms  {queries:3d} queries  peak {peak:6.1f} MiB")
+        report = analytics.agreement(AT)
+        print(f"  {vendor}: on {AT:%Y-%m-%d}, from subscriptions {report.from_subscriptions}, from invoices "
+              f"{report.from_invoices}; the differences by cause:")
+        for cause, amounts in sorted(report.by_cause().items()):
+            print(f"  {vendor}:   {cause}: {amounts}")
         print(f"  {vendor}: mrr(at) / plain SUM = "
               f"{figures['mrr(at) from subscriptions'] / figures['plain SQL SUM over the subscription items']:.1f}x; "
               f"mrr_from_invoices(at) / plain SUM = "
