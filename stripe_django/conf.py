@@ -72,6 +72,14 @@ DEFAULTS: dict[str, Any] = {
     # Remove secrets (client_secret, ...) from what the stripe SDK logs on its "stripe"
     # logger (response bodies at DEBUG); see stripe_django.sdklog.
     "REDACT_SDK_LOGS": True,
+    # Revenue metrics (stripe_django.analytics; docs/guide/revenue-metrics.rst): the
+    # contested choices of which subscriptions count and what metered prices contribute.
+    "REVENUE_COUNT_PAST_DUE": True,
+    "REVENUE_COUNT_UNPAID": False,
+    "REVENUE_COUNT_PAUSED_COLLECTION": False,
+    # "last_period": a metered item adds the amount of its last finished period;
+    # "exclude": metered items add nothing.
+    "REVENUE_METERED": "last_period",
 }
 
 MIRROR_FAILURE_MODES = ("log", "raise")
@@ -107,6 +115,10 @@ class StripeSettings:
     # name -> {"API_KEY": "sk_...", "ACCOUNT": "acct_..."}, or name -> the key alone
     API_KEYS: dict[str, dict[str, str] | str]
     REDACT_SDK_LOGS: bool
+    REVENUE_COUNT_PAST_DUE: bool
+    REVENUE_COUNT_UNPAID: bool
+    REVENUE_COUNT_PAUSED_COLLECTION: bool
+    REVENUE_METERED: Literal["last_period", "exclude"]
 
     def __init__(self) -> None:
         self._cache: dict[str, Any] | None = None

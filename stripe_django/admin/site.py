@@ -13,11 +13,12 @@ from django.contrib import admin
 from django.urls import NoReverseMatch, reverse
 
 from ..ingest.columns import mirrored_types
-from ..models import Event
+from ..models import Event, Subscription
 from ..models.sync_state import SyncCursor, SyncRun
 from . import table
 from .events import SyncCursorAdmin, event_admin_class
 from .options import admin_class_for
+from .revenue import SubscriptionAdmin
 from .runs import SyncRunAdmin
 
 APP_LABEL = "stripe_django"
@@ -30,6 +31,8 @@ def register(site: admin.AdminSite) -> None:
     for model in mirrored_types().values():
         if model is Event:
             site.register(model, event_admin_class())
+        elif model is Subscription:  # with the Revenue page
+            site.register(model, admin_class_for(model, base=SubscriptionAdmin))
         else:
             site.register(model, admin_class_for(model))
     site.register(SyncCursor, SyncCursorAdmin)
@@ -56,6 +59,9 @@ def group_by_family(app_list: list[dict]) -> list[dict]:
             health = _health_entry()
             if health:
                 families[MIRROR_FAMILY].insert(0, health)
+        revenue = _revenue_entry()
+        if revenue and "billing" in families:
+            families["billing"].insert(0, revenue)
         order = list(table.FAMILY_TITLES)
         for family in sorted(families, key=lambda f: (order.index(f) if f in order else len(order), f)):
             title = table.FAMILY_TITLES.get(family, family.replace("_", " ").title())
@@ -69,4 +75,13 @@ def _health_entry() -> dict | None:
     except NoReverseMatch:
         return None
     return {"name": "Mirror health", "object_name": "MirrorHealth", "admin_url": url,
+            "add_url": None, "view_only": True, "perms": {"view": True}}
+
+
+def _revenue_entry() -> dict | None:
+    try:
+        url = reverse(f"admin:{APP_LABEL}_revenue")
+    except NoReverseMatch:
+        return None
+    return {"name": "Revenue", "object_name": "Revenue", "admin_url": url,
             "add_url": None, "view_only": True, "perms": {"view": True}}

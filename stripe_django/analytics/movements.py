@@ -1,0 +1,167 @@
+"""What moved MRR between two dates, per customer (guide, "Movements").
+
+For each customer and currency, with MRR ``a`` at the start and ``b`` at the end:
+
+- ``new``: ``a == 0 < b`` and the customer never counted before the start;
+- ``reactivation``: ``a == 0 < b`` and the customer had counted before (a subscription
+  of theirs in that currency ended before the start, after counting);
+- ``expansion``: ``0 < a < b``; ``contraction``: ``0 < b < a``;
+- ``churn``: ``a > 0 == b``.
+
+Each movement is ``b - a`` (churn and contraction negative), so for every period
+``starting MRR + sum of movements == ending MRR`` holds exactly: it holds for each
+customer, and the totals are sums of the same integers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Literal
+
+from django.db.models import F, Q
+
+from .counting import AccountFilter
+from ..models import Subscription
+from .discounts import add_months
+from .mrr import mrr_detail
+
+KINDS = ("new", "expansion", "contraction", "churn", "reactivation")
+Period = Literal["month", "week", "day"]
+Source = Literal["subscriptions", "invoices"]
+
+
+@dataclass(frozen=True)
+class Movement:
+    """One customer's change of MRR in one currency over a period."""
+
+    customer: str
+    currency: str
+    kind: str
+    starting: int
+    ending: int
+
+    @property
+    def amount(self) -> int:
+        return self.ending - self.starting
+
+
+@dataclass
+class PeriodMovements:
+    """Starting and ending MRR of a period per currency, and the movements between."""
+
+    start: dt.datetime
+    end: dt.datetime
+    source: str
+    starting: dict[str, int] = field(default_factory=dict)
+    ending: dict[str, int] = field(default_factory=dict)
+    # customers with MRR above zero at the start, per currency
+    customers_at_start: dict[str, int] = field(default_factory=dict)
+    customers: list[Movement] = field(default_factory=list)
+
+    def totals(self) -> dict[str, dict[str, int]]:
+        """currency -> movement kind -> amount (every kind present, zero when none)."""
+        out: dict[str, dict[str, int]] = {}
+        for currency in sorted(set(self.starting) | set(self.ending)):
+            out[currency] = dict.fromkeys(KINDS, 0)
+        for move in self.customers:
+            out.setdefault(move.currency, dict.fromkeys(KINDS, 0))[move.kind] += move.amount
+        return out
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """currency -> movement kind -> number of customers."""
+        out: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(KINDS, 0))
+        for move in self.customers:
+            out[move.currency][move.kind] += 1
+        return dict(out)
+
+
+def customer_mrr(at: dt.datetime, *, currency: str | None = None, account: AccountFilter = ...,
+                 source: Source = "subscriptions") -> dict[tuple[str, str], int]:
+    """(currency, customer) -> MRR at ``at``, from current subscriptions or from invoices."""
+    if source == "invoices":
+        from .history import mrr_from_invoices
+
+        result = mrr_from_invoices(at, by="customer", currency=currency, account=account)
+    elif source == "subscriptions":
+        result = mrr_detail(at, by="customer", currency=currency, account=account)
+    else:
+        raise ValueError(f"source must be 'subscriptions' or 'invoices', not {source!r}")
+    return {(cur, customer or ""): amount for (cur, customer), amount in result.amounts.items() if amount}
+
+
+def _counted_before(customers: set[tuple[str, str]], start: dt.datetime) -> set[tuple[str, str]]:
+    """The (currency, customer) pairs among ``customers`` with a subscription that counted
+    and ended before ``start`` (one query)."""
+    if not customers:
+        return set()
+    ended = (Subscription.objects.filter(customer_id__in={c for _, c in customers}, ended_at__lte=start,
+                                         start_date__lt=F("ended_at"))
+             .filter(Q(trial_end__isnull=True) | Q(trial_end__lt=F("ended_at")))
+             .values_list("currency", "customer_id").distinct())
+    return {(cur, cus) for cur, cus in ended if (cur, cus) in customers}
+
+
+def movements_between(start: dt.datetime, end: dt.datetime, *, currency: str | None = None, account: AccountFilter = ...,
+                      source: Source = "subscriptions", _starting: dict | None = None,
+                      _ending: dict | None = None) -> PeriodMovements:
+    """Movements of MRR from ``start`` to ``end``, per customer and currency."""
+    if end <= start:
+        raise ValueError(f"the end ({end}) must be after the start ({start})")
+    a = _starting if _starting is not None else customer_mrr(start, currency=currency, account=account,
+                                                              source=source)
+    b = _ending if _ending is not None else customer_mrr(end, currency=currency, account=account, source=source)
+    result = PeriodMovements(start=start, end=end, source=source)
+    for (cur, _), amount in a.items():
+        result.starting[cur] = result.starting.get(cur, 0) + amount
+        result.customers_at_start[cur] = result.customers_at_start.get(cur, 0) + (amount > 0)
+    for (cur, _), amount in b.items():
+        result.ending[cur] = result.ending.get(cur, 0) + amount
+    arrivals = {key for key in b if not a.get(key)}
+    returning = _counted_before(arrivals, start)
+    for key in sorted(set(a) | set(b)):
+        before, after = a.get(key, 0), b.get(key, 0)
+        if before == after:
+            continue
+        if not before:
+            kind = "reactivation" if key in returning else "new"
+        elif not after:
+            kind = "churn"
+        else:
+            kind = "expansion" if after > before else "contraction"
+        result.customers.append(Movement(customer=key[1], currency=key[0], kind=kind, starting=before,
+                                         ending=after))
+    return result
+
+
+def boundaries(start: dt.datetime, end: dt.datetime, period: Period = "month") -> list[dt.datetime]:
+    """``start``, each period's start after it (months from the first of the month), ``end``."""
+    if end <= start:
+        raise ValueError(f"the end ({end}) must be after the start ({start})")
+    points = [start]
+    if period == "month":
+        step = start.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        nxt = add_months(step, 1)
+        while nxt < end:
+            points.append(nxt)
+            nxt = add_months(nxt, 1)
+    elif period in ("week", "day"):
+        delta = dt.timedelta(weeks=1) if period == "week" else dt.timedelta(days=1)
+        nxt = start + delta
+        while nxt < end:
+            points.append(nxt)
+            nxt += delta
+    else:
+        raise ValueError(f"period must be 'month', 'week' or 'day', not {period!r}")
+    points.append(end)
+    return points
+
+
+def movements(start: dt.datetime, end: dt.datetime, period: Period = "month", *, currency: str | None = None,
+              account: AccountFilter = ..., source: Source = "subscriptions") -> list[PeriodMovements]:
+    """Movements for each period between ``start`` and ``end`` (MRR computed once per boundary)."""
+    points = boundaries(start, end, period)
+    figures = [customer_mrr(p, currency=currency, account=account, source=source) for p in points]
+    return [movements_between(points[i], points[i + 1], currency=currency, account=account, source=source,
+                              _starting=figures[i], _ending=figures[i + 1]) for i in range(len(points) - 1)]

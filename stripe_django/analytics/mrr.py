@@ -1,0 +1,265 @@
+"""MRR at a date from the mirror's current subscriptions (guide, "MRR").
+
+The work is split so that the database does the counting: subscription items without
+a discount in force are grouped in SQL by (price, quantity, currency, account, and the
+breakdown asked for) and each group is priced once (its monthly amount x its count);
+only subscriptions with a discount, and metered items, are priced one by one, from rows
+read in a fixed number of queries.
+
+Each item's monthly amount is rounded to the smallest currency unit (half up) after its
+percent discounts, so totals are sums of integers and any breakdown adds up to the total
+exactly. Currencies are never added together: every figure is keyed by currency.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Iterable, Literal
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from ..conf import SETTING_NAME, stripe_settings
+from ..models import Discount, InvoiceLineItem, Plan, Price, Subscription, SubscriptionItem
+from . import discounts as disc
+from .counting import AccountFilter, subscriptions_active_at
+from .normalize import PriceTerms, UnsupportedPrice, monthly_amount, per_month, round_amount, terms_of
+
+Breakdown = Literal["currency", "product", "price", "account", "customer", "subscription"]
+
+# The column of SubscriptionItem each breakdown groups on (besides the currency).
+GROUP_COLUMN: dict[str, str | None] = {
+    "currency": None,
+    "price": "price_id",  # (the plan's id for items without a price)
+    "product": "price_id",  # mapped to the price's product after grouping
+    "account": "subscription__stripe_account",
+    "customer": "subscription__customer_id",
+    "subscription": "subscription_id",
+}
+ITEM_COLUMNS = ("price_id", "plan_id", "quantity", "subscription__currency", "subscription__stripe_account")
+
+
+@dataclass
+class MRRResult:
+    """MRR keyed by (currency, breakdown value), and the items that could not be priced."""
+
+    at: dt.datetime
+    by: str
+    amounts: dict[tuple[str, Any], int] = field(default_factory=dict)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (subscription item, why)
+
+    def add(self, currency: str, key: Any, amount: int) -> None:
+        if amount:
+            self.amounts[(currency, key)] = self.amounts.get((currency, key), 0) + amount
+
+    def by_currency(self) -> dict[str, int]:
+        totals: dict[str, int] = defaultdict(int)
+        for (currency, _), amount in self.amounts.items():
+            totals[currency] += amount
+        return dict(sorted(totals.items()))
+
+
+def _metered_mode() -> str:
+    mode = stripe_settings.REVENUE_METERED
+    if mode not in ("last_period", "exclude"):
+        raise ImproperlyConfigured(f"{SETTING_NAME}['REVENUE_METERED'] must be 'last_period' or "
+                                   f"'exclude', not {mode!r}")
+    return mode
+
+
+TERMS_FIELDS = {
+    Price: ("currency", "recurring", "unit_amount", "unit_amount_decimal", "billing_scheme", "tiers_mode",
+            "tiers", "transform_quantity", "product"),
+    Plan: ("currency", "interval", "interval_count", "usage_type", "amount", "amount_decimal", "billing_scheme",
+           "tiers_mode", "tiers", "transform_usage", "product"),
+}
+
+
+class _Terms:
+    """Price and plan terms read once per call (one query each for the ids asked)."""
+
+    def __init__(self, price_ids: Iterable[str | None], plan_ids: Iterable[str | None]) -> None:
+        self.terms: dict[str, PriceTerms | str] = {}
+        for model, ids in ((Plan, plan_ids), (Price, price_ids)):  # a price wins over its plan
+            wanted = {i for i in ids if i}
+            # (not stripe_data: the whole object, parsed for nothing)
+            for row in model.objects.filter(pk__in=wanted).only(*TERMS_FIELDS[model]):
+                try:
+                    self.terms[row.pk] = terms_of(row)
+                except UnsupportedPrice as error:
+                    self.terms[row.pk] = str(error)
+
+    def of(self, price_id: str | None, plan_id: str | None) -> PriceTerms:
+        for key in (price_id, plan_id):
+            found = self.terms.get(key) if key else None
+            if isinstance(found, PriceTerms):
+                return found
+            if isinstance(found, str):
+                raise UnsupportedPrice(found)
+        raise UnsupportedPrice(f"price {price_id or plan_id} is not in the mirror")
+
+
+def _key(by: str, row: dict[str, Any], terms: PriceTerms | None) -> Any:
+    if by == "currency":
+        return None
+    if by == "product":
+        return terms.product if terms else None
+    if by == "price":
+        return terms.id if terms else row.get("price_id") or row.get("plan_id")
+    return row[GROUP_COLUMN[by]]  # type: ignore[index]
+
+
+def mrr_detail(at: dt.datetime | None = None, *, by: Breakdown = "currency", currency: str | None = None,
+               account: AccountFilter = ...,
+               subscriptions: QuerySet[Subscription] | None = None) -> MRRResult:
+    """MRR at ``at`` (default now) broken down ``by`` one of :data:`GROUP_COLUMN`.
+
+    ``subscriptions`` narrows the counted subscriptions further (it is intersected with
+    :func:`subscriptions_active_at`)."""
+    at = at or timezone.now()
+    if by not in GROUP_COLUMN:
+        raise ValueError(f"by must be one of {', '.join(GROUP_COLUMN)}, not {by!r}")
+    metered_mode = _metered_mode()
+    counted = subscriptions_active_at(at, currency=currency, account=account)
+    if subscriptions is not None:
+        counted = counted.filter(pk__in=subscriptions.values("pk"))
+    # EXISTS, not IN: PostgreSQL runs NOT IN (subquery) as a loop over the subquery per
+    # row once the subquery outgrows work_mem (30,000 subscriptions: seconds)
+    discounted = Exists(Discount.objects.filter(deleted=False, subscription=OuterRef("subscription_id")))
+    items = SubscriptionItem.objects.filter(subscription__in=counted.values("pk"), deleted=False)
+    result = MRRResult(at=at, by=by)
+    columns = list(ITEM_COLUMNS)
+    group = GROUP_COLUMN[by]
+    if group and group not in columns:
+        columns.append(group)
+
+    # 1. items of subscriptions without discounts: counted in groups by the database
+    groups = list(items.filter(~discounted).values(*columns).annotate(n=Count("pk"))
+                  .order_by())
+    # 2. subscriptions with a discount (possibly no longer in force): one by one
+    single_rows = list(items.filter(discounted)
+                       .values("pk", "subscription_id", "created", *columns).order_by("subscription_id", "created", "pk"))
+    terms = _Terms([r["price_id"] for r in groups + single_rows], [r["plan_id"] for r in groups + single_rows])
+    metered: list[tuple[dict[str, Any], PriceTerms]] = []
+    amounts: dict[tuple[str, int], int] = {}
+    for row in groups:
+        try:
+            item_terms = terms.of(row["price_id"], row["plan_id"])
+            if item_terms.metered:
+                metered.append((row, item_terms))
+                continue
+            quantity = row["quantity"] or 0
+            # the same for every group of a price and quantity: computed once
+            each = amounts.get((item_terms.id, quantity))
+            if each is None:
+                each = amounts[(item_terms.id, quantity)] = round_amount(monthly_amount(item_terms, quantity))
+            amount = each * row["n"]
+        except UnsupportedPrice as error:
+            result.skipped.append((f"{row['n']} item(s) of {row['price_id'] or row['plan_id']}", str(error)))
+            continue
+        result.add(row["subscription__currency"], _key(by, row, item_terms), amount)
+    _add_discounted(result, single_rows, terms, at, metered_mode)
+    if metered and metered_mode == "last_period":
+        _add_metered(result, items, discounted, metered, at)
+    return result
+
+
+def _add_discounted(result: MRRResult, rows: list[dict[str, Any]], terms: _Terms, at: dt.datetime,
+                    metered_mode: str) -> None:
+    if not rows:
+        return
+    by_sub: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        by_sub[row["subscription_id"]].append(row)
+    reductions = disc.reductions_for(by_sub, [r["pk"] for r in rows])
+    meters = []
+    for sub_id, sub_rows in by_sub.items():
+        sub_reductions = reductions.get(sub_id, [])
+        priced: list[tuple[dict[str, Any], PriceTerms, int]] = []
+        for row in sub_rows:
+            try:
+                item_terms = terms.of(row["price_id"], row["plan_id"])
+                if item_terms.metered:
+                    if metered_mode == "last_period":
+                        meters.append((row, item_terms))
+                    continue
+                monthly = monthly_amount(item_terms, row["quantity"] or 0)
+            except UnsupportedPrice as error:
+                result.skipped.append((row["pk"], str(error)))
+                continue
+            currency = row["subscription__currency"]
+            monthly = disc.reduce_item(monthly, item_terms, currency, at, reductions.get(row["pk"], []),
+                                       sub_reductions)
+            priced.append((row, item_terms, round_amount(monthly)))
+        if not priced:
+            continue
+        currency = priced[0][0]["subscription__currency"]
+        off = round_amount(disc.subscription_amount_off(priced[0][1], currency, at, sub_reductions))
+        # the subscription's amount off comes off its items in order, never below zero
+        for row, item_terms, amount in priced:
+            taken = min(off, amount)
+            off -= taken
+            result.add(currency, _key(result.by, row, item_terms), amount - taken)
+    if meters:
+        _add_metered_rows(result, meters, at)
+
+
+def _line_net(line: InvoiceLineItem) -> int:
+    discounted = sum((d.get("amount") or 0) for d in (line.discount_amounts or []) if isinstance(d, dict))
+    return (line.amount or 0) - discounted
+
+
+def _add_metered(result: MRRResult, items: QuerySet[SubscriptionItem], discounted: Exists,
+                 metered: list[tuple[dict[str, Any], PriceTerms]], at: dt.datetime) -> None:
+    """The metered items among the grouped ones, one row each (one query)."""
+    terms_of_price = {row["price_id"] or row["plan_id"]: terms for row, terms in metered}
+    columns = ["pk", *ITEM_COLUMNS]
+    group = GROUP_COLUMN[result.by]
+    if group and group not in columns:
+        columns.append(group)
+    price_ids = [p for p in terms_of_price if p]
+    query = (items.filter(~discounted)
+             .filter(Q(price_id__in=price_ids) | Q(price__isnull=True, plan_id__in=price_ids)))
+    rows = [(row, terms_of_price[row["price_id"] or row["plan_id"]]) for row in query.values(*columns)]
+    _add_metered_rows(result, rows, at)
+
+
+def _add_metered_rows(result: MRRResult, rows: list[tuple[dict[str, Any], PriceTerms]], at: dt.datetime) -> None:
+    """A metered item adds the amount billed for its last period that ended by ``at``,
+    per month (one query for all the items' lines)."""
+    by_item = {row["pk"]: (row, terms) for row, terms in rows}
+    lines = (InvoiceLineItem.objects
+             .filter(parent__subscription_item_details__subscription_item__in=list(by_item), deleted=False)
+             .exclude(invoice__status__in=("draft", "void")).only("amount", "discount_amounts", "period", "parent"))
+    latest: dict[str, tuple[int, int]] = {}
+    stamp = int(at.timestamp())
+    for line in lines:
+        item = (line.parent or {}).get("subscription_item_details", {}).get("subscription_item")
+        end = (line.period or {}).get("end")
+        if item not in by_item or end is None or end > stamp:
+            continue
+        if item not in latest or end > latest[item][0]:
+            latest[item] = (end, 0)
+        if end == latest[item][0]:
+            latest[item] = (end, latest[item][1] + _line_net(line))
+    for item, (_, amount) in latest.items():
+        row, terms = by_item[item]
+        result.add(row["subscription__currency"], _key(result.by, row, terms),
+                   round_amount(per_month(Decimal(amount), terms)))
+
+
+def mrr(at: dt.datetime | None = None, *, currency: str | None = None,
+        account: AccountFilter = ...) -> dict[str, int]:
+    """MRR at ``at`` (default now) per currency, in the smallest unit: ``{"usd": 123400}``."""
+    return mrr_detail(at, currency=currency, account=account).by_currency()
+
+
+def mrr_by(by: Breakdown, at: dt.datetime | None = None, *, currency: str | None = None,
+           account: AccountFilter = ...) -> dict[tuple[str, Any], int]:
+    """MRR at ``at`` per (currency, product / price / account / customer / subscription)."""
+    return dict(sorted(mrr_detail(at, by=by, currency=currency, account=account).amounts.items(),
+                       key=lambda kv: (kv[0][0], str(kv[0][1]))))
