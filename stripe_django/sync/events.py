@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 from typing import Container
 import stripe
+from django.utils import timezone
 
 from .. import type_table as table
 from ..exceptions import IngestError
@@ -16,6 +17,7 @@ from ..ingest.columns import mirrored_types
 from ..ingest import Snapshot
 from ..ingest.events import snapshot_from_event
 from .fetcher import Fetcher, is_unavailable
+from .plan import RETENTION_MARGIN
 from .report import OK, SyncReport, TypeReport
 from .shards import Outbox, Page, Shard, list_spec
 
@@ -35,30 +37,51 @@ class EventPlan:
     # object type -> events_after of its listed type (events before it are covered)
     after_by_object: dict[str, int]
     all_types: bool
+    # The events themselves are stored too (the ``event`` list, not listed on its own).
+    store_events: bool = False
 
 
 def plan_catch_ups(shards: list[Shard], accounts: list[str | None], names: list[str],
                    report: SyncReport, fetcher: Fetcher, out: Outbox) -> list["EventsCatchUp"]:
     """One catch-up per account whose listed shards are complete and ended well, from the
-    oldest of their cursors; each gets its line in ``report``."""
+    oldest of their cursors; each gets its line in ``report``. Where the run's ``event``
+    list was not listed (:mod:`.evented`), the catch-up stores the events it reads and
+    moves that list's cursor: from where it stands, or on its first run from as far
+    back as the Events API keeps."""
+    from .evented import EVENTS_LIST
+
     everything = set(names) == set(table.SYNC_LISTS)
+    horizon = int(time.time()) - table.EVENTS_RETENTION_DAYS * 86400 + RETENTION_MARGIN
     out_jobs = []
     for acct in accounts:
-        ready = [s for s in shards if s.account == acct and s.report.status == OK
+        mine = [s for s in shards if s.account == acct]
+        events_list = next((s for s in mine if s.name == EVENTS_LIST and s.report.mode == "events"),
+                           None)
+        ready = [s for s in mine if s is not events_list and s.report.status == OK
                  and s.state.get("complete") and s.state.get("events_after") is not None]
-        if not ready:
+        if not ready and events_list is None:
             continue
         after_by_object: dict[str, int] = {}
         for s in ready:
             for obj in list_spec(s).objects:
                 after = s.state["events_after"]
                 after_by_object[obj] = min(after, after_by_object.get(obj, after))
-        plan = EventPlan(since=min(s.state["events_after"] for s in ready),
+        starts = [s.state["events_after"] for s in ready]
+        if events_list is not None:
+            stored_up_to = events_list.state.get("events_after")
+            starts.append(stored_up_to if events_list.state.get("complete") and stored_up_to
+                          is not None else horizon)
+        plan = EventPlan(since=min(starts),
                          cursor_ids=[s.cursor_id for s in ready if s.cursor_id is not None],
-                         after_by_object=after_by_object, all_types=everything)
+                         after_by_object=after_by_object, all_types=everything,
+                         store_events=events_list is not None)
         t = TypeReport(CHANGES, acct)
         report.types.append(t)
-        shard = Shard("event", None, acct, t, None, {"plan": plan})
+        cursor_id = None
+        if events_list is not None and events_list.cursor_id is not None:
+            cursor_id = events_list.cursor_id
+            plan.cursor_ids.append(cursor_id)
+        shard = Shard("event", None, acct, t, cursor_id, {"plan": plan})
         out_jobs.append(EventsCatchUp(shard, fetcher, out))
     return out_jobs
 
@@ -89,7 +112,8 @@ class EventsCatchUp:
                 continue
             snapshots, refused = self._snapshots(buffer, plan, mirrored)
             applied += len(snapshots)
-            self._put(snapshots, refused, len(buffer), (plan.cursor_ids, high))
+            stored: list = list(_oldest_first(buffer)) if plan.store_events else []
+            self._put(stored + snapshots, refused, len(buffer), (plan.cursor_ids, high))
         report.note(f"{applied:,} event(s) applied")
 
     def _window(self, low: int, high: int) -> list[dict] | None:
@@ -142,9 +166,13 @@ class EventsCatchUp:
         """A window's snapshots in pages; the last one moves the cursors past the window."""
         size = self.fetcher.page_size
         chunks = [snapshots[i:i + size] for i in range(0, len(snapshots), size)] or [[]]
+        # The ``event`` list's cursor, where the catch-up stores the events: complete once
+        # a window is stored (its ``events_after`` moves with the others).
+        done = ({"complete": True, "starting_after": None, "last_synced_at": timezone.now(),
+                 "last_error": ""} if self.shard.cursor_id is not None else None)
         for i, chunk in enumerate(chunks):
             last = i == len(chunks) - 1
-            self.out.put(Page(self.shard, chunk, None, None,
+            self.out.put(Page(self.shard, chunk, None, done if last else None,
                               events_cursor=events_cursor if last else None,
                               fetched=fetched if i == 0 else 0,
                               errors=refused if i == 0 else []))

@@ -9,8 +9,10 @@ How a run works:
   that are cut off at ``has_more`` (``type_table.EMBEDDED_LIST_SOURCES``), and hand the
   pages to the calling thread, which alone touches the database (:mod:`.pipeline`).
 * First run of a type: a full pass (resumable through ``starting_after``). Later runs:
-  only what is new (:mod:`.listing`), then the Events API from where the cursor stands
-  (:mod:`.events`), which brings updates and deletions. A cursor older than the Events
+  the Events API from where the cursors stand (:mod:`.events`, read once per account),
+  which brings updates and deletions, and the creations of the lists in
+  ``type_table.EVENTED_LISTS`` (those are not listed again, :mod:`.evented`); the other
+  lists are listed for what is new (:mod:`.listing`). A cursor older than the Events
   API keeps falls back to a full pass.
 
 Stripe API reference: https://docs.stripe.com/api/pagination,
@@ -28,6 +30,7 @@ from typing import Any, Callable, Iterable
 import stripe
 from django.db import router
 
+from .evented import split_by_events
 from .events import plan_catch_ups
 from .fetcher import Fetcher
 from .leases import CursorLease
@@ -110,7 +113,10 @@ def sync(types: Iterable[str] | None = None, *, account: str | None = None,
                         on_page=on_page)
     try:
         if hooks.listing:
-            pipeline.drive([ShardListing(s, fetcher, pipeline) for s in shards])
+            # With the catch-up to follow, lists whose changes all come with events are
+            # not listed again.
+            to_list = split_by_events(shards) if events and not full else shards
+            pipeline.drive([ShardListing(s, fetcher, pipeline) for s in to_list])
         else:
             # The Events API only: from the cursors as they stand.
             for s in shards:
