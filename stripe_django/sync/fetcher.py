@@ -17,6 +17,7 @@ from typing import Any, Generator
 import stripe
 
 from ..ingest.completion import complete_lists
+from .parents import ParentPages
 from .plain import plain_service
 from .ratelimit import RateLimiter
 from .report import TypeReport
@@ -50,6 +51,8 @@ class Fetcher:
         self._lock = threading.Lock()
         self._no_limit: set[str] = set()  # services whose server refuses ``limit``
         self._services: dict[str, Any] = {}
+        # Parent lists shared by the run's nested lists (listed once per run and account).
+        self.parents = ParentPages()
 
     def service(self, path: str) -> Any:
         """The list service at ``path``, answering plain dicts where the SDK allows
