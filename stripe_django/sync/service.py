@@ -112,6 +112,7 @@ def sync(types: Iterable[str] | None = None, *, account: str | None = None,
     pipeline = Pipeline(fetcher, report, progress, db=db, platform=platform, lease=hooks.lease,
                         on_page=on_page)
     try:
+        to_list = shards
         if hooks.listing:
             # With the catch-up to follow, lists whose changes all come with events are
             # not listed again.
@@ -123,7 +124,7 @@ def sync(types: Iterable[str] | None = None, *, account: str | None = None,
                 s.report.status = OK
             not_run = {id(s.report) for s in shards}
             report.types = [t for t in report.types if id(t) not in not_run]
-        listed = [s.report for s in shards]
+        listed = [s.report for s in to_list]
         if listed and all(t.status == UNAVAILABLE and t.http_status == 403 for t in listed):
             # Not one list may be read: the key, not the account, is the problem.
             report.key_refused = True
@@ -132,6 +133,11 @@ def sync(types: Iterable[str] | None = None, *, account: str | None = None,
         if events:
             catch_ups: list[Job] = list(plan_catch_ups(shards, accounts, names, report, fetcher, pipeline))
             pipeline.drive(catch_ups)
+            if any(job.shard.report.status == UNAVAILABLE for job in catch_ups):
+                report.notes.append(
+                    "the Events API was not available: the lists it covers (status 'events') "
+                    "got no new objects; give the key read access to events, or run with "
+                    "--no-events to list them")
     except KeyboardInterrupt:
         report.interrupted = True
         for t in report.types:

@@ -20,6 +20,7 @@ from django.test.utils import CaptureQueriesContext
 
 from stripe_django import type_table as table
 from stripe_django.models import Customer, Event, SyncCursor
+from stripe_django.sync.report import FAILED, OK, SyncReport, TypeReport, format_summary
 from stripe_django.testing.objects import make_object
 from stripe_django.testing.stripe_stub import StripeStub
 
@@ -50,6 +51,11 @@ def events_reads(stub: StripeStub, since: int) -> collections.Counter[str]:
                                if r.resource == "events")
 
 
+def parent_lists(stub: StripeStub, since: int, account: str, path: str) -> int:
+    return sum(1 for r in stub.requests[since:]
+               if r.resource == path and r.header("Stripe-Account") == account)
+
+
 def event(evt_id: str, kind: str, obj: dict, account: str) -> dict:
     return {"id": evt_id, "object": "event", "type": kind, "created": int(time.time()),
             "account": account, "livemode": False, "api_version": "2026-10-28.endive",
@@ -74,6 +80,11 @@ def test_incremental_runs_read_the_events_once_and_list_only_what_no_event_cover
     # The first sync lists everything once, and reads the Events API once per account.
     assert events_reads(stub, first_mark) == {None: 1, **{a: 1 for a in ACCOUNTS}}
     assert len(set(first.values())) == 1  # the same in every account
+    # Customers are listed once for themselves and once for all their nested lists
+    # (tax ids, balance transactions, payment methods, sources): not once per nested list.
+    nested = [n for n, spec in table.SYNC_LISTS.items() if spec.parent == "customer"]
+    assert len(nested) == 4
+    assert parent_lists(stub, first_mark, ACCOUNTS[0], "customers") == 2
 
     next_second()
     mark = len(stub.requests)
@@ -136,3 +147,30 @@ def test_cursors_are_created_in_bulk(stub):
     batch = connection.ops.bulk_batch_size([f for f in SyncCursor._meta.concrete_fields
                                             if not f.primary_key], [None] * cursors)
     assert len(inserts) == -(-cursors // batch)
+
+
+def _many_accounts_report(accounts: int) -> SyncReport:
+    report = SyncReport(seconds=12.0, requests=accounts * 3)
+    for i in range(accounts):
+        acct = f"acct_{i:08d}"
+        report.types.append(TypeReport("customer", acct, mode="events", status=OK, fetched=2,
+                                       created=1, updated=1, requests=1))
+        failed = i in (3, 7)
+        report.types.append(TypeReport("shipping_rate", acct, mode="incremental",
+                                       status=FAILED if failed else OK, requests=1,
+                                       errors=["APIError (HTTP 500): boom"] if failed else []))
+    return report
+
+
+def test_the_summary_of_many_accounts_is_per_type_and_names_the_failed_accounts():
+    small, large = (format_summary(_many_accounts_report(n)) for n in (20, 2000))
+    assert len(small.splitlines()) == len(large.splitlines()) < 12
+    lines = large.splitlines()
+    assert lines[2].split()[:7] == ["customer", "4,000", "2,000", "2,000", "0", "0", "2,000"]
+    assert "2,000 ok (events)" in lines[2]
+    assert "1,998 ok (incremental), 2 failed (incremental)" in lines[3]
+    assert ("failed: shipping_rate in 2 account(s): acct_00000003, acct_00000007; first error: "
+            "APIError (HTTP 500): boom") in large
+    # The detail on demand, and for a few accounts.
+    assert len(format_summary(_many_accounts_report(20), verbose=True).splitlines()) > 40
+    assert "acct_00000002" in format_summary(_many_accounts_report(3))
