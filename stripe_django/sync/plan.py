@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import stripe
 
@@ -24,7 +24,7 @@ from .report import SKIPPED, SyncReport, TypeReport
 from .shards import Shard
 
 __all__ = ["list_names", "select_lists", "api_key_of", "key_mode", "pace", "page_size_for",
-           "connected_accounts", "PlannedShard", "plan_shards", "open_shards",
+           "connected_accounts", "account_batches", "PlannedShard", "plan_shards", "open_shards",
            "RETENTION_MARGIN", "CURSOR_CHUNK"]
 
 # Margin kept from the Events API's retention: a cursor this close to the edge is redone.
@@ -107,6 +107,13 @@ class PlannedShard:
     def listed(self) -> bool:
         """False for a list only the platform has, planned for a connected account."""
         return not (self.spec.platform_only and self.account is not None)
+
+
+def account_batches(accounts: list[str | None], lists: int) -> Iterator[list[str | None]]:
+    """``accounts`` in batches of about ``CURSOR_CHUNK`` shards (at least one account)."""
+    size = max(1, CURSOR_CHUNK // max(1, lists))
+    for start in range(0, len(accounts), size):
+        yield accounts[start:start + size]
 
 
 def plan_shards(names: list[str], accounts: list[str | None]) -> list[PlannedShard]:

@@ -20,6 +20,7 @@ from django.test.utils import CaptureQueriesContext
 
 from stripe_django import type_table as table
 from stripe_django.models import Customer, Event, SyncCursor
+from stripe_django.sync import plan
 from stripe_django.sync.report import FAILED, OK, SyncReport, TypeReport, format_summary
 from stripe_django.testing.objects import make_object
 from stripe_django.testing.stripe_stub import StripeStub
@@ -174,3 +175,16 @@ def test_the_summary_of_many_accounts_is_per_type_and_names_the_failed_accounts(
     # The detail on demand, and for a few accounts.
     assert len(format_summary(_many_accounts_report(20), verbose=True).splitlines()) > 40
     assert "acct_00000002" in format_summary(_many_accounts_report(3))
+
+
+def test_accounts_are_synced_a_batch_at_a_time(stub, monkeypatch):
+    # Batches of two accounts (the platform and A, then B and C): each batch's cursors are
+    # made just before its lists, and its events read right after them.
+    monkeypatch.setattr(plan, "CURSOR_CHUNK", 2)
+    call_command("stripe_sync", "customer", "--all-accounts", "--quiet", stdout=io.StringIO())
+    order = [r.header("Stripe-Account") for r in stub.requests if r.resource != "accounts"]
+    first_of_b = order.index(ACCOUNTS[1])
+    assert set(order[:first_of_b]) == {None, ACCOUNTS[0]}
+    assert set(order[first_of_b:]) == {ACCOUNTS[1], ACCOUNTS[2]}
+    assert SyncCursor.objects.filter(object_type="customer").count() == 4
+    assert Customer.objects.count() == 4 * LISTS["customers"]
