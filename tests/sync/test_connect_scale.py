@@ -57,8 +57,8 @@ def parent_lists(stub: StripeStub, since: int, account: str, path: str) -> int:
                if r.resource == path and r.header("Stripe-Account") == account)
 
 
-def event(evt_id: str, kind: str, obj: dict, account: str) -> dict:
-    return {"id": evt_id, "object": "event", "type": kind, "created": int(time.time()),
+def event(evt_id: str, kind: str, obj: dict, account: str, ago: int = 0) -> dict:
+    return {"id": evt_id, "object": "event", "type": kind, "created": int(time.time()) - ago,
             "account": account, "livemode": False, "api_version": "2026-10-28.endive",
             "data": {"object": obj}}
 
@@ -76,8 +76,14 @@ def next_second() -> None:
 
 
 def test_incremental_runs_read_the_events_once_and_list_only_what_no_event_covers(stub):
+    # An event from before the first sync: stored with the others, not applied over
+    # the listed state.
+    old = {**make_object("customers", 2, ACCOUNTS[0]), "name": "Before the sync"}
+    stub.events.append(event("evt_old", "customer.updated", old, ACCOUNTS[0], ago=5 * 86400))
     first_mark = len(stub.requests)
     first = run_sync(stub)
+    assert Event.objects.filter(pk="evt_old", stripe_account=ACCOUNTS[0]).exists()
+    assert Customer.objects.get(pk=old["id"]).name != "Before the sync"
     # The first sync lists everything once, and reads the Events API once per account.
     assert events_reads(stub, first_mark) == {None: 1, **{a: 1 for a in ACCOUNTS}}
     assert len(set(first.values())) == 1  # the same in every account
