@@ -29,13 +29,13 @@ __all__ = ["list_names", "select_lists", "api_key_of", "key_mode", "pace", "page
 
 # Margin kept from the Events API's retention: a cursor this close to the edge is redone.
 RETENTION_MARGIN = 3600
-# The cursor fields a shard's job reads (its state).
 # Planned shards whose cursors are read (and the missing ones created) together.
 CURSOR_CHUNK = 1000
 # The cursor fields of a list that starts over: its next pass is a full one.
 START_OVER: dict[str, Any] = {"complete": False, "starting_after": None, "pass_started_at": None,
                               "created_after": None, "created_seen": [], "events_after": None,
                               "slices": None}
+# The cursor fields a shard's job reads (its state).
 CURSOR_STATE = ("complete", "starting_after", "pass_started_at", "created_after",
                 "created_seen", "events_after", "slices")
 
@@ -160,7 +160,7 @@ def open_shards(planned: list[PlannedShard], report: SyncReport, *, db: str, liv
                     type_report.note(f"the cursor is older than the Events API keeps "
                                      f"({table.EVENTS_RETENTION_DAYS} days): full pass")
                 for name, value in START_OVER.items():
-                    setattr(row, name, value)
+                    setattr(row, name, list(value) if isinstance(value, list) else value)
                 restart.append(row.pk)
             state = {f: getattr(row, f) for f in CURSOR_STATE}
             shards.append(Shard(item.name, item.spec, item.account, type_report, row.pk, state))
