@@ -194,3 +194,12 @@ def test_accounts_are_synced_a_batch_at_a_time(stub, monkeypatch):
     assert set(order[first_of_b:]) == {ACCOUNTS[1], ACCOUNTS[2]}
     assert SyncCursor.objects.filter(object_type="customer").count() == 4
     assert Customer.objects.count() == 4 * LISTS["customers"]
+
+
+def test_a_refused_events_api_is_said_in_the_summary(stub):
+    call_command("stripe_sync", "customer", "--all-accounts", "--quiet", stdout=io.StringIO())
+    next_second()
+    stub.fail = {"events": 403}
+    out = io.StringIO()
+    call_command("stripe_sync", "customer", "--all-accounts", "--quiet", stdout=out)
+    assert "the Events API was not available: the lists it covers (status 'events')" in out.getvalue()
