@@ -803,6 +803,64 @@ SYNC_LISTS: dict[str, ListSpec] = {
     "event": _top("events", "event", created=True),
 }
 
+# Lists whose every new object is announced by an event that carries it: name -> that
+# event type (for a nested list, the event carries the object or its parent with the
+# list embedded). Once such a list's first pass is complete, the sync's Events API
+# catch-up brings its new objects (as it brings every list's updates and deletions), so
+# an incremental run does not list it; the other lists are still listed with a
+# ``created`` filter (or in full where they have none). Updates without an event of
+# their own (a payment intent's metadata) are missed by a ``created`` listing as well.
+# Lists without a ``created`` filter are here only when their updates have events too.
+# Source: the event types of the installed SDK (``WebhookEndpoint`` ``enabled_events``)
+# and https://docs.stripe.com/api/events/types. "event": the catch-up stores the events.
+EVENTED_LISTS: dict[str, str] = {
+    "customer": "customer.created",
+    "tax_id": "customer.tax_id.created",
+    "payment_method": "payment_method.attached",
+    "card": "customer.source.created",
+    "file": "file.created",
+    "product": "product.created",
+    "price": "price.created",
+    "plan": "plan.created",
+    "coupon": "coupon.created",
+    "promotion_code": "promotion_code.created",
+    "tax_rate": "tax_rate.created",
+    "subscription": "customer.subscription.created",
+    "subscription_schedule": "subscription_schedule.created",
+    "invoice": "invoice.created",
+    "invoiceitem": "invoiceitem.created",
+    "credit_note": "credit_note.created",
+    "billing.meter": "billing.meter.created",
+    "billing.credit_grant": "billing.credit_grant.created",
+    "billing_portal.configuration": "billing_portal.configuration.created",
+    "test_helpers.test_clock": "test_helpers.test_clock.created",
+    # a charge is created succeeded, pending or failed: each has its event
+    "charge": "charge.succeeded",
+    "refund": "refund.created",
+    "dispute": "charge.dispute.created",
+    "payment_intent": "payment_intent.created",
+    "setup_intent": "setup_intent.created",
+    "review": "review.opened",
+    "radar.early_fraud_warning": "radar.early_fraud_warning.created",
+    "payment_link": "payment_link.created",
+    "application_fee": "application_fee.created",
+    # the application fee (refunded) and the transfer (reversed) with the list embedded
+    "fee_refund": "application_fee.refunded",
+    "transfer": "transfer.created",
+    "transfer_reversal": "transfer.reversed",
+    "payout": "payout.created",
+    "topup": "topup.created",
+    "issuing.cardholder": "issuing_cardholder.created",
+    "issuing.card": "issuing_card.created",
+    "issuing.authorization": "issuing_authorization.created",
+    "issuing.transaction": "issuing_transaction.created",
+    "issuing.dispute": "issuing_dispute.created",
+    "identity.verification_session": "identity.verification_session.created",
+    "treasury.financial_account": "treasury.financial_account.created",
+    "climate.order": "climate.order.created",
+    "event": "(every event: the catch-up reads the Events API once per account)",
+}
+
 # Embedded lists the API cuts off (``has_more``) and the list that has all of them:
 # (parent type, field) -> (SDK service path, parameter naming the parent or None for the
 # path argument, fixed parameters). See EMBEDDED_LISTS for how the children link back.

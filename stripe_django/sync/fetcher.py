@@ -18,6 +18,7 @@ import stripe
 
 from ..ingest.completion import complete_lists
 from ..mirror.services import service_of
+from .parents import ParentPages
 from .plain import plain_service
 from .ratelimit import RateLimiter
 from .report import TypeReport
@@ -53,6 +54,8 @@ class Fetcher:
         self._services: dict[str, Any] = {}
         # The page token of the last v2 page each thread fetched (resume_point).
         self._v2_pages = threading.local()
+        # Parent lists shared by the run's nested lists (listed once per run and account).
+        self.parents = ParentPages()
 
     def service(self, path: str) -> Any:
         """The list service at ``path``, answering plain dicts where the SDK allows

@@ -196,9 +196,15 @@ class ShardListing:
         params = {k: v for k, v in parent.params.items() if k != "expand"}
         if created:
             params["created"] = created
-        for objs, has_more, _stamp in self.fetcher.pages(parent.service, (), params, shard.account,
-                                                         shard.report, starting_after):
-            yield objs, has_more
+
+        def listing() -> Iterator[tuple[list[dict], bool]]:
+            for objs, has_more, _stamp in self.fetcher.pages(parent.service, (), params, shard.account,
+                                                             shard.report, starting_after):
+                yield objs, has_more
+
+        # Listed once per run for all the nested lists of this parent (see .parents).
+        key = (parent.service, shard.account, repr(sorted(params.items())), starting_after)
+        yield from self.fetcher.parents.pages(key, listing)
 
     def _children(self, parents: list[dict], state: dict[str, Any]) -> list[dict]:
         shard, fetcher, spec = self.shard, self.fetcher, list_spec(self.shard)

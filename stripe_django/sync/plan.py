@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import stripe
 
@@ -24,11 +24,17 @@ from .report import SKIPPED, SyncReport, TypeReport
 from .shards import Shard
 
 __all__ = ["list_names", "select_lists", "api_key_of", "key_mode", "pace", "page_size_for",
-           "connected_accounts", "PlannedShard", "plan_shards", "open_shards",
-           "RETENTION_MARGIN"]
+           "connected_accounts", "account_batches", "PlannedShard", "plan_shards", "open_shards",
+           "RETENTION_MARGIN", "CURSOR_CHUNK"]
 
 # Margin kept from the Events API's retention: a cursor this close to the edge is redone.
 RETENTION_MARGIN = 3600
+# Planned shards whose cursors are read (and the missing ones created) together.
+CURSOR_CHUNK = 1000
+# The cursor fields of a list that starts over: its next pass is a full one.
+START_OVER: dict[str, Any] = {"complete": False, "starting_after": None, "pass_started_at": None,
+                              "created_after": None, "created_seen": [], "events_after": None,
+                              "slices": None}
 # The cursor fields a shard's job reads (its state).
 CURSOR_STATE = ("complete", "starting_after", "pass_started_at", "created_after",
                 "created_seen", "events_after", "slices")
@@ -103,6 +109,13 @@ class PlannedShard:
         return not (self.spec.platform_only and self.account is not None)
 
 
+def account_batches(accounts: list[str | None], lists: int) -> Iterator[list[str | None]]:
+    """``accounts`` in batches of about ``CURSOR_CHUNK`` shards (at least one account)."""
+    size = max(1, CURSOR_CHUNK // max(1, lists))
+    for start in range(0, len(accounts), size):
+        yield accounts[start:start + size]
+
+
 def plan_shards(names: list[str], accounts: list[str | None]) -> list[PlannedShard]:
     """Every (list, account) pair, account by account, in the order of ``names``."""
     return [PlannedShard(name, acct, table.SYNC_LISTS[name]) for acct in accounts for name in names]
@@ -111,15 +124,14 @@ def plan_shards(names: list[str], accounts: list[str | None]) -> list[PlannedSha
 def open_shards(planned: list[PlannedShard], report: SyncReport, *, db: str, livemode: bool,
                 platform: str | None, lease: CursorLease | None, full: bool,
                 expire: bool) -> list[Shard]:
-    """The shards to run, with their cursors' state (a couple of queries per shard, once
-    per run); each planned shard gets its line in ``report``. ``lease``: a shard whose
-    cursor another worker holds is skipped (in ``report.busy``). ``full`` or, with
-    ``expire``, a cursor older than the Events API keeps: the cursor starts over."""
-    from ..models import SyncCursor
-
+    """The shards to run, with their cursors' state; each planned shard gets its line in
+    ``report``. The cursors are read and the missing ones created in bulk, a few
+    statements per ``CURSOR_CHUNK`` shards (a platform with 10,000 accounts has some
+    760,000). ``lease``: a shard whose cursor another worker holds is skipped (in
+    ``report.busy``). ``full`` or, with ``expire``, a cursor older than the Events API
+    keeps: the cursor starts over."""
     shards: list[Shard] = []
-    cursors = SyncCursor.objects.using(db)
-    horizon = int(time.time()) - table.EVENTS_RETENTION_DAYS * 86400 + RETENTION_MARGIN
+    listed: list[tuple[PlannedShard, TypeReport]] = []
     for item in planned:
         type_report = TypeReport(item.name, item.account)
         report.types.append(type_report)
@@ -127,28 +139,58 @@ def open_shards(planned: list[PlannedShard], report: SyncReport, *, db: str, liv
             type_report.status = SKIPPED
             type_report.note("listed by the platform account only")
             continue
-        row, _ = cursors.get_or_create(account=item.account or platform or "",
-                                       livemode=livemode, object_type=item.name)
-        if lease is not None:
-            if not lease.acquire(row.pk, db):
-                type_report.status = SKIPPED
-                type_report.note("another worker is syncing it (its cursor is leased)")
-                report.busy.append(type_report)
-                continue
-            row.refresh_from_db(using=db)
-        if full or (expire and row.complete and (row.events_after or 0) < horizon):
-            if not full:
-                type_report.note(f"the cursor is older than the Events API keeps "
-                                 f"({table.EVENTS_RETENTION_DAYS} days): full pass")
-            _start_over(row, db)
-        state = {f: getattr(row, f) for f in CURSOR_STATE}
-        shards.append(Shard(item.name, item.spec, item.account, type_report, row.pk, state))
+        listed.append((item, type_report))
+    horizon = int(time.time()) - table.EVENTS_RETENTION_DAYS * 86400 + RETENTION_MARGIN
+    for start in range(0, len(listed), CURSOR_CHUNK):
+        chunk = listed[start:start + CURSOR_CHUNK]
+        rows = _cursor_rows([(item.account or platform or "", item.name) for item, _ in chunk],
+                            db=db, livemode=livemode)
+        restart: list[int] = []
+        for item, type_report in chunk:
+            row = rows[(item.account or platform or "", item.name)]
+            if lease is not None:
+                if not lease.acquire(row.pk, db):
+                    type_report.status = SKIPPED
+                    type_report.note("another worker is syncing it (its cursor is leased)")
+                    report.busy.append(type_report)
+                    continue
+                row.refresh_from_db(using=db)
+            if full or (expire and row.complete and (row.events_after or 0) < horizon):
+                if not full:
+                    type_report.note(f"the cursor is older than the Events API keeps "
+                                     f"({table.EVENTS_RETENTION_DAYS} days): full pass")
+                for name, value in START_OVER.items():
+                    setattr(row, name, list(value) if isinstance(value, list) else value)
+                restart.append(row.pk)
+            state = {f: getattr(row, f) for f in CURSOR_STATE}
+            shards.append(Shard(item.name, item.spec, item.account, type_report, row.pk, state))
+        if restart:
+            _cursors(db).filter(pk__in=restart).update(**START_OVER)
     return shards
 
 
-def _start_over(row: Any, db: str) -> None:
-    """Forget where the cursor's list stands: its next pass is a full one."""
-    row.complete, row.starting_after, row.pass_started_at = False, None, None
-    row.created_after, row.created_seen, row.events_after = None, [], None
-    row.slices = None
-    row.save(using=db)
+def _cursors(db: str) -> Any:
+    from ..models import SyncCursor
+
+    return SyncCursor.objects.using(db)
+
+
+def _cursor_rows(keys: list[tuple[str, str]], *, db: str, livemode: bool) -> dict[tuple[str, str], Any]:
+    """The cursors of (account, list name) pairs, those missing created: one query to
+    read them, and for the missing ones one bulk insert (a cursor another process made
+    meanwhile is left as it is) and one query to read them back."""
+    from ..models import SyncCursor
+
+    def read(wanted: set[tuple[str, str]]) -> dict[tuple[str, str], Any]:
+        found = _cursors(db).filter(livemode=livemode, account__in={a for a, _ in wanted},
+                                    object_type__in={n for _, n in wanted})
+        return {key: row for row in found if (key := (row.account, row.object_type)) in wanted}
+
+    wanted = set(keys)
+    rows = read(wanted)
+    missing = wanted - rows.keys()
+    if missing:
+        _cursors(db).bulk_create([SyncCursor(account=a, livemode=livemode, object_type=n)
+                                  for a, n in sorted(missing)], ignore_conflicts=True)
+        rows.update(read(missing))
+    return rows

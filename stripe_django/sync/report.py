@@ -95,8 +95,23 @@ def _fmt_row(cells: list[str], widths: list[int], right: set[int]) -> str:
                      for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
 
 
-def format_summary(report: SyncReport, *, show_unavailable: bool = True) -> str:
-    """The summary table: type, fetched, created, updated, unchanged, failed, seconds."""
+# A run over more accounts than this is summed up per type (``verbose``: a line per
+# type and account all the same).
+SUMMARY_DETAIL_ACCOUNTS = 10
+# Accounts named per failing type in a summed-up summary.
+SUMMARY_FAILED_ACCOUNTS = 20
+# Distinct notes printed in a summed-up summary.
+SUMMARY_NOTES = 50
+
+
+def format_summary(report: SyncReport, *, show_unavailable: bool = True,
+                   verbose: bool = False) -> str:
+    """The summary table: type, fetched, created, updated, unchanged, failed, seconds; a
+    line per type and account, or over more than ``SUMMARY_DETAIL_ACCOUNTS`` accounts
+    (unless ``verbose``) a line per type with its totals across them
+    (:func:`format_totals`)."""
+    if not verbose and len({t.account for t in report.types}) > SUMMARY_DETAIL_ACCOUNTS:
+        return format_totals(report)
     several_accounts = len({t.account for t in report.types}) > 1
     head = ["type"] + (["account"] if several_accounts else []) + [
         "fetched", "created", "updated", "unchanged", "failed", "seconds", "status"]
@@ -150,4 +165,62 @@ def format_summary(report: SyncReport, *, show_unavailable: bool = True) -> str:
         lines.append(f"note: the API asked to slow down {report.throttled} time(s) (429)")
     if report.interrupted:
         lines.append("interrupted: the next run resumes after the last stored page")
+    return "\n".join(lines)
+
+
+def format_totals(report: SyncReport) -> str:
+    """The summary of a run over many accounts: per type, its totals across them and how
+    many accounts ended how; then the accounts behind each failure (the first
+    ``SUMMARY_FAILED_ACCOUNTS``, with the first error), each note with the number of
+    accounts it concerns, and the types not available. Its length depends on the types,
+    not on the accounts."""
+    keys = ("fetched", "created", "updated", "unchanged", "failed", "requests")
+    sums: dict[str, dict[str, int]] = {}
+    statuses: dict[str, dict[str, int]] = {}
+    failing: dict[str, list[TypeReport]] = {}
+    notes: dict[tuple[str, str], int] = {}
+    for t in report.types:
+        row = sums.setdefault(t.name, dict.fromkeys(keys, 0))
+        for k in keys:
+            row[k] += getattr(t, k)
+        label = t.status if not t.mode else f"{t.status} ({t.mode})"
+        by_status = statuses.setdefault(t.name, {})
+        by_status[label] = by_status.get(label, 0) + 1
+        if t.status == FAILED or t.failed:
+            failing.setdefault(t.name, []).append(t)
+        for note in t.notes:
+            notes[(t.name, note)] = notes.get((t.name, note), 0) + 1
+    accounts = len({t.account for t in report.types})
+    head = ["type", "fetched", "created", "updated", "unchanged", "failed", "requests", "accounts"]
+    rows = [[name] + [f"{row[k]:,}" for k in keys]
+            + [", ".join(f"{n:,} {label}" for label, n in sorted(statuses[name].items(), key=lambda kv: -kv[1]))]
+            for name, row in sums.items()]
+    totals = report.totals()
+    rows.append(["total"] + [f"{totals[k]:,}" for k in keys[:5]]
+                + [f"{report.requests:,}", f"{accounts:,} accounts, {report.seconds:.1f} s"])
+    widths = [max(len(r[i]) for r in [head] + rows) for i in range(len(head))]
+    right = set(range(1, 7))
+    rule = _fmt_row(["-" * w for w in widths], widths, right)
+    lines = [_fmt_row(head, widths, right), rule]
+    lines += [_fmt_row(r, widths, right) for r in rows[:-1]]
+    lines += [rule, _fmt_row(rows[-1], widths, right)]
+    for name, failed in failing.items():
+        shown = ", ".join(t.account or "platform" for t in failed[:SUMMARY_FAILED_ACCOUNTS])
+        more = len(failed) - SUMMARY_FAILED_ACCOUNTS
+        first_error = next((e for t in failed for e in t.errors), "") or next(
+            (n for t in failed for n in t.notes), "")
+        lines.append(f"failed: {name} in {len(failed):,} account(s): {shown}"
+                     + (f" and {more:,} more" if more > 0 else "")
+                     + (f"; first error: {first_error}" if first_error else ""))
+    for (name, note), count in list(notes.items())[:SUMMARY_NOTES]:
+        lines.append(f"note: {name} ({count:,} account(s)): {note}")
+    if len(notes) > SUMMARY_NOTES:
+        lines.append(f"note: ... and {len(notes) - SUMMARY_NOTES:,} other note(s)")
+    for note in report.notes:
+        lines.append(f"note: {note}")
+    if report.throttled:
+        lines.append(f"note: the API asked to slow down {report.throttled} time(s) (429)")
+    if report.interrupted:
+        lines.append("interrupted: the next run resumes after the last stored page")
+    lines.append("(a line per type and account: --verbosity 2)")
     return "\n".join(lines)

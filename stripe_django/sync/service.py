@@ -9,8 +9,10 @@ How a run works:
   that are cut off at ``has_more`` (``type_table.EMBEDDED_LIST_SOURCES``), and hand the
   pages to the calling thread, which alone touches the database (:mod:`.pipeline`).
 * First run of a type: a full pass (resumable through ``starting_after``). Later runs:
-  only what is new (:mod:`.listing`), then the Events API from where the cursor stands
-  (:mod:`.events`), which brings updates and deletions. A cursor older than the Events
+  the Events API from where the cursors stand (:mod:`.events`, read once per account),
+  which brings updates and deletions, and the creations of the lists in
+  ``type_table.EVENTED_LISTS`` (those are not listed again, :mod:`.evented`); the other
+  lists are listed for what is new (:mod:`.listing`). A cursor older than the Events
   API keeps falls back to a full pass.
 
 Stripe API reference: https://docs.stripe.com/api/pagination,
@@ -28,13 +30,14 @@ from typing import Any, Callable, Iterable
 import stripe
 from django.db import router
 
+from .evented import split_by_events
 from .events import plan_catch_ups
 from .fetcher import Fetcher
 from .leases import CursorLease
 from .listing import ShardListing
 from .pipeline import Pipeline
-from .plan import (connected_accounts, key_mode, list_names, open_shards, pace, page_size_for,
-                   plan_shards, select_lists)
+from .plan import (account_batches, connected_accounts, key_mode, list_names, open_shards, pace,
+                   page_size_for, plan_shards, select_lists)
 from .progress import Progress
 from .ratelimit import RateLimiter
 from .report import OK, PENDING, RUNNING, SKIPPED, UNAVAILABLE, SyncReport, TypeReport
@@ -102,30 +105,47 @@ def sync(types: Iterable[str] | None = None, *, account: str | None = None,
     if all_accounts:
         accounts = [None] + connected_accounts(fetcher, report)
     expire = events if hooks.expire_old_cursors is None else hooks.expire_old_cursors
-    shards = open_shards(plan_shards(names, accounts), report, db=db, livemode=livemode,
-                         platform=platform, lease=hooks.lease, full=full, expire=expire)
 
     progress.start(report)
     pipeline = Pipeline(fetcher, report, progress, db=db, platform=platform, lease=hooks.lease,
                         on_page=on_page)
+    listed: list[TypeReport] = []
+    events_refused = False
     try:
-        if hooks.listing:
-            pipeline.drive([ShardListing(s, fetcher, pipeline) for s in shards])
-        else:
-            # The Events API only: from the cursors as they stand.
-            for s in shards:
-                s.report.status = OK
-            not_run = {id(s.report) for s in shards}
-            report.types = [t for t in report.types if id(t) not in not_run]
-        listed = [s.report for s in shards]
+        # Accounts a batch at a time (their lists, then their catch-ups): the first
+        # request waits only for the first batch's cursors, and a batch's shards are
+        # let go before the next batch's are made.
+        for batch in account_batches(accounts, len(names)):
+            shards = open_shards(plan_shards(names, batch), report, db=db, livemode=livemode,
+                                 platform=platform, lease=hooks.lease, full=full, expire=expire)
+            to_list = shards
+            if hooks.listing:
+                # With the catch-up to follow, lists whose changes all come with events
+                # are not listed again.
+                to_list = split_by_events(shards) if events and not full else shards
+                pipeline.drive([ShardListing(s, fetcher, pipeline) for s in to_list])
+            else:
+                # The Events API only: from the cursors as they stand.
+                for s in shards:
+                    s.report.status = OK
+                not_run = {id(s.report) for s in shards}
+                report.types = [t for t in report.types if id(t) not in not_run]
+            listed += [s.report for s in to_list]
+            if events:
+                catch_ups: list[Job] = list(plan_catch_ups(shards, batch, names, report, fetcher,
+                                                           pipeline))
+                pipeline.drive(catch_ups)
+                events_refused |= any(job.shard.report.status == UNAVAILABLE for job in catch_ups)
         if listed and all(t.status == UNAVAILABLE and t.http_status == 403 for t in listed):
             # Not one list may be read: the key, not the account, is the problem.
             report.key_refused = True
             report.notes.append("the API refused every list with 403: this key may not read the "
                                 "account (a restricted key without read access?)")
-        if events:
-            catch_ups: list[Job] = list(plan_catch_ups(shards, accounts, names, report, fetcher, pipeline))
-            pipeline.drive(catch_ups)
+        if events_refused:
+            report.notes.append(
+                "the Events API was not available: the lists it covers (status 'events') got "
+                "no new objects; give the key read access to events, or run with --no-events "
+                "to list them")
     except KeyboardInterrupt:
         report.interrupted = True
         for t in report.types:

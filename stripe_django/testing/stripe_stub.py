@@ -24,7 +24,8 @@ What it serves (``GET``, unless answered otherwise with :meth:`StripeStub.answer
   (``/v1/customers/<id>/sources``) are empty.
 * ``/v1/accounts`` (the ``accounts``), ``/v1/account`` (the key's platform),
   ``/v1/events`` (the ``events``, filtered by ``created``, paginated) and
-  ``/v1/events/<id>``.
+  ``/v1/events/<id>``. An event with an ``account`` (as Connect events carry) is served
+  to that connected account only; one without, to every requester.
 * v2 lists (``v2_lists``: path -> objects, e.g. ``/v2/core/accounts`` or
   ``/v2/core/accounts/<id>/persons``), paged as v2 lists are: ``limit`` and an opaque
   ``page`` token, ``next_page_url`` (null on the last page), no ``has_more``; and
@@ -36,7 +37,8 @@ What it serves (``GET``, unless answered otherwise with :meth:`StripeStub.answer
 * ``/v1/webhook_endpoints`` and ``/v2/core/event_destinations``: listed, created and
   updated in memory (:attr:`StripeStub.destinations`,
   :class:`~stripe_django.testing.destinations.Destinations`).
-* Anything else: 404, as Stripe answers an unknown URL or object.
+* Anything else: 404, as Stripe answers an unknown URL or object; or, with
+  ``empty_lists``, an empty list (an account where every other list is empty).
 
 Each request is answered after ``latency``; beyond ``rate_limit`` requests per second
 (or at the ``throttle_request``-th list request) with 429 and ``Retry-After``; then with
@@ -110,7 +112,8 @@ class StripeStub:
     retry_after``. ``fail``: list path -> status of every request for it; ``fail_after``:
     requests answered before every later one gets a 500 (an outage in the middle of a
     run). ``prerender``: make the default platform's pages of 100 before serving, so that
-    serving one costs next to nothing (for benchmarks).
+    serving one costs next to nothing (for benchmarks). ``empty_lists``: any other ``GET``
+    is answered with an empty list rather than a 404.
 
     ``events``, ``fail``, ``fail_after`` and :attr:`on_request` may be changed while it
     runs. What it saw: :attr:`requests` (every request let through, answered or failed),
@@ -124,7 +127,8 @@ class StripeStub:
                  retry_after: str = "1", fail: Mapping[str, int] | None = None,
                  fail_after: int | None = None, prerender: bool = False,
                  v2_lists: Mapping[str, Sequence[dict[str, Any]]] | None = None,
-                 v2_events: Iterable[dict[str, Any]] = ()) -> None:
+                 v2_events: Iterable[dict[str, Any]] = (),
+                 empty_lists: bool = False) -> None:
         unknown = set(lists or ()) - set(KINDS)
         if unknown:
             raise ValueError(f"the stub generates no {sorted(unknown)} (it does {sorted(KINDS)}); "
@@ -145,6 +149,7 @@ class StripeStub:
         self.retry_after = retry_after
         self.fail = dict(fail or {})
         self.fail_after = fail_after
+        self.empty_lists = empty_lists
         #: Called with each request let through, in the server's thread, before it is
         #: answered (a test's moment to act "while Stripe is being called").
         self.on_request: Callable[[StubRequest], None] | None = None
@@ -311,12 +316,16 @@ class StripeStub:
         if path == "account":
             return 200, account_object(self._platform(request), platform=True), _NO_HEADERS
         if path == "events":
-            return self._page([e for e in self.events if _created_ok(e["created"], params)], params, path)
+            connected = self._connected(request)
+            return self._page([e for e in self.events if _created_ok(e["created"], params)
+                               and e.get("account") in (None, connected)], params, path)
         kind, _, rest = path.partition("/")
         if kind == "events" and rest:
             found = next((e for e in self.events if e["id"] == rest), None)
             return (200, found, _NO_HEADERS) if found else self._missing(request)
         if kind not in self.lists:
+            if self.empty_lists:
+                return 200, _list_page([], False, f"/v1/{path}"), _NO_HEADERS
             return self._missing(request)
         if not rest:
             return self._list(kind, params, self._owner(request))

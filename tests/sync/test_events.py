@@ -68,7 +68,8 @@ def test_events_update_and_delete_what_incremental_listing_does_not_fetch(db, se
         time.sleep(1.05)
         report = sync(["customer"])
     customer = report.get("customer")
-    assert customer.mode == "incremental" and customer.fetched == 0
+    # Customers' creations come with events too: the list is not listed again (issue 20).
+    assert customer.mode == "events" and customer.fetched == 0 and customer.requests == 0
     events = report.get("changes")
     assert events.fetched == 3
     assert events.updated == 2  # one update (the newer state of the two), one deletion

@@ -91,7 +91,7 @@ class Command(BaseCommand):
         except (ValueError, ImproperlyConfigured) as error:
             raise CommandError(str(error)) from None
         if options["verbosity"] >= 1:
-            self.stdout.write(format_summary(report))
+            self.stdout.write(format_summary(report, verbose=options["verbosity"] >= 2))
         if not report.ok:
             failed = (", ".join(t.name for t in report.failed)
                       or ("the key was refused" if report.key_refused else "interrupted"))
@@ -139,7 +139,7 @@ class Command(BaseCommand):
         if options["verbosity"] >= 1:
             state = "finished" if run.finished else "running"
             self.stdout.write(f"sync run {run.pk} ({state}, started {run.created_at:%Y-%m-%d %H:%M:%S} UTC)")
-            self.stdout.write(format_summary(report))
+            self.stdout.write(format_summary(report, verbose=options["verbosity"] >= 2))
         if run.finished and not report.ok:
             failed = ", ".join(sorted({t.name for t in report.failed})) or "failed"
             raise CommandError(f"stripe_sync: run {run_id}: not everything was synced ({failed})",

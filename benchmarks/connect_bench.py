@@ -1,0 +1,130 @@
+"""Connect at scale (issue 20): ``stripe_sync --all-accounts`` against a stub Stripe
+serving N express accounts.
+
+Each account has 5 customers and 2 products; every other list is empty (the stub's
+``empty_lists``). For N accounts, in a process of its own (its peak RSS is the figure):
+
+1. a first sync, 2. an incremental run where nothing changed, 3. an incremental run
+after a customer changed in 10 accounts (a ``customer.updated`` event in each).
+
+Printed for each run: requests per connected account (counted at the stub: independent
+of the machine's speed), seconds before the first list request (the connected accounts
+are listed, then the cursors read and created), seconds in all, the summary's lines and bytes; then the
+peak RSS, and the time a first and an unchanged run would take at 10,000 accounts at
+Stripe's 100 requests per second (the requests per account times 10,000 / 100).
+
+``python -m benchmarks connect``; ``BENCH_QUICK=1``: N = 5 and 20;
+``BENCH_CONNECT_ACCOUNTS=50,200,500`` chooses N (default 50, 200, 500).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import resource
+import sys
+import time
+
+from benchmarks.ratios import QUICK
+
+API_KEY = "sk_test_bench"
+LISTS = {"customers": 5, "products": 2}
+CHANGED_ACCOUNTS = 10
+TARGET_ACCOUNTS = 10_000
+STRIPE_READS_PER_SECOND = 100
+
+
+def account_ids(n: int) -> list[str]:
+    return [f"acct_1Bench{i:010d}" for i in range(n)]
+
+
+def _changed_event(account: str, number: int) -> dict:
+    from stripe_django.testing.objects import make_object
+
+    obj = {**make_object("customers", 0, account), "name": f"Changed {number}"}
+    return {"id": f"evt_bench{account[-8:]}{number}", "object": "event", "api_version": "2024-06-20",
+            "created": int(time.time()), "type": "customer.updated", "account": account,
+            "livemode": False, "pending_webhooks": 0, "request": {"id": None},
+            "data": {"object": obj, "previous_attributes": {"name": "before"}}}
+
+
+def _one_run(stub, label: str, n: int) -> dict:
+    from django.core.management import call_command
+
+    before = len(stub.requests)
+    out = io.StringIO()
+    started = time.monotonic()
+    try:
+        call_command("stripe_sync", "--all-accounts", "--quiet", "--workers", "4", stdout=out,
+                     stderr=io.StringIO())
+        ok = "ok"
+    except SystemExit as error:
+        ok = f"exit {error.code}"
+    except Exception as error:  # noqa: BLE001 - printed: a benchmark prints, never fails
+        ok = f"{type(error).__name__}: {error}"
+    seconds = time.monotonic() - started
+    requests = stub.requests[before:]
+    connected = [r for r in requests if r.header("Stripe-Account")]
+    # The first list request after the accounts' (the cursors are read and made between).
+    first = min((r.at for r in requests if r.resource != "accounts"), default=started) - started
+    summary = out.getvalue()
+    per_account = len(connected) / n
+    print(f"  N={n:>5} {label:<10} {per_account:6.1f} req/account  {first:6.2f} s before the "
+          f"first list  {seconds:7.1f} s  summary {summary.count(chr(10)) + 1:,} lines "
+          f"{len(summary.encode()) / 1024:,.0f} KB  {ok}")
+    return {"per_account": per_account, "seconds": seconds}
+
+
+def measure(n: int) -> None:
+    from django.test.utils import override_settings
+
+    from stripe_django.models import Customer
+    from stripe_django.testing.stripe_stub import StripeStub
+
+    accounts = account_ids(n)
+    with StripeStub(LISTS, accounts=accounts, empty_lists=True) as stub, \
+            override_settings(STRIPE_DJANGO={"API_KEY": API_KEY, "API_BASE": stub.api_base,
+                                             "MAX_NETWORK_RETRIES": 0,
+                                             "SYNC_RATE_LIMIT": 100_000}):
+        first = _one_run(stub, "first", n)
+        # Whole seconds apart: a run's events window ends at the second it starts, and
+        # the changes are made in a second after the unchanged run's window and before
+        # the changed run's.
+        time.sleep(1.1)
+        unchanged = _one_run(stub, "unchanged", n)
+        time.sleep(1.1)
+        stub.events.extend(_changed_event(a, i) for i, a in enumerate(accounts[:CHANGED_ACCOUNTS]))
+        time.sleep(1.1)
+        changed = _one_run(stub, "changed", n)
+        applied = Customer.objects.filter(name__startswith="Changed ").count()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"  N={n:>5} changes applied: {applied}/{min(n, CHANGED_ACCOUNTS)}; peak RSS {peak:.0f} MB")
+    for label, run in (("first sync", first), ("unchanged run", unchanged), ("changed run", changed)):
+        hours = run["per_account"] * TARGET_ACCOUNTS / STRIPE_READS_PER_SECOND / 3600
+        print(f"  N={n:>5} at {TARGET_ACCOUNTS:,} accounts and {STRIPE_READS_PER_SECOND} req/s, a "
+              f"{label} would take {hours:.2f} h ({run['per_account']:.1f} req/account)")
+
+
+def sizes() -> list[int]:
+    chosen = os.environ.get("BENCH_CONNECT_ACCOUNTS")
+    if chosen:
+        return [int(x) for x in chosen.split(",") if x.strip()]
+    return [5, 20] if QUICK else [50, 200, 500]
+
+
+def run() -> None:
+    from benchmarks.django_env import SQLITE_URL, in_subprocess
+
+    url = os.environ.get("BENCH_CONNECT_DATABASE", SQLITE_URL)
+    for n in sizes():
+        in_subprocess("benchmarks.connect_bench", url, str(n))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) >= 3:
+        from benchmarks.django_env import database
+
+        with database(sys.argv[1]):
+            measure(int(sys.argv[2]))
+    else:
+        run()
