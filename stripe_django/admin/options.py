@@ -20,7 +20,7 @@ from ..ingest.columns import model_for
 from ..models.base import StripeModel
 from ..models.fields import TimestampField
 from ..mirror.admin_actions import refresh_from_stripe
-from . import display, table
+from . import display, search, table
 from .filters import filter_for
 from .paginator import LookaheadPaginator, page_number_of
 
@@ -135,6 +135,10 @@ class StripeObjectAdmin(ReadOnlyMixin, admin.ModelAdmin):
             exact = queryset.filter(pk=term)
             if exact.exists():
                 return exact, False
+        if search.looks_like_email(term):
+            by_email = search.search_by_email(queryset, term)
+            if by_email is not None:
+                return by_email, False
         return super().get_search_results(request, queryset, search_term)
 
     # The mirror's own columns are named so that no Stripe field can take their names

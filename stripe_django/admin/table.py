@@ -78,6 +78,10 @@ AMOUNT_PREFIX, AMOUNT_SUFFIX = "amount_", "_amount"
 # pasted whole; the others: a part of the value, ignoring case where the database does).
 SEARCH_FIELDS: tuple[str, ...] = ("=id", "email", "name", "number", "description")
 
+# Columns holding an email address. A search term that looks like an address is
+# looked up on these and on the email of the row's customer (see :mod:`.search`).
+EMAIL_FIELDS: tuple[str, ...] = ("email", "customer_email", "receipt_email")
+
 # Fields filtered on (in the sidebar) where the model has them.
 FILTER_FIELDS: tuple[str, ...] = ("status", "livemode", "deleted", "stripe_account", "currency")
 
