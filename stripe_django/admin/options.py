@@ -20,7 +20,7 @@ from ..ingest.columns import model_for
 from ..models.base import StripeModel
 from ..models.fields import TimestampField
 from ..mirror.admin_actions import refresh_from_stripe
-from . import display, search, table
+from . import dashboard, display, search, table
 from .filters import filter_for
 from .paginator import LookaheadPaginator, page_number_of
 
@@ -140,6 +140,12 @@ class StripeObjectAdmin(ReadOnlyMixin, admin.ModelAdmin):
             if by_email is not None:
                 return by_email, False
         return super().get_search_results(request, queryset, search_term)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        # The object's page on the Stripe Dashboard, linked beside "History".
+        context["stripe_dashboard_url"] = dashboard.dashboard_url(obj) if obj is not None else None
+        return super().render_change_form(request, context, add=add, change=change,
+                                          form_url=form_url, obj=obj)
 
     # The mirror's own columns are named so that no Stripe field can take their names
     # (a payment evaluation has a field ``events``: a duplicate field fails the checks).
