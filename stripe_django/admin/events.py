@@ -10,9 +10,13 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import quote, unquote
+from django.core.exceptions import PermissionDenied
 from django.db.models.fields.json import KT
+from django.http import Http404, HttpResponseRedirect
 from django.template.defaultfilters import truncatechars
-from django.urls import path
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html
 
 from ..ingest.columns import model_for
@@ -96,13 +100,57 @@ class EventAdminBase(StripeObjectAdmin):
         self._report(request, "replayed", recovery.replay_events(ids, using=queryset.db))
 
     def _report(self, request, what: str, tally: recovery.Tally) -> None:
-        summary = (f"{what} {tally.seen} event(s): {tally.processed} processed, "
+        # Each message starts with a word of ours: the admin capitalizes a message's first
+        # letter, which would turn an id into "Evt_...".
+        summary = (f"{what.capitalize()} {tally.seen} event(s): {tally.processed} processed, "
                    f"{tally.skipped} already processed, {tally.failed} failed")
         level = messages.ERROR if tally.failed else messages.SUCCESS
         self.message_user(request, summary, level)
         for outcome in tally.failures[:10]:
-            self.message_user(request, f"{outcome.event_id}: {truncatechars(outcome.error, 300)}",
+            self.message_user(request, f"Event {outcome.event_id}: {truncatechars(outcome.error, 300)}",
                               messages.ERROR)
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path("<path:object_id>/retry/", self.admin_site.admin_view(self.retry_view),
+                 name="%s_%s_retry" % info),
+            *super().get_urls(),
+        ]
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and self.has_process_permission(request):
+            opts = self.opts
+            context["stripe_event_retry_url"] = reverse(
+                f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_retry", args=[quote(obj.pk)])
+        return super().render_change_form(request, context, add=add, change=change,
+                                          form_url=form_url, obj=obj)
+
+    def retry_view(self, request, object_id: str):
+        """Retry one event from its page: a confirmation page (GET), then the retry
+        itself (POST), the same steps as the list's "Retry" action."""
+        if not self.has_process_permission(request):
+            raise PermissionDenied
+        event = self.get_object(request, unquote(object_id))
+        if event is None:
+            raise Http404(f"No stored event {unquote(object_id)!r}.")
+        opts = self.opts
+        change_url = reverse(f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_change",
+                             args=[quote(event.pk)])
+        if request.method == "POST":
+            tally = recovery.Tally()
+            tally.count(process_event(event.pk, using=self.get_queryset(request).db))
+            self._report(request, "retried", tally)
+            return HttpResponseRedirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Retry this event?",
+            "opts": opts,
+            "event": event,
+            "change_url": change_url,
+            "processed": event.processing_status == ProcessingStatus.PROCESSED,
+        }
+        return TemplateResponse(request, "admin/stripe_django/event_retry.html", context)
 
 
 def event_admin_class() -> type[StripeObjectAdmin]:
