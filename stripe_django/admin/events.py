@@ -17,6 +17,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.template.defaultfilters import truncatechars
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from ..ingest.columns import model_for
@@ -35,6 +36,11 @@ STATUS_COLOURS = {
     ProcessingStatus.PENDING: "#a86b00",
     ProcessingStatus.STORED: "#555",
 }
+
+
+# Characters of an error shown in the events list: with the other columns, the row fits
+# a 1400 px wide window beside the admin's sidebar and filters.
+ERROR_IN_LIST = 32
 
 
 class EventAdminBase(StripeObjectAdmin):
@@ -73,12 +79,29 @@ class EventAdminBase(StripeObjectAdmin):
         return event.processing_attempts
 
     @admin.display(description="received", ordering="received_at")
-    def received(self, event):
-        return event.received_at
+    def received(self, event) -> str:
+        # short and on one line: the list keeps room for the error at 1400 px
+        if event.received_at is None:
+            return ""
+        local = timezone.localtime(event.received_at)
+        return format_html('<span style="white-space: nowrap" title="{}">{}</span>',
+                           local.isoformat(), f"{local:%Y-%m-%d %H:%M}")
 
     @admin.display(description="error")
     def error(self, event) -> str:
-        return truncatechars(event.processing_error.splitlines()[0], 90) if event.processing_error else ""
+        """The error's first line, cut to one line of the list (the whole line as the
+        tooltip; the whole error on the event's page)."""
+        if not event.processing_error:
+            return ""
+        first = event.processing_error.splitlines()[0]
+        return format_html('<span style="white-space: nowrap" title="{}">{}</span>',
+                           first, truncatechars(first, ERROR_IN_LIST))
+
+    @admin.display(description="error")
+    def error_detail(self, event) -> str:
+        if not event.processing_error:
+            return ""
+        return format_html('<pre style="white-space: pre-wrap; margin: 0">{}</pre>', event.processing_error)
 
     def has_process_permission(self, request) -> bool:
         """Retrying changes the mirror: it takes the permission to change events."""
@@ -158,13 +181,13 @@ def event_admin_class() -> type[StripeObjectAdmin]:
     generated = admin_class_for(Event, base=EventAdminBase)
 
     class EventAdmin(generated):  # type: ignore[valid-type,misc]  # mypy takes no base built at run time
-        list_display = ("id", "type", "object_link", "status", "attempts", "received", "error")
+        list_display = ("id", "type", "object_link", "status", "error", "attempts", "received")
         list_filter = ("processing_status", ("type", SampledValuesFilter), "livemode",
                        ("webhook_endpoint", SampledValuesFilter))
         search_fields = ("=id", "=type")
         list_select_related = False
         # The page's summary says what the event is about and where its processing stands.
-        summary = ("object_link", "status", "attempts", "error")
+        summary = ("object_link", "status", "attempts", "error_detail")
         fieldsets = [(generated.fieldsets[0][0], {
             **generated.fieldsets[0][1],
             "fields": [*generated.fieldsets[0][1]["fields"], *summary]}), *generated.fieldsets[1:]]

@@ -85,6 +85,13 @@ def test_see_a_failed_event_and_retry_it(page, live_server, settings, unused_por
     row = page.find("#result_list tbody tr")
     assert event["id"] in row.text and "failed" in row.text and "APIConnectionError" in row.text
     page.screenshot("failed-event")
+    # at 1400 px the error is on screen, on one line, without scrolling the table
+    error = row.find_element("css selector", "td.field-error")
+    shown = page.find("#changelist .results")  # the table scrolls inside it
+    assert error.rect["x"] + error.rect["width"] <= shown.rect["x"] + shown.rect["width"], (
+        error.rect, shown.rect)
+    assert error.rect["height"] < 40 and row.rect["height"] < 60, (error.rect, row.rect)
+    assert "APIConnectionError" in error.find_element("css selector", "span").get_attribute("title")
     row.find_element("css selector", "input.action-select").click()
     from selenium.webdriver.support.ui import Select
 
@@ -95,6 +102,30 @@ def test_see_a_failed_event_and_retry_it(page, live_server, settings, unused_por
     page.screenshot("retried")
     assert Event.objects.get(pk=event["id"]).processing_status == "processed"
     assert Customer.objects.get(pk="cus_retried").email == "retried@example.com"
+
+
+def test_retry_a_failed_event_from_its_page(page, live_server, settings, unused_port):
+    settings.STRIPE_DJANGO = {**settings.STRIPE_DJANGO, "REFETCH_ON_EVENT": True, "MAX_NETWORK_RETRIES": 0,
+                              "API_BASE": f"http://127.0.0.1:{unused_port}"}
+    event = make_event(customer("cus_from_page", email="page@example.com"), "customer.updated")
+    assert deliver_over_http(live_server.url, event) == 500
+    settings.STRIPE_DJANGO = {**settings.STRIPE_DJANGO, "REFETCH_ON_EVENT": False}
+
+    page.open("/admin/stripe_django/event/?processing_status__exact=failed")
+    page.follow(page.link(event["id"]))
+    summary = page.find("fieldset").text
+    assert "APIConnectionError" in summary  # the whole error on the event's page
+    page.screenshot("failed-event-page")
+    page.follow(page.find("a.stripe-event-retry"))
+    assert "Retry this event?" in page.text and event["id"] in page.text
+    page.screenshot("retry-confirmation")
+    page.follow(page.find("input[type=submit][value='Yes, retry it']"))
+    message = page.find("ul.messagelist li").text
+    assert message == "Retried 1 event(s): 1 processed, 0 already processed, 0 failed"
+    assert page.find("#content h2").text.startswith(event["id"]) or event["id"] in page.text
+    page.screenshot("retried-from-page")
+    assert Event.objects.get(pk=event["id"]).processing_status == "processed"
+    assert Customer.objects.get(pk="cus_from_page").email == "page@example.com"
 
 
 def test_open_the_health_page(page, live_server):
