@@ -145,8 +145,9 @@ def test_open_the_health_page(page, live_server):
     page.find("#health-warnings")
     page.screenshot("health")
     text = page.text
-    assert "1 failed webhook event(s) wait for a retry." in text
+    assert "1 failed webhook event(s) are refused for good: no retry will process them." in text
     assert "The last sync of 1 type(s) failed: invoice." in text
+    assert "Last sync: " in page.find("#health-last-sync").text
     sync = page.find("#health-sync table").text
     assert "customer platform test 3" in sync and "new objects from 2020-09-13 12:26:40 UTC" in sync
     assert "failed: APIConnectionError: timed out" in sync and "full pass, after in_0000" in sync
@@ -154,6 +155,6 @@ def test_open_the_health_page(page, live_server):
     assert chart.size["width"] > 600 and chart.size["height"] > 100
     bars = chart.find_elements("css selector", "rect[data-status]")
     assert {b.get_attribute("data-status") for b in bars} == {"processed", "failed"}
-    page.follow(page.link("1 failed webhook event(s) wait for a retry."))
+    page.follow(page.link("1 failed webhook event(s) are refused for good: no retry will process them."))
     assert "processing_status__exact=failed" in page.driver.current_url
     assert "customer.updated" in page.find("#result_list").text
