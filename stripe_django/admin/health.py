@@ -130,9 +130,10 @@ def collect(*, using: str | None = None, site_name: str = "admin", show_all: boo
     rows = _type_rows(alias, site_name)
     shown = [row for row in rows if show_all or row.in_use]
     health.cursors, health.hidden_types = shown, len(rows) - len(shown)
-    synced = [row for row in rows if row.newest_sync]
-    health.last_sync = max((row.newest_sync for row in synced), default=None)
-    oldest = min((row.oldest_sync or row.newest_sync for row in synced), default=None)
+    newest = [row.newest_sync for row in rows if row.newest_sync is not None]
+    olds = [row.oldest_sync for row in rows if row.oldest_sync is not None]
+    health.last_sync = max(newest, default=None)
+    oldest = min(olds, default=None)
     if oldest and health.last_sync and health.last_sync - oldest >= dt.timedelta(minutes=1):
         health.oldest_sync = oldest  # (types synced in the same minute make no second date)
 

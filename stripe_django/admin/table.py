@@ -71,6 +71,10 @@ MAX_DEFAULT_COLUMNS = 4
 AMOUNT_FIELDS = frozenset({
     "amount", "subtotal", "subtotal_excluding_tax", "total", "total_excluding_tax", "fee", "net",
     "balance", "ending_balance", "starting_balance", "application_fee_amount",
+    # older API versions' amounts (kept as columns, see type_table.LEGACY_FIELDS)
+    "account_balance", "tax", "application_fee",
+    # a tax calculation's
+    "tax_amount_exclusive", "tax_amount_inclusive",
 })
 AMOUNT_PREFIX, AMOUNT_SUFFIX = "amount_", "_amount"
 

@@ -136,3 +136,15 @@ def test_rows_referring_under_another_name_say_as_what(admin_client):
             "subscriptions (as latest invoice): 1</a>") in text
     listed = admin_client.get("/admin/stripe_django/subscription/?latest_invoice__exact=in_now")
     assert "sub_0000" in listed.content.decode()
+
+
+def test_every_amount_is_money_with_its_currency(admin_client):
+    """Older API versions' amounts too: an invoice's ``tax``, a customer's
+    ``account_balance`` (they showed as raw cents beside the money of the others)."""
+    upsert(payloads.invoice_current("in_taxed", customer="cus_taxed", tax=1800, application_fee=250))
+    upsert(payloads.customer_current("cus_taxed", currency="usd", account_balance=-1234))
+    text = admin_client.get("/admin/stripe_django/invoice/in_taxed/change/").content.decode()
+    assert "18.00 EUR" in text and "2.50 EUR" in text
+    assert '<div class="readonly">1800</div>' not in text
+    text = admin_client.get("/admin/stripe_django/customer/cus_taxed/change/").content.decode()
+    assert "-12.34 USD" in text and '<div class="readonly">-1234</div>' not in text
