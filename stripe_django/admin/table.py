@@ -25,8 +25,10 @@ LIST_COLUMNS: dict[str, tuple[str, ...]] = {
     "line_item": ("invoice", "description", "quantity", "amount"),
     "invoiceitem": ("customer", "invoice", "description", "amount"),
     "invoice_payment": ("invoice", "status", "amount_paid", "created"),
-    "subscription": ("customer", "status", "current_period_end", "created"),
-    "subscription_item": ("subscription", "price", "quantity", "current_period_end"),
+    # a subscription's plan (of its single item) shows its amount and interval
+    "subscription": ("customer", "plan", "quantity", "status", "current_period_end", "created"),
+    # an item of a plan-based subscription (older API versions) has a plan and no price
+    "subscription_item": ("subscription", "price", "plan", "quantity", "current_period_end"),
     "subscription_schedule": ("customer", "subscription", "status", "created"),
     "credit_note": ("number", "invoice", "customer", "status", "total", "created"),
     "credit_note_line_item": ("credit_note", "description", "quantity", "amount"),

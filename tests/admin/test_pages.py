@@ -148,3 +148,21 @@ def test_every_amount_is_money_with_its_currency(admin_client):
     assert '<div class="readonly">1800</div>' not in text
     text = admin_client.get("/admin/stripe_django/customer/cus_taxed/change/").content.decode()
     assert "-12.34 USD" in text and '<div class="readonly">-1234</div>' not in text
+
+
+def test_subscriptions_show_their_plan_with_its_amount(admin_client):
+    mirror(2)
+    listing = admin_client.get("/admin/stripe_django/subscription/").content.decode()
+    table = listing[listing.index('<table id="result_list"'):]
+    # the customer by email, the plan by its amount (not only sub_...)
+    assert "person1@example.com (cus_0001)" in table
+    assert "9.00 EUR (price_now)" in table
+    page = admin_client.get("/admin/stripe_django/subscription/sub_0001/change/").content.decode()
+    assert "9.00 EUR (price_now)" in page[:page.index("All fields")]
+
+
+def test_a_plan_based_item_shows_its_plan(admin_client):
+    """An item of an older API version's subscription has a plan and no price."""
+    upsert(payloads.subscription_2017())
+    item = admin_client.get("/admin/stripe_django/subscriptionitem/").content.decode()
+    assert "20.00 USD (gold)" in item[item.index('<table id="result_list"'):]
