@@ -91,6 +91,11 @@ EMAIL_FIELDS: tuple[str, ...] = ("email", "customer_email", "receipt_email")
 # Fields filtered on (in the sidebar) where the model has them.
 FILTER_FIELDS: tuple[str, ...] = ("status", "livemode", "deleted", "stripe_account", "currency")
 
+# The types a support person opens every day, in this order, in a section of their own
+# at the top of the index and the sidebar (before the families).
+EVERYDAY_TYPES: tuple[str, ...] = ("customer", "invoice", "subscription", "payment_intent", "charge")
+EVERYDAY_TITLE = "Everyday"
+
 # The index groups models by family (type_table.FAMILY_OF_TYPE); these are the headings.
 FAMILY_TITLES: dict[str, str] = {
     "mirror": "Mirror state",  # the health page and sync cursors, first

@@ -75,14 +75,39 @@ def test_sync_rows_events_and_failures(admin_client, deliver):
 
 
 def test_the_index_groups_models_by_family_and_links_the_health_page(admin_client):
-    text = admin_client.get("/admin/").content.decode()
+    text = admin_client.get("/admin/", {"all_types": "1"}).content.decode()
     for family in ("Core", "Billing", "Payments", "Connect", "Mirror state"):
         assert f"Stripe mirror: {family}</a>" in text, family
     assert HEALTH in text
     billing = text.index(": Billing")
-    assert text.index("/admin/stripe_django/invoice/") > billing
-    app = admin_client.get("/admin/stripe_django/").content.decode()
+    assert text.index("/admin/stripe_django/creditnote/") > billing
+    assert text.index(": Everyday") < text.index("/admin/stripe_django/invoice/") < billing
+    app = admin_client.get("/admin/stripe_django/", {"all_types": "1"}).content.decode()
     assert HEALTH in app and ": Payments" in app
+
+
+def test_the_index_puts_everyday_types_first_and_leaves_out_empty_ones(admin_client):
+    mirror(1)  # customers, invoices (and their lines), subscriptions, charges
+    text = admin_client.get("/admin/").content.decode()
+    content = text[text.index('id="content-main"'):]
+    everyday = content.index("Stripe mirror: Everyday</a>")
+    assert everyday < content.index("Stripe mirror: Mirror state</a>")
+    positions = [content.index(f"/admin/stripe_django/{name}/") for name in
+                 ("customer", "invoice", "subscription", "charge")]
+    assert positions == sorted(positions) and positions[0] > everyday
+    assert "/admin/stripe_django/invoicelineitem/" in content  # has rows
+    assert "/admin/stripe_django/issuingcard/" not in content  # none: left out
+    assert "/admin/stripe_django/paymentintent/" not in content
+    assert "Stripe mirror: Issuing</a>" not in content
+    assert "Show all types" in content and "Stripe types without rows are not listed" in content
+    # the sidebar too (on any admin page)
+    page = admin_client.get("/admin/stripe_django/customer/").content.decode()
+    sidebar = page[page.index('id="nav-sidebar"'):page.index("</nav>", page.index('id="nav-sidebar"'))]
+    assert "Stripe mirror: Everyday" in sidebar and "/admin/stripe_django/issuingcard/" not in sidebar
+    assert "/admin/stripe_django/customer/" in sidebar
+    # and all on demand
+    every = admin_client.get("/admin/", {"all_types": "1"}).content.decode()
+    assert "/admin/stripe_django/issuingcard/" in every and "/admin/stripe_django/paymentintent/" in every
 
 
 def _run(key: str = "", *, finished: bool = True, shards: dict[str, int]):

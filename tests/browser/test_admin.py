@@ -72,6 +72,23 @@ def test_find_a_customer_by_email_and_open_an_invoice(page):
     assert page.find("#content h2").text == "person1@example.com (cus_0001)"
 
 
+def test_find_an_invoice_by_the_customer_s_email_and_open_it_on_the_dashboard(page):
+    mirror(3)
+    page.open("/admin/")
+    page.follow(page.link("Invoices"))
+    page.find("#searchbar").send_keys("Person2@example.com")  # not as Stripe stored it
+    page.follow(page.find("#changelist-search input[type=submit]"))
+    rows = page.driver.find_elements("css selector", "#result_list tbody tr")
+    assert len(rows) == 1 and "in_0002" in rows[0].text and "person2@example.com" in rows[0].text
+    page.screenshot("invoice-found-by-email")
+    page.follow(rows[0].find_element("css selector", "th a"))
+    link = page.find("a.stripe-dashboard-link")
+    assert link.text.lower() == "view on the stripe dashboard"  # (the CSS puts it in capitals)
+    assert link.get_attribute("href") == "https://dashboard.stripe.com/test/invoices/in_0002"
+    assert link.get_attribute("target") == "_blank"
+    page.screenshot("invoice-with-dashboard-link")
+
+
 def test_see_a_failed_event_and_retry_it(page, live_server, settings, unused_port):
     # The API is unreachable when the event needs it: the event is stored, failed.
     settings.STRIPE_DJANGO = {**settings.STRIPE_DJANGO, "REFETCH_ON_EVENT": True, "MAX_NETWORK_RETRIES": 0,
