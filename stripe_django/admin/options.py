@@ -64,6 +64,24 @@ def is_amount(name: str) -> bool:
             or name.endswith(table.AMOUNT_SUFFIX))
 
 
+SHOW_ALL_FIELDS = "all_fields"  # the query parameter of a change page that shows empty fields too
+EMPTY_VALUES = (None, "", [], {})
+
+
+def _is_empty(obj: Any, name: str) -> bool:
+    """Whether the change page's field ``name`` (a model field, or a generated
+    ``<field>_link_detail`` / ``<field>_money_detail`` method) has no value on ``obj``."""
+    for suffix in ("_link_detail", "_money_detail"):
+        if name.endswith(suffix):
+            name = name.removesuffix(suffix)
+            break
+    try:
+        field = obj._meta.get_field(name)
+    except Exception:  # noqa: BLE001 - not a field (a method of the admin): always shown
+        return False
+    return getattr(obj, field.attname, None) in EMPTY_VALUES
+
+
 class Column:
     """How one field is shown in lists and on the change page: its name as a ModelAdmin
     attribute (a generated method for links and amounts) and that method."""
@@ -141,9 +159,33 @@ class StripeObjectAdmin(ReadOnlyMixin, admin.ModelAdmin):
                 return by_email, False
         return super().get_search_results(request, queryset, search_term)
 
+    # The fieldsets whose empty fields a change page leaves out (the first, the summary,
+    # shows every field of the list; "Mirror" is the app's own).
+    compact_fieldsets = ("All fields", "Nested objects")
+
+    def get_fieldsets(self, request, obj=None):
+        """The fields of ``compact_fieldsets`` that hold a value: a row of an older or
+        smaller object has dozens of empty fields (``?all_fields=1`` shows them)."""
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or request.GET.get(SHOW_ALL_FIELDS):
+            return fieldsets
+        compact = []
+        for name, options in fieldsets:
+            if name in self.compact_fieldsets:
+                fields = [f for f in options["fields"] if not _is_empty(obj, f)]
+                if not fields:
+                    continue
+                options = {**options, "fields": fields}
+            compact.append((name, options))
+        return compact
+
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         # The object's page on the Stripe Dashboard, linked beside "History".
         context["stripe_dashboard_url"] = dashboard.dashboard_url(obj) if obj is not None else None
+        if obj is not None and not request.GET.get(SHOW_ALL_FIELDS):
+            shown = {f for _, options in self.get_fieldsets(request, obj) for f in options["fields"]}
+            every = {f for _, options in super().get_fieldsets(request, obj) for f in options["fields"]}
+            context["stripe_empty_fields"] = len(every - shown)
         return super().render_change_form(request, context, add=add, change=change,
                                           form_url=form_url, obj=obj)
 

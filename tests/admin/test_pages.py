@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 
 import pytest
 from django.contrib.admin.utils import quote
@@ -42,7 +43,9 @@ def test_invoice_page_shows_amount_status_customer_and_lines(admin_client):
 
 def test_customer_page_lists_invoices_subscriptions_and_hides_no_field(admin_client):
     mirror(1)
-    text = admin_client.get("/admin/stripe_django/customer/cus_0000/change/").content.decode()
+    # (empty fields are left out unless asked for: see the test below)
+    text = admin_client.get("/admin/stripe_django/customer/cus_0000/change/",
+                            {"all_fields": "1"}).content.decode()
     assert "person0@example.com" in text
     # every Stripe field of the model is on the page
     for field in Customer._meta.concrete_fields:
@@ -166,3 +169,18 @@ def test_a_plan_based_item_shows_its_plan(admin_client):
     upsert(payloads.subscription_2017())
     item = admin_client.get("/admin/stripe_django/subscriptionitem/").content.decode()
     assert "20.00 USD (gold)" in item[item.index('<table id="result_list"'):]
+
+
+def test_a_change_page_leaves_out_its_empty_fields_unless_asked(admin_client):
+    mirror(1)
+    page = admin_client.get("/admin/stripe_django/customer/cus_0000/change/").content.decode()
+    # a field with a value is shown, an empty one is not (and the page says how many)
+    assert "field-email" in page and "field-created" in page and "field-tax_exempt" in page
+    assert "field-phone" not in page and "field-description" not in page  # None
+    assert "field-preferred_locales" not in page  # []
+    found = re.search(r"(\d+) empty fields not shown", page)
+    assert found and int(found.group(1)) > 5
+    every = admin_client.get("/admin/stripe_django/customer/cus_0000/change/", {"all_fields": "1"})
+    text = every.content.decode()
+    assert "field-phone" in text and "empty fields not shown" not in text
+    assert len(page) < len(text)
