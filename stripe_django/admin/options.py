@@ -21,7 +21,7 @@ from ..models.base import StripeModel
 from ..models.fields import TimestampField
 from ..mirror.admin_actions import refresh_from_stripe
 from . import dashboard, display, search, table
-from .filters import filter_for
+from .filters import filter_for, reference_filters
 from .paginator import LookaheadPaginator, page_number_of
 
 # Columns every row has that say where the row stands in the mirror, not what Stripe says.
@@ -138,6 +138,11 @@ class StripeObjectAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
     def get_changelist(self, request, **kwargs):
         return StripeChangeList
+
+    def changelist_view(self, request, extra_context=None):
+        # A list reached from a row's page ("invoices: 3") says whose rows it shows.
+        extra_context = {**(extra_context or {}), "stripe_reference_filters": reference_filters(request, self)}
+        return super().changelist_view(request, extra_context=extra_context)
 
     def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
         return self.paginator(queryset, per_page, orphans=orphans,
