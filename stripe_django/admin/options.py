@@ -65,7 +65,7 @@ def is_amount(name: str) -> bool:
 
 
 SHOW_ALL_FIELDS = "all_fields"  # the query parameter of a change page that shows empty fields too
-EMPTY_VALUES = (None, "", [], {})
+EMPTY_VALUES: tuple[Any, ...] = (None, "", [], {})
 
 
 def _is_empty(obj: Any, name: str) -> bool:
