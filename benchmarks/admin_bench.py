@@ -85,17 +85,36 @@ def main(url: str) -> None:
             ("customer search by email", f"/admin/stripe_django/customer/?q=person{middle}@example.com"),
             ("customer search by id", f"/admin/stripe_django/customer/?q=cus_{middle:07d}"),
             ("invoice list, page 1", "/admin/stripe_django/invoice/"),
+            ("invoice search by email", f"/admin/stripe_django/invoice/?q=person{middle}@example.com"),
+            ("invoice search, email in caps", f"/admin/stripe_django/invoice/?q=PERSON{middle}@example.com"),
             ("line item list, page 1", "/admin/stripe_django/invoicelineitem/"),
             ("invoice page (2 lines)", f"/admin/stripe_django/invoice/in_{middle:07d}/change/"),
             ("health page", "/admin/stripe_django/synccursor/health/"),
         ]:
             ms, queries = _measure(client, path)
             print(f"  {vendor}: {label:<28} {ms:8.1f} ms  {queries:2d} queries")
+        if connection.vendor == "postgresql":
+            _explain_email_search(f"person{middle}@example.com")
         for model in (Customer, Invoice, InvoiceLineItem):
             start = time.perf_counter()
             model.objects.count()
             print(f"  {vendor}: COUNT(*) of {model.__name__:<16} {(time.perf_counter() - start) * 1000:8.1f} ms "
                   "(not run by the lists)")
+
+
+def _explain_email_search(address: str) -> None:
+    """PostgreSQL's plan of the invoice list's search by a customer's email."""
+    from django.contrib import admin
+    from django.test import RequestFactory
+
+    from stripe_django.models import Invoice
+
+    model_admin = admin.site._registry[Invoice]
+    queryset, _ = model_admin.get_search_results(RequestFactory().get("/"), Invoice.objects.all(), address)
+    plan = queryset.defer("stripe_data").order_by("-created")[:51].explain(analyze=True)
+    print("  postgres: plan of the invoice search by email:")
+    for line in plan.splitlines():
+        print("    " + line)
 
 
 def run() -> None:

@@ -929,3 +929,38 @@ RETRIEVE_PATHS: dict[str, tuple[str, ...] | None] = {
     "item": None,
     "credit_note_line_item": None,
 }
+
+# ---------------------------------------------------------------------------------------
+# The Stripe Dashboard's page of an object: the path after
+# ``https://dashboard.stripe.com/[<connected account>/][test/]``, followed by the id
+# (see ``stripe_django.admin.dashboard``). Types not listed have no page of their own
+# there (an invoice line, a discount) and get no link.
+DASHBOARD_PATHS: dict[str, str] = {
+    "customer": "customers",
+    "invoice": "invoices",
+    "subscription": "subscriptions",
+    "subscription_schedule": "subscription_schedules",
+    "charge": "payments",
+    "payment_intent": "payments",
+    "setup_intent": "setup_intents",
+    "product": "products",
+    "price": "prices",
+    "plan": "plans",
+    "coupon": "coupons",
+    "promotion_code": "promotion_codes",
+    "quote": "quotes",
+    "payment_link": "payment-links",
+    "tax_rate": "tax-rates",
+    "dispute": "disputes",
+    "payout": "payouts",
+    "topup": "topups",
+    "transfer": "connect/transfers",
+    "application_fee": "connect/application_fees",
+    "account": "connect/accounts",
+    "event": "events",
+    "webhook_endpoint": "webhooks",
+    "issuing.card": "issuing/cards",
+    "issuing.cardholder": "issuing/cardholders",
+    "issuing.authorization": "issuing/authorizations",
+    "issuing.transaction": "issuing/transactions",
+}

@@ -10,9 +10,14 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import quote, unquote
+from django.core.exceptions import PermissionDenied
 from django.db.models.fields.json import KT
+from django.http import Http404, HttpResponseRedirect
 from django.template.defaultfilters import truncatechars
-from django.urls import path
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from ..ingest.columns import model_for
@@ -31,6 +36,11 @@ STATUS_COLOURS = {
     ProcessingStatus.PENDING: "#a86b00",
     ProcessingStatus.STORED: "#555",
 }
+
+
+# Characters of an error shown in the events list: with the other columns, the row fits
+# a 1400 px wide window beside the admin's sidebar and filters.
+ERROR_IN_LIST = 32
 
 
 class EventAdminBase(StripeObjectAdmin):
@@ -69,12 +79,29 @@ class EventAdminBase(StripeObjectAdmin):
         return event.processing_attempts
 
     @admin.display(description="received", ordering="received_at")
-    def received(self, event):
-        return event.received_at
+    def received(self, event) -> str:
+        # short and on one line: the list keeps room for the error at 1400 px
+        if event.received_at is None:
+            return ""
+        local = timezone.localtime(event.received_at)
+        return format_html('<span style="white-space: nowrap" title="{}">{}</span>',
+                           local.isoformat(), f"{local:%Y-%m-%d %H:%M}")
 
     @admin.display(description="error")
     def error(self, event) -> str:
-        return truncatechars(event.processing_error.splitlines()[0], 90) if event.processing_error else ""
+        """The error's first line, cut to one line of the list (the whole line as the
+        tooltip; the whole error on the event's page)."""
+        if not event.processing_error:
+            return ""
+        first = event.processing_error.splitlines()[0]
+        return format_html('<span style="white-space: nowrap" title="{}">{}</span>',
+                           first, truncatechars(first, ERROR_IN_LIST))
+
+    @admin.display(description="error")
+    def error_detail(self, event) -> str:
+        if not event.processing_error:
+            return ""
+        return format_html('<pre style="white-space: pre-wrap; margin: 0">{}</pre>', event.processing_error)
 
     def has_process_permission(self, request) -> bool:
         """Retrying changes the mirror: it takes the permission to change events."""
@@ -96,13 +123,57 @@ class EventAdminBase(StripeObjectAdmin):
         self._report(request, "replayed", recovery.replay_events(ids, using=queryset.db))
 
     def _report(self, request, what: str, tally: recovery.Tally) -> None:
-        summary = (f"{what} {tally.seen} event(s): {tally.processed} processed, "
+        # Each message starts with a word of ours: the admin capitalizes a message's first
+        # letter, which would turn an id into "Evt_...".
+        summary = (f"{what.capitalize()} {tally.seen} event(s): {tally.processed} processed, "
                    f"{tally.skipped} already processed, {tally.failed} failed")
         level = messages.ERROR if tally.failed else messages.SUCCESS
         self.message_user(request, summary, level)
         for outcome in tally.failures[:10]:
-            self.message_user(request, f"{outcome.event_id}: {truncatechars(outcome.error, 300)}",
+            self.message_user(request, f"Event {outcome.event_id}: {truncatechars(outcome.error, 300)}",
                               messages.ERROR)
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path("<path:object_id>/retry/", self.admin_site.admin_view(self.retry_view),
+                 name="%s_%s_retry" % info),
+            *super().get_urls(),
+        ]
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and self.has_process_permission(request):
+            opts = self.opts
+            context["stripe_event_retry_url"] = reverse(
+                f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_retry", args=[quote(obj.pk)])
+        return super().render_change_form(request, context, add=add, change=change,
+                                          form_url=form_url, obj=obj)
+
+    def retry_view(self, request, object_id: str):
+        """Retry one event from its page: a confirmation page (GET), then the retry
+        itself (POST), the same steps as the list's "Retry" action."""
+        if not self.has_process_permission(request):
+            raise PermissionDenied
+        event = self.get_object(request, unquote(object_id))
+        if event is None:
+            raise Http404(f"No stored event {unquote(object_id)!r}.")
+        opts = self.opts
+        change_url = reverse(f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_change",
+                             args=[quote(event.pk)])
+        if request.method == "POST":
+            tally = recovery.Tally()
+            tally.count(process_event(event.pk, using=self.get_queryset(request).db))
+            self._report(request, "retried", tally)
+            return HttpResponseRedirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Retry this event?",
+            "opts": opts,
+            "event": event,
+            "change_url": change_url,
+            "processed": event.processing_status == ProcessingStatus.PROCESSED,
+        }
+        return TemplateResponse(request, "admin/stripe_django/event_retry.html", context)
 
 
 def event_admin_class() -> type[StripeObjectAdmin]:
@@ -110,13 +181,13 @@ def event_admin_class() -> type[StripeObjectAdmin]:
     generated = admin_class_for(Event, base=EventAdminBase)
 
     class EventAdmin(generated):  # type: ignore[valid-type,misc]  # mypy takes no base built at run time
-        list_display = ("id", "type", "object_link", "status", "attempts", "received", "error")
+        list_display = ("id", "type", "object_link", "status", "error", "attempts", "received")
         list_filter = ("processing_status", ("type", SampledValuesFilter), "livemode",
                        ("webhook_endpoint", SampledValuesFilter))
         search_fields = ("=id", "=type")
         list_select_related = False
         # The page's summary says what the event is about and where its processing stands.
-        summary = ("object_link", "status", "attempts", "error")
+        summary = ("object_link", "status", "attempts", "error_detail")
         fieldsets = [(generated.fieldsets[0][0], {
             **generated.fieldsets[0][1],
             "fields": [*generated.fieldsets[0][1]["fields"], *summary]}), *generated.fieldsets[1:]]

@@ -33,11 +33,42 @@ class SampledValuesFilter(admin.AllValuesFieldListFilter):
         self.lookup_choices = sorted(values, key=lambda v: (v is None, str(v)))
 
 
+class AccountFilter(SampledValuesFilter):
+    """The connected accounts of the rows; the platform's rows (no account) are
+    "platform" rather than the admin's empty mark."""
+
+    def __init__(self, field, request, params, model, model_admin, field_path) -> None:
+        super().__init__(field, request, params, model, model_admin, field_path)
+        self.empty_value_display = "platform"
+
+
 def filter_for(field: models.Field) -> Any:
     """A ``list_filter`` entry: booleans and choices as Django does them (no query)."""
+    if field.name == "stripe_account":
+        return (field.name, AccountFilter)
     if isinstance(field, (models.CharField, models.TextField)) and not field.choices:
         return (field.name, SampledValuesFilter)
     return field.name
+
+
+def reference_filters(request, model_admin) -> list[tuple[str, str, str]]:
+    """The filters of the list's URL on a reference that the sidebar has no filter for
+    (``?customer__exact=cus_123``, as the links of a row's page make them): (what, the
+    value, the list's URL without it), so the list can say what it shows."""
+    from django.utils.http import urlencode
+
+    shown = []
+    for key, value in request.GET.items():
+        name = key.removesuffix("__exact")
+        try:
+            field = model_admin.model._meta.get_field(name)
+        except Exception:  # noqa: BLE001 - not a field (a page number, a search, ...)
+            continue
+        if not isinstance(field, models.ForeignKey) or key == name:
+            continue
+        rest = {k: v for k, v in request.GET.items() if k != key}
+        shown.append((str(field.verbose_name), value, "?" + urlencode(rest)))
+    return shown
 
 
 class _YearsFromRange:

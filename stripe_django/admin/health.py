@@ -16,11 +16,12 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import router
-from django.db.models import Count, Sum
+from django.db.models import BooleanField, Count, ExpressionWrapper, Max, Min, Q, Sum
 from django.db.models.functions import TruncHour
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 
 from .. import checks, type_table
 from ..conf import stripe_settings
@@ -36,17 +37,38 @@ WINDOW = dt.timedelta(hours=24)
 
 @dataclass
 class CursorRow:
-    """One listed type in one account: rows stored, and where its sync stands."""
+    """One listed type in one mode, either on the platform (one cursor: where its sync
+    stands in words) or over the connected accounts (their cursors counted: at 500
+    accounts the page would otherwise list tens of thousands of cursors)."""
 
     object_type: str
-    account: str
     livemode: bool
+    connected: bool  # False: the platform's own cursor
+    accounts: int  # cursors of the type (1 for the platform)
+    synced: int  # of them, synced at least once
+    complete: int  # of them, past their first full pass
+    failing: int  # of them, whose last sync failed
     rows: int | None
-    complete: bool
-    last_synced_at: dt.datetime | None
-    last_error: str
-    position: str
+    newest_sync: dt.datetime | None
+    oldest_sync: dt.datetime | None
+    last_error: str  # the platform's error, or one of the failing accounts'
+    position: str = ""  # the platform's cursor only
     changelist_url: str | None = None
+    cursors_url: str | None = None  # the per-account detail: the cursors of the type
+
+    @property
+    def account(self) -> str:
+        return "connected accounts" if self.connected else "platform"
+
+    @property
+    def in_use(self) -> bool:
+        """The account offers the type: it was synced, holds rows, or fails. A type
+        never synced and empty is one the key cannot read or the account does not use."""
+        return bool(self.synced or self.rows or self.failing)
+
+    @property
+    def last_synced_at(self) -> dt.datetime | None:
+        return self.newest_sync
 
 
 @dataclass
@@ -84,49 +106,105 @@ RECENT_RUNS = 5
 @dataclass
 class MirrorHealth:
     now: dt.datetime
-    cursors: list[CursorRow] = field(default_factory=list)
+    cursors: list[CursorRow] = field(default_factory=list)  # those shown
+    hidden_types: int = 0  # rows left out of ``cursors``: never synced, empty (``show_all`` shows them)
+    show_all: bool = False
+    last_sync: dt.datetime | None = None  # the newest sync of any type
+    oldest_sync: dt.datetime | None = None  # the type synced longest ago
     # received in the last 24 h, per processing status
     events_by_status: dict[str, int] = field(default_factory=dict)
     # (hour, {status: count}) for each of the last 24 hours, oldest first
     events_per_hour: list[tuple[dt.datetime, dict[str, int]]] = field(default_factory=list)
-    failed_pending: int = 0
+    failed_pending: int = 0  # failed events a retry may still process
+    failed_for_good: int = 0  # failed events no retry processes (see ``refused_for_good``)
     newest_processed: Any = None  # the Event created last among the processed ones
     warnings: list[Notice] = field(default_factory=list)
     runs: list[RunRow] = field(default_factory=list)  # the newest sharded runs, newest first
 
 
-def collect(*, using: str | None = None, site_name: str = "admin") -> MirrorHealth:
+def collect(*, using: str | None = None, site_name: str = "admin", show_all: bool = False) -> MirrorHealth:
     alias = using or router.db_for_read(Event)
     now = timezone.now()
-    health = MirrorHealth(now=now)
+    health = MirrorHealth(now=now, show_all=show_all)
 
-    cursors = list(SyncCursor._default_manager.using(alias).order_by("account", "livemode", "object_type"))
-    counts = _row_counts(alias, {c.object_type for c in cursors})
-    for cursor in cursors:
-        models = _models_of(cursor.object_type)
-        rows = sum(counts.get((m, cursor.account or None, cursor.livemode), 0) for m in models)
-        url = _changelist_url(models[0], site_name) if models else None
-        if url and cursor.account:
-            url += f"?stripe_account__exact={cursor.account}"
-        health.cursors.append(CursorRow(
-            object_type=cursor.object_type, account=cursor.account, livemode=cursor.livemode,
-            rows=rows if models else None, complete=cursor.complete,
-            last_synced_at=cursor.last_synced_at, last_error=cursor.last_error,
-            position=cursor_position(cursor), changelist_url=url))
+    rows = _type_rows(alias, site_name)
+    shown = [row for row in rows if show_all or row.in_use]
+    health.cursors, health.hidden_types = shown, len(rows) - len(shown)
+    newest = [row.newest_sync for row in rows if row.newest_sync is not None]
+    olds = [row.oldest_sync for row in rows if row.oldest_sync is not None]
+    health.last_sync = max(newest, default=None)
+    oldest = min(olds, default=None)
+    if oldest and health.last_sync and health.last_sync - oldest >= dt.timedelta(minutes=1):
+        health.oldest_sync = oldest  # (types synced in the same minute make no second date)
 
     events = Event._default_manager.using(alias)
     recent = events.filter(received_at__gte=now - WINDOW)
     health.events_by_status = dict(
         recent.order_by().values_list("processing_status").annotate(n=Count("pk")))
     health.events_per_hour = _per_hour(events, now)
-    max_attempts = int(stripe_settings.EVENT_MAX_ATTEMPTS)
-    health.failed_pending = events.filter(processing_status=ProcessingStatus.FAILED,
-                                          processing_attempts__lt=max_attempts).count()
+    failed = events.filter(processing_status=ProcessingStatus.FAILED)
+    for_good = refused_for_good()
+    counts = failed.order_by().aggregate(for_good=Count("pk", filter=for_good),
+                                         pending=Count("pk", filter=~for_good))
+    health.failed_pending, health.failed_for_good = counts["pending"] or 0, counts["for_good"] or 0
     health.newest_processed = (events.filter(processing_status=ProcessingStatus.PROCESSED)
                                .only("id", "type", "created", "processed_at").order_by("-created").first())
     health.runs = _recent_runs(alias, site_name)
-    health.warnings = _warnings(health, cursors, alias, site_name)
+    health.warnings = _warnings(health, rows, alias, site_name)
     return health
+
+
+def refused_for_good() -> Q:
+    """Failed events no retry will process: tried ``EVENT_MAX_ATTEMPTS`` times, kept as
+    text (only a replay from the Events API brings them), or refused because of their
+    payload (no redelivery of the same payload can pass)."""
+    max_attempts = int(stripe_settings.EVENT_MAX_ATTEMPTS)
+    return (Q(processing_attempts__gte=max_attempts) | Q(data__isnull=True)
+            | Q(processing_retryable=False))
+
+
+def _type_rows(alias: str, site_name: str) -> list[CursorRow]:
+    """A row per type and mode for the platform, and one per type and mode summing the
+    connected accounts' cursors: two queries on the cursors, whatever their number,
+    plus one GROUP BY per mirrored model for the rows."""
+    cursors = SyncCursor._default_manager.using(alias)
+    platform = list(cursors.filter(account="").order_by("livemode", "object_type"))
+    connected = list(
+        cursors.exclude(account="").order_by().values("object_type", "livemode").annotate(
+            accounts=Count("pk"), synced=Count("pk", filter=Q(last_synced_at__isnull=False)),
+            complete=Count("pk", filter=Q(complete=True)),
+            failing=Count("pk", filter=~Q(last_error="")),
+            newest=Max("last_synced_at"), oldest=Min("last_synced_at"),
+            error=Max("last_error")))
+    names = {c.object_type for c in platform} | {c["object_type"] for c in connected}
+    counts = _row_counts(alias, names)
+    rows = []
+    for cursor in platform:
+        models = _models_of(cursor.object_type)
+        rows.append(CursorRow(
+            object_type=cursor.object_type, livemode=cursor.livemode, connected=False, accounts=1,
+            synced=int(cursor.last_synced_at is not None), complete=int(cursor.complete),
+            failing=int(bool(cursor.last_error)),
+            rows=sum(counts.get((m, False, cursor.livemode), 0) for m in models) if models else None,
+            newest_sync=cursor.last_synced_at, oldest_sync=cursor.last_synced_at,
+            last_error=cursor.last_error, position=cursor_position(cursor),
+            changelist_url=_changelist_url(models[0], site_name) if models else None))
+    cursor_list = _changelist_url(SyncCursor, site_name)
+    for group in connected:
+        name, livemode = group["object_type"], group["livemode"]
+        models = _models_of(name)
+        url = _changelist_url(models[0], site_name) if models else None
+        rows.append(CursorRow(
+            object_type=name, livemode=livemode, connected=True, accounts=group["accounts"],
+            synced=group["synced"], complete=group["complete"], failing=group["failing"],
+            rows=sum(counts.get((m, True, livemode), 0) for m in models) if models else None,
+            newest_sync=group["newest"], oldest_sync=group["oldest"],
+            last_error=group["error"] if group["failing"] else "",
+            changelist_url=f"{url}?stripe_account__isnull=False" if url else None,
+            cursors_url=(f"{cursor_list}?{urlencode({'object_type__exact': name, 'livemode__exact': int(livemode)})}"
+                         if cursor_list else None)))
+    rows.sort(key=lambda row: (row.connected, row.livemode, row.object_type))
+    return rows
 
 
 def _recent_runs(alias: str, site_name: str) -> list[RunRow]:
@@ -176,20 +254,22 @@ def _models_of(list_name: str) -> list:
     return [m for m in (model_for(t) for t in types) if m is not None]
 
 
-def _row_counts(alias: str, list_names: set[str]) -> dict[tuple[Any, str | None, bool], int]:
-    """Rows not deleted, per (model, account, livemode): one GROUP BY per model."""
-    counts: dict[tuple[Any, str | None, bool], int] = {}
+def _row_counts(alias: str, list_names: set[str]) -> dict[tuple[Any, bool, bool], int]:
+    """Rows not deleted, per (model, of a connected account, livemode): one GROUP BY per
+    model (by mode and platform or not, so a few result rows whatever the number of
+    accounts)."""
+    counts: dict[tuple[Any, bool, bool], int] = {}
+    connected = ExpressionWrapper(Q(stripe_account__isnull=False), output_field=BooleanField())
     for model in {m for name in list_names for m in _models_of(name)}:
         has_livemode = any(f.name == "livemode" for f in model._meta.concrete_fields)
-        keys = ("stripe_account", "livemode") if has_livemode else ("stripe_account",)
-        rows = model._base_manager.using(alias).filter(deleted=False).order_by().values_list(*keys)
+        keys = ("connected", "livemode") if has_livemode else ("connected",)
+        rows = (model._base_manager.using(alias).filter(deleted=False).annotate(connected=connected)
+                .order_by().values_list(*keys))
         for *key, n in rows.annotate(n=Count("pk")):
-            account, livemode = key[0], bool(key[1]) if has_livemode else False
-            if has_livemode:
-                counts[(model, account, livemode)] = counts.get((model, account, livemode), 0) + n
-            else:  # no livemode column: the rows count for both modes
-                for mode in (False, True):
-                    counts[(model, account, mode)] = counts.get((model, account, mode), 0) + n
+            is_connected = bool(key[0])
+            modes = (bool(key[1]),) if has_livemode else (False, True)  # no livemode: both
+            for mode in modes:
+                counts[(model, is_connected, mode)] = counts.get((model, is_connected, mode), 0) + n
     return counts
 
 
@@ -207,16 +287,16 @@ def failed_events_url(site_name: str = "admin") -> str:
             + f"?processing_status__exact={ProcessingStatus.FAILED}")
 
 
-def _warnings(health: MirrorHealth, cursors: list[SyncCursor], alias: str, site_name: str) -> list[Notice]:
+def _warnings(health: MirrorHealth, rows: list[CursorRow], alias: str, site_name: str) -> list[Notice]:
     warnings = []
     # The system checks of the settings and of events given up on, as `manage.py check` says them.
     for message in [*checks.check_settings(), *checks.check_failed_events(databases=[alias])]:
         warnings.append(Notice(message.msg, hint=message.hint or "",
                                 level="error" if message.level >= 40 else "warning"))
-    if not any(c.last_synced_at for c in cursors):
+    if not any(row.synced for row in rows):
         warnings.append(Notice("stripe_sync has never stored a page: the mirror holds only what "
                                 "webhooks and upsert() brought.", hint="Run `manage.py stripe_sync`."))
-    failing = [c.object_type for c in cursors if c.last_error]
+    failing = list(dict.fromkeys(row.object_type for row in rows if row.failing))
     if failing:
         warnings.append(Notice(f"The last sync of {len(failing)} type(s) failed: {', '.join(failing[:10])}.",
                                 hint="See the error of each below; the next run resumes where it stopped.",
@@ -225,6 +305,13 @@ def _warnings(health: MirrorHealth, cursors: list[SyncCursor], alias: str, site_
         warnings.append(Notice(f"{health.failed_pending} failed webhook event(s) wait for a retry.",
                                 hint="Retry them from the events list, or run "
                                      "`manage.py stripe_process_events`.",
+                                url=failed_events_url(site_name), level="error"))
+    if health.failed_for_good:
+        warnings.append(Notice(f"{health.failed_for_good} failed webhook event(s) are refused for good: "
+                                "no retry will process them.",
+                                hint="Their payload was refused, they were tried EVENT_MAX_ATTEMPTS times, "
+                                     "or they were kept as text: see each error; a replay fetches the "
+                                     "event from Stripe again.",
                                 url=failed_events_url(site_name), level="error"))
     return warnings
 
@@ -237,7 +324,7 @@ def health_view(model_admin):
         if not model_admin.has_view_permission(request):
             raise PermissionDenied
         site = model_admin.admin_site
-        health = collect(site_name=site.name)
+        health = collect(site_name=site.name, show_all=bool(request.GET.get("all")))
         events_url = reverse(f"{site.name}:stripe_django_event_changelist")
         context = {
             **site.each_context(request),

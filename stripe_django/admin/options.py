@@ -20,8 +20,8 @@ from ..ingest.columns import model_for
 from ..models.base import StripeModel
 from ..models.fields import TimestampField
 from ..mirror.admin_actions import refresh_from_stripe
-from . import display, table
-from .filters import filter_for
+from . import dashboard, display, search, table
+from .filters import filter_for, reference_filters
 from .paginator import LookaheadPaginator, page_number_of
 
 # Columns every row has that say where the row stands in the mirror, not what Stripe says.
@@ -62,6 +62,24 @@ def list_columns(model: type[StripeModel]) -> tuple[str, ...]:
 def is_amount(name: str) -> bool:
     return (name in table.AMOUNT_FIELDS or name.startswith(table.AMOUNT_PREFIX)
             or name.endswith(table.AMOUNT_SUFFIX))
+
+
+SHOW_ALL_FIELDS = "all_fields"  # the query parameter of a change page that shows empty fields too
+EMPTY_VALUES: tuple[Any, ...] = (None, "", [], {})
+
+
+def _is_empty(obj: Any, name: str) -> bool:
+    """Whether the change page's field ``name`` (a model field, or a generated
+    ``<field>_link_detail`` / ``<field>_money_detail`` method) has no value on ``obj``."""
+    for suffix in ("_link_detail", "_money_detail"):
+        if name.endswith(suffix):
+            name = name.removesuffix(suffix)
+            break
+    try:
+        field = obj._meta.get_field(name)
+    except Exception:  # noqa: BLE001 - not a field (a method of the admin): always shown
+        return False
+    return getattr(obj, field.attname, None) in EMPTY_VALUES
 
 
 class Column:
@@ -121,6 +139,11 @@ class StripeObjectAdmin(ReadOnlyMixin, admin.ModelAdmin):
     def get_changelist(self, request, **kwargs):
         return StripeChangeList
 
+    def changelist_view(self, request, extra_context=None):
+        # A list reached from a row's page ("invoices: 3") says whose rows it shows.
+        extra_context = {**(extra_context or {}), "stripe_reference_filters": reference_filters(request, self)}
+        return super().changelist_view(request, extra_context=extra_context)
+
     def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
         return self.paginator(queryset, per_page, orphans=orphans,
                               allow_empty_first_page=allow_empty_first_page,
@@ -135,7 +158,41 @@ class StripeObjectAdmin(ReadOnlyMixin, admin.ModelAdmin):
             exact = queryset.filter(pk=term)
             if exact.exists():
                 return exact, False
+        if search.looks_like_email(term):
+            by_email = search.search_by_email(queryset, term)
+            if by_email is not None:
+                return by_email, False
         return super().get_search_results(request, queryset, search_term)
+
+    # The fieldsets whose empty fields a change page leaves out (the first, the summary,
+    # shows every field of the list; "Mirror" is the app's own).
+    compact_fieldsets = ("All fields", "Nested objects")
+
+    def get_fieldsets(self, request, obj=None):
+        """The fields of ``compact_fieldsets`` that hold a value: a row of an older or
+        smaller object has dozens of empty fields (``?all_fields=1`` shows them)."""
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or request.GET.get(SHOW_ALL_FIELDS):
+            return fieldsets
+        compact = []
+        for name, options in fieldsets:
+            if name in self.compact_fieldsets:
+                fields = [f for f in options["fields"] if not _is_empty(obj, f)]
+                if not fields:
+                    continue
+                options = {**options, "fields": fields}
+            compact.append((name, options))
+        return compact
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        # The object's page on the Stripe Dashboard, linked beside "History".
+        context["stripe_dashboard_url"] = dashboard.dashboard_url(obj) if obj is not None else None
+        if obj is not None and not request.GET.get(SHOW_ALL_FIELDS):
+            shown = {f for _, options in self.get_fieldsets(request, obj) for f in options["fields"]}
+            every = {f for _, options in super().get_fieldsets(request, obj) for f in options["fields"]}
+            context["stripe_empty_fields"] = len(every - shown)
+        return super().render_change_form(request, context, add=add, change=change,
+                                          form_url=form_url, obj=obj)
 
     # The mirror's own columns are named so that no Stripe field can take their names
     # (a payment evaluation has a field ``events``: a duplicate field fails the checks).

@@ -10,6 +10,7 @@ and its permissions stay Django's.
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db import connections, router
 from django.urls import NoReverseMatch, reverse
 
 from ..ingest.columns import mirrored_types
@@ -24,6 +25,7 @@ from .runs import SyncRunAdmin
 APP_LABEL = "stripe_django"
 MIRROR_FAMILY = "mirror"  # the app's own models (sync cursors) and the health page
 INDEX_TEMPLATE = "admin/stripe_django/index.html"
+SHOW_ALL_TYPES = "all_types"  # the query parameter of the index that shows the types without rows
 
 
 def register(site: admin.AdminSite) -> None:
@@ -46,15 +48,29 @@ def family_of(model) -> str:
     return MIRROR_FAMILY
 
 
-def group_by_family(app_list: list[dict]) -> list[dict]:
+def group_by_family(app_list: list[dict], *, show_all: bool = True) -> list[dict]:
+    """The app list with stripe_django's models in sections: the everyday types first
+    (``table.EVERYDAY_TYPES``), then one per family. ``show_all`` False leaves out the
+    models whose table holds no row (one query for all of them, see :func:`empty_models`)."""
     grouped: list[dict] = []
     for app in app_list:
         if app.get("app_label") != APP_LABEL:
             grouped.append(app)
             continue
+        entries = app["models"]
+        if not show_all:
+            empty = empty_models([e["model"] for e in entries if getattr(e.get("model"), "stripe_object", "")])
+            entries = [e for e in entries if e.get("model") not in empty]
+        everyday_rank = {name: i for i, name in enumerate(table.EVERYDAY_TYPES)}
+        everyday = sorted((e for e in entries if getattr(e.get("model"), "stripe_object", None) in everyday_rank),
+                          key=lambda e: everyday_rank[e["model"].stripe_object])
         families: dict[str, list[dict]] = {}
-        for entry in app["models"]:
+        for entry in entries:
+            if entry in everyday:
+                continue
             families.setdefault(family_of(entry.get("model")), []).append(entry)
+        if everyday:
+            grouped.append({**app, "name": f"{app['name']}: {table.EVERYDAY_TITLE}", "models": everyday})
         if MIRROR_FAMILY in families:
             health = _health_entry()
             if health:
@@ -67,6 +83,26 @@ def group_by_family(app_list: list[dict]) -> list[dict]:
             title = table.FAMILY_TITLES.get(family, family.replace("_", " ").title())
             grouped.append({**app, "name": f"{app['name']}: {title}", "models": families[family]})
     return grouped
+
+
+def empty_models(models: list) -> set:
+    """The models among ``models`` whose table has no row, read in one statement (an
+    EXISTS per table, each stopping at the first row it finds)."""
+    if not models:
+        return set()
+    by_alias: dict[str, list] = {}
+    for model in models:
+        by_alias.setdefault(router.db_for_read(model), []).append(model)
+    empty = set()
+    for alias, group in by_alias.items():
+        connection = connections[alias]
+        quote = connection.ops.quote_name
+        probes = ", ".join(f"EXISTS (SELECT 1 FROM {quote(m._meta.db_table)})" for m in group)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {probes}")
+            found = cursor.fetchone()
+        empty |= {model for model, present in zip(group, found) if not present}
+    return empty
 
 
 def _health_entry() -> dict | None:

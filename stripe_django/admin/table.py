@@ -25,8 +25,10 @@ LIST_COLUMNS: dict[str, tuple[str, ...]] = {
     "line_item": ("invoice", "description", "quantity", "amount"),
     "invoiceitem": ("customer", "invoice", "description", "amount"),
     "invoice_payment": ("invoice", "status", "amount_paid", "created"),
-    "subscription": ("customer", "status", "current_period_end", "created"),
-    "subscription_item": ("subscription", "price", "quantity", "current_period_end"),
+    # a subscription's plan (of its single item) shows its amount and interval
+    "subscription": ("customer", "plan", "quantity", "status", "current_period_end", "created"),
+    # an item of a plan-based subscription (older API versions) has a plan and no price
+    "subscription_item": ("subscription", "price", "plan", "quantity", "current_period_end"),
     "subscription_schedule": ("customer", "subscription", "status", "created"),
     "credit_note": ("number", "invoice", "customer", "status", "total", "created"),
     "credit_note_line_item": ("credit_note", "description", "quantity", "amount"),
@@ -71,6 +73,10 @@ MAX_DEFAULT_COLUMNS = 4
 AMOUNT_FIELDS = frozenset({
     "amount", "subtotal", "subtotal_excluding_tax", "total", "total_excluding_tax", "fee", "net",
     "balance", "ending_balance", "starting_balance", "application_fee_amount",
+    # older API versions' amounts (kept as columns, see type_table.LEGACY_FIELDS)
+    "account_balance", "tax", "application_fee",
+    # a tax calculation's
+    "tax_amount_exclusive", "tax_amount_inclusive",
 })
 AMOUNT_PREFIX, AMOUNT_SUFFIX = "amount_", "_amount"
 
@@ -78,8 +84,17 @@ AMOUNT_PREFIX, AMOUNT_SUFFIX = "amount_", "_amount"
 # pasted whole; the others: a part of the value, ignoring case where the database does).
 SEARCH_FIELDS: tuple[str, ...] = ("=id", "email", "name", "number", "description")
 
+# Columns holding an email address. A search term that looks like an address is
+# looked up on these and on the email of the row's customer (see :mod:`.search`).
+EMAIL_FIELDS: tuple[str, ...] = ("email", "customer_email", "receipt_email")
+
 # Fields filtered on (in the sidebar) where the model has them.
 FILTER_FIELDS: tuple[str, ...] = ("status", "livemode", "deleted", "stripe_account", "currency")
+
+# The types a support person opens every day, in this order, in a section of their own
+# at the top of the index and the sidebar (before the families).
+EVERYDAY_TYPES: tuple[str, ...] = ("customer", "invoice", "subscription", "payment_intent", "charge")
+EVERYDAY_TITLE = "Everyday"
 
 # The index groups models by family (type_table.FAMILY_OF_TYPE); these are the headings.
 FAMILY_TITLES: dict[str, str] = {

@@ -29,6 +29,10 @@ class EventProcessing(models.Model):
     # Database defaults too: ingest writes events with raw SQL that leaves these out.
     processing_attempts = models.PositiveIntegerField(default=0, db_default=0)
     processing_error = models.TextField(blank=True, default="", db_default="")
+    # Whether the last failure may pass on a retry (False: the payload itself was refused;
+    # null: not failed, or failed before this was recorded). The health page counts the
+    # events refused for good apart from those waiting for a retry.
+    processing_retryable = models.BooleanField(null=True, blank=True)
     received_at = models.DateTimeField(null=True, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     # The named webhook endpoint that received it ("" for the default endpoint; null when

@@ -3,20 +3,36 @@
 from __future__ import annotations
 
 from django import template
+from django.http import HttpRequest
 from django.template.context import Context
 from django.utils.safestring import SafeString
 
 from ..admin.filters import bounded_date_hierarchy
-from ..admin.site import group_by_family
+from ..admin.site import APP_LABEL, SHOW_ALL_TYPES, group_by_family
 
 register = template.Library()
 
 
 @register.filter
-def stripe_families(app_list: list[dict]) -> list[dict]:
-    """The admin's app list with stripe_django's models in one section per family
-    (Core, Billing, Payments, ...) and a link to the mirror's health page."""
-    return group_by_family(app_list)
+def stripe_families(app_list: list[dict], request: HttpRequest | None = None) -> list[dict]:
+    """The admin's app list with stripe_django's everyday types first, then one section
+    per family (Core, Billing, Payments, ...) and a link to the mirror's health page.
+    Given the request (``app_list|stripe_families:request``), types without rows are
+    left out unless the request asks for all (``?all_types=1``)."""
+    show_all = request is None or bool(request.GET.get(SHOW_ALL_TYPES))
+    return group_by_family(app_list, show_all=show_all)
+
+
+@register.simple_tag(takes_context=True)
+def stripe_hidden_types(context: Context, app_list: list[dict]) -> int:
+    """How many of stripe_django's models the index leaves out (no rows)."""
+    request = context.get("request")
+    if request is None or request.GET.get(SHOW_ALL_TYPES):
+        return 0
+    shown = {e.get("model") for app in group_by_family(app_list, show_all=False)
+             if app.get("app_label") == APP_LABEL for e in app["models"]}
+    return sum(1 for app in app_list if app.get("app_label") == APP_LABEL
+               for e in app["models"] if e.get("model") not in shown)
 
 
 @register.simple_tag(takes_context=True)

@@ -528,6 +528,7 @@ def _failed(outcome: Outcome, alias: str, error: BaseException, *, prefix: str =
             processing_status=ProcessingStatus.FAILED,
             processing_attempts=F("processing_attempts") + int(count_attempt),
             processing_error=message[:MAX_ERROR_LENGTH],
+            processing_retryable=outcome.transient,
         )
     except Exception:
         logger.exception("stripe_django: could not record the failure of event %s", outcome.event_id)

@@ -34,7 +34,7 @@ def test_retry_processes_failed_events_again(admin_client, deliver, settings, un
     assert set(Event.objects.values_list("processing_status", flat=True)) == {"failed"}
 
     messages = act(admin_client, "retry", transient["id"], refused["id"])
-    assert messages[0] == "retried 2 event(s): 1 processed, 0 already processed, 1 failed"
+    assert messages[0] == "Retried 2 event(s): 1 processed, 0 already processed, 1 failed"
     assert any(refused["id"] in m and "balance" in m for m in messages[1:])
     assert Event.objects.get(pk=transient["id"]).processing_status == "processed"
     assert Customer.objects.filter(pk="cus_later").exists()
@@ -42,7 +42,7 @@ def test_retry_processes_failed_events_again(admin_client, deliver, settings, un
     assert row.processing_status == "failed" and row.processing_attempts == 2
     # a processed event is not processed twice
     assert act(admin_client, "retry", transient["id"])[0] == (
-        "retried 1 event(s): 0 processed, 1 already processed, 0 failed")
+        "Retried 1 event(s): 0 processed, 1 already processed, 0 failed")
 
 
 def test_replay_fetches_the_event_from_stripe_and_processes_it(admin_client, deliver, server):
@@ -55,7 +55,7 @@ def test_replay_fetches_the_event_from_stripe_and_processes_it(admin_client, del
     deliver(broken)
     assert Event.objects.get(pk=event_id).processing_status == "failed"
     messages = act(admin_client, "replay", event_id)
-    assert messages == ["replayed 1 event(s): 1 processed, 0 already processed, 0 failed"]
+    assert messages == ["Replayed 1 event(s): 1 processed, 0 already processed, 0 failed"]
     assert Event.objects.get(pk=event_id).processing_status == "processed"
     assert Customer.objects.get(pk=created.id).email == "replayed@example.com"
     # An event Stripe does not have is reported, and nothing else changes.
@@ -119,3 +119,52 @@ def test_an_event_page_does_not_show_its_objects_secret(admin_client, deliver):
         page = admin_client.get(url)
         assert page.status_code == 200 and b"pi_s" in page.content
         assert b"pi_s_secret_zzz" not in page.content, url
+
+
+def test_retry_from_the_event_s_page_after_a_confirmation(admin_client, deliver, settings, unused_port):
+    from django.contrib.admin.utils import quote
+
+    settings.STRIPE_DJANGO = {**settings.STRIPE_DJANGO, "REFETCH_ON_EVENT": True, "MAX_NETWORK_RETRIES": 0,
+                              "API_BASE": f"http://127.0.0.1:{unused_port}"}
+    event = make_event(customer("cus_page_retry", email="again@example.com"), "customer.updated")
+    assert deliver(event).status_code == 500
+    settings.STRIPE_DJANGO = {**settings.STRIPE_DJANGO, "REFETCH_ON_EVENT": False}
+    page_url = f"{EVENTS}{quote(event['id'])}/change/"
+    retry_url = f"{EVENTS}{quote(event['id'])}/retry/"
+    page = admin_client.get(page_url).content.decode()
+    assert f'<a href="{retry_url}" class="stripe-event-retry">Retry</a>' in page
+    # the link asks first: nothing is processed by a GET
+    confirmation = admin_client.get(retry_url)
+    assert confirmation.status_code == 200
+    text = confirmation.content.decode()
+    assert event["id"] in text and "APIConnectionError" in text and 'method="post"' in text
+    assert Event.objects.get(pk=event["id"]).processing_status == "failed"
+    # confirmed: processed, back on the event's page, the id not capitalized
+    response = admin_client.post(retry_url, follow=True)
+    assert response.redirect_chain[-1][0] == page_url
+    assert Event.objects.get(pk=event["id"]).processing_status == "processed"
+    assert Customer.objects.get(pk="cus_page_retry").email == "again@example.com"
+    html = response.content.decode()
+    assert "Retried 1 event(s): 1 processed, 0 already processed, 0 failed" in html
+
+
+def test_a_failure_message_names_the_event_by_its_own_id(admin_client, deliver):
+    event = make_event(customer("cus_refused", balance="a lot"), "customer.updated")
+    deliver(event)
+    response = admin_client.post(EVENTS, {"action": "retry", "_selected_action": [event["id"]]}, follow=True)
+    html = response.content.decode()
+    assert f"Event {event['id']}: " in html and event["id"].capitalize() not in html
+
+
+def test_the_retry_page_needs_the_permission_to_change_events(client, deliver):
+    from django.contrib.admin.utils import quote
+
+    clerk = User.objects.create_user("clerk", is_staff=True)
+    clerk.user_permissions.add(Permission.objects.get(codename="view_event"))
+    client.force_login(clerk)
+    event = make_event(customer("cus_refused", balance="a lot"), "customer.updated")
+    deliver(event)
+    page = client.get(f"{EVENTS}{quote(event['id'])}/change/").content.decode()
+    assert "stripe-event-retry" not in page
+    assert client.post(f"{EVENTS}{quote(event['id'])}/retry/").status_code == 403
+    assert Event.objects.get().processing_attempts == 1

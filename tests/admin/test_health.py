@@ -52,13 +52,22 @@ def test_sync_rows_events_and_failures(admin_client, deliver):
     assert "<td>5</td>" in text and "new objects from 2020-09-13 12:26:40 UTC" in text
     assert "full pass, after in_0001" in text and "failed: APIConnectionError: down" in text
     assert "full pass in created windows, 1 of 2 done" in text
-    assert "acct_1" in text and "<td>0</td>" in text
+    # the connected account's customers were never synced and it has none: not shown,
+    # unless all types are asked for
+    assert "connected account" not in text
+    assert "1 type never synced and holding no rows" in text and 'href="?all=1"' in text
+    every = admin_client.get(HEALTH, {"all": "1"}).content.decode()
+    assert "1 connected account</a>" in every and "<td>0</td>" in every
+    assert "0 of 1 complete" in every
     # events of the last 24 hours by status, failures linked to the filtered events list
     assert '<div class="figure status-processed">\n      <strong>1</strong>' in text
     assert '<div class="figure status-failed">\n      <strong>1</strong>' in text
     assert "/admin/stripe_django/event/?processing_status__exact=failed" in text
-    assert "1 failed webhook event(s) wait for a retry." in text
+    # the refused payload fails again whatever is done: not counted as waiting for a retry
+    assert "wait for a retry" not in text
+    assert "1 failed webhook event(s) are refused for good" in text
     assert "The last sync of 1 type(s) failed: invoice." in text
+    assert "Last sync: <strong>" in text
     # the chart: one bar layer per status of the current hour, the old event left out
     assert 'data-status="processed" data-count="1"' in text
     assert 'data-status="failed" data-count="1"' in text
@@ -66,14 +75,39 @@ def test_sync_rows_events_and_failures(admin_client, deliver):
 
 
 def test_the_index_groups_models_by_family_and_links_the_health_page(admin_client):
-    text = admin_client.get("/admin/").content.decode()
+    text = admin_client.get("/admin/", {"all_types": "1"}).content.decode()
     for family in ("Core", "Billing", "Payments", "Connect", "Mirror state"):
         assert f"Stripe mirror: {family}</a>" in text, family
     assert HEALTH in text
     billing = text.index(": Billing")
-    assert text.index("/admin/stripe_django/invoice/") > billing
-    app = admin_client.get("/admin/stripe_django/").content.decode()
+    assert text.index("/admin/stripe_django/creditnote/") > billing
+    assert text.index(": Everyday") < text.index("/admin/stripe_django/invoice/") < billing
+    app = admin_client.get("/admin/stripe_django/", {"all_types": "1"}).content.decode()
     assert HEALTH in app and ": Payments" in app
+
+
+def test_the_index_puts_everyday_types_first_and_leaves_out_empty_ones(admin_client):
+    mirror(1)  # customers, invoices (and their lines), subscriptions, charges
+    text = admin_client.get("/admin/").content.decode()
+    content = text[text.index('id="content-main"'):]
+    everyday = content.index("Stripe mirror: Everyday</a>")
+    assert everyday < content.index("Stripe mirror: Mirror state</a>")
+    positions = [content.index(f"/admin/stripe_django/{name}/") for name in
+                 ("customer", "invoice", "subscription", "charge")]
+    assert positions == sorted(positions) and positions[0] > everyday
+    assert "/admin/stripe_django/invoicelineitem/" in content  # has rows
+    assert "/admin/stripe_django/issuingcard/" not in content  # none: left out
+    assert "/admin/stripe_django/paymentintent/" not in content
+    assert "Stripe mirror: Issuing</a>" not in content
+    assert "Show all types" in content and "Stripe types without rows are not listed" in content
+    # the sidebar too (on any admin page)
+    page = admin_client.get("/admin/stripe_django/customer/").content.decode()
+    sidebar = page[page.index('id="nav-sidebar"'):page.index("</nav>", page.index('id="nav-sidebar"'))]
+    assert "Stripe mirror: Everyday" in sidebar and "/admin/stripe_django/issuingcard/" not in sidebar
+    assert "/admin/stripe_django/customer/" in sidebar
+    # and all on demand
+    every = admin_client.get("/admin/", {"all_types": "1"}).content.decode()
+    assert "/admin/stripe_django/issuingcard/" in every and "/admin/stripe_django/paymentintent/" in every
 
 
 def _run(key: str = "", *, finished: bool = True, shards: dict[str, int]):
@@ -121,3 +155,77 @@ def test_hours_in_the_projects_time_zone_and_an_event_id_quoted_in_links(admin_c
     link = '/admin/stripe_django/event/evt_5F04Ab/change/'
     assert f'href="{link}"' in text
     assert admin_client.get(link).status_code == 200
+
+
+def test_failed_events_waiting_for_a_retry_are_counted_apart_from_those_refused(
+        admin_client, deliver, settings, unused_port):
+    # The API is unreachable when the event needs it: a retry may pass.
+    settings.STRIPE_DJANGO = {**settings.STRIPE_DJANGO, "REFETCH_ON_EVENT": True, "MAX_NETWORK_RETRIES": 0,
+                              "API_BASE": f"http://127.0.0.1:{unused_port}"}
+    assert deliver(make_event(customer("cus_later"), "customer.updated")).status_code == 500
+    settings.STRIPE_DJANGO = {**settings.STRIPE_DJANGO, "REFETCH_ON_EVENT": False}
+    # Payloads refused: no retry passes.
+    deliver(make_event(customer("cus_bad", balance="a lot"), "customer.updated"))
+    deliver(make_event(customer("cus_worse", balance="none"), "customer.updated"))
+    text = admin_client.get(HEALTH).content.decode()
+    assert "1 failed webhook event(s) wait for a retry." in text
+    assert "2 failed webhook event(s) are refused for good: no retry will process them." in text
+    # a transient failure tried EVENT_MAX_ATTEMPTS times is given up on too
+    Event.objects.filter(data__object__id="cus_later").update(processing_attempts=100)
+    text = admin_client.get(HEALTH).content.decode()
+    assert "wait for a retry" not in text and "3 failed webhook event(s) are refused for good" in text
+
+
+def test_the_last_sync_line(admin_client):
+    assert "Last sync: never." in admin_client.get(HEALTH).content.decode()
+    now = timezone.now()
+    SyncCursor.objects.create(object_type="customer", complete=True, last_synced_at=now)
+    SyncCursor.objects.create(object_type="invoice", complete=True,
+                              last_synced_at=now - dt.timedelta(hours=3))
+    text = admin_client.get(HEALTH).content.decode()
+    local = timezone.localtime(now)
+    assert f"Last sync: <strong>{local:%Y-%m-%d %H:%M:%S}" in text
+    oldest = timezone.localtime(now - dt.timedelta(hours=3))
+    assert f"every synced type since {oldest:%Y-%m-%d %H:%M:%S}" in text
+
+
+def _connected_cursors(accounts: int) -> None:
+    now = timezone.now()
+    SyncCursor.objects.bulk_create([
+        SyncCursor(account=f"acct_{a:03d}", object_type=name, complete=a % 2 == 0,
+                   last_synced_at=now - dt.timedelta(minutes=a) if name != "issuing.card" else None,
+                   last_error="APIConnectionError: timed out" if (name, a) == ("invoice", 1) else "")
+        for a in range(accounts) for name in ("customer", "invoice", "issuing.card")])
+
+
+def test_connected_accounts_are_summed_up_per_type_with_a_fixed_number_of_queries(admin_client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from stripe_django.sync import upsert_many
+    from stripe_django.testing import payloads
+
+    SyncCursor.objects.create(object_type="customer", complete=True, last_synced_at=timezone.now())
+    _connected_cursors(4)
+    with CaptureQueriesContext(connection) as few:
+        admin_client.get(HEALTH)
+    SyncCursor.objects.all().delete()
+    SyncCursor.objects.create(object_type="customer", complete=True, last_synced_at=timezone.now())
+    _connected_cursors(40)
+    upsert_many([payloads.customer_current(f"cus_c{a}") for a in range(3)], account="acct_001")
+    upsert_many([payloads.customer_current("cus_platform")])
+    with CaptureQueriesContext(connection) as many:
+        text = admin_client.get(HEALTH).content.decode()
+    assert len(many) == len(few)
+    sync = text[text.index('id="health-sync"'):text.index("</section>", text.index('id="health-sync"'))]
+    # one row per type over the 40 accounts, not one per cursor; the platform's apart
+    assert "acct_0" not in sync
+    assert sync.count("<tr>") == 1 + 3  # the header, the platform's customers, connected customers and invoices
+    assert "40 connected accounts</a>" in sync
+    assert "/admin/stripe_django/synccursor/?object_type__exact=invoice&amp;livemode__exact=0" in sync
+    assert "1 failed, e.g. APIConnectionError: timed out" in sync and "20 of 40 complete" in sync
+    # rows: the platform's customer, and the connected accounts' three
+    assert "<td>1</td>" in sync and "<td>3</td>" in sync
+    # issuing cards: never synced by any account, no rows: hidden
+    assert "issuing.card" not in sync and "2 types never synced" not in sync
+    assert "1 type never synced and holding no rows" in sync

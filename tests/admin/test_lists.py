@@ -190,3 +190,20 @@ def test_the_date_drill_down_in_a_time_zone_the_database_may_not_know(admin_clie
     assert "May 3" in days and "May 31" in days
     assert "cus_0001" in results(admin_client.get(
         changelist(Customer), {"created__year": 2019, "created__month": 5, "created__day": 31}))
+
+
+def test_a_list_reached_from_a_row_says_whose_rows_it_shows(admin_client):
+    mirror(2)
+    listing = admin_client.get(changelist(Invoice), {"customer__exact": "cus_0001"}).content.decode()
+    assert "Only the rows whose customer is <strong>cus_0001</strong>" in listing
+    assert '(<a href="?">all rows</a>)' in listing
+    assert "in_0001" in results(admin_client.get(changelist(Invoice), {"customer__exact": "cus_0001"}))
+    assert "Only the rows whose" not in admin_client.get(changelist(Invoice)).content.decode()
+
+
+def test_the_account_filter_names_the_platform(admin_client):
+    mirror(1)
+    upsert_many([webhook_customer("cus_connected")], account="acct_9")
+    listing = admin_client.get(changelist(Customer)).content.decode()
+    sidebar = listing[listing.index('id="changelist-filter"'):]
+    assert "acct_9" in sidebar and ">platform</a>" in sidebar

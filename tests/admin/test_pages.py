@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 
 import pytest
 from django.contrib.admin.utils import quote
@@ -42,7 +43,9 @@ def test_invoice_page_shows_amount_status_customer_and_lines(admin_client):
 
 def test_customer_page_lists_invoices_subscriptions_and_hides_no_field(admin_client):
     mirror(1)
-    text = admin_client.get("/admin/stripe_django/customer/cus_0000/change/").content.decode()
+    # (empty fields are left out unless asked for: see the test below)
+    text = admin_client.get("/admin/stripe_django/customer/cus_0000/change/",
+                            {"all_fields": "1"}).content.decode()
     assert "person0@example.com" in text
     # every Stripe field of the model is on the page
     for field in Customer._meta.concrete_fields:
@@ -136,3 +139,48 @@ def test_rows_referring_under_another_name_say_as_what(admin_client):
             "subscriptions (as latest invoice): 1</a>") in text
     listed = admin_client.get("/admin/stripe_django/subscription/?latest_invoice__exact=in_now")
     assert "sub_0000" in listed.content.decode()
+
+
+def test_every_amount_is_money_with_its_currency(admin_client):
+    """Older API versions' amounts too: an invoice's ``tax``, a customer's
+    ``account_balance`` (they showed as raw cents beside the money of the others)."""
+    upsert(payloads.invoice_current("in_taxed", customer="cus_taxed", tax=1800, application_fee=250))
+    upsert(payloads.customer_current("cus_taxed", currency="usd", account_balance=-1234))
+    text = admin_client.get("/admin/stripe_django/invoice/in_taxed/change/").content.decode()
+    assert "18.00 EUR" in text and "2.50 EUR" in text
+    assert '<div class="readonly">1800</div>' not in text
+    text = admin_client.get("/admin/stripe_django/customer/cus_taxed/change/").content.decode()
+    assert "-12.34 USD" in text and '<div class="readonly">-1234</div>' not in text
+
+
+def test_subscriptions_show_their_plan_with_its_amount(admin_client):
+    mirror(2)
+    listing = admin_client.get("/admin/stripe_django/subscription/").content.decode()
+    table = listing[listing.index('<table id="result_list"'):]
+    # the customer by email, the plan by its amount (not only sub_...)
+    assert "person1@example.com (cus_0001)" in table
+    assert "9.00 EUR (price_now)" in table
+    page = admin_client.get("/admin/stripe_django/subscription/sub_0001/change/").content.decode()
+    assert "9.00 EUR (price_now)" in page[:page.index("All fields")]
+
+
+def test_a_plan_based_item_shows_its_plan(admin_client):
+    """An item of an older API version's subscription has a plan and no price."""
+    upsert(payloads.subscription_2017())
+    item = admin_client.get("/admin/stripe_django/subscriptionitem/").content.decode()
+    assert "20.00 USD (gold)" in item[item.index('<table id="result_list"'):]
+
+
+def test_a_change_page_leaves_out_its_empty_fields_unless_asked(admin_client):
+    mirror(1)
+    page = admin_client.get("/admin/stripe_django/customer/cus_0000/change/").content.decode()
+    # a field with a value is shown, an empty one is not (and the page says how many)
+    assert "field-email" in page and "field-created" in page and "field-tax_exempt" in page
+    assert "field-phone" not in page and "field-description" not in page  # None
+    assert "field-preferred_locales" not in page  # []
+    found = re.search(r"(\d+) empty fields not shown", page)
+    assert found and int(found.group(1)) > 5
+    every = admin_client.get("/admin/stripe_django/customer/cus_0000/change/", {"all_fields": "1"})
+    text = every.content.decode()
+    assert "field-phone" in text and "empty fields not shown" not in text
+    assert len(page) < len(text)
