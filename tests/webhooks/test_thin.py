@@ -305,7 +305,7 @@ def test_admin_lists_shows_and_retries_a_failed_thin_event(admin_client, deliver
     response = admin_client.post(events, {"action": "retry", "_selected_action": [note["id"]]},
                                  follow=True)
     assert [str(m) for m in response.context["messages"]] == [
-        "retried 1 event(s): 1 processed, 0 already processed, 0 failed"]
+        "Retried 1 event(s): 1 processed, 0 already processed, 0 failed"]
     assert Event.objects.get(pk=note["id"]).processing_status == "processed"
     assert Invoice.objects.get(pk=invoice["id"]).status == "paid"
 
