@@ -168,6 +168,7 @@ from .treasury import (  # noqa: F401
 
 # Hand-written models of the app's own state (not Stripe objects).
 from .sync_state import SyncCursor, SyncRateLimit, SyncRun, SyncShard  # noqa: F401
+from .verification import VerificationRun  # noqa: F401
 
 # The seed reference's name for File (Stripe's object was once "file_upload").
 FileUpload = File
@@ -318,5 +319,6 @@ __all__ = [
     "TreasuryReceivedDebit",
     "TreasuryTransaction",
     "TreasuryTransactionEntry",
+    "VerificationRun",
     "WebhookEndpoint",
 ]
