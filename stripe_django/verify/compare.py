@@ -147,7 +147,8 @@ class Comparer:
         if _aware(stamp) > row.stamp:
             return None  # a newer state was stored meanwhile (a webhook)
         if deleted and not row.deleted:
-            return MISSING, "marked deleted in the mirror", False
+            # (marked by hand, its digest may still be that of the object: rewrite it)
+            return MISSING, "marked deleted in the mirror", True
         if row.is_stub:
             return None if deleted else (EXTRA, "deleted at Stripe", False)
         fields = _differing_data(data, row.data_json)

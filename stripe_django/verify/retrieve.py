@@ -23,9 +23,10 @@ __all__ = ["Retrieved", "retrieve"]
 
 @dataclass(frozen=True)
 class Retrieved:
-    """``obj``: the object as the API returned it (None: gone, or not retrievable);
-    ``gone``: the API answered 404 ``resource_missing`` (or returned a deletion stub); ``path``: what was asked
-    (None: the type cannot be retrieved on its own)."""
+    """``obj``: the object as the API returned it (None: gone, or not known);
+    ``gone``: the API answered 404 ``resource_missing`` (or returned a deletion stub);
+    ``path``: what was asked (None: the type cannot be retrieved on its own). A 404 of
+    another kind (a URL the API does not know) is neither: ``obj`` None, ``gone`` False."""
 
     obj: dict[str, Any] | None
     gone: bool
@@ -62,8 +63,8 @@ def retrieve(fetcher: Fetcher, stored: dict[str, Any], account: str | None,
         except stripe.InvalidRequestError as error:
             # Only Stripe's "no such object" proves it gone; a 404 for a URL the API
             # does not know proves nothing about the row.
-            if error.http_status == 404 and error.code == "resource_missing":
-                return Retrieved(None, True, path)
+            if error.http_status == 404:
+                return Retrieved(None, error.code == "resource_missing", path)
             raise
         data = response.data
         if not isinstance(data, dict):

@@ -226,8 +226,9 @@ class _ShardVerifier:
             if found is None:
                 unconfirmed += 1
         if unconfirmed:
-            self.t.note(f"{unconfirmed} row(s) not listed cannot be retrieved on their own "
-                        "to confirm they are gone: not counted")
+            self.t.note(f"{unconfirmed} row(s) not listed could not be retrieved to confirm "
+                        "they are gone (no retrieve URL, or a 404 other than 'no such object'): "
+                        "not counted")
 
     def _retrieve(self, model: Any, pk: str, data: dict) -> bool | None:
         """Retrieve a row's object and compare it: True if it differs, False if not,
@@ -235,13 +236,14 @@ class _ShardVerifier:
         payload = {**data, "id": data.get("id") or pk, "object": data.get("object") or model.stripe_object}
         got = retrieve(self.ctx.fetcher, payload, self.item.account, self.t)
         now = int(time.time())
-        if got.path is None:
+        if got.path is None or (got.obj is None and not got.gone):
             return None
         if got.gone:
             difference = Difference(EXTRA, model.stripe_object, pk,
                                     "not at Stripe (the API answered 404)" if got.obj is None
                                     else "deleted at Stripe", pk)
             self.t.differences.append(difference)
+            self.t.compared += 1
             if self.ctx.heal and mark_gone(model, pk, now, self.row_account, self.ctx.db):
                 self.t.healed += 1
             return True
@@ -263,8 +265,8 @@ class _ShardVerifier:
         for pk, data in chosen:
             differs = self._retrieve(model, pk, data if isinstance(data, dict) else {})
             if differs is None:
-                self.t.note(f"{model.stripe_object} cannot be retrieved on its own: not sampled")
-                return
+                self.t.note(f"{model.stripe_object} {pk} could not be retrieved: not sampled")
+                continue
             self.t.sampled += 1
             self.t.sampled_differing += int(differs)
             self.ctx.progress.update()
