@@ -138,12 +138,12 @@ class StripeStub:
         self._refilled = time.monotonic()
         # (list path, starting_after) -> a page of 100 of the default platform, encoded
         self._pages: dict[tuple[str, str], bytes] = {}
-        if prerender:
-            self._prerender()
-        self._server: JSONServer | None = None
         # Drift made at "Stripe" with no event (:meth:`change`, :meth:`delete`).
         self._changed: dict[str, dict[str, Any]] = {}
         self._deleted: set[str] = set()
+        if prerender:
+            self._prerender()
+        self._server: JSONServer | None = None
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self) -> "StripeStub":
