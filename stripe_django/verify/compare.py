@@ -15,19 +15,26 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from decimal import Decimal
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, NamedTuple
+
+from django.db import connections
+
+from ..caching import model_cache
 
 from .. import type_table as table
 from ..exceptions import IngestError
 from ..ingest import columns as c
 from ..ingest import to_stamp
+from ..ingest.jsontext import dumps
 from ..ingest.planner import Membership, Planner, Row
 
 if TYPE_CHECKING:
     from ..models.base import StripeModel
 
-__all__ = ["MISSING", "EXTRA", "STALE", "Difference", "PageCheck", "Comparer", "watched_models"]
+__all__ = ["MISSING", "EXTRA", "STALE", "Difference", "PageCheck", "PlannedPage", "Comparer",
+           "watched_models"]
 
 MISSING = "missing"  # at Stripe, not in the mirror (or marked deleted there)
 EXTRA = "extra"  # in the mirror, not deleted, but not at Stripe
@@ -66,6 +73,16 @@ class PageCheck:
     refused: list[str] = field(default_factory=list)  # payloads ingest refuses
 
 
+class PlannedPage(NamedTuple):
+    """A page as :meth:`Comparer.plan` made it: the check so far (listed ids, refused
+    payloads), the rows to compare, the top-level payload of each, complete lists."""
+
+    check: PageCheck
+    rows: dict[tuple[type[StripeModel], str], Row]
+    owner: dict[tuple[type[StripeModel], str], dict]
+    memberships: list[Membership]
+
+
 def watched_models(objects: Iterable[str]) -> set[type[StripeModel]]:
     """The models of ``objects`` and of the children of their embedded lists."""
     models = {m for m in (c.model_for(o) for o in objects) if m is not None}
@@ -93,6 +110,12 @@ class Comparer:
         self.db = db
 
     def check(self, objs: list[dict], stamp: int | dt.datetime | None) -> PageCheck:
+        """Compare a page of Stripe's objects, fetched at ``stamp``, with the mirror."""
+        return self.compare(self.plan(objs, stamp))
+
+    def plan(self, objs: list[dict], stamp: int | dt.datetime | None) -> PlannedPage:
+        """The rows ingest would store for a page (no database: a fetching thread may
+        plan while the comparing thread reads the previous page's rows)."""
         result = PageCheck()
         when = to_stamp(stamp)
         rows: dict[tuple[type[StripeModel], str], Row] = {}
@@ -112,6 +135,12 @@ class Comparer:
                     rows[key] = row
                     owner[key] = obj
             memberships += [m for m in planner.memberships.values() if m.model in self.models]
+        return PlannedPage(result, rows, owner, memberships)
+
+    def compare(self, planned: PlannedPage) -> PageCheck:
+        """Compare planned rows with the stored ones: one query per model, and one per
+        child model for the children no longer listed."""
+        result, rows, owner, memberships = planned
         by_model: dict[type[StripeModel], list[Row]] = {}
         for row in rows.values():
             by_model.setdefault(row.model, []).append(row)
@@ -160,9 +189,24 @@ class Comparer:
         return None
 
     def _stored(self, model: type[StripeModel], ids: list[str]) -> dict[str, tuple]:
-        names = [_attname(model, col.column) for col in c.columns_of(model)]
-        found = model._default_manager.using(self.db).filter(pk__in=ids).values_list(*BASE, *names)
-        return {values[0]: values for values in found}
+        """id -> (id, stamp, digest, deleted, stripe_data, *columns) of the stored rows.
+
+        One raw query per model and page, built once per model: JSON columns are read as
+        text, not decoded (on SQLite and MariaDB it is the text ingest wrote, so an
+        unchanged value is one string comparison), and the other values are brought to
+        what ingest planned by kind (:func:`_held`). Building the query through the ORM
+        and decoding every JSON column cost more than the rest of the comparison."""
+        connection = connections[self.db]
+        sql, kinds = _select_of(model, connection.vendor)
+        found: dict[str, tuple] = {}
+        with connection.cursor() as cursor:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                cursor.execute(sql.replace(IDS, ", ".join(["%s"] * len(chunk))), chunk)
+                for pk, stamp, digest, deleted, data, *values in cursor.fetchall():
+                    held = [_held(kind, value) for kind, value in zip(kinds, values)]
+                    found[pk] = (pk, stamp, digest, bool(deleted), data, *held)
+        return found
 
     # --- embedded lists ---------------------------------------------------------------
 
@@ -198,10 +242,56 @@ def _say(what: str, names: list[str]) -> str:
     return f"{what}: {shown}"
 
 
-def _differing_data(stored: Any, data_json: str) -> list[str]:
+@model_cache
+def _select_of(model: type[StripeModel], vendor: str) -> tuple[str, tuple[str, ...]]:
+    """The SELECT of :meth:`Comparer._stored` (``IDS`` where the ids' placeholders go)
+    and the kinds of its ingested columns."""
+    def quote(name: str) -> str:
+        return f"`{name}`" if vendor == "mysql" else f'"{name}"'
+
+    def text(column: str) -> str:
+        # jsonb comes back decoded unless cast; SQLite and MariaDB keep JSON as text
+        return f"{quote(column)}::text" if vendor == "postgresql" else quote(column)
+
+    columns = c.columns_of(model)
+    select = [quote("id"), quote("stripe_snapshot_at"), quote("stripe_data_hash"), quote("deleted"),
+              text("stripe_data")]
+    select += [text(col.column) if col.kind in JSON_KINDS else quote(col.column) for col in columns]
+    sql = (f"SELECT {', '.join(select)} FROM {quote(model._meta.db_table)} "
+           f"WHERE {quote('id')} IN ({IDS})")
+    return sql, tuple(col.kind for col in columns)
+
+
+IDS = "<ids>"  # where _stored puts the placeholders of a chunk's ids
+
+
+def _held(kind: str, value: Any) -> Any:
+    """A stored value as read raw, brought to the Python value ingest plans (JSON stays
+    text: see :func:`_same_json`)."""
+    if value is None or kind in JSON_KINDS:
+        return value
+    if kind == c.TIMESTAMP:
+        return _aware(value)
+    if kind == c.BOOLEAN:
+        return bool(value)
+    if kind == c.DECIMAL:
+        return Decimal(str(value))
+    if kind == c.FLOAT:
+        return float(value)
+    return value
+
+
+# Kinds stored in JSON columns (as ingest.jsontext.dumps writes them).
+JSON_KINDS = frozenset({c.JSON, c.REF_LIST, c.EMBEDDED})
+
+
+def _differing_data(stored_text: str | None, data_json: str) -> list[str]:
     """The top-level fields whose values differ between the stored ``stripe_data`` and
     the payload ingest would store."""
+    if stored_text == data_json:
+        return []
     wanted = json.loads(data_json)
+    stored = json.loads(stored_text) if stored_text is not None else None
     if not isinstance(stored, dict):
         return ["stripe_data"]
     if stored == wanted:
@@ -214,9 +304,18 @@ def _differing_columns(row: Row, stored: list[Any]) -> list[str]:
     for col, planned, held in zip(c.columns_of(row.model), row.values or (), stored):
         if planned is None and col.keep_when_null:
             continue  # the link of a child stored on its own: kept by ingest
-        if not _same(planned, held):
+        if col.kind in JSON_KINDS:
+            if not _same_json(planned, held):
+                out.append(col.name)
+        elif not _same(planned, held):
             out.append(col.name)
     return out
+
+
+def _same_json(planned: Any, held_text: str | None) -> bool:
+    if planned is None or held_text is None:
+        return planned is None and held_text is None
+    return held_text == dumps(planned) or json.loads(held_text) == planned
 
 
 def _same(planned: Any, held: Any) -> bool:

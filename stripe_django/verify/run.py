@@ -16,6 +16,7 @@ and ``mirror_drift_found`` is sent when it found differences.
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 import uuid
@@ -186,18 +187,44 @@ class _ShardVerifier:
     # --- full mode --------------------------------------------------------------------
 
     def full(self) -> None:
-        shard = Shard(self.item.name, self.item.spec, self.item.account, self.t, None, {})
-        ShardListing(shard, self.ctx.fetcher, self).run()
+        """List the shard and compare each page. A thread fetches and plans the pages
+        (the sync's listing, no database) while this one compares and heals the
+        previous page: the fetch's wait overlaps the comparison's queries."""
         self.t.mode = "full"
-        self._confirm_unlisted()
+        fetcher = self.ctx.fetcher
+        shard = Shard(self.item.name, self.item.spec, self.item.account, self.t, None, {})
+        pages: queue.Queue = queue.Queue(maxsize=2)
+        outbox = _PlanningOutbox(pages, self.comparer, fetcher.stop)
 
-    def put(self, page: Page) -> None:
-        """A listed page (the :class:`~stripe_django.sync.shards.Outbox` of the listing)."""
-        self.t.fetched += len(page.objects)
-        check = self.comparer.check(page.objects, page.stamp)
-        self.listed |= check.listed
-        self._take(check, page.stamp or int(time.time()))
-        self.ctx.progress.update()
+        def fetch() -> None:
+            try:
+                ShardListing(shard, fetcher, outbox).run()
+                outbox.send(_LISTED)
+            except BaseException as error:  # raised again by the comparing thread
+                outbox.send(error)
+
+        thread = threading.Thread(target=fetch, name=f"stripe_verify {self.item.name}", daemon=True)
+        thread.start()
+        try:
+            while True:
+                item = pages.get()
+                if item is _LISTED:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                page, planned = item
+                self.t.fetched += len(page.objects)
+                check = self.comparer.compare(planned)
+                self.listed |= check.listed
+                self._take(check, page.stamp or int(time.time()))
+                self.ctx.progress.update()
+        finally:
+            if thread.is_alive():
+                fetcher.stop.set()  # this side failed: the fetching thread stops too
+                thread.join()
+                fetcher.stop.clear()
+            thread.join()
+        self._confirm_unlisted()
 
     def _take(self, check: PageCheck, stamp: int) -> None:
         t = self.t
@@ -271,6 +298,33 @@ class _ShardVerifier:
             self.t.sampled_differing += int(differs)
             self.ctx.progress.update()
         self.t.upper_bound = upper_bound(self.t.sampled_differing, self.t.sampled)
+
+
+# Put after the last page of a listing.
+_LISTED = object()
+
+
+class _PlanningOutbox:
+    """The outbox of a verification's listing: plans each page on the fetching thread
+    and hands it over (a bounded queue: at most two pages wait)."""
+
+    def __init__(self, pages: queue.Queue, comparer: Comparer, stop: threading.Event) -> None:
+        self.pages = pages
+        self.comparer = comparer
+        self.stop = stop
+
+    def put(self, page: Page) -> None:
+        self.send((page, self.comparer.plan(page.objects, page.stamp)))
+
+    def send(self, item: Any) -> None:
+        while True:
+            if self.stop.is_set():
+                raise Stopped()
+            try:
+                self.pages.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
 
 
 def _rows_of(model: Any, ctx: _Context, row_account: str | None) -> Any:
