@@ -40,6 +40,7 @@ from .heal import heal_page, mark_gone
 from .report import VerifyReport, VerifyTypeReport
 from .retrieve import retrieve
 from .sample import upper_bound
+from .why import explain
 
 __all__ = ["verify"]
 
@@ -135,6 +136,9 @@ def _verify_shard(ctx: _Context, item: PlannedShard, t: VerifyTypeReport) -> boo
             shard.sample(ctx.sample)
         else:
             shard.full()
+        t.differences = explain(t.differences, list_name=item.name,
+                                cursor_account=item.account or ctx.platform or "",
+                                livemode=ctx.livemode, db=ctx.db)
         t.status = OK
     except (Stopped, KeyboardInterrupt):
         t.status = FAILED

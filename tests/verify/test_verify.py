@@ -11,7 +11,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from stripe_django.ingest import upsert, upsert_many
-from stripe_django.models import Customer, Invoice, InvoiceLineItem, Product, VerificationRun
+from stripe_django.models import (Customer, Invoice, InvoiceLineItem, Product, SyncCursor,
+                                  VerificationRun)
 from stripe_django.signals import mirror_drift_found
 from stripe_django.sync import sync
 from stripe_django.testing.objects import invoice_line, make_object
@@ -109,8 +110,11 @@ def test_every_kind_of_drift_is_found_classified_healed_and_gone_on_the_next_run
     report = verify(TYPES, all_accounts=True)
     assert found(report) == EXPECTED
     details = {d.id: d.detail for d in report.differences}
-    assert details["cus_00000011"] == "edited in the database: email"
-    assert details["cus_00000007"] == "differs from Stripe: email"
+    # what the mirror knows of why: no event, no endpoint stored, when the type was synced
+    synced = SyncCursor.objects.get(account="", object_type="customer").last_synced_at
+    why = f"no event about it received; customer last synced {synced:%Y-%m-%d %H:%M} UTC"
+    assert details["cus_00000011"] == f"edited in the database: email ({why})"
+    assert details["cus_00000007"] == f"differs from Stripe: email ({why})"
     assert details["il_00000003_1"] == "no longer in the list of in_00000003"
     # one request per page, one for the accounts, one retrieve of the row not listed
     pages_listed = 2 * sum(pages(n) for n in lists.values())
@@ -256,3 +260,22 @@ def test_the_command_prints_the_differences_and_fails_until_healed(settings, cap
             call_command("stripe_verify", "nope", "--quiet")
         with pytest.raises(CommandError, match="--sample must be at least 1"):
             call_command("stripe_verify", "--sample", "0")
+
+
+def test_why_a_row_drifted_names_its_last_event_and_the_endpoints_enabled_events(settings):
+    with StripeStub({"customers": 3}) as stub:
+        point_at(settings, stub.api_base)
+        assert sync(["customer"], events=False).ok
+        stub.change("cus_00000001", email="changed@example.com")
+        upsert_many([
+            {"id": "we_1", "object": "webhook_endpoint", "status": "enabled", "livemode": False,
+             "url": "https://example.com/stripe/webhook/", "enabled_events": ["invoice.paid",
+                                                                              "customer.created"]},
+            {"id": "evt_1", "object": "event", "type": "customer.created", "created": 1_700_000_000,
+             "livemode": False, "data": {"object": make_object("customers", 1)}},
+        ])
+        report = verify(["customer"])
+    (difference,) = report.differences
+    assert difference.detail.startswith(
+        "differs from Stripe: email (last event customer.created (evt_1, 2023-11-14 22:13 UTC) "
+        "stored; no webhook endpoint in the mirror enables customer.updated; customer last synced ")
