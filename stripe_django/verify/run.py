@@ -205,7 +205,10 @@ class _ShardVerifier:
                 ShardListing(shard, fetcher, outbox).run()
                 outbox.send(_LISTED)
             except BaseException as error:  # raised again by the comparing thread
-                outbox.send(error)
+                try:
+                    outbox.send(error)
+                except Stopped:
+                    pass  # the comparing thread failed first and is not reading
 
         thread = threading.Thread(target=fetch, name=f"stripe_verify {self.item.name}", daemon=True)
         thread.start()
