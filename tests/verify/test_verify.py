@@ -279,3 +279,26 @@ def test_why_a_row_drifted_names_its_last_event_and_the_endpoints_enabled_events
     assert difference.detail.startswith(
         "differs from Stripe: email (last event customer.created (evt_1, 2023-11-14 22:13 UTC) "
         "stored; no webhook endpoint in the mirror enables customer.updated; customer last synced ")
+
+
+def test_each_platform_key_verifies_its_own_rows(settings):
+    brand_b = "acct_1BRANDB0"
+    with StripeStub({"customers": 12}, platforms={"sk_test_brand_b": brand_b}) as stub:
+        point_at(settings, stub.api_base, api_key="sk_test_brand_a",
+                 API_KEYS={"brand_b": {"API_KEY": "sk_test_brand_b", "ACCOUNT": brand_b}})
+        assert sync(["customer"], events=False).ok
+        assert sync(["customer"], key="brand_b", events=False).ok
+        # a brand B row deleted from the database, and one gone at brand B's Stripe
+        b_rows = list(Customer.objects.for_account(brand_b).order_by("pk").values_list("pk", flat=True))
+        Customer.objects.filter(pk=b_rows[0]).delete()
+        stub.delete(b_rows[1])
+        start = stub.served
+        brand_a = verify(["customer"])
+        b = verify(["customer"], key="brand_b", heal=True)
+        retrieves = [r for r in served_since(stub, start) if r.resource.startswith("customers/")]
+    assert brand_a.differences == []
+    assert found(b) == {(MISSING, "customer", b_rows[0], None), (EXTRA, "customer", b_rows[1], None)}
+    assert [(r.api_key, r.header("Stripe-Account")) for r in retrieves] == [("sk_test_brand_b", None)]
+    assert Customer.objects.get(pk=b_rows[1]).deleted
+    assert Customer.objects.get(pk=b_rows[0]).stripe_account == brand_b
+    assert VerificationRun.objects.get(run=b.run).account == brand_b
