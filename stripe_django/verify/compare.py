@@ -15,15 +15,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from decimal import Decimal
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Iterable, NamedTuple
 
+import orjson
 from django.db import connections
 
-from ..caching import model_cache
-
 from .. import type_table as table
+from ..caching import model_cache
 from ..exceptions import IngestError
 from ..ingest import columns as c
 from ..ingest import to_stamp
@@ -290,8 +290,8 @@ def _differing_data(stored_text: str | None, data_json: str) -> list[str]:
     the payload ingest would store."""
     if stored_text == data_json:
         return []
-    wanted = json.loads(data_json)
-    stored = json.loads(stored_text) if stored_text is not None else None
+    wanted = _loads(data_json)
+    stored = _loads(stored_text) if stored_text is not None else None
     if not isinstance(stored, dict):
         return ["stripe_data"]
     if stored == wanted:
@@ -315,7 +315,17 @@ def _differing_columns(row: Row, stored: list[Any]) -> list[str]:
 def _same_json(planned: Any, held_text: str | None) -> bool:
     if planned is None or held_text is None:
         return planned is None and held_text is None
-    return held_text == dumps(planned) or json.loads(held_text) == planned
+    return held_text == dumps(planned) or _loads(held_text) == planned
+
+
+def _loads(text: str) -> Any:
+    """JSON text decoded by orjson (PostgreSQL's jsonb text never equals the text ingest
+    wrote, so there every stored JSON value is decoded); the standard module for what
+    orjson refuses (integers beyond 64 bits)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 def _same(planned: Any, held: Any) -> bool:
