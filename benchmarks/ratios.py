@@ -120,6 +120,8 @@ TARGETS = [
     ("webhooks.inline.cpu.postgresql", "webhooks inline, events per server CPU-s, / empty-view floor", ">=", 0.5),
     ("webhooks.inline.p99.postgresql", "webhooks inline, p99 / the floor's p99", "<=", 2),
     ("webhooks.tasks.cpu.postgresql", "webhooks on tasks (store + enqueue), / empty-view floor", ">=", 0.6),
+    # issue 18: a clean mirror's verification reads and compares, writes nothing
+    ("verify.customers.postgresql", "verify customers from the stub, objects/s, / sync of them", ">=", 1.0),
 ]
 
 

@@ -14,7 +14,14 @@ has committed, so a receiver sees the rows and may enqueue work that reads them.
 
     Use :func:`on_event` to receive only some event types.
 
-Receivers must be idempotent: Stripe delivers an event at least once, and when any
+``mirror_drift_found``
+    Sent by ``manage.py stripe_verify`` (:func:`stripe_django.verify.verify`) for each
+    (type, account) whose verification found differences, once its
+    :class:`~stripe_django.models.VerificationRun` row is stored. ``sender`` is the
+    ``VerificationRun`` model; keyword argument ``verification`` (the row: its counts and
+    ``differences``). A project may alert on it.
+
+Receivers of ``event_processed`` must be idempotent: Stripe delivers an event at least once, and when any
 receiver raises, the exception is logged, the event is marked ``failed`` and answered
 with 500, and the retry (by Stripe, or by ``stripe_process_events``) sends the signal to
 every receiver again.
@@ -29,13 +36,15 @@ from typing import TYPE_CHECKING, Any, Callable, TypeVar
 from django.dispatch import Signal
 
 if TYPE_CHECKING:
-    from .models import Event
+    from .models import Event, VerificationRun
 
-__all__ = ["event_processed", "on_event", "send_event_processed"]
+__all__ = ["event_processed", "on_event", "send_event_processed", "mirror_drift_found",
+           "send_mirror_drift_found"]
 
 logger = logging.getLogger("stripe_django.webhooks")
 
 event_processed = Signal()
+mirror_drift_found = Signal()
 
 # A receiver: called with ``sender``, ``event``, ``event_type`` and further keyword arguments.
 _Receiver = TypeVar("_Receiver", bound=Callable[..., Any])
@@ -101,3 +110,14 @@ def send_event_processed(event: Event, **extra: Any) -> list[tuple[Callable[...,
         logger.error("stripe_django: receiver %s of event %s (%s) raised", name, event.id, event.type,
                      exc_info=(type(error), error, error.__traceback__))
     return failures
+
+
+def send_mirror_drift_found(verification: VerificationRun) -> None:
+    """Send :data:`mirror_drift_found` for a stored verification; a receiver that raises
+    is logged, and the others still receive it."""
+    responses = mirror_drift_found.send_robust(sender=type(verification), verification=verification)
+    for receiver, result in responses:
+        if isinstance(result, BaseException):
+            name = getattr(receiver, "__qualname__", repr(receiver))
+            logger.error("stripe_django: receiver %s of mirror_drift_found raised", name,
+                         exc_info=(type(result), result, result.__traceback__))

@@ -66,7 +66,7 @@ def test_unknown_urls_and_objects_are_404s():
     assert url.value.http_status == 404 and "Unrecognized request URL" in str(url.value)
     assert gone.value.http_status == 404 and gone.value.code == "resource_missing"
     with pytest.raises(ValueError, match="generates no"):
-        StripeStub({"invoices": 1})
+        StripeStub({"charges": 1})
 
 
 def test_lists_are_paginated_newest_first_and_filtered_by_created():
@@ -160,3 +160,22 @@ def test_pre_rendered_pages_are_the_pages_and_a_stub_runs_in_a_process_of_its_ow
         assert api_base.startswith("http://127.0.0.1:")
         listed = client(api_base).v1.customers.list(params={"limit": 100}).auto_paging_iter()
         assert sum(1 for _ in listed) == 150
+
+
+@pytest.mark.parametrize("prerender", [False, True])
+def test_objects_drift_at_the_stub_without_an_event(prerender):
+    with StripeStub({"customers": 150, "invoices": 2}, prerender=prerender) as stub:
+        stub.change("cus_00000001", email="changed@example.com")
+        stub.delete("cus_00000002")
+        sdk = client(stub.api_base)
+        page = sdk.v1.customers.list(params={"limit": 100}).last_response.data
+        ids = [o["id"] for o in page["data"]]
+        assert "cus_00000002" not in ids and len(ids) == 99 and page["has_more"]
+        assert page["data"][1] == {**make_object("customers", 1), "email": "changed@example.com"}
+        assert sdk.v1.customers.retrieve("cus_00000001").email == "changed@example.com"
+        with pytest.raises(stripe.InvalidRequestError) as gone:
+            sdk.v1.customers.retrieve("cus_00000002")
+        assert (gone.value.http_status, gone.value.code) == (404, "resource_missing")
+        invoice = sdk.v1.invoices.retrieve("in_00000001")
+    assert [line.id for line in invoice.lines.data] == ["il_00000001_0", "il_00000001_1"]
+    assert invoice.lines.data[0].invoice == "in_00000001"

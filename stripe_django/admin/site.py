@@ -16,11 +16,13 @@ from django.urls import NoReverseMatch, reverse
 from ..ingest.columns import mirrored_types
 from ..models import Event, Subscription
 from ..models.sync_state import SyncCursor, SyncRun
+from ..models.verification import VerificationRun
 from . import table
 from .events import SyncCursorAdmin, event_admin_class
 from .options import admin_class_for
 from .revenue import SubscriptionAdmin
 from .runs import SyncRunAdmin
+from .verify import VerificationRunAdmin
 
 APP_LABEL = "stripe_django"
 MIRROR_FAMILY = "mirror"  # the app's own models (sync cursors) and the health page
@@ -29,7 +31,8 @@ SHOW_ALL_TYPES = "all_types"  # the query parameter of the index that shows the 
 
 
 def register(site: admin.AdminSite) -> None:
-    """Register an admin class for every mirrored model, events, sync cursors and runs."""
+    """Register an admin class for every mirrored model, events, sync cursors and runs,
+    and verifications."""
     for model in mirrored_types().values():
         if model is Event:
             site.register(model, event_admin_class())
@@ -39,6 +42,7 @@ def register(site: admin.AdminSite) -> None:
             site.register(model, admin_class_for(model))
     site.register(SyncCursor, SyncCursorAdmin)
     site.register(SyncRun, SyncRunAdmin)
+    site.register(VerificationRun, VerificationRunAdmin)
 
 
 def family_of(model) -> str:

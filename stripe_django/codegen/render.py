@@ -16,6 +16,7 @@ from . import sdk
 # Hand-written model modules of the app's own state, re-exported by models/__init__.py.
 APP_MODELS: dict[str, tuple[str, ...]] = {
     "sync_state": ("SyncCursor", "SyncRateLimit", "SyncRun", "SyncShard"),
+    "verification": ("VerificationRun",),
 }
 
 # Names Django reserves, or that the base model already defines.

@@ -188,6 +188,7 @@ from .v2 import (  # noqa: F401
 
 # Hand-written models of the app's own state (not Stripe objects).
 from .sync_state import SyncCursor, SyncRateLimit, SyncRun, SyncShard  # noqa: F401
+from .verification import VerificationRun  # noqa: F401
 
 # The seed reference's name for File (Stripe's object was once "file_upload").
 FileUpload = File
@@ -356,5 +357,6 @@ __all__ = [
     "V2Transaction",
     "V2TransactionEntry",
     "V2UsBankAccount",
+    "VerificationRun",
     "WebhookEndpoint",
 ]

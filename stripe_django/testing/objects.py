@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["KINDS", "PER_SECOND", "PLATFORM_ACCOUNT", "T_END", "account_object", "created_of",
-           "index_of", "make_object"]
+__all__ = ["INVOICE_LINES", "KINDS", "PER_SECOND", "PLATFORM_ACCOUNT", "T_END", "account_object", "created_of",
+           "index_of", "invoice_line", "make_object"]
 
 #: ``created`` of object 0 of every list (the newest).
 T_END = 1_790_000_000
@@ -32,7 +32,12 @@ KINDS: dict[str, tuple[str, str]] = {
     "coupons": ("coupon", "co"),
     "tax_rates": ("tax_rate", "txr"),
     "plans": ("plan", "plan"),
+    # With an embedded list: two lines each (``invoice.lines``, complete).
+    "invoices": ("invoice", "in"),
 }
+
+#: Lines of each generated invoice (``il_<invoice's digits>_<n>``).
+INVOICE_LINES = 2
 
 _DIGITS = 8
 
@@ -72,10 +77,22 @@ def make_object(kind: str, index: int, account: str | None = None, seconds_apart
                                  "footer": None, "rendering_options": None},
             "preferred_locales": ["fr"], "tax_exempt": "none", "phone": None, "shipping": None,
         })
+    elif name == "invoice":
+        obj.update({"currency": "usd", "status": "paid", "amount_due": 300 * INVOICE_LINES,
+                    "lines": {"object": "list", "has_more": False,
+                              "url": f"/v1/invoices/{obj['id']}/lines",
+                              "data": [invoice_line(obj["id"], n) for n in range(INVOICE_LINES)]}})
     elif name == "product":
         obj.update({"name": f"Product {index}", "active": True, "description": None,
                     "images": [], "type": "service", "url": None})
     return obj
+
+
+def invoice_line(invoice_id: str, n: int) -> dict[str, Any]:
+    """Line ``n`` of a generated invoice, as its ``lines`` list embeds it."""
+    return {"id": f"il_{invoice_id.split('_', 1)[1]}_{n}", "object": "line_item",
+            "invoice": invoice_id, "amount": 300, "currency": "usd", "livemode": False,
+            "description": f"line {n}", "quantity": 1, "metadata": {}}
 
 
 def account_object(account: str, *, platform: bool = False) -> dict[str, Any]:

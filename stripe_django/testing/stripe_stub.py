@@ -20,7 +20,8 @@ What it serves (``GET``, unless answered otherwise with :meth:`StripeStub.answer
   (:mod:`~stripe_django.testing.objects`), newest first, with Stripe's pagination
   (``limit``, ``starting_after``) and ``created[gt|gte|lt|lte]`` filters; per account
   (``Stripe-Account``) and per platform (``platforms``: API key -> its account), each
-  with ids of its own. ``/v1/<kind>/<id>`` retrieves; lists nested in an object
+  with ids of its own. ``/v1/<kind>/<id>`` retrieves; :meth:`StripeStub.change` and
+  :meth:`StripeStub.delete` make an object drift at "Stripe" with no event; lists nested in an object
   (``/v1/customers/<id>/sources``) are empty.
 * ``/v1/accounts`` (the ``accounts``), ``/v1/account`` (the key's platform),
   ``/v1/events`` (the ``events``, filtered by ``created``, paginated) and
@@ -163,6 +164,9 @@ class StripeStub:
         self._refilled = time.monotonic()
         # (list path, starting_after) -> a page of 100 of the default platform, encoded
         self._pages: dict[tuple[str, str], bytes] = {}
+        # Drift made at "Stripe" with no event (:meth:`change`, :meth:`delete`).
+        self._changed: dict[str, dict[str, Any]] = {}
+        self._deleted: set[str] = set()
         if prerender:
             self._prerender()
         self._server: JSONServer | None = None
@@ -198,6 +202,20 @@ class StripeStub:
         ``payload`` from now on; returns ``payload``."""
         self._answers[(method.upper(), path)] = _Answer(status, payload, dict(headers or {}))
         return payload
+
+    def change(self, object_id: str, **fields: Any) -> None:
+        """Serve generated object ``object_id`` with ``fields`` set, in lists and when
+        retrieved, as if it had been updated at Stripe without an event."""
+        self._changed.setdefault(object_id, {}).update(fields)
+
+    def delete(self, object_id: str) -> None:
+        """Leave generated object ``object_id`` out of its list and answer 404 when it is
+        retrieved, as if it had been deleted at Stripe without an event."""
+        self._deleted.add(object_id)
+
+    def _served(self, obj: dict[str, Any]) -> dict[str, Any]:
+        changed = self._changed.get(obj["id"])
+        return {**obj, **changed} if changed else obj
 
     # -- what it saw -----------------------------------------------------------------
     @property
@@ -333,12 +351,12 @@ class StripeStub:
         if nested:  # a list nested in one object (a customer's sources): none here
             return 200, _list_page([], False, f"/v1/{path}"), _NO_HEADERS
         index = index_of(object_id)
-        if index is None:
+        if index is None or object_id in self._deleted:
             return self._missing(request)
         # The object the list would have at that index, under the id asked for (a test
         # may fetch an object by the id its own event names).
-        return 200, {**make_object(kind, index, self._owner(request), self.seconds_apart),
-                     "id": object_id}, _NO_HEADERS
+        return 200, self._served({**make_object(kind, index, self._owner(request), self.seconds_apart),
+                                  "id": object_id}), _NO_HEADERS
 
     def _serves_v2_list(self, path: str) -> bool:
         """Whether ``path`` is one of ``v2_lists`` or an object of one."""
@@ -371,7 +389,7 @@ class StripeStub:
     def _list(self, kind: str, params: dict[str, str], owner: str | None) -> Reply:
         count = self.lists[kind]
         after = params.get("starting_after", "")
-        if owner is None and self._pages:
+        if owner is None and self._pages and not (self._changed or self._deleted):
             page = self._pages.get((kind, after))
             if page is not None and _plain_page_of_100(params):
                 return 200, page, _NO_HEADERS
@@ -395,7 +413,8 @@ class StripeStub:
                 return 400, _no_such(after, "starting_after"), _NO_HEADERS
             lo = max(lo, index + 1)
         end = min(hi, lo + limit)
-        data = [make_object(kind, i, owner, self.seconds_apart) for i in range(lo, end)]
+        data = [self._served(o) for o in (make_object(kind, i, owner, self.seconds_apart)
+                                          for i in range(lo, end)) if o["id"] not in self._deleted]
         return 200, _list_page(data, end < hi, f"/v1/{kind}"), _NO_HEADERS
 
     def _page(self, objects: list[dict[str, Any]], params: dict[str, str], path: str) -> Reply:
