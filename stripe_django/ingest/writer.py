@@ -380,8 +380,10 @@ def _cursor(connection):
     binds on the server already, or with psycopg2."""
     connection.ensure_connection()
     raw = connection.connection
+    # psycopg 3.1 names its connection class's module "psycopg.connection"; 3.2 and
+    # later "psycopg" (missed before: every statement was bound on the client).
     module = type(raw).__module__
-    if not module.startswith("psycopg.") or connection.settings_dict.get(
+    if module.partition(".")[0] != "psycopg" or connection.settings_dict.get(
             "OPTIONS", {}).get("server_side_binding") is True:
         return connection.cursor()
     import psycopg

@@ -97,3 +97,65 @@ def test_a_refused_object_rolls_back_the_transaction_and_the_event_is_kept_faile
     # A redelivery tries again (one transaction again), fails the same way, counted.
     assert deliver(event).status_code == 200
     assert Event.objects.get(pk=event["id"]).processing_attempts == 2
+
+
+def test_a_deletion_takes_as_many_statements_and_marks_the_row_deleted(deliver):
+    deliver(make_event(customer("cus_1"), "customer.created", created=1_800_000_000))
+    statements = _statements(deliver, make_event(customer("cus_1"), "customer.deleted",
+                                                 created=1_800_000_001))
+    assert statements == NEW_EVENT
+    stored = Customer.objects.get(pk="cus_1")
+    assert stored.deleted is True
+    assert stored.email == "jenny@example.com"  # the state it had, kept
+
+
+def test_an_older_event_is_stored_processed_and_changes_nothing(deliver):
+    """The staleness guard holds inside the one statement: the event row goes in, the
+    object's row keeps its newer state."""
+    deliver(make_event(customer("cus_1", name="Newer"), "customer.updated", created=1_800_000_010))
+    older = make_event(customer("cus_1", name="Older"), "customer.updated", created=1_800_000_000)
+    statements = _statements(deliver, older)
+    assert statements == NEW_EVENT
+    assert Customer.objects.get(pk="cus_1").name == "Newer"
+    row = Event.objects.get(pk=older["id"])
+    assert row.processing_status == ProcessingStatus.PROCESSED
+    assert row.processing_attempts == 1
+
+
+def test_an_expanded_object_goes_in_with_its_parent_in_the_same_statements(deliver):
+    from stripe_django.models import PaymentIntent
+
+    intent = {"id": "pi_1", "object": "payment_intent", "amount": 1000, "currency": "usd",
+              "created": 1_700_000_000, "livemode": False, "status": "succeeded",
+              "client_secret": "pi_1_secret_abc", "metadata": {},
+              "customer": customer("cus_expanded", name="Expanded")}
+    deliver(make_event(customer("cus_first"), "customer.created"))  # connects, warms caches
+    statements = _statements(deliver, make_event(intent, "payment_intent.succeeded"))
+    # one statement on PostgreSQL; elsewhere one upsert per model
+    assert statements == (NEW_EVENT if ONE_STATEMENT else
+                          ["BEGIN", "INSERT", *CLAIM, "INSERT", "INSERT", "COMMIT"])
+    stored = PaymentIntent.objects.get(pk="pi_1")
+    assert stored.customer_id == "cus_expanded"
+    assert "client_secret" not in stored.stripe_data
+    assert Customer.objects.get(pk="cus_expanded").name == "Expanded"
+    assert "pi_1_secret_abc" not in str(Event.objects.get(type="payment_intent.succeeded").stripe_data)
+
+
+@pytest.mark.skipif(not ONE_STATEMENT, reason="server-side prepared statements are PostgreSQL's "
+                                              "(psycopg prepares a statement run prepare_threshold times)")
+def test_the_statement_is_prepared_once_per_connection_when_the_database_allows(deliver):
+    """Django turns psycopg's prepared statements off unless ``OPTIONS`` sets
+    ``prepare_threshold`` (connection poolers); with it, events of one shape share one
+    prepared statement (its text does not vary with the event)."""
+    connection.ensure_connection()
+    connection.connection.prepare_threshold = 2  # what OPTIONS={"prepare_threshold": 2} sets
+    try:
+        for n in range(8):
+            deliver(make_event(customer(f"cus_{n}"), "customer.created"))
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+                           ["WITH stored_event AS %"])
+            assert cursor.fetchone()[0] == 1
+    finally:
+        connection.connection.prepare_threshold = None  # Django's default
+    assert Customer.objects.count() == 8
