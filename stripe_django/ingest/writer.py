@@ -142,7 +142,7 @@ def _in_lock_order(rows: Iterable[Row]) -> list[tuple[type[StripeModel], list[Ro
             for model in sorted(by_model, key=lambda m: m._meta.db_table)]
 
 
-@functools.lru_cache(maxsize=256)
+@model_cache
 def _guarded_statements(model: type[StripeModel], gate: str) -> tuple[str, str]:
     """(upsert of a full row, upsert of a deletion stub) for :func:`guarded_upserts`."""
     statements = _statements(model, "postgresql")
