@@ -4,6 +4,8 @@ The webhook view's inline path (:func:`receive_event`) does both in ONE transact
 the event row is inserted already marked processed (an inserted row is claimed: a
 concurrent insert of the same id waits for this transaction's end, then finds the row),
 then its object is ingested. One commit per event instead of two, one statement fewer.
+Both rows are planned before any statement; on PostgreSQL outside a transaction the
+two writes are one statement (:mod:`.onestatement`).
 Should anything fail there, the transaction is rolled back whole and the steps below
 record it: the event is stored in a transaction of its own and marked failed with the
 error (a refused payload is stored as text), so no verified event is lost. The steps
