@@ -98,13 +98,19 @@ class Planner:
         # (child model, parent id) -> the parent's complete list, newest snapshot
         self.memberships: dict[tuple[type[StripeModel], str], Membership] = {}
 
-    def add(self, payload: Any, stamp: dt.datetime, account: str | None) -> tuple[type[StripeModel], str]:
-        """Plan the rows of one top-level payload. Raises IngestError, adding nothing."""
+    def add(self, payload: Any, stamp: dt.datetime, account: str | None, *,
+            redacted: bool = False) -> tuple[type[StripeModel], str]:
+        """Plan the rows of one top-level payload. Raises IngestError, adding nothing.
+
+        ``redacted``: the caller made ``payload`` with ``redact(...,
+        refuse_non_finite=True)`` already (the webhook path, which redacts the whole
+        event once), so the walk is not made twice."""
         found: dict[tuple[type[StripeModel], str], Row] = {}
         lists: list[Membership] = []
         try:
-            key = self._collect(redact(payload, refuse_non_finite=True), stamp, account,
-                                found, None, lists)
+            if not redacted:
+                payload = redact(payload, refuse_non_finite=True)
+            key = self._collect(payload, stamp, account, found, None, lists)
         except NonFiniteNumber:
             raise IngestError("contains NaN or an infinite number, which JSON does not allow",
                               object_type=_type_of(payload), object_id=_id_of(payload)) from None

@@ -87,6 +87,76 @@ def write_rows(rows: Iterable[Row], using: str,
     return counts
 
 
+def upsert_rows(rows: Iterable[Row], using: str) -> None:
+    """Write rows under the staleness guard alone, without the look-up of their stored
+    state (callers wrap this in a transaction). For the webhook path, which writes one
+    event's object and needs no counts: the guard keeps the newer state either way, and
+    an unchanged row is written again as it is. Not for rows with complete embedded
+    lists (memberships): telling which stored children a list no longer names takes
+    the look-up of :func:`write_rows`."""
+    connection = connections[using]
+    with _cursor(connection) as cursor:
+        for model, model_rows in _in_lock_order(rows):
+            statements = _statements(model, connection.vendor)
+            adapt = _adapters(model, connection)
+            app_values = list(_app_values(model).values())
+            max_rows = max(1, _max_params(connection) // len(statements.columns))
+            full = [row for row in model_rows if not row.is_stub]
+            stubs = [row for row in model_rows if row.is_stub]
+            for chunk in _chunks(full, max_rows):
+                params: list[Any] = []
+                for row in chunk:
+                    params.extend(_row_params(row, adapt, app_values))
+                cursor.execute(statements.upsert(len(chunk)), params)
+            for chunk in _chunks(stubs, max_rows):
+                params = []
+                for row in chunk:
+                    params.extend(_base_values(row, adapt))
+                cursor.execute(statements.mark_deleted(len(chunk)), params)
+
+
+def guarded_upserts(rows: Iterable[Row], connection, gate: str) -> list[tuple[str, list[Any]]]:
+    """PostgreSQL: for each row, an ``INSERT ... SELECT`` to run as the body of a
+    common table expression of a larger statement, and its parameters. The row is
+    written only if the expression named ``gate`` returns a row, and under the same
+    staleness guard as :func:`write_rows` (models in lock order, ids sorted). The
+    parameters' types come from the target columns, as in a plain ``INSERT``."""
+    parts = []
+    for model, model_rows in _in_lock_order(rows):
+        adapt = _adapters(model, connection)
+        app_values = list(_app_values(model).values())
+        full_sql, stub_sql = _guarded_statements(model, gate)
+        for row in model_rows:
+            if row.is_stub:
+                parts.append((stub_sql, _base_values(row, adapt)))
+            else:
+                parts.append((full_sql, _row_params(row, adapt, app_values)))
+    return parts
+
+
+def _in_lock_order(rows: Iterable[Row]) -> list[tuple[type[StripeModel], list[Row]]]:
+    by_model: dict[type[StripeModel], list[Row]] = {}
+    for row in rows:
+        by_model.setdefault(row.model, []).append(row)
+    return [(model, sorted(by_model[model], key=lambda r: r.id))
+            for model in sorted(by_model, key=lambda m: m._meta.db_table)]
+
+
+@model_cache
+def _guarded_statements(model: type[StripeModel], gate: str) -> tuple[str, str]:
+    """(upsert of a full row, upsert of a deletion stub) for :func:`guarded_upserts`."""
+    statements = _statements(model, "postgresql")
+    if_stored = f"WHERE EXISTS (SELECT 1 FROM {gate})"
+
+    def guarded(insert: str) -> str:
+        # "INSERT INTO t (cols) VALUES (%s, ...) ON CONFLICT ..." -> "... SELECT %s, ... WHERE ..."
+        head, rest = insert.split(" VALUES (", 1)
+        marks, tail = rest.split(") ", 1)
+        return f"{head} SELECT {marks} {if_stored} {tail}"
+
+    return guarded(statements.upsert(1)), guarded(statements.mark_deleted(1))
+
+
 def _write_model(model: type[StripeModel], rows: list[Row], memberships: list[Membership], connection,
                  cursor, counts: Counts) -> None:
     stored, linked = _stored_state(model, [r.id for r in rows], memberships, connection, cursor)
@@ -294,6 +364,13 @@ def _base_values(row: Row, adapt: "_Adapters") -> list[Any]:
             row.data_hash, row.deleted]
 
 
+def cursor_for(connection):
+    """The cursor ingest writes with (see ``_cursor``): for statements run on every
+    webhook event, which PostgreSQL then prepares once per connection (psycopg's
+    ``prepare_threshold``)."""
+    return _cursor(connection)
+
+
 def _cursor(connection):
     """The cursor ingest writes with. On PostgreSQL with psycopg 3, one that sends the
     parameters apart from the statement (server-side binding): a JSON parameter of a few
@@ -303,8 +380,10 @@ def _cursor(connection):
     binds on the server already, or with psycopg2."""
     connection.ensure_connection()
     raw = connection.connection
+    # psycopg 3.1 names its connection class's module "psycopg.connection"; 3.2 and
+    # later "psycopg" (missed before: every statement was bound on the client).
     module = type(raw).__module__
-    if not module.startswith("psycopg.") or connection.settings_dict.get(
+    if module.partition(".")[0] != "psycopg" or connection.settings_dict.get(
             "OPTIONS", {}).get("server_side_binding") is True:
         return connection.cursor()
     import psycopg

@@ -4,6 +4,8 @@ The webhook view's inline path (:func:`receive_event`) does both in ONE transact
 the event row is inserted already marked processed (an inserted row is claimed: a
 concurrent insert of the same id waits for this transaction's end, then finds the row),
 then its object is ingested. One commit per event instead of two, one statement fewer.
+Both rows are planned before any statement; on PostgreSQL outside a transaction the
+two writes are one statement (:mod:`.onestatement`).
 Should anything fail there, the transaction is rolled back whole and the steps below
 record it: the event is stored in a transaction of its own and marked failed with the
 error (a refused payload is stored as text), so no verified event is lost. The steps
@@ -54,13 +56,14 @@ from ..exceptions import IngestError
 from ..ingest import Snapshot, to_plain, to_stamp, upsert_many
 from ..ingest import columns
 from ..ingest.planner import Planner, dumps
+from ..ingest.writer import cursor_for, upsert_rows, write_rows
 from ..ingest.events import snapshot_from_event
-from ..ingest.redaction import redact, redact_text
+from ..ingest.redaction import NonFiniteNumber, redact, redact_text
 from ..models import Event
 from ..models.processing import ProcessingStatus
 from ..signals import event_processed, send_event_processed
 from ..ingest.completion import client_pages, complete_lists, cut_off_lists
-from . import refetch, thin
+from . import onestatement, refetch, thin
 from .verification import envelope_problems
 
 logger = logging.getLogger("stripe_django.webhooks")
@@ -123,6 +126,16 @@ def event_for_storage(event: Any) -> dict[str, Any]:
     """The event as a plain dict without secrets at any depth (``data.object``,
     ``previous_attributes``; see :mod:`stripe_django.ingest.redaction`)."""
     return redact(to_plain(event))
+
+
+def _redacted(event: Any) -> tuple[Any, bool]:
+    """:func:`event_for_storage`, and whether that walk also found no NaN nor infinity
+    (then planning the event and its object need not walk it again)."""
+    plain = to_plain(event)
+    try:
+        return redact(plain, refuse_non_finite=True), True
+    except NonFiniteNumber:
+        return redact(plain), False
 
 
 def _alias(using: str | None) -> str:
@@ -241,14 +254,15 @@ def store_event(event: Any, *, endpoint: str | None = None, using: str | None = 
             new = _retrying(alias, lambda: thin.store_notification(event, endpoint=endpoint,
                                                                    using=alias, key=key))
             return StoredEvent(event["id"], new=new)
+    redacted = False
     if event is not None and not problem:
-        event = event_for_storage(event)
+        event, redacted = _redacted(event)
         problems = envelope_problems(event) if isinstance(event, dict) else ["not an event"]
         problem = "; ".join(problems)
     if not problem:
         try:
             new = _retrying(alias, lambda: _insert(alias, event, endpoint, replace=replace_unusable,
-                                                   platform=platform))
+                                                   platform=platform, redacted=redacted))
             return StoredEvent(event["id"], new=new)
         except IngestError as error:
             problem = f"the event cannot be stored as it is: {error.reason}"
@@ -265,7 +279,8 @@ def store_event(event: Any, *, endpoint: str | None = None, using: str | None = 
 
 
 def _insert(alias: str, payload: dict[str, Any], endpoint: str | None, failed: str = "",
-            replace: bool = False, platform: str | None = None, processed: bool = False) -> bool:
+            replace: bool = False, platform: str | None = None, processed: bool = False,
+            redacted: bool = False) -> bool:
     """Insert the event row unless it is stored; one statement, so a transaction of its
     own (or, inside the caller's transaction, behind a savepoint: a refused insert must
     not spoil the caller's transaction before the event is stored as text).
@@ -273,9 +288,28 @@ def _insert(alias: str, payload: dict[str, Any], endpoint: str | None, failed: s
     ``processed``: the row goes in marked processed (one attempt), for the caller that
     ingests its object in the same transaction (:func:`receive_event`), which then
     also runs the insert itself (no savepoint: a failure rolls back everything).
+    ``redacted``: as for :meth:`Planner.add`.
     Returns whether the row was inserted (False: it was stored already; with
     ``processed`` on MySQL, always False: the caller claims the row by UPDATE)."""
     connection, sql = _sql(alias)
+    event_row = _event_row(sql, payload, endpoint, failed=failed, platform=platform,
+                           processed=processed, redacted=redacted)
+    return _insert_row(alias, event_row, endpoint, replace=replace, processed=processed)
+
+
+@dataclass(frozen=True)
+class _EventRow:
+    """The event row as the parameters of ``_Statements.insert``."""
+
+    id: str
+    params: list[Any]
+    received: Any  # the arrival time, as the driver takes it
+
+
+def _event_row(sql: _Statements, payload: dict[str, Any], endpoint: str | None, *, failed: str = "",
+               platform: str | None = None, processed: bool = False,
+               redacted: bool = False) -> _EventRow:
+    """Plan the event row (raises IngestError for an envelope that cannot be a row)."""
     planner = Planner()
     try:
         stamp = timezone.now() if failed else to_stamp(payload.get("created"))
@@ -284,7 +318,7 @@ def _insert(alias: str, payload: dict[str, Any], endpoint: str | None, failed: s
     account = payload.get("account")
     if account is not None and not _short_text(account):
         raise IngestError("'account' is not an account id", object_type="event", field="account")
-    key = planner.add(payload, stamp, account or platform)
+    key = planner.add(payload, stamp, account or platform, redacted=redacted)
     row = planner.rows[key]
     received = sql.adapt_time(timezone.now())
     params = [row.id, row.account, row.data_json, sql.adapt_time(row.stamp), row.data_hash, row.deleted]
@@ -302,13 +336,21 @@ def _insert(alias: str, payload: dict[str, Any], endpoint: str | None, failed: s
         params += [received, endpoint, str(ProcessingStatus.PROCESSED), "", 1, received]
     else:
         params += [received, endpoint, str(ProcessingStatus.PENDING), "", 0, None]
+    return _EventRow(row.id, params, received)
+
+
+def _insert_row(alias: str, event_row: _EventRow, endpoint: str | None, *, replace: bool = False,
+                processed: bool = False) -> bool:
+    """The statements of :func:`_insert` for a planned row."""
+    connection, sql = _sql(alias)
+    row, params, received = event_row, event_row.params, event_row.received
 
     def run() -> int:
         if not processed and not sql.insert_claims and _one(connection, sql.status, [row.id]) is not None:
             # MySQL counts a duplicate key as a row too (CLIENT_FOUND_ROWS): whether the
             # event is new (to be queued) is asked first.
             return 0
-        with connection.cursor() as cursor:
+        with cursor_for(connection) as cursor:
             cursor.execute(sql.insert, params)
             return cursor.rowcount
 
@@ -383,20 +425,30 @@ def _short_text(value: Any) -> bool:
 
 def _snapshot_to_ingest(event: dict[str, Any], client: Any) -> tuple[Snapshot | None, bool]:
     """(what to ingest for the event, whether its object type is not mirrored)."""
+    snapshot, ignored, _ = _snapshot_and_origin(event, client)
+    return snapshot, ignored
+
+
+def _snapshot_and_origin(event: dict[str, Any], client: Any) -> tuple[Snapshot | None, bool, bool]:
+    """As :func:`_snapshot_to_ingest`, and whether the payload (or part of it) was read
+    from the API rather than taken from the event."""
     snapshot = snapshot_from_event(event)
     obj = snapshot.payload
     object_type = obj.get("object")
+    from_api = False
     if not isinstance(object_type, str) or columns.model_for(object_type) is None:
-        return None, True
+        return None, True, from_api
     if refetch.wants_refetch(event["type"], object_type):
         fresh = refetch.fetch_object(obj, account=snapshot.account, client=client)
         if fresh is not None:
             # The state of the object now, so stamped now: newer than any event so far.
             snapshot = Snapshot(fresh, stamp=timezone.now(), account=snapshot.account)
+            from_api = True
     if not snapshot.payload.get("deleted") and cut_off_lists(snapshot.payload):
         snapshot = Snapshot(_completed(snapshot.payload, snapshot.account, client),
                             stamp=snapshot.stamp, account=snapshot.account)
-    return snapshot, False
+        from_api = True
+    return snapshot, False, from_api
 
 
 def _completed(obj: dict[str, Any], account: str | None, client: Any) -> dict[str, Any]:
@@ -546,14 +598,13 @@ def receive_event(event: dict[str, Any] | None, *, endpoint: str | None = "",
         # A thin notification is processed by fetching from the API: stored first.
         return _receive_in_two_steps(event, endpoint=endpoint, using=using, client=client,
                                      raw=raw, problem=problem)
-    stored_payload = event_for_storage(event)
+    stored_payload, redacted = _redacted(event)
     if not isinstance(stored_payload, dict) or envelope_problems(stored_payload):
         # Stored as text by store_event, which says why.
         return _receive_in_two_steps(event, endpoint=endpoint, using=using, client=client)
-    plain = to_plain(event)
-    data_object = (plain.get("data") or {}).get("object")
+    data_object = (stored_payload.get("data") or {}).get("object")
     object_type = data_object.get("object") if isinstance(data_object, dict) else None
-    if refetch.wants_refetch(plain.get("type", ""), object_type):
+    if refetch.wants_refetch(stored_payload.get("type", ""), object_type):
         # Read from the API: process_event first checks whether that is needed at all;
         # the API call dwarfs the round trips saved here.
         return _receive_in_two_steps(event, endpoint=endpoint, using=using, client=client)
@@ -565,27 +616,72 @@ def receive_event(event: dict[str, Any] | None, *, endpoint: str | None = "",
         if client is None and key:
             client = get_client(api_key_for(key))
         # API calls (lists cut off in the payload) before the transaction: no lock is held
-        # while waiting for Stripe.
-        snapshot, outcome.ignored = _snapshot_to_ingest(plain, client)
+        # while waiting for Stripe. The object is the stored event's, redacted already
+        # (unless its lists were completed from the API).
+        snapshot, outcome.ignored, from_api = _snapshot_and_origin(stored_payload, client)
+        # Both rows planned before any statement: each payload is walked and encoded once.
+        connection, sql = _sql(alias)
+        event_row = _event_row(sql, stored_payload, endpoint, platform=platform, processed=True,
+                               redacted=redacted)
+        planner, keys = _object_plan(snapshot, platform, redacted and not from_api)
     except Exception as error:
         return _store_failed(event, outcome, alias, endpoint, error)
 
     def apply() -> None:
         connection, sql = _sql(alias)
+        stored_before = False
+        if sql.insert_claims and onestatement.applies(connection, len(planner.rows),
+                                                      len(planner.memberships)):
+            if onestatement.store_and_apply(connection, sql.insert, event_row.params,
+                                            planner.rows.values()):
+                _processed(outcome, keys, alias)
+                return
+            stored_before = True  # nothing written: claimed below as any stored event
         with transaction.atomic(using=alias):
-            if not _insert(alias, stored_payload, endpoint, platform=platform, processed=True):
+            if stored_before:
+                _execute(connection, sql.received, [event_row.received, endpoint, event_row.id])
+            if stored_before or not _insert_row(alias, event_row, endpoint, processed=True):
                 # Stored before (a redelivery, a sync, or a concurrent delivery that
                 # committed; MySQL: any row): claim it as process_event does.
                 if not _claim(connection, sql, outcome.event_id):
                     outcome.status = DUPLICATE
                     return
-            _ingest(snapshot, outcome, alias, platform)
+            if planner.memberships:
+                write_rows(planner.rows.values(), alias, planner.memberships.values())
+            elif planner.rows:
+                # No counts wanted: the upserts' staleness guard alone, no look-up.
+                upsert_rows(planner.rows.values(), alias)
+            _processed(outcome, keys, alias)
 
     try:
         _retrying(alias, apply)
     except Exception as error:
         return _store_failed(event, outcome, alias, endpoint, error)
     return outcome
+
+
+def _object_plan(snapshot: Snapshot | None, platform: str | None,
+                 redacted: bool) -> tuple[Planner, list[tuple[type, str]]]:
+    """The rows of the event's object (none when its type is not mirrored), planned as
+    ``upsert_many`` plans a :class:`Snapshot`, and the object's key. Raises IngestError."""
+    planner = Planner()
+    if snapshot is None:
+        return planner, []
+    try:
+        stamp = to_stamp(snapshot.stamp)
+    except (TypeError, ValueError) as error:
+        raise IngestError(f"bad snapshot stamp: {error}") from None
+    account = snapshot.account if snapshot.account is not None else platform
+    return planner, [planner.add(to_plain(snapshot.payload), stamp, account, redacted=redacted)]
+
+
+def _processed(outcome: Outcome, keys: list[tuple[type, str]], alias: str) -> None:
+    """The event's object is written (in the caller's transaction, or committed): the
+    outcome says so, and the signal goes out after the commit."""
+    outcome.stored = list(keys)
+    outcome.status = PROCESSED
+    if event_processed.has_listeners():
+        transaction.on_commit(lambda: _after_commit(outcome, alias), using=alias)
 
 
 def _claim(connection: Any, sql: _Statements, event_id: str, *, force: bool = False) -> bool:
