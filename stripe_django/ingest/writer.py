@@ -98,21 +98,9 @@ def upsert_rows(rows: Iterable[Row], using: str) -> None:
     with _cursor(connection) as cursor:
         for model, model_rows in _in_lock_order(rows):
             statements = _statements(model, connection.vendor)
-            adapt = _adapters(model, connection)
-            app_values = list(_app_values(model).values())
-            max_rows = max(1, _max_params(connection) // len(statements.columns))
-            full = [row for row in model_rows if not row.is_stub]
-            stubs = [row for row in model_rows if row.is_stub]
-            for chunk in _chunks(full, max_rows):
-                params: list[Any] = []
-                for row in chunk:
-                    params.extend(_row_params(row, adapt, app_values))
-                cursor.execute(statements.upsert(len(chunk)), params)
-            for chunk in _chunks(stubs, max_rows):
-                params = []
-                for row in chunk:
-                    params.extend(_base_values(row, adapt))
-                cursor.execute(statements.mark_deleted(len(chunk)), params)
+            _upsert_in_chunks(model, [row for row in model_rows if not row.is_stub],
+                              [row for row in model_rows if row.is_stub], statements,
+                              _adapters(model, connection), connection, cursor)
 
 
 def guarded_upserts(rows: Iterable[Row], connection, gate: str) -> list[tuple[str, list[Any]]]:
@@ -181,7 +169,6 @@ def _write_model(model: type[StripeModel], rows: list[Row], memberships: list[Me
     counts.updated += sum(len(ids) for ids in removed.values())
     statements = _statements(model, connection.vendor)
     adapt = _adapters(model, connection)
-    max_rows = max(1, _max_params(connection) // len(statements.columns))
     if statements.upsert_recordset is not None:
         # Only when every row to write is new: a COPY of the new ids, then an upsert of the
         # stored ones, would lock rows out of id order, and could deadlock with a writer
@@ -194,17 +181,7 @@ def _write_model(model: type[StripeModel], rows: list[Row], memberships: list[Me
         for chunk in _chunks(full, 2000):
             cursor.execute(statements.upsert_recordset, [_recordset(chunk, model)])
         full = []
-    for chunk in _chunks(full, max_rows):
-        params: list[Any] = []
-        app_values = list(_app_values(model).values())
-        for row in chunk:
-            params.extend(_row_params(row, adapt, app_values))
-        cursor.execute(statements.upsert(len(chunk)), params)
-    for chunk in _chunks(stubs, max_rows):
-        params = []
-        for row in chunk:
-            params.extend(_base_values(row, adapt))
-        cursor.execute(statements.mark_deleted(len(chunk)), params)
+    _upsert_in_chunks(model, full, stubs, statements, adapt, connection, cursor)
     for stamp, ids in _by_stamp((row.stamp, row.id) for row in touched).items():
         for chunk in _chunks(ids, 1000):
             value = adapt.stamp(stamp)
@@ -213,6 +190,24 @@ def _write_model(model: type[StripeModel], rows: list[Row], memberships: list[Me
         for chunk in _chunks(ids, 1000):
             value = adapt.stamp(stamp)
             cursor.execute(statements.mark_removed(len(chunk)), [value, *chunk, value])
+
+
+def _upsert_in_chunks(model: type[StripeModel], full: list[Row], stubs: list[Row],
+                      statements: "_Statements", adapt: "_Adapters", connection, cursor) -> None:
+    """Write ``full`` rows with the multi-row upsert and mark ``stubs`` deleted, in as
+    few statements as the database's parameter limit allows."""
+    max_rows = max(1, _max_params(connection) // len(statements.columns))
+    app_values = list(_app_values(model).values())
+    for chunk in _chunks(full, max_rows):
+        params: list[Any] = []
+        for row in chunk:
+            params.extend(_row_params(row, adapt, app_values))
+        cursor.execute(statements.upsert(len(chunk)), params)
+    for chunk in _chunks(stubs, max_rows):
+        params = []
+        for row in chunk:
+            params.extend(_base_values(row, adapt))
+        cursor.execute(statements.mark_deleted(len(chunk)), params)
 
 
 def _row_params(row: Row, adapt: "_Adapters", app_values: list[Any]) -> list[Any]:

@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from ...sync import sync
 from ...sync.progress import default_progress
+from ..arguments import add_account_arguments
 from ...sync.report import format_summary
 from ...sync.distributed import worker_hint
 from ...sync.service import list_names
@@ -26,14 +27,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("types", nargs="*", metavar="TYPE",
                             help="types to sync (e.g. customer invoice); --list shows them")
-        accounts = parser.add_mutually_exclusive_group()
-        accounts.add_argument("--account", metavar="ACCT",
-                              help="a connected account (acct_...), read with the Stripe-Account header")
-        accounts.add_argument("--all-accounts", action="store_true",
-                              help="the platform account and every connected account")
-        parser.add_argument("--key", metavar="NAME",
-                            help='the platform account to read: a name from STRIPE_DJANGO["API_KEYS"] '
-                                 '(default: STRIPE_DJANGO["API_KEY"])')
+        add_account_arguments(parser)
         parser.add_argument("--workers", type=int, default=1, metavar="N",
                             help="threads fetching (type, account) pairs at once, and the "
                                  "created windows of a long list's first pass (default 1)")

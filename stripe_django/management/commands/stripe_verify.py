@@ -10,6 +10,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
 from ...sync.progress import default_progress
+from ..arguments import add_account_arguments
 from ...sync.service import list_names
 from ...verify import format_verify_summary, verify
 
@@ -21,14 +22,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("types", nargs="*", metavar="TYPE",
                             help="types to verify (e.g. customer invoice); stripe_sync --list shows them")
-        accounts = parser.add_mutually_exclusive_group()
-        accounts.add_argument("--account", metavar="ACCT",
-                              help="a connected account (acct_...), read with the Stripe-Account header")
-        accounts.add_argument("--all-accounts", action="store_true",
-                              help="the platform account and every connected account")
-        parser.add_argument("--key", metavar="NAME",
-                            help='the platform account to read: a name from STRIPE_DJANGO["API_KEYS"] '
-                                 '(default: STRIPE_DJANGO["API_KEY"])')
+        add_account_arguments(parser)
         parser.add_argument("--sample", type=int, metavar="N",
                             help="retrieve N random rows per type instead of listing everything, "
                                  "and bound the share that differ (95%% confidence)")
