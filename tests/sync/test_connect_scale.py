@@ -87,6 +87,10 @@ def test_incremental_runs_read_the_events_once_and_list_only_what_no_event_cover
     # The first sync lists everything once, and reads the Events API once per account.
     assert events_reads(stub, first_mark) == {None: 1, **{a: 1 for a in ACCOUNTS}}
     assert len(set(first.values())) == 1  # the same in every account
+    # v2 lists are the platform's (a connected account's v2 objects come by thin events).
+    assert [r.path for r in stub.requests[first_mark:]
+            if r.path.startswith("/v2/") and r.header("Stripe-Account")] == []
+    assert any(r.path.startswith("/v2/") for r in stub.requests[first_mark:])
     # Customers are listed once for themselves and once for all their nested lists
     # (tax ids, balance transactions, payment methods, sources): not once per nested list.
     nested = [n for n, spec in table.SYNC_LISTS.items() if spec.parent == "customer"]
