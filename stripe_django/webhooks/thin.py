@@ -192,9 +192,10 @@ def process_notification(event_id: str, payload: dict[str, Any], *, force: bool 
                     raise result.errors[0]
                 outcome.stored = result.keys
             if fetched.event is not None:
-                # The full event: what the notification carries, and its data.
-                events.filter(pk=event_id).update(
-                    stripe_data=redact(fetched.event), data=fetched.event.get("data") or {})
+                # The full event: what the notification carries, and its data (both
+                # columns from the one redacted copy: a secret may sit in the data).
+                full = redact(fetched.event)
+                events.filter(pk=event_id).update(stripe_data=full, data=full.get("data") or {})
             outcome.status = processing.PROCESSED
             transaction.on_commit(lambda: _after_commit(outcome, alias, fetched), using=alias)
 

@@ -12,6 +12,7 @@ without a related object); the objects fetched are Stripe's published examples
 from __future__ import annotations
 
 import datetime as dt
+import json
 import itertools
 from typing import Any
 
@@ -108,6 +109,20 @@ def test_thin_event_with_data_fetches_the_full_event(deliver, stub, stripe_examp
     assert row.data == full["data"]
     assert row.stripe_data["data"] == full["data"]
     assert BillingMeter.objects.get(pk=meter["id"]).stripe_account == "acct_123"
+
+
+def test_a_secret_in_a_full_events_data_is_never_stored(deliver, stub):
+    # The full event's data goes to two columns (stripe_data and data): both redacted.
+    note = notification("v1.billing.meter.no_meter_found", event_id="evt_secret_data")
+    stub.v2_events[note["id"]] = {**note, "data": {
+        "developer_message_summary": "no meter",
+        "destination": {"signing_secret": "whsec_from_the_event", "client_secret": "pi_1_secret_2"}}}
+    assert deliver(note).status_code == 200
+    row = Event.objects.get(pk="evt_secret_data")
+    assert row.processing_status == "processed"
+    stored = json.dumps([row.data, row.stripe_data])
+    assert "whsec_from_the_event" not in stored and "pi_1_secret_2" not in stored
+    assert row.data["developer_message_summary"] == "no meter"
 
 
 def test_notification_without_related_object_fetches_no_object(deliver, stub):
