@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from django.core.exceptions import ImproperlyConfigured
+from django.db import DatabaseError
 
 from .cloud import CloudEventError, receive_cloud_event
 
@@ -61,6 +62,12 @@ def handle_message(body: str, *, using: str | None = None) -> str:
     except CloudEventError as error:
         logger.error("stripe_django: an SQS message is not a Stripe event; left on the queue: %s",
                      error)
+        return "left"
+    except DatabaseError as error:
+        # The database is down or busy beyond the store's own retries: the message stays
+        # on the queue (SQS delivers it again) and the consumer keeps polling.
+        logger.warning("stripe_django: an SQS message could not be stored (%s: %s); left on "
+                       "the queue", type(error).__name__, error)
         return "left"
     if outcome.ok:
         return "processed"

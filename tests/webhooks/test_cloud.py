@@ -12,6 +12,7 @@ import sys
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import OperationalError, connection
 from django.test.utils import override_settings
 
 from stripe_django.models import Customer, Event
@@ -143,3 +144,21 @@ def test_sqs_command_without_boto3_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "boto3", None)  # an import of it fails, as when absent
     with pytest.raises(CommandError, match="needs boto3.*pip install boto3"):
         call_command("stripe_sqs_poll", "https://sqs.example/123/stripe", "--once")
+
+
+def test_sqs_poller_keeps_polling_when_the_database_refuses_a_message(stub):
+    queue = MemoryQueue()
+    queue.send(json.dumps(EVENTBRIDGE_PAYLOAD))
+
+    def refuse_event_inserts(execute, sql, params, many, context):
+        if sql.lstrip().upper().startswith(("INSERT", "WITH")) and "stripe_django_event" in sql:
+            raise OperationalError("the database is restarting")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(refuse_event_inserts):
+        tally = poll(queue.queue_url, client=queue, once=True)  # no exception: keeps polling
+    assert (tally.received, tally.processed, tally.left) == (1, 0, 1)
+    assert queue.waiting == [json.dumps(EVENTBRIDGE_PAYLOAD)] and not Event.objects.exists()
+    tally = poll(queue.queue_url, client=queue, once=True)  # the database is back
+    assert (tally.received, tally.processed) == (1, 1)
+    assert Event.objects.get(pk=EVENTBRIDGE_PAYLOAD["detail"]["id"]).processing_status == "processed"
