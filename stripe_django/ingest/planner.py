@@ -212,9 +212,9 @@ class Planner:
                     if raw is not None:
                         values[index] = self._value(col, raw, object_type, object_id, stamp,
                                                     account, found, lists)
-            index = index_of.get(link[0]) if link is not None else None
-            if link is not None and index is not None:
-                col = columns[index]
+            link_index = index_of.get(link[0]) if link is not None else None
+            if link is not None and link_index is not None:
+                col = columns[link_index]
                 raw = payload.get(col.name)
                 if raw is None and col.derive is not None and col.name not in payload:
                     raw = _derive(col, payload)
@@ -222,7 +222,7 @@ class Planner:
                     # The parent it arrived in, where the child's own link is absent or
                     # null (old API versions, checkout line items).
                     linked = link[1]
-                    values[index] = self._value(col, linked, object_type, object_id, stamp,
+                    values[link_index] = self._value(col, linked, object_type, object_id, stamp,
                                                 account, found, lists)
         except c.WrongType as error:
             raise IngestError(str(error), object_type=object_type, object_id=object_id,

@@ -503,7 +503,7 @@ def _cached_adapters(model: type[StripeModel], vendor: str, timezone: dt.tzinfo 
 
 # Empty objects and lists (``metadata``, most embedded lists of a new object) are the
 # most common JSON column values: their text without an encoder call.
-_EMPTY_JSON = {dict: "{}", list: "[]"}
+_EMPTY_JSON: dict[type, str] = {dict: "{}", list: "[]"}
 
 
 def _json_text(value: Any) -> str:
