@@ -153,6 +153,39 @@ def layout_of(model: type[StripeModel]) -> tuple[tuple[Column, ...], dict[str, i
     return columns, index_of, derived
 
 
+# How the planner's loop takes a payload value as it is, without a converter call:
+# (index, column, the one type taken as it is, its limit). ``ANY_TYPE``: every value
+# (JSON columns); a str within ``limit`` characters; an int within 64 bits; a bool.
+# None as the type: always through the converter. The same results as the converters,
+# decided per column once instead of per value.
+ANY_TYPE = object
+_NO_LIMIT = 2 ** 63
+
+
+@model_cache
+def fast_layout_of(model: type[StripeModel]) -> dict[str, tuple[int, Column, type | None, int]]:
+    """Payload key -> (index, column, type taken as it is, limit) for the planner."""
+    columns, index_of, _ = layout_of(model)
+    plan = {}
+    for key, index in index_of.items():
+        col = columns[index]
+        taken: type | None = None
+        limit = _NO_LIMIT
+        if col.kind == JSON:
+            taken = ANY_TYPE
+        elif col.kind == STRING:
+            taken = str
+            limit = col.max_length if col.max_length is not None else _NO_LIMIT
+        elif col.kind in (REF, POLY):
+            taken = str
+        elif col.kind == BOOLEAN:
+            taken = bool
+        elif col.kind == INTEGER:
+            taken = int
+        plan[key] = (index, col, taken, limit)
+    return plan
+
+
 def _app_columns(model: type[StripeModel]) -> frozenset[str]:
     """Columns of the app's own mixins (event processing state): never from payloads."""
     names = set()

@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["dumps", "dumps_bytes", "Fragment", "NotUTF8"]
+__all__ = ["dumps", "dumps_both", "dumps_bytes", "Fragment", "NotUTF8"]
 
 _SORTED = orjson.OPT_SORT_KEYS
 #: JSON text included as it is by :func:`dumps_bytes` (no second encoding).
@@ -35,6 +35,17 @@ def dumps(data: Any) -> str:
         return orjson.dumps(data, option=_SORTED).decode()
     except (TypeError, orjson.JSONEncodeError):
         return _standard(data)
+
+
+def dumps_both(data: Any) -> tuple[str, bytes]:
+    """The text :func:`dumps` makes and its UTF-8 bytes, each made once: ingest stores
+    the text and hashes the bytes."""
+    try:
+        raw = orjson.dumps(data, option=_SORTED)
+    except (TypeError, orjson.JSONEncodeError):
+        text = _standard(data)
+        return text, text.encode()
+    return raw.decode(), raw
 
 
 def dumps_bytes(data: Any, default=None) -> bytes:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from .. import type_table as table
 from ..exceptions import IngestError
 from . import columns as c
-from .jsontext import NotUTF8, dumps
+from .jsontext import NotUTF8, dumps, dumps_both
 from .redaction import NestedTooDeeply, NonFiniteNumber, redact
 
 if TYPE_CHECKING:
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 STUB_KEYS = frozenset({"id", "object", "deleted"})
 _INT64_MIN, _INT64_MAX = -(2 ** 63), 2 ** 63 - 1  # as columns.to_integer checks
+_SCALAR_CONVERTERS = c.SCALAR_CONVERTERS
 
 
 @dataclass
@@ -56,18 +57,18 @@ class Membership:
     stamp: dt.datetime
 
 
-def _payload_json(payload: dict, object_type: str, object_id: str) -> str:
-    """``stripe_data`` as JSON text; refuses NUL characters, which no database column
-    holds alike (PostgreSQL text cannot). NaN and infinities were refused before, in
-    :meth:`Planner.add`."""
+def _payload_json(payload: dict, object_type: str, object_id: str) -> tuple[str, bytes]:
+    """``stripe_data`` as JSON text, and as the UTF-8 bytes the hash reads; refuses NUL
+    characters, which no database column holds alike (PostgreSQL text cannot). NaN and
+    infinities were refused before, in :meth:`Planner.add`."""
     try:
-        text = dumps(payload)
+        text, raw = dumps_both(payload)
     except NotUTF8 as error:
         raise IngestError(str(error), object_type=object_type, object_id=object_id) from None
     if "\\u0000" in text and _NUL_ESCAPE.search(text):
         raise IngestError("contains a NUL character", object_type=object_type,
                           object_id=object_id)
-    return text
+    return text, raw
 
 
 # A NUL character as JSON writes it (an odd number of backslashes before "u0000"; an
@@ -75,11 +76,15 @@ def _payload_json(payload: dict, object_type: str, object_id: str) -> str:
 _NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
 
-def _digest(data_json: str, account: str | None, deleted: bool, link: str = "") -> str:
+def _digest(data_json: str | bytes, account: str | None, deleted: bool, link: str = "") -> str:
     """What tells a stored row from a new one without reading it: the payload, the
-    account, the deletion mark and a parent link the payload itself did not carry."""
-    text = f"{data_json}|{account or ''}|{int(deleted)}|{link}"
-    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+    account, the deletion mark and a parent link the payload itself did not carry.
+    ``data_json`` as text or as its UTF-8 bytes (the same digest: the planner has the
+    bytes already, and the payload is most of what is hashed)."""
+    digest = hashlib.blake2b(data_json.encode() if isinstance(data_json, str) else data_json,
+                             digest_size=16)
+    digest.update(f"|{account or ''}|{int(deleted)}|{link}".encode())
+    return digest.hexdigest()
 
 
 def _sdk_version() -> str:
@@ -172,30 +177,34 @@ class Planner:
             return model, object_id
 
         columns, index_of, derived = c.layout_of(model)
+        plan = c.fast_layout_of(model)
         values: list[Any] = [None] * len(columns)
         linked = ""
         # The hot loop of ingest: over the payload's keys (a payload has fewer keys than
-        # its model has columns); JSON values and short strings, the most common, are
-        # settled here without a call.
+        # its model has columns). A value of the one type its column takes as it is
+        # (c.fast_layout_of), the most common case, is settled here without a call.
         col = None
+        any_type = c.ANY_TYPE
         try:
             for key, raw in payload.items():
-                index = index_of.get(key)
-                if index is None or raw is None:
+                entry = plan.get(key)
+                if entry is None or raw is None:
                     continue
-                col = columns[index]
-                kind = col.kind
+                index, col, taken, limit = entry
                 raw_type = type(raw)
-                if kind == c.JSON or (kind == c.STRING and raw_type is str and (
-                        col.max_length is None or len(raw) <= col.max_length)):
+                if taken is raw_type:
+                    if raw_type is str:
+                        if len(raw) <= limit:
+                            values[index] = raw
+                            continue
+                    elif raw_type is not int or _INT64_MIN <= raw <= _INT64_MAX:
+                        values[index] = raw
+                        continue
+                elif taken is any_type:
                     values[index] = raw
-                elif (raw_type is bool and kind == c.BOOLEAN) or (
-                        raw_type is str and (kind == c.REF or kind == c.POLY)) or (
-                        raw_type is int and kind == c.INTEGER and _INT64_MIN <= raw <= _INT64_MAX):
-                    values[index] = raw  # what the converter would return as it is
-                else:
-                    values[index] = self._value(col, raw, object_type, object_id, stamp,
-                                                account, found, lists)
+                    continue
+                values[index] = self._value(col, raw, object_type, object_id, stamp,
+                                            account, found, lists)
             # Legacy columns derived from a current-shape payload that lacks them.
             for index, col in derived:
                 if col.name not in payload:
@@ -203,9 +212,9 @@ class Planner:
                     if raw is not None:
                         values[index] = self._value(col, raw, object_type, object_id, stamp,
                                                     account, found, lists)
-            index = index_of.get(link[0]) if link is not None else None
-            if link is not None and index is not None:
-                col = columns[index]
+            link_index = index_of.get(link[0]) if link is not None else None
+            if link is not None and link_index is not None:
+                col = columns[link_index]
                 raw = payload.get(col.name)
                 if raw is None and col.derive is not None and col.name not in payload:
                     raw = _derive(col, payload)
@@ -213,14 +222,14 @@ class Planner:
                     # The parent it arrived in, where the child's own link is absent or
                     # null (old API versions, checkout line items).
                     linked = link[1]
-                    values[index] = self._value(col, linked, object_type, object_id, stamp,
+                    values[link_index] = self._value(col, linked, object_type, object_id, stamp,
                                                 account, found, lists)
         except c.WrongType as error:
             raise IngestError(str(error), object_type=object_type, object_id=object_id,
                               field=col.name if col is not None else None) from None
-        data_json = _payload_json(payload, object_type, object_id)
+        data_json, data_bytes = _payload_json(payload, object_type, object_id)
         found[(model, object_id)] = Row(model, object_id, values, data_json,
-                                        _digest(data_json, account, deleted, linked), stamp,
+                                        _digest(data_bytes, account, deleted, linked), stamp,
                                         account, deleted)
         return model, object_id
 
@@ -230,6 +239,10 @@ class Planner:
         kind = col.kind
         if raw is None:
             return None
+        # Scalars first: timestamps are the most common value that gets here.
+        converter = _SCALAR_CONVERTERS.get(kind)
+        if converter is not None:
+            return converter(raw)
         if kind == c.STRING:
             return c.to_string(raw, col.max_length)
         if kind == c.JSON:
@@ -268,7 +281,7 @@ class Planner:
                 lists.append(Membership(removal.model, removal.link, object_id,
                                         frozenset(ids), stamp))
             return ids
-        return c.SCALAR_CONVERTERS[kind](raw)
+        raise TypeError(f"{col.name}: no converter of kind {kind!r}")
 
     def _reference(self, raw: Any, stamp: dt.datetime, account: str | None, found: dict,
                    lists: list[Membership]) -> str | None:

@@ -135,17 +135,20 @@ def _redact_dict(obj: dict, finite: bool) -> dict:
         if type(object_type) is str and object_type in _OF_TYPE:
             drop = _OF_TYPE[object_type]
     changes: dict[str, Any] | None = None
+    # Most objects hold none of the keys to drop: one test for them all (in C), and
+    # the loop below then looks at values only. Scalars, most values, come first.
+    keyed = not drop.isdisjoint(obj)
     for key, value in obj.items():
-        if key in drop:
+        if keyed and key in drop:
             new: Any = _DROP
         else:
             kind = type(value)
+            if kind is str or value is None or kind is int or kind is bool:
+                continue
             if kind is dict:
                 new = _redact_dict(value, finite)
             elif kind is list:
                 new = _redact_list(value, finite)
-            elif kind is str or kind is int or kind is bool or value is None:
-                continue
             else:
                 new = _other(value, finite)
             if new is value:
@@ -172,10 +175,10 @@ def _redact_list(items: list, finite: bool) -> list:
         new: Any
         if kind is dict:
             new = _redact_dict(value, finite)
+        elif kind is str or value is None or kind is int or kind is bool:
+            continue
         elif kind is list:
             new = _redact_list(value, finite)
-        elif kind is str or kind is int or kind is bool or value is None:
-            continue
         else:
             new = _other(value, finite)
         if new is not value:

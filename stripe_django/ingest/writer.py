@@ -211,13 +211,15 @@ def _upsert_in_chunks(model: type[StripeModel], full: list[Row], stubs: list[Row
 
 
 def _row_params(row: Row, adapt: "_Adapters", app_values: list[Any]) -> list[Any]:
-    """One row's values in the order of ``_Statements.columns``."""
-    values = list(_values_of(row))
-    for index, func in adapt.adapted:
-        value = values[index]
+    """One row's values in the order of ``_Statements.columns``: built as one list, the
+    adapters then applied in place (no copy of the planner's values)."""
+    params = [row.id, row.account, row.data_json, adapt.stamp(row.stamp), row.data_hash,
+              row.deleted, *_values_of(row), *app_values]
+    for index, func in adapt.in_params:
+        value = params[index]
         if value is not None:
-            values[index] = func(value)
-    return [*_base_values(row, adapt), *values, *app_values]
+            params[index] = func(value)
+    return params
 
 
 def _values_of(row: Row) -> list[Any]:
@@ -309,7 +311,7 @@ def _stored_state(model: type[StripeModel], ids: list[str], memberships: Iterabl
         # One array parameter per column, bound apart from the statement: no list of
         # hundreds of placeholders to quote and parse.
         conditions = [f"{quote(n)} = ANY(%s::text[])" for n in ("id", *link_columns)]
-        params = [ids, *(sorted(set(parents[col])) for col in link_columns)]
+        params = [_text_array(ids), *(_text_array(sorted(set(parents[col]))) for col in link_columns)]
         queries: list[tuple[str, list[Any]]] = [(" OR ".join(conditions), params)]
     else:
         queries = _in_lists(quote, ids, link_columns, parents)
@@ -322,6 +324,14 @@ def _stored_state(model: type[StripeModel], ids: list[str], memberships: Iterabl
             if link_columns and not deleted:
                 linked[pk] = (pk, stamp, dict(zip(link_columns, link_values)))
     return stored, list(linked.values())
+
+
+def _text_array(values: list[str]) -> str:
+    """A PostgreSQL array literal of ``values``, every element quoted: what psycopg
+    would send for the list, made in a fifth of the time (its list adapter is Python
+    code visiting each element; this was over a microsecond per object)."""
+    return "{" + ",".join(['"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+                           for v in values]) + "}"
 
 
 def _in_lists(quote, ids: list[str], link_columns: list[str], parents: dict[str, list[str]]
@@ -453,6 +463,11 @@ class _Adapters:
     # (index in a row's values, adapter of a value that is not None)
     adapted: list[tuple[int, Callable[[Any], Any]]]
     stamp: Callable[[dt.datetime], Any]
+    # The same, indexed in a row's parameters (after the base columns).
+    in_params: list[tuple[int, Callable[[Any], Any]]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.in_params = [(index + len(c.BASE_COLUMNS), func) for index, func in self.adapted]
 
 
 def _adapters(model: type[StripeModel], connection) -> _Adapters:
@@ -477,13 +492,27 @@ def _cached_adapters(model: type[StripeModel], vendor: str, timezone: dt.tzinfo 
         if col.kind == c.TIMESTAMP and vendor != "postgresql":
             adapted.append((index, stamp))
         elif col.kind in (c.JSON, c.REF_LIST, c.EMBEDDED):
-            adapted.append((index, dumps))
+            adapted.append((index, _json_text))
         elif col.kind == c.DECIMAL and vendor in ("sqlite", "postgresql"):
             # PostgreSQL: as text, as in its recordset, so that COPY and the upsert
             # accept and refuse the same values (psycopg would send Decimal("sNaN") as
             # NaN, which the upsert's text "sNaN" is refused as).
             adapted.append((index, str))
     return _Adapters(adapted, stamp)
+
+
+# Empty objects and lists (``metadata``, most embedded lists of a new object) are the
+# most common JSON column values: their text without an encoder call.
+_EMPTY_JSON: dict[type, str] = {dict: "{}", list: "[]"}
+
+
+def _json_text(value: Any) -> str:
+    """A JSON column's value as the text :func:`dumps` makes."""
+    if not value:
+        text = _EMPTY_JSON.get(type(value))
+        if text is not None:
+            return text
+    return dumps(value)
 
 
 def _identity(value: Any) -> Any:
