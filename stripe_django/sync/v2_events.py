@@ -1,0 +1,155 @@
+"""The v2 events catch-up of a sync run: after an account's v1 Events API catch-up, the
+v2 events (``GET /v2/core/events``) created since its own cursor, oldest first, each
+stored and processed as a thin event notification is (:mod:`..webhooks.thin`): the
+event row first, then its related object fetched and applied. Stripe API reference:
+https://docs.stripe.com/api/v2/core/events/list.
+
+The cursor is a ``SyncCursor`` whose ``object_type`` is ``v2.core.event``; its
+``starting_after`` holds the RFC 3339 ``created`` of the newest event handled (v2
+times have sub-second precision, which the cursor's Unix-seconds columns would lose).
+It moves after each event, so a run stopped anywhere (even by kill -9) resumes there.
+The next run asks for ``created >= cursor``: an event created in the same instant as the
+last one handled is not lost, and the one handled already is stored and processed
+before, so nothing is done with it again (no API call). An event whose processing
+fails stays stored and failed, retried by ``manage.py stripe_process_events``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Any, Iterator
+
+import stripe
+from django.utils import timezone
+
+from .. import type_table as table
+from ..ingest import to_plain
+from ..webhooks.processing import DUPLICATE, FAILED
+from .fetcher import describe, http_status, is_unavailable
+from .report import FAILED as REPORT_FAILED
+from .report import OK, UNAVAILABLE, SyncReport, TypeReport
+
+__all__ = ["V2_CHANGES", "V2_EVENTS_CURSOR", "catch_up_v2_events", "list_v2_events", "rfc3339"]
+
+#: The name of the v2 events catch-up in the sync report.
+V2_CHANGES = "v2 changes"
+#: The ``object_type`` of its cursor.
+V2_EVENTS_CURSOR = "v2.core.event"
+# Events of one page of the list.
+_PAGE = 100
+
+
+def rfc3339(value: dt.datetime | int) -> str:
+    """A time as the v2 API writes it (UTC, milliseconds, ``Z``)."""
+    if not isinstance(value, dt.datetime):
+        value = dt.datetime.fromtimestamp(int(value), tz=dt.timezone.utc)
+    elif timezone.is_naive(value):
+        value = timezone.make_aware(value, dt.timezone.utc)
+    return value.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def list_v2_events(client: stripe.StripeClient, *, created: dict[str, str],
+                   account: str | None = None, types: list[str] | None = None,
+                   ) -> Iterator[list[dict[str, Any]]]:
+    """Pages of v2 events (plain dicts as Stripe sent them) created within ``created``
+    (``{"gte": rfc3339(...)}``...), in the API's order (newest first). ``account``: a
+    connected account, named by the ``Stripe-Context`` header as v2 requests name it."""
+    params: dict[str, Any] = {"created": created, "limit": _PAGE}
+    if types:
+        params["types"] = list(types)
+    options: dict[str, Any] = {"stripe_context": account} if account else {}
+    page = client.v2.core.events.list(params=params, options=options)  # type: ignore[arg-type]
+    while True:
+        data = [_as_sent(e) for e in page.data]
+        if data:
+            yield data
+        if not page.next_page_url:
+            return
+        page = page.next_page(options=options)  # type: ignore[attr-defined]
+
+
+def _as_sent(event: Any) -> dict[str, Any]:
+    plain = to_plain(event)
+    return plain if isinstance(plain, dict) else dict(plain)
+
+
+def _created(event: dict[str, Any]) -> dt.datetime:
+    """An event's ``created`` (the earliest time when it has none: it is refused)."""
+    from ..webhooks.thin import created_of
+
+    return created_of(event) or dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+
+
+def catch_up_v2_events(client: stripe.StripeClient, account: str | None, report: SyncReport, *,
+                       db: str, livemode: bool, platform: str | None,
+                       key: str | None = None) -> TypeReport:
+    """Store and process the v2 events of ``account`` (None: the platform) since its
+    cursor; its line is added to ``report``. On its first run the cursor starts as far
+    back as the Events API keeps events (``type_table.EVENTS_RETENTION_DAYS``). A key
+    that may not read v2 events (403, 404) makes the line ``unavailable``."""
+    from ..models import SyncCursor
+    from ..webhooks.thin import notification_problems, process_notification, store_notification
+
+    line = TypeReport(V2_CHANGES, account, mode="events")
+    report.types.append(line)
+    line.started = time.monotonic()
+    cursor, _ = SyncCursor._default_manager.using(db).get_or_create(
+        account=account or platform or "", livemode=livemode, object_type=V2_EVENTS_CURSOR)
+    since = cursor.starting_after or rfc3339(
+        timezone.now() - dt.timedelta(days=table.EVENTS_RETENTION_DAYS))
+    # Exclusive end: an event of the current instant waits for the next run, when the
+    # list holds all of that instant's events.
+    until = rfc3339(timezone.now())
+    events: list[dict[str, Any]] = []
+    try:
+        for page in list_v2_events(client, created={"gte": since, "lt": until}, account=account):
+            line.requests += 1
+            events.extend(page)
+    except stripe.StripeError as error:
+        line.status = UNAVAILABLE if is_unavailable(error) else REPORT_FAILED
+        line.http_status = http_status(error)
+        line.errors.append(describe(error))
+        if line.status == UNAVAILABLE:
+            line.note("this key may not read v2 events (GET /v2/core/events); v2 changes "
+                      "come only from thin event destinations")
+        line.finished = time.monotonic()
+        return line
+    applied = 0
+    newest: dt.datetime | None = None
+    # Oldest first, as Stripe created them (the list is newest first: reversed, then a
+    # stable sort keeps the list's order within one instant).
+    for event in sorted(reversed(events), key=_created):
+        line.fetched += 1
+        problems = notification_problems(event)
+        if problems:
+            line.failed += 1
+            line.errors.append(f"{event.get('id')}: {'; '.join(problems)}")
+        else:
+            store_notification(event, endpoint=None, using=db, key=key)
+            outcome = process_notification(event["id"], event, using=db, client=client, key=key)
+            if outcome.status == FAILED:
+                line.failed += 1
+                line.errors.append(f"{event['id']}: {outcome.error}")
+            elif outcome.status == DUPLICATE:
+                line.unchanged += 1
+            else:
+                applied += 1
+                line.updated += len(outcome.stored or ())
+        # Handled (processed, or stored and failed for stripe_process_events): the
+        # cursor moves past it.
+        if newest is None or _created(event) > newest:
+            newest = _created(event)
+            # Milliseconds, as Stripe writes them: the next ``gte`` never skips an event.
+            cursor.starting_after = rfc3339(newest.replace(microsecond=newest.microsecond
+                                                           // 1000 * 1000))
+        cursor.last_synced_at = timezone.now()
+        cursor.save(update_fields=["starting_after", "last_synced_at"])
+    cursor.complete = True
+    cursor.last_error = ""
+    cursor.last_synced_at = timezone.now()
+    cursor.save(update_fields=["complete", "last_error", "last_synced_at"])
+    line.status = OK
+    line.note(f"{applied:,} v2 event(s) applied")
+    line.finished = time.monotonic()
+    return line
