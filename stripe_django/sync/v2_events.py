@@ -42,11 +42,11 @@ _PAGE = 100
 
 def rfc3339(value: dt.datetime | int) -> str:
     """A time as the v2 API writes it (UTC, milliseconds, ``Z``)."""
-    if not isinstance(value, dt.datetime):
-        value = dt.datetime.fromtimestamp(int(value), tz=dt.timezone.utc)
-    elif timezone.is_naive(value):
-        value = timezone.make_aware(value, dt.timezone.utc)
-    return value.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    when = (value if isinstance(value, dt.datetime)
+            else dt.datetime.fromtimestamp(int(value), tz=dt.timezone.utc))
+    if timezone.is_naive(when):
+        when = timezone.make_aware(when, dt.timezone.utc)
+    return when.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def list_v2_events(client: stripe.StripeClient, *, created: dict[str, str],
@@ -60,18 +60,29 @@ def list_v2_events(client: stripe.StripeClient, *, created: dict[str, str],
         params["types"] = list(types)
     options: dict[str, Any] = {"stripe_context": account} if account else {}
     page = client.v2.core.events.list(params=params, options=options)  # type: ignore[arg-type]
+    body = _as_sent(page)
     while True:
-        data = [_as_sent(e) for e in page.data]
+        data = [e for e in body.get("data") or [] if isinstance(e, dict)]
         if data:
             yield data
-        if not page.next_page_url:
+        next_page_url = body.get("next_page_url")
+        if not next_page_url:
             return
-        page = page.next_page(options=options)  # type: ignore[attr-defined]
+        # The URL carries the request's parameters and the page token; the context is
+        # sent again (a header, not a parameter).
+        answer = client.raw_request("get", next_page_url, **options)
+        body = answer.data if isinstance(answer.data, dict) else {}
 
 
-def _as_sent(event: Any) -> dict[str, Any]:
-    plain = to_plain(event)
-    return plain if isinstance(plain, dict) else dict(plain)
+def _as_sent(page: Any) -> dict[str, Any]:
+    """A page's JSON as Stripe sent it (the SDK turns v2 decimal strings into
+    ``Decimal`` when it builds its objects; ingest stores what Stripe wrote)."""
+    response = getattr(page, "last_response", None)
+    data = getattr(response, "data", None)
+    if isinstance(data, dict):
+        return data
+    plain = to_plain(page)
+    return plain if isinstance(plain, dict) else {}
 
 
 def _created(event: dict[str, Any]) -> dt.datetime:

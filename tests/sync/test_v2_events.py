@@ -135,3 +135,20 @@ def test_v1_only_runs_do_not_read_v2_events(stub):
     stub.v2_events.clear()
     sync(["invoice"], events=True)
     assert _event_lists(stub) == []
+
+
+def test_more_events_than_a_page_are_read_page_by_page_with_their_context(stub):
+    stub.v2_events.clear()
+    for n in range(130):
+        event = account_update(f"evt_v2page_{n:03d}", f"2026-12-02T10:{n // 60:02d}:{n % 60:02d}.000Z")
+        stub.v2_events[event["id"]] = {**event, "context": "acct_v2connected"}
+    result = sync(["v2.core.account"], account="acct_v2connected", events=True)
+    line = _line(result)
+    assert (line.status, line.fetched, line.failed) == (OK, 130, 0), line.errors
+    pages = _event_lists(stub)
+    assert [r.params.get("page") is None for r in pages] == [True, False]
+    assert [r.header("Stripe-Context") for r in pages] == ["acct_v2connected"] * 2
+    assert Event.objects.filter(pk__startswith="evt_v2page_",
+                                stripe_account="acct_v2connected").count() == 130
+    cursor = SyncCursor.objects.get(object_type=V2_EVENTS_CURSOR, account="acct_v2connected")
+    assert cursor.starting_after == "2026-12-02T10:02:09.000Z"
