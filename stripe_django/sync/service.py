@@ -139,7 +139,9 @@ def sync(types: Iterable[str] | None = None, *, account: str | None = None,
                 pipeline.drive(catch_ups)
                 events_refused |= any(job.shard.report.status == UNAVAILABLE for job in catch_ups)
                 if reads_v2_events(names, hooks):
-                    for acct in batch:
+                    # The platform's v2 events, or the one account's asked for: not one
+                    # request per connected account of an --all-accounts run.
+                    for acct in (a for a in batch if a is None or not all_accounts):
                         line = catch_up_v2_events(client, acct, report, db=db, livemode=livemode,
                                                   platform=platform, key=key)
                         v2_events_refused |= line.status == UNAVAILABLE

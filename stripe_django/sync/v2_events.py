@@ -5,12 +5,13 @@ event row first, then its related object fetched and applied. Stripe API referen
 https://docs.stripe.com/api/v2/core/events/list.
 
 The cursor is a ``SyncCursor`` whose ``object_type`` is ``v2.core.event``; its
-``starting_after`` holds the RFC 3339 ``created`` of the newest event handled (v2
-times have sub-second precision, which the cursor's Unix-seconds columns would lose).
-It moves after each event, so a run stopped anywhere (even by kill -9) resumes there.
-The next run asks for ``created >= cursor``: an event created in the same instant as the
-last one handled is not lost, and the one handled already is stored and processed
-before, so nothing is done with it again (no API call). An event whose processing
+``starting_after`` holds an RFC 3339 time (v2 times have sub-second precision, which
+the cursor's Unix-seconds columns would lose; ``events_after`` has it in seconds). It
+moves to the ``created`` of each event handled, so a run stopped anywhere (even by
+kill -9) resumes there, and at the end of a run to the run's (exclusive) end, before
+which every event was read. A run asks for ``created >= cursor``: an event created in
+the same instant as the last one handled is not lost, and the one handled already is
+found processed, so nothing is done with it again (no API call). An event whose processing
 fails stays stored and failed, retried by ``manage.py stripe_process_events``.
 """
 
@@ -107,11 +108,16 @@ def catch_up_v2_events(client: stripe.StripeClient, account: str | None, report:
     line.started = time.monotonic()
     cursor, _ = SyncCursor._default_manager.using(db).get_or_create(
         account=account or platform or "", livemode=livemode, object_type=V2_EVENTS_CURSOR)
-    since = cursor.starting_after or rfc3339(
-        timezone.now() - dt.timedelta(days=table.EVENTS_RETENTION_DAYS))
+    now = timezone.now()
+    horizon = now - dt.timedelta(days=table.EVENTS_RETENTION_DAYS)
+    if cursor.events_after is not None and cursor.events_after < horizon.timestamp():
+        line.note("the cursor is older than Stripe keeps events: v2 events between them may "
+                  "be missing (stripe_sync lists the v2 objects for their current state)")
+    since = cursor.starting_after or rfc3339(horizon)
     # Exclusive end: an event of the current instant waits for the next run, when the
     # list holds all of that instant's events.
-    until = rfc3339(timezone.now())
+    until_time = now.replace(microsecond=now.microsecond // 1000 * 1000)
+    until = rfc3339(until_time)
     events: list[dict[str, Any]] = []
     try:
         for page in list_v2_events(client, created={"gte": since, "lt": until}, account=account):
@@ -154,12 +160,17 @@ def catch_up_v2_events(client: stripe.StripeClient, account: str | None, report:
             # Milliseconds, as Stripe writes them: the next ``gte`` never skips an event.
             cursor.starting_after = rfc3339(newest.replace(microsecond=newest.microsecond
                                                            // 1000 * 1000))
+            cursor.events_after = int(newest.timestamp())
         cursor.last_synced_at = timezone.now()
-        cursor.save(update_fields=["starting_after", "last_synced_at"])
+        cursor.save(update_fields=["starting_after", "events_after", "last_synced_at"])
+    # Every event created before ``until`` is read: the next run starts there.
+    cursor.starting_after = until
+    cursor.events_after = int(until_time.timestamp())
     cursor.complete = True
     cursor.last_error = ""
     cursor.last_synced_at = timezone.now()
-    cursor.save(update_fields=["complete", "last_error", "last_synced_at"])
+    cursor.save(update_fields=["starting_after", "events_after", "complete", "last_error",
+                               "last_synced_at"])
     line.status = OK
     line.note(f"{applied:,} v2 event(s) applied")
     line.finished = time.monotonic()

@@ -11,14 +11,17 @@ invoice Stripe's published example (../shared/stripe-openapi/fixtures3.json).
 
 from __future__ import annotations
 
+import datetime as dt
+import time
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from stripe_django.models import Event, Invoice, SyncCursor, V2Account
 from stripe_django.sync import sync
 from stripe_django.sync.report import OK, UNAVAILABLE
-from stripe_django.sync.v2_events import V2_CHANGES, V2_EVENTS_CURSOR
+from stripe_django.sync.v2_events import V2_CHANGES, V2_EVENTS_CURSOR, rfc3339
 from stripe_django.testing import v2_examples as examples
 from stripe_django.testing.stripe_stub import StripeStub
 from tests.conftest import point_at
@@ -83,25 +86,46 @@ def test_v2_events_are_stored_and_their_objects_applied(stub):
         f"/v2/core/accounts/{ACCOUNT}", f"/v1/invoices/{stub.invoice_id}")]
     assert fetched == [f"/v2/core/accounts/{ACCOUNT}", f"/v1/invoices/{stub.invoice_id}"]
     cursor = SyncCursor.objects.get(object_type=V2_EVENTS_CURSOR)
-    assert cursor.starting_after == "2026-12-01T10:00:01.500Z"
+    assert cursor.starting_after > "2026-12-01T10:00:01.500Z"  # the run's end
 
 
 def test_a_second_run_reads_only_newer_events(stub):
-    sync(["v2.core.account"], events=True)
-    first = _event_lists(stub)
-    assert len(first) == 1 and "created[gte]" in first[0].params  # the retention horizon
-    stub.v2_events["evt_v2sync_3"] = account_update("evt_v2sync_3", "2026-12-01T10:00:02.000Z")
+    first = sync(["v2.core.account"], events=True)
+    [listing] = _event_lists(stub)
+    assert listing.params["created[gte]"] < "2026-12-01"  # the retention horizon
+    end = listing.params["created[lt]"]
+    cursor = SyncCursor.objects.get(object_type=V2_EVENTS_CURSOR)
+    assert cursor.starting_after == end and cursor.complete
+    assert _line(first).fetched == 2
+    newer = account_update("evt_v2sync_3", rfc3339(timezone.now() + dt.timedelta(seconds=1)))
+    stub.v2_events[newer["id"]] = newer
+    time.sleep(1.1)  # the event is in the past for the second run
     stub.requests.clear()
     result = sync(["v2.core.account"], events=True)
     [listing] = _event_lists(stub)
-    assert listing.params["created[gte]"] == "2026-12-01T10:00:01.500Z"
+    assert listing.params["created[gte]"] == end
     line = _line(result)
-    # The event at the cursor's instant comes again, and is not processed again.
-    assert (line.fetched, line.unchanged, line.failed) == (2, 1, 0)
+    assert (line.fetched, line.unchanged, line.failed) == (1, 0, 0)
     assert [r.path for r in stub.requests if r.path.startswith("/v1/invoices/")] == []
     assert Event.objects.get(pk="evt_v2sync_3").processing_status == "processed"
-    assert SyncCursor.objects.get(object_type=V2_EVENTS_CURSOR).starting_after == \
-        "2026-12-01T10:00:02.000Z"
+    assert SyncCursor.objects.get(object_type=V2_EVENTS_CURSOR).starting_after > newer["created"]
+
+
+def test_a_stopped_run_resumes_from_the_last_event_handled(stub):
+    # As a run killed after the first event leaves it: the cursor at that event's time.
+    sync(["v2.core.account"], events=True)
+    cursor = SyncCursor.objects.get(object_type=V2_EVENTS_CURSOR)
+    Event.objects.filter(pk="evt_v2sync_2").delete()
+    cursor.starting_after = "2026-12-01T10:00:00.250Z"
+    cursor.save()
+    stub.requests.clear()
+    line = _line(sync(["v2.core.account"], events=True))
+    [listing] = _event_lists(stub)
+    assert listing.params["created[gte]"] == "2026-12-01T10:00:00.250Z"
+    # The first event comes again but is done; the second is stored and processed.
+    assert (line.fetched, line.unchanged) == (2, 1)
+    assert Event.objects.get(pk="evt_v2sync_2").processing_status == "processed"
+    assert [r.path for r in stub.requests if r.path.startswith("/v2/core/accounts/")] == []
 
 
 def test_an_event_whose_fetch_fails_is_stored_failed_and_the_cursor_moves_on(stub):
@@ -113,7 +137,7 @@ def test_an_event_whose_fetch_fails_is_stored_failed_and_the_cursor_moves_on(stu
     assert line.failed == 1 and "evt_v2sync_2" in line.errors[0]
     assert Event.objects.get(pk="evt_v2sync_2").processing_status == "failed"
     assert Event.objects.get(pk="evt_v2sync_1").processing_status == "processed"
-    assert SyncCursor.objects.get(object_type=V2_EVENTS_CURSOR).starting_after == \
+    assert SyncCursor.objects.get(object_type=V2_EVENTS_CURSOR).starting_after > \
         "2026-12-01T10:00:01.500Z"
 
 
@@ -151,4 +175,4 @@ def test_more_events_than_a_page_are_read_page_by_page_with_their_context(stub):
     assert Event.objects.filter(pk__startswith="evt_v2page_",
                                 stripe_account="acct_v2connected").count() == 130
     cursor = SyncCursor.objects.get(object_type=V2_EVENTS_CURSOR, account="acct_v2connected")
-    assert cursor.starting_after == "2026-12-02T10:02:09.000Z"
+    assert cursor.starting_after > "2026-12-02T10:02:09.000Z" and cursor.complete
