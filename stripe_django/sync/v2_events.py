@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from .. import type_table as table
 from ..ingest import to_plain
-from ..webhooks.processing import DUPLICATE, FAILED
+from ..webhooks.processing import DUPLICATE, FAILED, process_event, store_event
 from .fetcher import describe, http_status, is_unavailable
 from .report import FAILED as REPORT_FAILED
 from .report import OK, UNAVAILABLE, SyncReport, TypeReport
@@ -101,7 +101,6 @@ def catch_up_v2_events(client: stripe.StripeClient, account: str | None, report:
     back as the Events API keeps events (``type_table.EVENTS_RETENTION_DAYS``). A key
     that may not read v2 events (403, 404) makes the line ``unavailable``."""
     from ..models import SyncCursor
-    from ..webhooks.thin import notification_problems, process_notification, store_notification
 
     line = TypeReport(V2_CHANGES, account, mode="events")
     report.types.append(line)
@@ -127,6 +126,8 @@ def catch_up_v2_events(client: stripe.StripeClient, account: str | None, report:
         line.status = UNAVAILABLE if is_unavailable(error) else REPORT_FAILED
         line.http_status = http_status(error)
         line.errors.append(describe(error))
+        cursor.last_error = describe(error)
+        cursor.save(update_fields=["last_error"])
         if line.status == UNAVAILABLE:
             line.note("this key may not read v2 events (GET /v2/core/events); v2 changes "
                       "come only from thin event destinations")
@@ -138,13 +139,14 @@ def catch_up_v2_events(client: stripe.StripeClient, account: str | None, report:
     # stable sort keeps the list's order within one instant).
     for event in sorted(reversed(events), key=_created):
         line.fetched += 1
-        problems = notification_problems(event)
-        if problems:
+        # The webhook path's own store-then-process: one that cannot be a row as it is
+        # is kept as text and marked failed (nothing lost), with the reason.
+        stored = store_event(event, endpoint=None, using=db, key=key)
+        if not stored.usable:
             line.failed += 1
-            line.errors.append(f"{event.get('id')}: {'; '.join(problems)}")
+            line.errors.append(f"{stored.key}: {stored.problem}")
         else:
-            store_notification(event, endpoint=None, using=db, key=key)
-            outcome = process_notification(event["id"], event, using=db, client=client, key=key)
+            outcome = process_event(stored.key, payload=event, using=db, client=client, key=key)
             if outcome.status == FAILED:
                 line.failed += 1
                 line.errors.append(f"{event['id']}: {outcome.error}")

@@ -176,3 +176,15 @@ def test_more_events_than_a_page_are_read_page_by_page_with_their_context(stub):
                                 stripe_account="acct_v2connected").count() == 130
     cursor = SyncCursor.objects.get(object_type=V2_EVENTS_CURSOR, account="acct_v2connected")
     assert cursor.starting_after > "2026-12-02T10:02:09.000Z" and cursor.complete
+
+
+def test_an_unusable_v2_event_is_kept_as_text_and_marked_failed(stub):
+    bad = account_update("evt_v2bad", "2026-12-01T09:00:00.000Z")
+    bad["type"] = ""
+    stub.v2_events[bad["id"]] = bad
+    line = _line(sync(["v2.core.account"], events=True))
+    assert (line.fetched, line.failed) == (3, 1)
+    assert "evt_v2bad" in line.errors[0] and "type" in line.errors[0]
+    row = Event.objects.get(pk="evt_v2bad")
+    assert row.processing_status == "failed" and "type" in row.processing_error
+    assert Event.objects.get(pk="evt_v2sync_2").processing_status == "processed"
