@@ -30,6 +30,7 @@ from typing import Any, Callable, Iterable
 import stripe
 from django.db import router
 
+from .. import type_table as table
 from .evented import split_by_events
 from .events import plan_catch_ups
 from .fetcher import Fetcher
@@ -42,6 +43,7 @@ from .progress import Progress
 from .ratelimit import RateLimiter
 from .report import OK, PENDING, RUNNING, SKIPPED, UNAVAILABLE, SyncReport, TypeReport
 from .shards import Job
+from .v2_events import catch_up_v2_events
 
 __all__ = ["sync", "WorkerHooks", "SyncReport", "TypeReport", "list_names"]
 
@@ -110,7 +112,7 @@ def sync(types: Iterable[str] | None = None, *, account: str | None = None,
     pipeline = Pipeline(fetcher, report, progress, db=db, platform=platform, lease=hooks.lease,
                         on_page=on_page)
     listed: list[TypeReport] = []
-    events_refused = False
+    events_refused = v2_events_refused = False
     try:
         # Accounts a batch at a time (their lists, then their catch-ups): the first
         # request waits only for the first batch's cursors, and a batch's shards are
@@ -136,6 +138,15 @@ def sync(types: Iterable[str] | None = None, *, account: str | None = None,
                                                            pipeline))
                 pipeline.drive(catch_ups)
                 events_refused |= any(job.shard.report.status == UNAVAILABLE for job in catch_ups)
+                if reads_v2_events(names, hooks):
+                    # The platform's v2 events, or the one account's asked for: not one
+                    # request per connected account of an --all-accounts run.
+                    for acct in (a for a in batch if a is None or not all_accounts):
+                        line = catch_up_v2_events(client, acct, report, db=db, livemode=livemode,
+                                                  platform=platform, key=key)
+                        v2_events_refused |= line.status == UNAVAILABLE
+                        if on_page is not None:
+                            on_page(line)
         if listed and all(t.status == UNAVAILABLE and t.http_status == 403 for t in listed):
             # Not one list may be read: the key, not the account, is the problem.
             report.key_refused = True
@@ -146,6 +157,10 @@ def sync(types: Iterable[str] | None = None, *, account: str | None = None,
                 "the Events API was not available: the lists it covers (status 'events') got "
                 "no new objects; give the key read access to events, or run with --no-events "
                 "to list them")
+        if v2_events_refused:
+            report.notes.append(
+                "the v2 events API (GET /v2/core/events) was not available: v2 changes come only "
+                "from thin event destinations; give the key read access to v2 events")
     except KeyboardInterrupt:
         report.interrupted = True
         for t in report.types:
@@ -158,4 +173,14 @@ def sync(types: Iterable[str] | None = None, *, account: str | None = None,
         report.throttled = limiter.throttled
         progress.finish()
     return report
+
+
+def reads_v2_events(names: list[str], hooks: WorkerHooks) -> bool:
+    """Whether a run with the Events API catch-up also reads the v2 events: when it
+    covers every list or a v2 one (v2 changes reach the mirror only as v2 events), in a
+    run of its own (a ``--enqueue`` worker applies the v1 events of its shard only)."""
+    if hooks.lease is not None or not hooks.listing:
+        return False
+    return set(names) == set(table.SYNC_LISTS) or any(
+        name.startswith(table.V2_OBJECT_PREFIX) for name in names)
 

@@ -33,7 +33,9 @@ What it serves (``GET``, unless answered otherwise with :meth:`StripeStub.answer
   ``<path>/<id>`` retrieves one of them (a path in ``v2_lists`` is served from there
   before the in-memory destinations below).
 * ``/v2/core/events/<id>``: the full v2 events of ``v2_events`` (what a thin event
-  notification's ``fetch_event()`` reads); the objects a notification's
+  notification's ``fetch_event()`` reads), and ``/v2/core/events``: those events listed
+  newest first, filtered by ``created[gt|gte|lt|lte]`` (RFC 3339) and ``object_id``,
+  paged as a v2 list; the objects a notification's
   ``related_object.url`` names are answered with :meth:`StripeStub.answer`.
 * ``/v1/webhook_endpoints`` and ``/v2/core/event_destinations``: listed, created and
   updated in memory (:attr:`StripeStub.destinations`,
@@ -52,6 +54,7 @@ from __future__ import annotations
 import bisect
 import collections
 import contextlib
+import datetime
 import hashlib
 import json
 import os
@@ -326,6 +329,8 @@ class StripeStub:
 
     def _read(self, request: StubRequest) -> Reply:
         path, params = request.resource, request.params
+        if request.path == "/v2/core/events":
+            return self._v2_event_list(request)
         if path.startswith("/v2/core/events/"):
             found = self.v2_events.get(path.removeprefix("/v2/core/events/"))
             return (200, found, _NO_HEADERS) if found else self._missing(request)
@@ -362,9 +367,25 @@ class StripeStub:
         """Whether ``path`` is one of ``v2_lists`` or an object of one."""
         return path in self.v2_lists or path.rpartition("/")[0] in self.v2_lists
 
-    def _read_v2(self, request: StubRequest) -> Reply:
-        """A page of a v2 list, or one object of it (https://docs.stripe.com/api/v2)."""
-        objects = self.v2_lists.get(request.path)
+    def _v2_event_list(self, request: StubRequest) -> Reply:
+        """A page of the v2 events (https://docs.stripe.com/api/v2/core/events/list)."""
+        params = request.params
+        bounds = {op: _rfc3339(params[f"created[{op}]"]) for op in ("gt", "gte", "lt", "lte")
+                  if f"created[{op}]" in params}
+        tests = {"gt": lambda a, b: a > b, "gte": lambda a, b: a >= b,
+                 "lt": lambda a, b: a < b, "lte": lambda a, b: a <= b}
+        wanted = params.get("object_id")
+        events = [e for e in self.v2_events.values()
+                  if all(tests[op](_rfc3339(e["created"]), bound) for op, bound in bounds.items())
+                  and (wanted is None or (e.get("related_object") or {}).get("id") == wanted)]
+        events.sort(key=lambda e: _rfc3339(e["created"]), reverse=True)
+        return self._read_v2(request, events)
+
+    def _read_v2(self, request: StubRequest,
+                 listed: list[dict[str, Any]] | None = None) -> Reply:
+        """A page of a v2 list (``listed``, else the one at the request's path), or one
+        object of it (https://docs.stripe.com/api/v2)."""
+        objects = listed if listed is not None else self.v2_lists.get(request.path)
         if objects is None:
             parent, _, object_id = request.path.rpartition("/")
             found = next((o for o in self.v2_lists.get(parent, ()) if o.get("id") == object_id), None)
@@ -463,6 +484,11 @@ def _v2_token(offset: int) -> str:
     token = "page_" + hashlib.sha256(f"v2 page {offset}".encode()).hexdigest()[:24]
     _V2_PAGES[token] = offset
     return token
+
+
+def _rfc3339(value: str) -> datetime.datetime:
+    """A v2 time (``2024-10-22T16:20:09.931Z``) to compare with another."""
+    return datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def _created_ok(value: int, params: dict[str, str]) -> bool:

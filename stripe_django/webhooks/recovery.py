@@ -1,5 +1,9 @@
 """Catching up: retry failed events, replay a time range, sweep for undelivered events.
 
+A replay and a sweep read the v1 Events API and the v2 one (``GET /v2/core/events``,
+whose events are stored and processed as thin notifications are); a key that may not
+read v2 events is noted in ``Tally.v2_unavailable``, the v1 events are still caught up.
+
 Used by ``manage.py stripe_process_events``; each function returns a :class:`Tally`.
 Events fetched from the Events API are stored like delivered ones (with a null
 ``webhook_endpoint``) and processed the same way, so the result does not depend on
@@ -27,7 +31,8 @@ from .processing import DUPLICATE, FAILED, Outcome, process_event, store_event
 
 logger = logging.getLogger("stripe_django.webhooks")
 
-__all__ = ["Tally", "retry_failed", "replay", "replay_events", "sweep", "list_events"]
+__all__ = ["Tally", "retry_failed", "replay", "replay_events", "sweep", "list_events",
+           "list_all_v2_events"]
 
 # A pending event older than this was abandoned (its process died mid-way).
 DEFAULT_PENDING_AFTER = dt.timedelta(minutes=5)
@@ -44,6 +49,8 @@ class Tally:
     failures: list[Outcome] = field(default_factory=list)
     given_up: int = 0  # failed events past EVENT_MAX_ATTEMPTS, no longer retried
     kept_as_text: int = 0  # failed events stored as text, which only a replay can bring
+    # Why the v2 events could not be read ("": they were, or were not asked for)
+    v2_unavailable: str = ""
 
     def count(self, outcome: Outcome) -> None:
         self.seen += 1
@@ -115,15 +122,52 @@ def list_events(*, since: dt.datetime | int, until: dt.datetime | int | None = N
         yield batch
 
 
+def list_all_v2_events(*, since: dt.datetime | int, until: dt.datetime | int | None = None,
+                       account: str | None = None, types: Iterable[str] | None = None,
+                       client: Any = None, key: str | None = None,
+                       ) -> Iterator[list[dict[str, Any]]]:
+    """Pages of v2 events (``GET /v2/core/events``, thin notifications as Stripe sent
+    them) created in ``[since, until]``; ``account``: a connected account (its
+    ``Stripe-Context``). https://docs.stripe.com/api/v2/core/events/list"""
+    from ..sync.v2_events import list_v2_events, rfc3339
+
+    if client is None:
+        client = get_client(api_key_for(key))
+    created = {"gte": rfc3339(since)}
+    if until is not None:
+        created["lte"] = rfc3339(until)
+    return list_v2_events(client, created=created, account=account, types=list(types or ()))
+
+
+def _with_v2(v1_pages: Iterable[list[dict[str, Any]]], tally: Tally,
+             v2_pages: Any) -> Iterator[list[dict[str, Any]]]:
+    """The v1 pages, then the v2 ones; a key that may not read v2 events (403, 404) is
+    noted in ``tally.v2_unavailable`` rather than failing the v1 part."""
+    from ..sync.fetcher import describe, is_unavailable
+
+    yield from v1_pages
+    try:
+        for page in v2_pages():
+            yield page
+    except stripe.StripeError as error:
+        if not is_unavailable(error):
+            raise
+        tally.v2_unavailable = describe(error)
+
+
 def replay(*, since: dt.datetime | int, until: dt.datetime | int | None = None,
            account: str | None = None, types: Iterable[str] | None = None, force: bool = False,
            using: str | None = None, client: Any = None, key: str | None = None) -> Tally:
     """Fetch the events of a time range from the Events API, store those not stored yet
     and process those not processed yet (``force``: all of them again; the staleness
     guard still keeps the newest state of each object)."""
-    return _catch_up(list_events(since=since, until=until, account=account, types=types,
-                                 client=client, key=key),
-                     force=force, using=using, client=client, key=key)
+    tally = Tally()
+    types = list(types or ())
+    return _catch_up(_with_v2(
+        list_events(since=since, until=until, account=account, types=types, client=client, key=key),
+        tally, lambda: list_all_v2_events(since=since, until=until, account=account, types=types,
+                                          client=client, key=key)),
+        force=force, using=using, client=client, key=key, tally=tally)
 
 
 def sweep(*, days: float = 3, account: str | None = None, using: str | None = None,
@@ -131,20 +175,24 @@ def sweep(*, days: float = 3, account: str | None = None, using: str | None = No
     """Compare the events the API lists for the last ``days`` with the stored ones and
     store and process the missing (and the unprocessed) ones."""
     since = timezone.now() - dt.timedelta(days=days)
-    return _catch_up(list_events(since=since, account=account, client=client, key=key),
-                     force=False, using=using, client=client, key=key)
+    tally = Tally()
+    return _catch_up(_with_v2(
+        list_events(since=since, account=account, client=client, key=key), tally,
+        lambda: list_all_v2_events(since=since, account=account, client=client, key=key)),
+        force=False, using=using, client=client, key=key, tally=tally)
 
 
 def _catch_up(pages: Iterable[list[dict[str, Any]]], *, force: bool, using: str | None,
-              client: Any, key: str | None = None) -> Tally:
+              client: Any, key: str | None = None, tally: Tally | None = None) -> Tally:
     alias = using or router.db_for_write(Event)
-    tally = Tally()
+    tally = tally if tally is not None else Tally()
     for page in pages:
         tally.fetched += len(page)
         done = set(Event._default_manager.using(alias).filter(
             pk__in=[e["id"] for e in page], processing_status=ProcessingStatus.PROCESSED,
         ).values_list("id", flat=True))
-        # Oldest first, as Stripe created them (the API lists newest first).
+        # Oldest first, as Stripe created them (the API lists newest first); a page is
+        # all v1 events (Unix times) or all v2 ones (RFC 3339 strings).
         for event in sorted(page, key=lambda e: (e.get("created") or 0, e["id"])):
             if event["id"] in done and not force:
                 continue

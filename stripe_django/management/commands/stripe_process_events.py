@@ -33,7 +33,7 @@ class Command(BaseCommand):
     help = (
         "Process stored events that failed (and pending ones abandoned mid-way); with "
         "--since, replay events of a time range from the Events API; with --sweep, fetch "
-        "the events of the last days and process those that are missing."
+        "the events of the last days and process those that are missing (v1 and v2 events)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -113,3 +113,6 @@ class Command(BaseCommand):
         fetched = f"{tally.fetched} fetched from the API, {tally.missing} missing; " if tally.fetched else ""
         self.stdout.write(f"{what}: {fetched}{tally.processed} processed, "
                           f"{tally.skipped} already processed, {tally.failed} failed")
+        if tally.v2_unavailable:
+            self.stderr.write(f"{what}: v2 events not read, this key may not read them "
+                              f"(GET /v2/core/events: {tally.v2_unavailable})")
