@@ -13,10 +13,11 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
-from .conf import DEFAULTS, ENV_FALLBACKS, MIRROR_FAILURE_MODES, SETTING_NAME, api_key_problem
+from .conf import (DEFAULTS, ENV_FALLBACKS, MIRROR_FAILURE_MODES, SETTING_NAME, api_key_problem,
+                   verify_max_age_problem)
 from .webhooks.verification import PAYLOAD_KINDS
 
-__all__ = ["check_settings", "check_failed_events"]
+__all__ = ["check_settings", "check_failed_events", "check_verifications"]
 
 _HINT_ENV = ("A list holding None usually comes from os.environ.get() of a variable that is "
              "not set in this environment.")
@@ -87,6 +88,10 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
     messages += _check_tasks(user)
     if not isinstance(user.get("REDACT_SDK_LOGS", True), bool):
         messages.append(_error(71, f"{SETTING_NAME}['REDACT_SDK_LOGS'] must be True or False."))
+    problem = verify_max_age_problem(user.get("VERIFY_MAX_AGE"))
+    if problem:
+        messages.append(_error(82, f"{SETTING_NAME}['VERIFY_MAX_AGE'] {problem}.",
+                               hint="e.g. datetime.timedelta(days=7), or 604800 (seconds)."))
     return messages
 
 
@@ -333,3 +338,40 @@ def check_failed_events(app_configs: Any = None, databases: Any = None, **kwargs
                      "retried.",
                      hint="See them in the admin (Events, status failed), fix the cause, then "
                           "`manage.py stripe_process_events EVENT_ID ...`.")]
+
+
+@register(Tags.database, TAG)
+def check_verifications(app_configs: Any = None, databases: Any = None, **kwargs: Any) -> list:
+    """With ``VERIFY_MAX_AGE`` set: synced types whose mirror was never verified, or not
+    within that age (``stripe_verify``). Without it, nothing: verifying is optional."""
+    if not databases:
+        return []
+    from django.core.exceptions import ImproperlyConfigured
+    from django.db import DatabaseError, router
+    from django.utils import timezone
+
+    from .conf import stripe_settings
+    from .models.sync_state import SyncCursor
+    from .verify.latest import unverified_cursors
+
+    try:
+        max_age = stripe_settings.verify_max_age
+    except ImproperlyConfigured:
+        return []  # reported by check_settings
+    alias = router.db_for_read(SyncCursor)
+    if max_age is None or alias not in databases:
+        return []
+    try:
+        late = list(unverified_cursors(alias, max_age, timezone.now()).order_by()
+                    .values_list("object_type", "verified"))
+    except DatabaseError:
+        return []  # not migrated yet
+    if not late:
+        return []
+    types = sorted({name for name, _ in late})
+    never = sum(1 for _, verified in late if not verified)
+    shown = ", ".join(types[:10]) + (f" and {len(types) - 10} more" if len(types) > 10 else "")
+    return [_warning(83, f"{len(late)} synced type(s) and account(s) have no verification within "
+                     f"VERIFY_MAX_AGE ({max_age}), {never} of them none ever: {shown}.",
+                     hint="Run `manage.py stripe_verify` (with --all-accounts for connected "
+                          "accounts), e.g. from cron; see the health page.")]

@@ -6,6 +6,7 @@ code needs and that is empty raises ``ImproperlyConfigured`` naming it.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from typing import Any, Collection, Literal, overload
 
@@ -80,6 +81,9 @@ DEFAULTS: dict[str, Any] = {
     # "last_period": a metered item adds the amount of its last finished period;
     # "exclude": metered items add nothing.
     "REVENUE_METERED": "last_period",
+    # How old the last ``stripe_verify`` of a synced type may be before the health page
+    # and ``manage.py check --database`` warn: a timedelta or seconds; None: no age warning.
+    "VERIFY_MAX_AGE": None,
 }
 
 MIRROR_FAILURE_MODES = ("log", "raise")
@@ -119,6 +123,7 @@ class StripeSettings:
     REVENUE_COUNT_UNPAID: bool
     REVENUE_COUNT_PAUSED_COLLECTION: bool
     REVENUE_METERED: Literal["last_period", "exclude"]
+    VERIFY_MAX_AGE: dt.timedelta | int | float | None
 
     def __init__(self) -> None:
         self._cache: dict[str, Any] | None = None
@@ -167,6 +172,18 @@ class StripeSettings:
             raise ImproperlyConfigured(f"{SETTING_NAME}[{name!r}] is not set{hint}")
         return value
 
+    @property
+    def verify_max_age(self) -> dt.timedelta | None:
+        """``VERIFY_MAX_AGE`` as a timedelta (None: no age warning); a bad value is
+        ImproperlyConfigured naming the key (``manage.py check`` reports it too)."""
+        value = self.VERIFY_MAX_AGE
+        problem = verify_max_age_problem(value)
+        if problem:
+            raise ImproperlyConfigured(f"{SETTING_NAME}['VERIFY_MAX_AGE'] {problem}")
+        if value is None or isinstance(value, dt.timedelta):
+            return value
+        return dt.timedelta(seconds=value)
+
     def reload(self) -> None:
         self._cache = None
 
@@ -175,6 +192,21 @@ stripe_settings = StripeSettings()
 
 # Prefixes of the keys that may read an account: secret and restricted keys.
 SECRET_KEY_PREFIXES = ("sk_", "rk_")
+
+
+def verify_max_age_problem(value: Any) -> str | None:
+    """What is wrong with a ``VERIFY_MAX_AGE`` value, or None."""
+    if value is None:
+        return None
+    if isinstance(value, dt.timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = value
+    else:
+        return f"must be a timedelta, a number of seconds or None, not {type(value).__name__}"
+    if not seconds > 0:
+        return "must be a positive duration"
+    return None
 
 
 def api_key_problem(key: Any) -> str | None:

@@ -383,6 +383,26 @@ DISPLAY_FIELDS: dict[str, tuple[str, ...]] = {
     "card": ("brand", "last4"),
     "bank_account": ("bank_name", "last4"),
 }
+# Related rows whose labels lead a row's label ("jenny@example.com · Pro · 9.00 EUR/month
+# (sub_123)"), each without its id. Read only when loaded with the row (never a query):
+# the admin's lists and inlines select them (``display_paths``).
+DISPLAY_RELATED: dict[str, tuple[str, ...]] = {
+    "subscription": ("customer", "plan"),  # ``plan``: the single item's plan, as ingest derives it
+    "plan": ("product",),
+}
+# The billing interval after the amount ("9.00 EUR/month", "every 3 months"):
+# (interval field, count field).
+DISPLAY_INTERVAL_FIELDS: dict[str, tuple[str, str]] = {
+    "plan": ("interval", "interval_count"),
+}
+# The status shown in the label when it is not the usual one ("past_due").
+DISPLAY_USUAL_STATUS: dict[str, str] = {
+    "subscription": "active",
+}
+# A quantity shown as "× 3" when above 1.
+DISPLAY_QUANTITY_FIELDS: dict[str, str] = {
+    "subscription": "quantity",
+}
 # The amount shown, where it is not ``amount`` (a model without that field or without
 # ``currency`` shows none).
 DISPLAY_AMOUNT_FIELDS: dict[str, str] = {

@@ -14,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db import router
 from django.db.models import BooleanField, Count, ExpressionWrapper, Max, Min, Q, Sum
 from django.db.models.functions import TruncHour
@@ -29,6 +29,8 @@ from ..ingest.columns import model_for
 from ..models import Event
 from ..models.processing import ProcessingStatus
 from ..models.sync_state import SyncCursor, SyncRun, SyncShard
+from ..models.verification import VerificationRun
+from ..verify.latest import latest_runs
 from . import chart
 from .events import cursor_position
 
@@ -55,6 +57,7 @@ class CursorRow:
     position: str = ""  # the platform's cursor only
     changelist_url: str | None = None
     cursors_url: str | None = None  # the per-account detail: the cursors of the type
+    verification: VerifyCell | None = None  # the last stripe_verify of the type, if any
 
     @property
     def account(self) -> str:
@@ -69,6 +72,30 @@ class CursorRow:
     @property
     def last_synced_at(self) -> dt.datetime | None:
         return self.newest_sync
+
+
+@dataclass
+class VerifyCell:
+    """The last completed verification of a type: the platform's run, or the connected
+    accounts' last runs summed (each account's newest run counted once)."""
+
+    started_at: dt.datetime  # the newest of them
+    oldest: dt.datetime  # the oldest of them (the platform: the same)
+    accounts: int  # accounts whose type was verified (1 for the platform)
+    compared: int
+    missing: int
+    extra: int
+    stale: int
+    url: str | None = None  # the run's page, or the list of the type's runs
+    too_old: bool = False  # older than VERIFY_MAX_AGE, or accounts synced but not verified
+
+    @property
+    def differing(self) -> int:
+        return self.missing + self.extra + self.stale
+
+    @property
+    def warn(self) -> bool:
+        return bool(self.differing) or self.too_old
 
 
 @dataclass
@@ -120,6 +147,7 @@ class MirrorHealth:
     newest_processed: Any = None  # the Event created last among the processed ones
     warnings: list[Notice] = field(default_factory=list)
     runs: list[RunRow] = field(default_factory=list)  # the newest sharded runs, newest first
+    verify_max_age: dt.timedelta | None = None
 
 
 def collect(*, using: str | None = None, site_name: str = "admin", show_all: bool = False) -> MirrorHealth:
@@ -128,6 +156,11 @@ def collect(*, using: str | None = None, site_name: str = "admin", show_all: boo
     health = MirrorHealth(now=now, show_all=show_all)
 
     rows = _type_rows(alias, site_name)
+    try:
+        max_age = stripe_settings.verify_max_age
+    except ImproperlyConfigured:
+        max_age = None  # the settings check names the bad value on this page
+    _attach_verifications(rows, alias, site_name, now, max_age)
     shown = [row for row in rows if show_all or row.in_use]
     health.cursors, health.hidden_types = shown, len(rows) - len(shown)
     newest = [row.newest_sync for row in rows if row.newest_sync is not None]
@@ -150,6 +183,7 @@ def collect(*, using: str | None = None, site_name: str = "admin", show_all: boo
     health.newest_processed = (events.filter(processing_status=ProcessingStatus.PROCESSED)
                                .only("id", "type", "created", "processed_at").order_by("-created").first())
     health.runs = _recent_runs(alias, site_name)
+    health.verify_max_age = max_age
     health.warnings = _warnings(health, rows, alias, site_name)
     return health
 
@@ -205,6 +239,50 @@ def _type_rows(alias: str, site_name: str) -> list[CursorRow]:
                          if cursor_list else None)))
     rows.sort(key=lambda row: (row.connected, row.livemode, row.object_type))
     return rows
+
+
+def _attach_verifications(rows: list[CursorRow], alias: str, site_name: str, now: dt.datetime,
+                          max_age: dt.timedelta | None) -> None:
+    """Set each row's last verification: two queries whatever the number of accounts (the
+    platform's newest runs; the connected accounts' newest runs summed per type and mode)."""
+    latest = latest_runs(alias).defer("differences", "notes")
+    platform = {(run.object_type, run.livemode): run for run in latest.filter(account="")}
+    connected = {
+        (group["object_type"], group["livemode"]): group
+        for group in latest.exclude(account="").order_by().values("object_type", "livemode").annotate(
+            accounts=Count("pk"), compared=Sum("compared"), missing=Sum("missing"),
+            extra=Sum("extra"), stale=Sum("stale"), newest=Max("started_at"), oldest=Min("started_at"),
+            newest_id=Max("pk"))}
+    cutoff = now - max_age if max_age is not None else None
+    runs_url = _changelist_url(VerificationRun, site_name)
+    for row in rows:
+        if not row.connected:
+            run = platform.get((row.object_type, row.livemode))
+            if run is not None:
+                url = _change_url(VerificationRun, run.pk, site_name)
+                row.verification = VerifyCell(
+                    started_at=run.started_at, oldest=run.started_at, accounts=1,
+                    compared=run.compared, missing=run.missing, extra=run.extra, stale=run.stale,
+                    url=url, too_old=cutoff is not None and run.started_at < cutoff)
+            continue
+        group = connected.get((row.object_type, row.livemode))
+        if group is None:
+            continue
+        query = {"object_type__exact": row.object_type, "livemode__exact": int(row.livemode)}
+        row.verification = VerifyCell(
+            started_at=group["newest"], oldest=group["oldest"], accounts=group["accounts"],
+            compared=group["compared"] or 0, missing=group["missing"] or 0,
+            extra=group["extra"] or 0, stale=group["stale"] or 0,
+            url=f"{runs_url}?{urlencode(query)}" if runs_url else None,
+            # (with an age set, accounts synced but never verified are as late as old runs)
+            too_old=cutoff is not None and (group["oldest"] < cutoff or group["accounts"] < row.synced))
+
+
+def _change_url(model, pk: Any, site_name: str) -> str | None:
+    try:
+        return reverse(f"{site_name}:{model._meta.app_label}_{model._meta.model_name}_change", args=[pk])
+    except NoReverseMatch:
+        return None
 
 
 def _recent_runs(alias: str, site_name: str) -> list[RunRow]:
@@ -301,6 +379,22 @@ def _warnings(health: MirrorHealth, rows: list[CursorRow], alias: str, site_name
         warnings.append(Notice(f"The last sync of {len(failing)} type(s) failed: {', '.join(failing[:10])}.",
                                 hint="See the error of each below; the next run resumes where it stopped.",
                                 level="error"))
+    differing = list(dict.fromkeys(row.object_type for row in rows
+                                   if row.verification and row.verification.differing))
+    if differing:
+        warnings.append(Notice(f"The last verification of {len(differing)} type(s) found differences "
+                                f"from Stripe: {', '.join(differing[:10])}.",
+                                hint="Open each run from the sync table below; `manage.py stripe_verify "
+                                     "--heal` repairs them.",
+                                url=_changelist_url(VerificationRun, site_name)))
+    if health.verify_max_age is not None:
+        late = list(dict.fromkeys(
+            row.object_type for row in rows
+            if row.synced and (row.verification is None or row.verification.too_old)))
+        if late:
+            warnings.append(Notice(f"{len(late)} synced type(s) have no verification within "
+                                    f"VERIFY_MAX_AGE ({health.verify_max_age}): {', '.join(late[:10])}.",
+                                    hint="Run `manage.py stripe_verify` regularly (cron or Tasks)."))
     if health.failed_pending:
         warnings.append(Notice(f"{health.failed_pending} failed webhook event(s) wait for a retry.",
                                 hint="Retry them from the events list, or run "

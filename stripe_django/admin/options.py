@@ -9,7 +9,7 @@ in the same query (``list_select_related``), and the large JSON columns left unr
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
@@ -18,6 +18,7 @@ from django.db import models
 from .. import type_table
 from ..ingest.columns import model_for
 from ..models.base import StripeModel
+from ..models.display import display_paths
 from ..models.fields import TimestampField
 from ..mirror.admin_actions import refresh_from_stripe
 from . import dashboard, display, search, table
@@ -228,6 +229,13 @@ class StripeChildInline(ReadOnlyMixin, admin.TabularInline):
         return queryset
 
 
+def _with_label_paths(fks: Iterable[models.ForeignKey]) -> tuple[str, ...]:
+    """The foreign keys' names, each followed by the paths its row's label reads
+    (``subscription``, ``subscription__customer``, ...): links stay one query per list."""
+    return tuple(path for fk in fks
+                 for path in (fk.name, *(f"{fk.name}__{p}" for p in display_paths(fk.related_model))))
+
+
 def inline_classes_for(model: type[StripeModel]) -> list[type[StripeChildInline]]:
     """An inline per embedded list of the model's type whose children are rows."""
     inlines = []
@@ -245,8 +253,10 @@ def inline_classes_for(model: type[StripeModel]) -> list[type[StripeChildInline]
         attrs.update(
             model=child, fk_name=link, fields=names, readonly_fields=names,
             verbose_name_plural=list_field.replace("_", " "),
-            list_select_related=tuple(c.field.name for c in columns
-                                      if isinstance(c.field, models.ForeignKey)),
+            # the related rows of the columns, and those naming each child (its str())
+            list_select_related=(*_with_label_paths(c.field for c in columns
+                                                    if isinstance(c.field, models.ForeignKey)),
+                                 *display_paths(child)),
             __module__=__name__,
         )
         inlines.append(type(f"{child.__name__}{list_field.title().replace('_', '')}Inline",
@@ -264,7 +274,7 @@ def admin_class_for(model: type[StripeModel], base: type[StripeObjectAdmin] = St
     listed = [Column(model, name, fetch=False) for name in list_columns(model)]
     attrs.update({c.name: c.method for c in listed if c.method})
     attrs["list_display"] = ("id", *(c.name for c in listed))
-    related = tuple(c.field.name for c in listed if isinstance(c.field, models.ForeignKey))
+    related = _with_label_paths(c.field for c in listed if isinstance(c.field, models.ForeignKey))
     attrs["list_select_related"] = related or False
     # The related rows' stripe_data is not shown either.
     attrs["deferred_in_list"] = (

@@ -21,7 +21,7 @@ LIST_COLUMNS: dict[str, tuple[str, ...]] = {
     "file": ("filename", "purpose", "size", "created"),
     "webhook_endpoint": ("url", "status", "created"),
     # billing
-    "invoice": ("number", "customer", "status", "total", "created"),
+    "invoice": ("number", "customer", "subscription", "status", "total", "created"),
     "line_item": ("invoice", "description", "quantity", "amount"),
     "invoiceitem": ("customer", "invoice", "description", "amount"),
     "invoice_payment": ("invoice", "status", "amount_paid", "created"),

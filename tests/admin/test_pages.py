@@ -159,16 +159,16 @@ def test_subscriptions_show_their_plan_with_its_amount(admin_client):
     table = listing[listing.index('<table id="result_list"'):]
     # the customer by email, the plan by its amount (not only sub_...)
     assert "person1@example.com (cus_0001)" in table
-    assert "9.00 EUR (price_now)" in table
+    assert "9.00 EUR/month (price_now)" in table
     page = admin_client.get("/admin/stripe_django/subscription/sub_0001/change/").content.decode()
-    assert "9.00 EUR (price_now)" in page[:page.index("All fields")]
+    assert "9.00 EUR/month (price_now)" in page[:page.index("All fields")]
 
 
 def test_a_plan_based_item_shows_its_plan(admin_client):
     """An item of an older API version's subscription has a plan and no price."""
     upsert(payloads.subscription_2017())
     item = admin_client.get("/admin/stripe_django/subscriptionitem/").content.decode()
-    assert "20.00 USD (gold)" in item[item.index('<table id="result_list"'):]
+    assert "20.00 USD/month (gold)" in item[item.index('<table id="result_list"'):]
 
 
 def test_a_change_page_leaves_out_its_empty_fields_unless_asked(admin_client):
