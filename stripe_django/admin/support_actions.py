@@ -169,7 +169,10 @@ def send(request: PlannedRequest) -> Any:
         return getattr(request.row.stripe, request.call.method)(params=params, options=options)
     if request.row.stripe_account:
         options["stripe_account"] = request.row.stripe_account  # route() maps it as for the row
-    service = for_model(model_for(request.call.on))
+    model = model_for(request.call.on)
+    if model is None:  # a declaration naming a type that is not mirrored
+        raise StripeDjangoError(f"{request.call.on} objects are not mirrored")
+    service = for_model(model)
     return getattr(service, request.call.method)(params=params, options=options)
 
 
