@@ -21,7 +21,7 @@ from ..models.base import StripeModel
 from ..models.display import display_paths
 from ..models.fields import TimestampField
 from ..mirror.admin_actions import refresh_from_stripe
-from . import dashboard, display, search, table
+from . import dashboard, display, search, support_actions, table
 from .filters import filter_for, reference_filters
 from .paginator import LookaheadPaginator, page_number_of
 
@@ -136,6 +136,10 @@ class StripeObjectAdmin(ReadOnlyMixin, admin.ModelAdmin):
     deferred_in_list: tuple[str, ...] = ("stripe_data",)
     # Read-only, yet a support person can ask Stripe for the current state of a row.
     actions: tuple[str | Callable[..., Any], ...] = (refresh_from_stripe,)
+
+    def has_change_at_stripe_permission(self, request) -> bool:
+        """The support operations (:mod:`.support_actions`) change objects at Stripe."""
+        return request.user.has_perm(support_actions.PERMISSION)
 
     def get_changelist(self, request, **kwargs):
         return StripeChangeList
@@ -282,6 +286,7 @@ def admin_class_for(model: type[StripeModel], base: type[StripeObjectAdmin] = St
           and name not in {c.name for c in listed}),
         *(f"{name}__stripe_data" for name in related),
     )
+    attrs["actions"] = (*base.actions, *support_actions.actions_for(model.stripe_object))
     attrs["search_fields"] = tuple(
         name for name in table.SEARCH_FIELDS if name.lstrip("=^@") in fields)
     attrs["list_filter"] = tuple(filter_for(fields[name]) for name in table.FILTER_FIELDS if name in fields)

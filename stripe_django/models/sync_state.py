@@ -81,6 +81,9 @@ class SyncRun(models.Model):
         app_label = "stripe_django"
         verbose_name = "sync run"
         ordering = ["-id"]
+        # The one permission of the admin's support operations (admin/support_actions.py);
+        # kept on this model of the app's own so that it needs no model of its own.
+        permissions = [("change_at_stripe", "Can change at Stripe")]
 
     def __str__(self) -> str:
         return f"sync run {self.pk}"
