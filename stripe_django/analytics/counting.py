@@ -23,6 +23,13 @@ import datetime as dt
 from types import EllipsisType
 
 from django.db.models import Q, QuerySet
+
+try:  # Django 6.1 names JSON null explicitly; before it, None meant JSON null here.
+    from django.db.models import JSONNull  # type: ignore[attr-defined]
+
+    JSON_NULL: object = JSONNull()
+except ImportError:  # Django < 6.1
+    JSON_NULL = None
 from django.utils import timezone
 
 from ..conf import stripe_settings
@@ -63,7 +70,7 @@ def subscriptions_active_at(at: dt.datetime | None = None, *, currency: str | No
              .filter(Q(ended_at__isnull=True) | Q(ended_at__gt=at))
              .filter(Q(cancel_at__isnull=True) | Q(cancel_at__gt=at)))
     if not stripe_settings.REVENUE_COUNT_PAUSED_COLLECTION:
-        query = query.filter(Q(pause_collection__isnull=True) | Q(pause_collection=None))
+        query = query.filter(Q(pause_collection__isnull=True) | Q(pause_collection=JSON_NULL))
     if currency is not None:
         query = query.filter(currency=currency.lower())
     if account is not ...:
