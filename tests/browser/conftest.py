@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,10 @@ PASSWORD = "browser-tests-pw"
 
 
 @pytest.fixture(scope="session")
-def browser():
+def browser(live_server):
+    # Set up after the live server, so torn down before it: Chromium keeps connections
+    # alive, and a request thread that ends after the server stopped sharing the in-memory
+    # SQLite connection fails closing it ("DatabaseWrapper objects created in a thread ...").
     for path in (CHROMIUM, CHROMEDRIVER):
         if not shutil.which(path):
             reason = f"{path} is not installed: `make browser-deps` installs chromium and chromium-driver"
@@ -41,6 +45,11 @@ def browser():
     SCREENSHOTS.mkdir(parents=True)
     yield driver
     driver.quit()
+    # The server's request threads are daemons it never joins: wait for the ones the
+    # browser's closed connections have just woken, while the connection is still shared.
+    for thread in threading.enumerate():
+        if thread.name.endswith("(process_request_thread)"):
+            thread.join(timeout=30)
 
 
 class Page:
