@@ -222,6 +222,11 @@ def _check_numbers(user: dict) -> list:
     if rate is not None and (not isinstance(rate, (int, float)) or isinstance(rate, bool) or rate <= 0):
         messages.append(_error(30, f"{SETTING_NAME}['SYNC_RATE_LIMIT'] must be a positive number "
                                "of requests per second, or None."))
+    bound = user.get("MIRROR_STORE_TIMEOUT")
+    if bound is not None and (not isinstance(bound, (int, float)) or isinstance(bound, bool)
+                              or not 0 < bound < 86400):
+        messages.append(_error(30, f"{SETTING_NAME}['MIRROR_STORE_TIMEOUT'] must be a positive "
+                               "number of seconds (under a day), or None for no bound."))
     delay = user.get("EVENT_RETRY_DELAY")
     if delay is not None and (not isinstance(delay, (int, float)) or isinstance(delay, bool) or delay <= 0):
         messages.append(_error(30, f"{SETTING_NAME}['EVENT_RETRY_DELAY'] must be a positive number "
