@@ -17,7 +17,7 @@ from .conf import (DEFAULTS, ENV_FALLBACKS, MIRROR_FAILURE_MODES, SETTING_NAME, 
                    verify_max_age_problem)
 from .webhooks.verification import PAYLOAD_KINDS
 
-__all__ = ["check_settings", "check_failed_events", "check_verifications"]
+__all__ = ["check_settings", "check_failed_events", "check_verifications", "check_events_access"]
 
 _HINT_ENV = ("A list holding None usually comes from os.environ.get() of a variable that is "
              "not set in this environment.")
@@ -222,6 +222,11 @@ def _check_numbers(user: dict) -> list:
     if rate is not None and (not isinstance(rate, (int, float)) or isinstance(rate, bool) or rate <= 0):
         messages.append(_error(30, f"{SETTING_NAME}['SYNC_RATE_LIMIT'] must be a positive number "
                                "of requests per second, or None."))
+    bound = user.get("MIRROR_STORE_TIMEOUT")
+    if bound is not None and (not isinstance(bound, (int, float)) or isinstance(bound, bool)
+                              or not 0 < bound < 86400):
+        messages.append(_error(30, f"{SETTING_NAME}['MIRROR_STORE_TIMEOUT'] must be a positive "
+                               "number of seconds (under a day), or None for no bound."))
     delay = user.get("EVENT_RETRY_DELAY")
     if delay is not None and (not isinstance(delay, (int, float)) or isinstance(delay, bool) or delay <= 0):
         messages.append(_error(30, f"{SETTING_NAME}['EVENT_RETRY_DELAY'] must be a positive number "
@@ -375,3 +380,40 @@ def check_verifications(app_configs: Any = None, databases: Any = None, **kwargs
                      f"VERIFY_MAX_AGE ({max_age}), {never} of them none ever: {shown}.",
                      hint="Run `manage.py stripe_verify` (with --all-accounts for connected "
                           "accounts), e.g. from cron; see the health page.")]
+
+
+@register(Tags.database, TAG)
+def check_events_access(app_configs: Any = None, databases: Any = None, **kwargs: Any) -> list:
+    """The last sync could not read the Events API with the key (a restricted key
+    without that permission, a server that does not serve it), as the ``event`` cursors
+    recorded it: no request is made here."""
+    if not databases:
+        return []
+    from django.db import DatabaseError, router
+
+    from .models.sync_state import SyncCursor
+    from .sync.events_access import refusals
+
+    alias = router.db_for_read(SyncCursor)
+    if alias not in databases:
+        return []
+    try:
+        found = refusals(alias)
+    except DatabaseError:
+        return []  # not migrated yet
+    messages = []
+    for refusal in found:
+        mode = "live" if refusal.livemode else "test"
+        if refusal.http_status == "404":
+            hint = ("The server at API_BASE does not serve GET /v1/events; against Stripe "
+                    "itself, check the key's account.")
+        else:
+            hint = ("Give the restricted key the Read permission on Events (the Dashboard's "
+                    "API keys page), or use a secret key; until then `stripe_sync --no-events` "
+                    "lists every type again, and webhooks bring changes as they happen.")
+        messages.append(_warning(84, f"The last sync in {mode} mode could not read the Events "
+                                 f"API ({refusal.accounts} account(s)): incremental runs see new "
+                                 "objects only, not updates or deletions. "
+                                 f"{refusal.message}",
+                                 hint=hint))
+    return messages

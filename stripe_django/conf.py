@@ -51,6 +51,10 @@ DEFAULTS: dict[str, Any] = {
     # answer cannot be stored: "log" (log it; the call returns the API's answer) or
     # "raise" (raise ``MirrorError``, which carries the API's answer).
     "MIRROR_FAILURES": "log",
+    # Seconds the mirrored client may spend storing an answer the API already gave
+    # (a database that hangs); then the answer is reported as MIRROR_FAILURES says.
+    # None: no bound.
+    "MIRROR_STORE_TIMEOUT": 10,
     # Process webhook events on Django Tasks: the view stores the event, enqueues its
     # processing (on commit) and answers 200; a worker processes it. Needs a TASKS backend.
     "EVENTS_ON_TASKS": False,
@@ -110,6 +114,7 @@ class StripeSettings:
     MAX_NETWORK_RETRIES: int
     EVENT_MAX_ATTEMPTS: int
     MIRROR_FAILURES: Literal["log", "raise"]
+    MIRROR_STORE_TIMEOUT: float | None
     EVENTS_ON_TASKS: bool
     TASKS_BACKEND: str
     TASKS_QUEUE: str

@@ -37,3 +37,18 @@ def format_amount(amount: int | None, currency: str | None) -> str:
     places = decimal_places(currency)
     value = Decimal(amount).scaleb(-places)
     return f"{value:,.{places}f} {currency.upper()}"
+
+
+def to_minor_units(value: Decimal, currency: str) -> int:
+    """``Decimal("12.50")`` USD -> ``1250``: an amount as people write it, in the integer
+    unit Stripe's API takes. ``ValueError`` says what is wrong with it: more decimal
+    places than the currency has (none for JPY, three for KWD), or not above zero."""
+    places = decimal_places(currency)
+    code = currency.upper()
+    if not value.is_finite() or value <= 0:
+        raise ValueError(f"Enter an amount above zero, in {code}.")
+    if value != value.quantize(Decimal(1).scaleb(-places)):
+        if places == 0:
+            raise ValueError(f"{code} has no decimal places: enter a whole number of {code}.")
+        raise ValueError(f"{code} amounts have at most {places} decimal places.")
+    return int(value.scaleb(places))

@@ -42,12 +42,17 @@ def test_a_good_setting_passes(settings, monkeypatch):
     ({**GOOD, "SYNC_PAGE_SIZE": 500}, ["stripe_django.E030"]),
     ({**GOOD, "SYNC_RATE_LIMIT": 0}, ["stripe_django.E030"]),
     ({**GOOD, "REDACT_SDK_LOGS": "no"}, ["stripe_django.E071"]),
+    ({**GOOD, "MIRROR_STORE_TIMEOUT": 0}, ["stripe_django.E030"]),
+    ({**GOOD, "MIRROR_STORE_TIMEOUT": "10"}, ["stripe_django.E030"]),
+    ({**GOOD, "MIRROR_STORE_TIMEOUT": None}, []),
+    ({**GOOD, "MIRROR_STORE_TIMEOUT": 2.5}, []),
     ({**GOOD, "WEBHOOK_ENDPOINTS": {"v2": {"SECRETS": ["whsec_t"], "PAYLOAD": "thin"}}}, []),
     ({**GOOD, "WEBHOOK_ENDPOINTS": {"v2": {"SECRETS": ["whsec_t"], "PAYLOAD": "thinn"}}},
      ["stripe_django.E081"]),
 ], ids=["not a dict", "unknown key", "publishable key", "odd key", "[None] secret", "empty secret",
         "one secret as a string", "secrets not a list", "not a webhook secret", "endpoint without secrets",
         "endpoint key misspelt", "page size", "rate limit", "log redaction not a bool",
+        "store bound zero", "store bound a string", "no store bound", "store bound in seconds",
         "thin endpoint", "endpoint payload misspelt"])
 def test_each_problem_is_named(settings, monkeypatch, value, expected):
     monkeypatch.delenv("STRIPE_API_KEY", raising=False)

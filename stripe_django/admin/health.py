@@ -30,6 +30,7 @@ from ..models import Event
 from ..models.processing import ProcessingStatus
 from ..models.sync_state import SyncCursor, SyncRun, SyncShard
 from ..models.verification import VerificationRun
+from ..sync.events_access import REFUSED as EVENTS_REFUSED
 from ..verify.latest import latest_runs
 from . import chart
 from .events import cursor_position
@@ -368,13 +369,16 @@ def failed_events_url(site_name: str = "admin") -> str:
 def _warnings(health: MirrorHealth, rows: list[CursorRow], alias: str, site_name: str) -> list[Notice]:
     warnings = []
     # The system checks of the settings and of events given up on, as `manage.py check` says them.
-    for message in [*checks.check_settings(), *checks.check_failed_events(databases=[alias])]:
+    for message in [*checks.check_settings(), *checks.check_failed_events(databases=[alias]),
+                    *checks.check_events_access(databases=[alias])]:
         warnings.append(Notice(message.msg, hint=message.hint or "",
                                 level="error" if message.level >= 40 else "warning"))
     if not any(row.synced for row in rows):
         warnings.append(Notice("stripe_sync has never stored a page: the mirror holds only what "
                                 "webhooks and upsert() brought.", hint="Run `manage.py stripe_sync`."))
-    failing = list(dict.fromkeys(row.object_type for row in rows if row.failing))
+    # (an Events API refusal has its own notice, from the check above)
+    failing = list(dict.fromkeys(row.object_type for row in rows if row.failing
+                                 and not row.last_error.startswith(EVENTS_REFUSED)))
     if failing:
         warnings.append(Notice(f"The last sync of {len(failing)} type(s) failed: {', '.join(failing[:10])}.",
                                 hint="See the error of each below; the next run resumes where it stopped.",

@@ -12,6 +12,7 @@ import functools
 from typing import Any, Callable, Iterable
 
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.contrib.admin.views.main import ChangeList
 from django.db import models
 
@@ -172,6 +173,21 @@ class StripeObjectAdmin(ReadOnlyMixin, admin.ModelAdmin):
     # The fieldsets whose empty fields a change page leaves out (the first, the summary,
     # shows every field of the list; "Mirror" is the app's own).
     compact_fieldsets = ("All fields", "Nested objects")
+
+    def get_object(self, request, object_id, from_field=None):
+        """The row of a change page, with the related rows its label reads (a
+        subscription's customer, plan and product) in the same query: the page's title,
+        breadcrumbs and history name it as lists do, not by a bare id."""
+        paths = display_paths(self.model)
+        if not paths:
+            return super().get_object(request, object_id, from_field)
+        queryset = self.get_queryset(request).select_related(*paths).defer(
+            *(f"{path}__stripe_data" for path in paths))
+        field = self.model._meta.pk if from_field is None else self.model._meta.get_field(from_field)
+        try:
+            return queryset.get(**{field.name: field.to_python(object_id)})
+        except (self.model.DoesNotExist, ValidationError, ValueError):
+            return None
 
     def get_fieldsets(self, request, obj=None):
         """The fields of ``compact_fieldsets`` that hold a value: a row of an older or

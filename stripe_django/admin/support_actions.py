@@ -33,6 +33,7 @@ from ..exceptions import StripeDjangoError
 from ..ingest.columns import model_for
 from ..mirror.rows import for_model, route
 from ..models.base import StripeModel
+from ..money import format_amount, to_minor_units
 
 logger = logging.getLogger("stripe_django.admin")
 
@@ -117,25 +118,60 @@ class PlannedRequest:
     account: str | None  # the Stripe-Account header, None: the key's own account
     idempotency_key: str
 
+    @property
+    def money(self) -> str:
+        """The ``amount`` parameter as people read it (``12.50 USD``); "" without one."""
+        amount = self.params.get("amount")
+        return format_amount(amount, getattr(self.row, "currency", None)) if amount else ""
+
     def shown(self) -> dict[str, Any]:
         return {"id": self.row.pk, "method": self.call.http_method, "path": self.path,
                 "params": self.params, "account": self.account}
 
 
 class ChoicesForm(forms.Form):
-    """The choices of an operation: which call (``choice``) and an ``amount``."""
+    """The choices of an operation: which call (``choice``) and an ``amount``.
 
-    def __init__(self, operation: Operation, rows: int, *args: Any, **kwargs: Any) -> None:
+    The amount is entered as people write it, in the row's currency (``12.50`` USD,
+    ``1000`` JPY) and sent in its smallest unit. It is for one row: with several rows
+    selected, each is refunded in full, and an amount given anyway is refused, since it
+    could mean each row's or all rows' together."""
+
+    def __init__(self, operation: Operation, rows: list[StripeModel], *args: Any,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.rows = rows
+        currencies = {getattr(row, "currency", None) for row in rows}
+        self.currency = currencies.pop() if len(currencies) == 1 else None
         if len(operation.choices) > 1:
             self.fields["choice"] = forms.ChoiceField(
                 choices=[(value, label) for value, label, _ in operation.choices],
                 initial=operation.choices[0][0], widget=forms.RadioSelect, label="When")
-        if operation.amount and rows == 1:
-            self.fields["amount"] = forms.IntegerField(
-                required=False, min_value=1, label="Amount",
-                help_text="In the currency's smallest unit (cents for USD). Blank: refund "
-                          "everything not refunded yet.")
+        if operation.amount:
+            unit = f" ({self.currency.upper()})" if self.currency else ""
+            help_text = ("Blank: refund everything not refunded yet. "
+                         + ("With several rows selected, each is refunded in full: select "
+                            "one row to refund part of it." if len(rows) > 1 else
+                            f"In {self.currency.upper()}, e.g. {format_amount(1250, self.currency)}."
+                            if self.currency else ""))
+            self.fields["amount"] = forms.DecimalField(required=False, label=f"Amount{unit}",
+                                                       help_text=help_text.strip())
+
+    def clean_amount(self) -> int | None:
+        value = self.cleaned_data.get("amount")
+        if value is None:
+            return None
+        if len(self.rows) > 1:
+            raise forms.ValidationError(
+                f"An amount refunds part of one row, and {len(self.rows)} rows are selected: "
+                "select one row, or leave the amount blank to refund each in full.")
+        if not self.currency:
+            raise forms.ValidationError(f"{self.rows[0].pk} has no currency in the mirror: "
+                                        "leave the amount blank, or refresh it from Stripe.")
+        try:
+            return to_minor_units(value, self.currency)
+        except ValueError as error:
+            raise forms.ValidationError(str(error)) from None
 
     def choice(self, operation: Operation) -> str:
         return self.cleaned_data.get("choice") or operation.choices[0][0]
@@ -212,7 +248,7 @@ def confirmation_view(modeladmin: admin.ModelAdmin, request: HttpRequest, querys
     rows = list(queryset.order_by("pk"))
     confirming = "stripe_confirm" in request.POST
     reviewing = confirming or "stripe_review" in request.POST
-    form = ChoicesForm(operation, len(rows), request.POST if reviewing else None)
+    form = ChoicesForm(operation, rows, request.POST if reviewing else None)
     note = None
     if reviewing and form.is_valid():
         choice, amount = form.choice(operation), form.cleaned_data.get("amount")

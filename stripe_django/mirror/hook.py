@@ -14,11 +14,13 @@ import contextvars
 import datetime as dt
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping
 from urllib.parse import urlsplit
 
 import stripe
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, router
 from django.utils import timezone
 from stripe._http_client import new_default_http_client, new_http_client_async_fallback
 
@@ -27,6 +29,7 @@ from ..conf import stripe_settings
 from ..exceptions import IngestError, MirrorError
 from ..ingest import UpsertResult, upsert_many
 from ..ingest.columns import model_for
+from .time_bound import StoreTimeout, time_bound
 
 logger = logging.getLogger("stripe_django.mirror")
 
@@ -157,20 +160,54 @@ def mirror_answer(method: str, url: str, headers: Mapping[str, str],
 
 
 def store(answer: Answer, payloads: list[dict[str, Any]]) -> None:
-    """Store the objects of an answer with its stamp and account. A failure is logged
-    or raised as ``MIRROR_FAILURES`` says, and recorded in ``answer.errors``."""
+    """Store the objects of an answer with its stamp and account, within
+    ``MIRROR_STORE_TIMEOUT``. A failure is logged or raised as ``MIRROR_FAILURES`` says,
+    and recorded in ``answer.errors``."""
+    seconds = stripe_settings.MIRROR_STORE_TIMEOUT
+    started = time.monotonic()
     try:
-        answer.result = upsert_many(payloads, stamp=answer.stamp, account=answer.account)
+        with time_bound(_alias(payloads), seconds):
+            answer.result = upsert_many(payloads, stamp=answer.stamp, account=answer.account)
         answer.errors = list(answer.result.errors)
     except Exception as error:  # a database failure must not hide the API's answer
-        answer.errors = [error]
+        spent = time.monotonic() - started
+        answer.errors = [_timed_out(error, seconds, spent)]
     if answer.errors:
-        _report(answer)
+        _report(answer, payloads)
 
 
-def _report(answer: Answer) -> None:
+def _alias(payloads: list[dict[str, Any]]) -> str:
+    """The database the answer's first object is written to."""
+    object_type = payloads[0].get("object")
+    model = model_for(table.OBJECT_ALIASES.get(object_type, object_type)) if isinstance(
+        object_type, str) else None
+    return router.db_for_write(model) if model is not None else DEFAULT_DB_ALIAS
+
+
+def _timed_out(error: Exception, seconds: float | None, spent: float) -> Exception:
+    """A database error that ended the store at its time bound (a statement timeout,
+    "max_statement_time exceeded", "database is locked" after the busy timeout), said as
+    such; the database's own words follow."""
+    if seconds is None or isinstance(error, StoreTimeout) or not isinstance(error, DatabaseError):
+        return error
+    if spent < seconds * 0.9:
+        return error  # refused before the time was up: not a hang
+    timeout = StoreTimeout(f"storing did not finish within {seconds:g} s: {str(error).strip()}")
+    timeout.__cause__ = error
+    return timeout
+
+
+def _report(answer: Answer, payloads: list[dict[str, Any]] | None = None) -> None:
     message = (f"stripe_django: the answer to {answer.method.upper()} {answer.path} was not "
                f"stored in the mirror: {answer.errors[0]}")
+    if isinstance(answer.errors[0], StoreTimeout):
+        # The change is made at Stripe: say which objects the mirror lacks, and what
+        # brings them (never their contents: the log is no place for a client_secret).
+        ids = [str(p.get("id")) for p in payloads or () if p.get("id")]
+        shown = ", ".join(ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
+        message += (f" (MIRROR_STORE_TIMEOUT); not stored: {shown or 'the answer'}. The next "
+                    "stripe_sync (its Events API catch-up), the webhook of the change, "
+                    "refresh_from_stripe() or upsert_many(MirrorError.payload) stores it")
     if stripe_settings.MIRROR_FAILURES == "raise":
         raise MirrorError(message, payload=answer.payload, errors=answer.errors)
     # A refused payload is explained by its message; a database failure needs its trace.

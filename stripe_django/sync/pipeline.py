@@ -23,7 +23,7 @@ from typing import Any, Callable
 import stripe
 from django.db import DatabaseError, connections, transaction
 
-from ..dberrors import is_transient
+from ..dberrors import RETRY_DELAYS, is_transient
 from ..ingest import UpsertResult, plan_many, write_planned
 from .fetcher import Fetcher, Stopped, describe, http_status, is_unavailable
 from .leases import CursorLease, LeaseLost
@@ -38,7 +38,7 @@ __all__ = ["Pipeline", "STORE_RETRY_DELAYS", "GROUP_PAGES", "GROUP_SECONDS"]
 # Seconds to wait before each new try of storing a page after a database error that may
 # pass (a lock held by a concurrent writer, "database is locked"); then the shard fails
 # with its cursor where it was.
-STORE_RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 4.0)
+STORE_RETRY_DELAYS = RETRY_DELAYS
 
 # A group of pages committed together: at most this many pages (1,000 objects of 100),
 # which shares a commit's round trip and flush among them, while a kill -9 redoes at most

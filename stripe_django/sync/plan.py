@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
 import stripe
+from django.db import DatabaseError
 
 from .. import type_table as table
 from ..conf import stripe_settings
+from ..dberrors import RETRY_DELAYS, retrying
 from .fetcher import Fetcher, describe
 from .leases import CursorLease
-from .report import SKIPPED, SyncReport, TypeReport
+from .report import FAILED, SKIPPED, SyncReport, TypeReport
 from .shards import Shard
 
 __all__ = ["list_names", "select_lists", "api_key_of", "key_mode", "pace", "page_size_for",
@@ -31,6 +33,9 @@ __all__ = ["list_names", "select_lists", "api_key_of", "key_mode", "pace", "page
 RETENTION_MARGIN = 3600
 # Planned shards whose cursors are read (and the missing ones created) together.
 CURSOR_CHUNK = 1000
+# Seconds between the tries of reading and creating a chunk's cursors while the database
+# is busy (a lock on the cursor table); then the chunk's types fail and the run goes on.
+CURSOR_RETRY_DELAYS = RETRY_DELAYS
 # The cursor fields of a list that starts over: its next pass is a full one.
 START_OVER: dict[str, Any] = {"complete": False, "starting_after": None, "pass_started_at": None,
                               "created_after": None, "created_seen": [], "events_after": None,
@@ -143,8 +148,18 @@ def open_shards(planned: list[PlannedShard], report: SyncReport, *, db: str, liv
     horizon = int(time.time()) - table.EVENTS_RETENTION_DAYS * 86400 + RETENTION_MARGIN
     for start in range(0, len(listed), CURSOR_CHUNK):
         chunk = listed[start:start + CURSOR_CHUNK]
-        rows = _cursor_rows([(item.account or platform or "", item.name) for item, _ in chunk],
-                            db=db, livemode=livemode)
+        keys = [(item.account or platform or "", item.name) for item, _ in chunk]
+        try:
+            # The run's first statements: a lock held by another writer is waited out
+            # as a page's would be.
+            rows = retrying(lambda: _cursor_rows(keys, db=db, livemode=livemode), using=db,
+                            delays=CURSOR_RETRY_DELAYS)
+        except DatabaseError as error:
+            why = f"its sync cursor could not be read or created: {describe(error)}"
+            for _, type_report in chunk:
+                type_report.status = FAILED
+                type_report.errors.append(why)
+            continue
         restart: list[int] = []
         for item, type_report in chunk:
             row = rows[(item.account or platform or "", item.name)]
@@ -165,7 +180,8 @@ def open_shards(planned: list[PlannedShard], report: SyncReport, *, db: str, liv
             state = {f: getattr(row, f) for f in CURSOR_STATE}
             shards.append(Shard(item.name, item.spec, item.account, type_report, row.pk, state))
         if restart:
-            _cursors(db).filter(pk__in=restart).update(**START_OVER)
+            retrying(lambda: _cursors(db).filter(pk__in=restart).update(**START_OVER), using=db,
+                     delays=CURSOR_RETRY_DELAYS)
     return shards
 
 

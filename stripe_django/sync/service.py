@@ -31,14 +31,15 @@ import stripe
 from django.db import router
 
 from .. import type_table as table
-from .evented import split_by_events
+from .evented import EVENTS_LIST, split_by_events
 from .events import plan_catch_ups
+from .events_access import key_label, record_events_access
 from .fetcher import Fetcher
 from .leases import CursorLease
 from .listing import ShardListing
 from .pipeline import Pipeline
-from .plan import (account_batches, connected_accounts, key_mode, list_names, open_shards, pace,
-                   page_size_for, plan_shards, select_lists)
+from .plan import (account_batches, api_key_of, connected_accounts, key_mode, list_names,
+                   open_shards, pace, page_size_for, plan_shards, select_lists)
 from .progress import Progress
 from .ratelimit import RateLimiter
 from .report import OK, PENDING, RUNNING, SKIPPED, UNAVAILABLE, SyncReport, TypeReport
@@ -103,6 +104,7 @@ def sync(types: Iterable[str] | None = None, *, account: str | None = None,
     db = using or router.db_for_write(SyncCursor)
     started = time.monotonic()
 
+    label = key_label(key, api_key_of(client))
     accounts: list[str | None] = [account] if account else [None]
     if all_accounts:
         accounts = [None] + connected_accounts(fetcher, report)
@@ -133,11 +135,18 @@ def sync(types: Iterable[str] | None = None, *, account: str | None = None,
                 not_run = {id(s.report) for s in shards}
                 report.types = [t for t in report.types if id(t) not in not_run]
             listed += [s.report for s in to_list]
+            catch_ups: list[Job] = []
             if events:
-                catch_ups: list[Job] = list(plan_catch_ups(shards, batch, names, report, fetcher,
-                                                           pipeline))
+                catch_ups = list(plan_catch_ups(shards, batch, names, report, fetcher, pipeline))
                 pipeline.drive(catch_ups)
                 events_refused |= any(job.shard.report.status == UNAVAILABLE for job in catch_ups)
+            # Whether the key could read the Events API, kept for the health page and the
+            # system check: a catch-up says it, and so does the ``event`` list when listed.
+            record_events_access(
+                [*(job.shard.report for job in catch_ups),
+                 *(s.report for s in to_list if s.name == EVENTS_LIST and hooks.listing)],
+                db=db, livemode=livemode, platform=platform, label=label)
+            if events:
                 if reads_v2_events(names, hooks):
                     # The platform's v2 events, or the one account's asked for: not one
                     # request per connected account of an --all-accounts run.
@@ -155,8 +164,8 @@ def sync(types: Iterable[str] | None = None, *, account: str | None = None,
         if events_refused:
             report.notes.append(
                 "the Events API was not available: the lists it covers (status 'events') got "
-                "no new objects; give the key read access to events, or run with --no-events "
-                "to list them")
+                "no new objects, and no list saw updates or deletions; give the key "
+                f"{label} read access to events, or run with --no-events to list them")
         if v2_events_refused:
             report.notes.append(
                 "the v2 events API (GET /v2/core/events) was not available: v2 changes come only "

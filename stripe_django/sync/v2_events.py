@@ -22,9 +22,11 @@ import time
 from typing import Any, Iterator
 
 import stripe
+from django.db import DatabaseError
 from django.utils import timezone
 
 from .. import type_table as table
+from ..dberrors import retrying
 from ..ingest import to_plain
 from ..webhooks.processing import DUPLICATE, FAILED, process_event, store_event
 from .fetcher import describe, http_status, is_unavailable
@@ -105,8 +107,15 @@ def catch_up_v2_events(client: stripe.StripeClient, account: str | None, report:
     line = TypeReport(V2_CHANGES, account, mode="events")
     report.types.append(line)
     line.started = time.monotonic()
-    cursor, _ = SyncCursor._default_manager.using(db).get_or_create(
-        account=account or platform or "", livemode=livemode, object_type=V2_EVENTS_CURSOR)
+    try:
+        cursor, _ = retrying(lambda: SyncCursor._default_manager.using(db).get_or_create(
+            account=account or platform or "", livemode=livemode, object_type=V2_EVENTS_CURSOR),
+            using=db)
+    except DatabaseError as error:
+        line.status = REPORT_FAILED
+        line.errors.append(f"its sync cursor could not be read or created: {describe(error)}")
+        line.finished = time.monotonic()
+        return line
     now = timezone.now()
     horizon = now - dt.timedelta(days=table.EVENTS_RETENTION_DAYS)
     if cursor.events_after is not None and cursor.events_after < horizon.timestamp():

@@ -109,8 +109,9 @@ def test_connected_accounts_are_summed_in_a_bounded_number_of_queries(admin_clie
     _connected(500)
     many, text = _queries(admin_client)
     # session, user, cursors (2), rows of the model, verifications (2), events (4), sync
-    # runs, the failed-events check, the sidebar's non-empty types: the same at 3 and 500 accounts
-    assert many == few == 14
+    # runs, the failed-events check, the Events API check, the sidebar's non-empty types:
+    # the same at 3 and 500 accounts
+    assert many == few == 15
     row = text.split("500 connected accounts</a>", 1)[1].split("</tr>", 1)[0]
     assert "(500 accounts, oldest" in row
     assert "5000 compared, <strong>1 differing</strong> (0 missing, 0 extra, 1 stale)" in row

@@ -90,3 +90,16 @@ def test_the_customer_page_shows_its_subscriptions_by_label(admin_client):
     # query), tax ids, the sidebar's types, the related rows' counts: no query per subscription
     assert six == one == 7
     assert text.count("person0@example.com · Pro · 9.00 EUR/month · × 3 (sub_") == 6
+
+
+def test_a_subscriptions_own_page_is_titled_by_its_label(admin_client):
+    _mirror(2)
+    url = f"/admin/stripe_django/subscription/{quote('sub_0001')}/change/"
+    _get(admin_client, url)  # (the first page also reads the content types, then cached)
+    n, text = _get(admin_client, url)
+    label = "person1@example.com · Pro · 9.00 EUR/month · × 3 · past_due (sub_0001)"
+    title = text.split("<title>", 1)[1].split("</title>", 1)[0]
+    assert title.startswith(f"{label} | ")
+    assert f"<h2>{label}</h2>" in text
+    # the breadcrumbs end with it too
+    assert f"&rsaquo; {label}\n" in text

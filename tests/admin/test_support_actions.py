@@ -48,10 +48,10 @@ CASES = [
          answer_type="refund", shown=("charge=ch_act1",)),
     Case("refund_charge", "charge", "ch_act2", {"refunded": False, "amount": 2000},
          "POST", "/v1/refunds", {"charge": "ch_act2", "amount": "500"}, {"charge": "ch_act2", "amount": 500},
-         {"amount": "500"}, answer_type="refund", shown=("charge=ch_act2", "amount=500")),
+         {"amount": "5.00"}, answer_type="refund", shown=("charge=ch_act2", "amount=500")),
     Case("refund_payment_intent", "payment_intent", "pi_act1", {"status": "succeeded"},
          "POST", "/v1/refunds", {"payment_intent": "pi_act1", "amount": "300"},
-         {"payment_intent": "pi_act1", "amount": 300}, {"amount": "300"}, answer_type="refund",
+         {"payment_intent": "pi_act1", "amount": 300}, {"amount": "3"}, answer_type="refund",
          shown=("payment_intent=pi_act1", "amount=300")),
     Case("void_invoice", "invoice", "in_act1", {"status": "open"},
          "POST", "/v1/invoices/in_act1/void", {}, {"status": "void"}),
@@ -185,8 +185,8 @@ def test_changed_choices_are_shown_again_before_anything_is_sent(admin_client, s
     case = CASES[3]  # refund 500 of a charge
     stored(example, case)
     answer(stub, example, case)
-    page = confirmation(admin_client, case, amount="500")
-    data = {**confirm_data(page, case), "amount": "700"}  # edited, not shown
+    page = confirmation(admin_client, case, amount="5.00")
+    data = {**confirm_data(page, case), "amount": "7.00"}  # edited, not shown
     again = admin_client.post(changelist(case.object_type), data)
     assert again.status_code == 200 and changes(stub) == []
     assert "The choices changed" in again.content.decode()
@@ -200,7 +200,7 @@ def test_a_bad_amount_is_named_and_nothing_is_sent(admin_client, stub, example):
         "action": case.action, "_selected_action": [case.object_id], "stripe_confirm": "1",
         "amount": "-5"})
     assert page.status_code == 200 and changes(stub) == []
-    assert "Ensure this value is greater than or equal to 1." in page.content.decode()
+    assert "Enter an amount above zero, in USD." in page.content.decode()
 
 
 @pytest.mark.parametrize("case", [CASES[0], CASES[2], CASES[6]], ids=lambda c: c.action)
@@ -250,3 +250,72 @@ def test_a_connected_accounts_object_is_changed_in_that_account(admin_client, st
     [sent] = changes(stub)
     assert header(sent, "Stripe-Account") == "acct_conn1"
     assert model_for("invoice").objects.get(pk="in_conn1").status == "void"
+
+
+@pytest.mark.parametrize("currency, typed, sent, error", [
+    ("usd", "12.50", 1250, None),
+    ("usd", "12.505", None, "USD amounts have at most 2 decimal places."),
+    ("jpy", "1000", 1000, None),
+    ("jpy", "1000.5", None, "JPY has no decimal places: enter a whole number of JPY."),
+    ("kwd", "1.234", 1234, None),
+    ("usd", "0", None, "Enter an amount above zero, in USD."),
+    ("usd", "twelve", None, "Enter a number."),
+])
+def test_an_amount_is_typed_in_the_currency_and_sent_in_its_smallest_unit(
+        admin_client, stub, example, currency, typed, sent, error):
+    upsert(example("charge", id="ch_cur1", currency=currency, amount=500_000, refunded=False))
+    case = Case("refund_charge", "charge", "ch_cur1", {}, "POST", "/v1/refunds", {}, {},
+                {"amount": typed}, answer_type="refund")
+    page = confirmation(admin_client, case, amount=typed)
+    text = page.content.decode()
+    assert f"Amount ({currency.upper()})" in text
+    if error is not None:
+        assert error in text
+        assert 'name="stripe_shown"' in text and "amount=" not in text  # the request without it
+        return
+    assert f'<code class="stripe-request-param">amount={sent}</code>' in text
+    # the amount as people read it, beside the exact parameter
+    assert f'<td class="stripe-request-amount">{typed if currency != "jpy" else "1,000"} {currency.upper()}</td>' in text
+    stub.answer("POST", "/v1/refunds", example("refund", id="re_cur1", charge="ch_cur1", amount=sent,
+                                              currency=currency))
+    stub.answer("GET", "/v1/charges/ch_cur1", example("charge", id="ch_cur1", currency=currency))
+    admin_client.post(changelist("charge"), confirm_data(page, case))
+    [sent_request] = changes(stub)
+    assert form(sent_request) == {"charge": "ch_cur1", "amount": str(sent)}
+
+
+def two_charges(example) -> Case:
+    for i in (1, 2):
+        upsert(example("charge", id=f"ch_many{i}", amount=2000, refunded=False))
+    return Case("refund_charge", "charge", "ch_many1", {}, "POST", "/v1/refunds", {}, {},
+                answer_type="refund")
+
+
+def test_with_several_rows_a_partial_amount_is_refused_and_nothing_is_sent(admin_client, stub, example):
+    case = two_charges(example)
+    rows = ["ch_many1", "ch_many2"]
+    page = admin_client.post(changelist("charge"), {"action": case.action, "_selected_action": rows,
+                                                    "stripe_review": "1", "amount": "5.00"})
+    text = page.content.decode()
+    assert "An amount refunds part of one row, and 2 rows are selected" in text
+    assert "amount=" not in text
+    # posted straight to "send" (an old page, a crafted form): refused the same way
+    data = {**confirm_data(page, case), "_selected_action": rows, "amount": "5.00"}
+    again = admin_client.post(changelist("charge"), data)
+    assert again.status_code == 200 and changes(stub) == []
+    assert "An amount refunds part of one row" in again.content.decode()
+
+
+def test_with_several_rows_and_no_amount_each_is_refunded_in_full(admin_client, stub, example):
+    case = two_charges(example)
+    rows = ["ch_many1", "ch_many2"]
+    page = admin_client.post(changelist("charge"), {"action": case.action, "_selected_action": rows,
+                                                    "index": "0"})
+    assert "each is refunded in full" in page.content.decode()
+    stub.answer("POST", "/v1/refunds", example("refund", id="re_many", amount=2000))
+    for i in (1, 2):
+        stub.answer("GET", f"/v1/charges/ch_many{i}", example("charge", id=f"ch_many{i}", refunded=True))
+    done = admin_client.post(changelist("charge"), {**confirm_data(page, case), "_selected_action": rows})
+    assert done.status_code == 302
+    assert sorted(form(r)["charge"] for r in changes(stub)) == rows
+    assert all("amount" not in form(r) for r in changes(stub))

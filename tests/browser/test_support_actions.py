@@ -26,9 +26,10 @@ def test_refund_part_of_a_charge_through_the_confirmation_page(page, stub, examp
     page.follow(page.find("button[name=index]"))
     page.find(".stripe-django-support-action")
     assert "POST /v1/refunds" in page.text and "charge=ch_browser1" in page.text
-    page.find("#id_amount").send_keys("500")
+    page.find("#id_amount").send_keys("5.00")  # in the charge's currency, as people write it
     page.follow(page.find("input[name=stripe_review]"))
     assert "amount=500" in page.find(".stripe-request").text
+    assert "5.00 USD" in page.find(".stripe-request-amount").text
     page.screenshot("confirmation")
     assert [r for r in stub.requests if r.method == "POST"] == []
 

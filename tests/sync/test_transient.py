@@ -10,6 +10,7 @@ was and the next run lists the page again: every object ends up stored.
 
 from __future__ import annotations
 
+import io
 import threading
 
 import pytest
@@ -30,7 +31,8 @@ TABLE = Customer._meta.db_table
 class TableLock:
     """A write lock on one table, held by a connection of its own."""
 
-    def __init__(self) -> None:
+    def __init__(self, table: str = TABLE) -> None:
+        self.table = table
         self.held = threading.Event()
         self.release = threading.Event()
         self.thread = threading.Thread(target=self._hold, daemon=True)
@@ -52,20 +54,20 @@ class TableLock:
             other = sqlite3.connect(settings["NAME"], uri=True, isolation_level=None,
                                     check_same_thread=False)
             other.execute("BEGIN IMMEDIATE")
-            other.execute(f'DELETE FROM "{TABLE}" WHERE id = \'none\'')
+            other.execute(f'DELETE FROM "{self.table}" WHERE 1 = 0')
         elif vendor == "postgresql":
             import psycopg
 
             other = psycopg.connect(host=settings["HOST"], port=settings["PORT"] or 5432,
                                     user=settings["USER"], dbname=settings["NAME"])
-            other.execute(f'LOCK TABLE "{TABLE}" IN EXCLUSIVE MODE')
+            other.execute(f'LOCK TABLE "{self.table}" IN EXCLUSIVE MODE')
         else:
             import MySQLdb
 
             other = MySQLdb.connect(host=settings["HOST"], port=int(settings["PORT"] or 3306),
                                     user=settings["USER"], password=settings["PASSWORD"],
                                     database=settings["NAME"])
-            other.cursor().execute(f"LOCK TABLES `{TABLE}` WRITE")
+            other.cursor().execute(f"LOCK TABLES `{self.table}` WRITE")
         self.held.set()
         self.release.wait(60)
         if vendor == "mysql":
@@ -140,3 +142,53 @@ def test_when_the_lock_outlasts_the_retries_the_cursor_stays_and_the_next_run_st
     assert second.ok
     assert second.get("customer").mode == "resumed"
     assert Customer.objects.count() == 50
+
+
+# --- a lock on the cursors, at the very start of a run -----------------------------------
+
+CURSORS = SyncCursor._meta.db_table
+
+
+def test_a_lock_on_the_cursor_table_at_the_start_of_a_run_is_waited_out(settings, short_lock_waits):
+    # The run's first statements read and create the cursors in bulk: while another
+    # writer holds the table they are tried again, as a page's writes are.
+    lock = TableLock(CURSORS)
+    with StripeStub({"customers": 30}) as stub:
+        point_at(settings, stub.api_base, SYNC_PAGE_SIZE=10)
+        lock.start()
+        threading.Timer(1.5, lock.stop).start()  # longer than a lock wait, shorter than the retries
+        try:
+            report = sync(["customer"], events=False)
+        finally:
+            lock.stop()
+    assert report.ok, report.get("customer").errors
+    assert report.get("customer").created == 30
+    assert SyncCursor.objects.get().complete
+
+
+def test_a_lock_on_the_cursor_table_that_outlasts_the_retries_fails_the_types_not_the_run(
+        settings, short_lock_waits, monkeypatch):
+    from django.core.management import CommandError, call_command
+
+    from stripe_django.sync import plan
+
+    monkeypatch.setattr(plan, "CURSOR_RETRY_DELAYS", (0.1, 0.1))
+    lock = TableLock(CURSORS)
+    with StripeStub({"customers": 30}) as stub:
+        point_at(settings, stub.api_base, SYNC_PAGE_SIZE=10)
+        lock.start()
+        try:
+            report = sync(["customer", "product"], events=False)
+            out, err = io.StringIO(), io.StringIO()
+            with pytest.raises(CommandError, match="not everything was synced"):
+                call_command("stripe_sync", "customer", "--no-events", stdout=out, stderr=err)
+        finally:
+            lock.stop()
+        assert not stub.requests  # nothing listed whose cursor could not be kept
+    assert not report.ok
+    for name in ("customer", "product"):
+        line = report.get(name)
+        assert line.status == FAILED
+        assert line.errors[0].startswith("its sync cursor could not be read or created: ")
+    assert "its sync cursor could not be read or created" in out.getvalue() + err.getvalue()
+    assert Customer.objects.count() == 0 and SyncCursor.objects.count() == 0
