@@ -200,3 +200,29 @@ def test_the_commands_tell_a_sync_run_from_a_verification(settings, dummy,
         call_command("stripe_verify", "--run", "1", "--timeout", "3")
     with pytest.raises(CommandError, match="unknown type 'nope'"):
         call_command("stripe_verify", "nope", "--enqueue")
+
+
+def test_the_admin_names_a_verification_run_and_links_its_verifications(
+        settings, dummy, django_capture_on_commit_callbacks, client):  # noqa: F811
+    from django.contrib.auth.models import User
+    from django.urls import reverse
+
+    from stripe_django.sync.distributed import enqueue_run
+
+    with StripeStub({"customers": 5}) as stub:
+        point(settings, stub)
+        assert sync(["customer"], events=False).ok
+        with django_capture_on_commit_callbacks(execute=True):
+            sync_run = enqueue_run(["customer"], events=False)
+            run = enqueue_verification(["customer"])
+        drain(dummy, django_capture_on_commit_callbacks)
+    client.force_login(User.objects.create_superuser("admin", "admin@example.com", "pw"))
+    page = client.get(reverse("admin:stripe_django_syncrun_change", args=[run.pk])).content.decode()
+    runs = reverse("admin:stripe_django_verificationrun_changelist")
+    assert f'<a href="{runs}?q={run.options["verify"]["run"]}">the verifications of this run</a>' in page
+    listed = client.get(f'{runs}?q={run.options["verify"]["run"]}').content.decode()
+    assert "1 verification" in listed and "customer" in listed
+    other = client.get(reverse("admin:stripe_django_syncrun_change", args=[sync_run.pk])).content.decode()
+    assert "the verifications of this run" not in other
+    health = client.get(reverse("admin:stripe_django_health")).content.decode()
+    assert "<td>verification</td>" in health and "<td>sync</td>" in health
