@@ -1,7 +1,10 @@
 """The admin of verifications (``stripe_verify``): read-only, with the differing objects
-linked to their rows' change pages, so a support person can open them."""
+linked to their rows' change pages, so a support person can open them (an object with no
+row in the mirror, to its page on the Stripe Dashboard)."""
 
 from __future__ import annotations
+
+from types import SimpleNamespace
 
 from django.contrib import admin
 from django.urls import NoReverseMatch, reverse
@@ -9,20 +12,28 @@ from django.utils.html import format_html, format_html_join
 
 from ..ingest.columns import model_for
 from ..models.verification import VerificationRun
+from .dashboard import dashboard_url
 from .options import ReadOnlyMixin
 
 
 class VerificationRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ("started_at", "object_type", "account_name", "mode", "status_shown",
-                    "compared", "missing", "extra", "stale", "healed", "requests", "bound")
+    # Narrow enough for the admin's content column beside the filters: the counts of
+    # each kind are in the result, the requests and a sample's bound on each run's page.
+    list_display = ("started_at", "object_type", "account_name", "mode", "result", "compared",
+                    "healed")
+    list_display_links = ("started_at", "object_type")
     list_filter = ("status", "mode", "object_type", "livemode", "healing")
     search_fields = ("object_type", "=account", "=run")
     date_hierarchy = "started_at"
     show_full_result_count = False
-    fields = ("run", "started_at", "finished_at", "object_type", "account", "key", "livemode",
-              "mode", "healing", "status", "compared", "missing", "extra", "stale", "healed",
-              "requests", "bound", "differing_objects", "notes_shown")
-    readonly_fields = fields
+    # What a support person reads first, then how the run was made.
+    fieldsets = (
+        (None, {"fields": ("object_type", "account_name", "started_at", "finished_at", "mode",
+                           "result", "compared", "healed", "bound", "differing_objects",
+                           "notes_shown")}),
+        ("Run", {"fields": ("run", "key", "livemode", "healing", "status", "requests")}),
+    )
+    readonly_fields = tuple(f for _name, options in fieldsets for f in options["fields"])
 
     def get_queryset(self, request):
         # The list shows counts only: the differences (up to a thousand per row) stay unread.
@@ -35,12 +46,17 @@ class VerificationRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
     def account_name(self, run: VerificationRun) -> str:
         return run.account or "platform"
 
-    @admin.display(description="status", ordering="status")
-    def status_shown(self, run: VerificationRun) -> str:
+    @admin.display(description="result", ordering="status")
+    def result(self, run: VerificationRun) -> str:
         if run.finished_at is None:
-            return "stopped" if run.status == VerificationRun.Status.RUNNING else run.status
+            # A row is completed when its comparison ends: without an end it was stopped,
+            # or is still running.
+            return "not finished (running or stopped)" if run.status == VerificationRun.Status.RUNNING \
+                else run.status
         if run.status == VerificationRun.Status.OK and run.differing:
-            return f"{run.differing} difference(s)"
+            healed = f", {run.healed} healed" if run.healing else ""
+            return format_html("<strong>{} differing</strong> ({} missing, {} extra, {} stale{})",
+                               run.differing, run.missing, run.extra, run.stale, healed)
         return run.status
 
     @admin.display(description="sample bound")
@@ -53,26 +69,55 @@ class VerificationRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
     def differing_objects(self, run: VerificationRun) -> str:
         if not run.differences:
             return "none"
+        stored = _stored_ids(run.differences)
+        # A table, not a list: the admin indents a read-only field's lists past its label.
         shown = format_html_join(
-            "", "<li>{}: {}{}</li>",
-            ((d.get("kind", ""), _link(d.get("type", ""), d.get("id", "")),
-              f" ({d['detail']})" if d.get("detail") else "") for d in run.differences))
+            "", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((d.get("kind", ""), _link(run, d.get("type", ""), d.get("id", ""), stored),
+              d.get("detail", "")) for d in run.differences))
         more = run.differing - len(run.differences)
         tail = format_html("<p>... and {} more (not recorded)</p>", more) if more > 0 else ""
-        return format_html("<ul>{}</ul>{}", shown, tail)
+        return format_html('<table class="stripe-django-differences"><thead><tr><th>Kind</th>'
+                           "<th>Object</th><th>What differs, and what the mirror knows</th></tr>"
+                           "</thead><tbody>{}</tbody></table>{}", shown, tail)
 
     @admin.display(description="notes")
     def notes_shown(self, run: VerificationRun) -> str:
         return "; ".join(str(n) for n in run.notes) or "-"
 
 
-def _link(object_type: str, object_id: str) -> str:
-    """The row's change page link, or its id where the type has no admin page."""
+def _stored_ids(differences: list[dict]) -> set[tuple[str, str]]:
+    """(type, id) of the differing objects that have a row (one query per type): a
+    missing object deleted from the database has none, and no admin page to open."""
+    by_type: dict[str, list[str]] = {}
+    for d in differences:
+        by_type.setdefault(d.get("type", ""), []).append(d.get("id", ""))
+    stored = set()
+    for object_type, ids in by_type.items():
+        model = model_for(object_type)
+        if model is not None:
+            stored |= {(object_type, pk) for pk in
+                       model._default_manager.filter(pk__in=ids).values_list("pk", flat=True)}
+    return stored
+
+
+def _link(run: VerificationRun, object_type: str, object_id: str,
+          stored: set[tuple[str, str]]) -> str:
+    """The row's change page link; for an object with no row, its Stripe Dashboard page
+    (said so, since it leaves the admin); else its id."""
     model = model_for(object_type)
-    if model is None:
-        return format_html("{} {}", object_type, object_id)
-    try:
-        url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_change", args=[object_id])
-    except NoReverseMatch:
-        return format_html("{} {}", object_type, object_id)
-    return format_html('{} <a href="{}">{}</a>', object_type, url, object_id)
+    url = None
+    if model is not None and (object_type, object_id) in stored:
+        try:
+            url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_change",
+                          args=[object_id])
+        except NoReverseMatch:
+            pass
+    if url is not None:
+        return format_html('{} <a href="{}">{}</a>', object_type, url, object_id)
+    at_stripe = dashboard_url(SimpleNamespace(stripe_object=object_type, livemode=run.livemode,
+                                              stripe_account=run.account or None, pk=object_id))
+    if at_stripe is not None:
+        return format_html('{} <a href="{}" class="at-stripe" target="_blank" rel="noopener">{}</a> '
+                           "(no row here: on the Stripe Dashboard)", object_type, at_stripe, object_id)
+    return format_html("{} {}", object_type, object_id)

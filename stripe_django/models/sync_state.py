@@ -86,7 +86,13 @@ class SyncRun(models.Model):
         permissions = [("change_at_stripe", "Can change at Stripe")]
 
     def __str__(self) -> str:
-        return f"sync run {self.pk}"
+        return f"{self.kind} run {self.pk}"
+
+    @property
+    def kind(self) -> str:
+        """"sync", or "verification": ``stripe_verify --enqueue`` runs its shards as a
+        run of this model too (``options["verify"]``)."""
+        return "verification" if isinstance(self.options, dict) and "verify" in self.options else "sync"
 
     @property
     def finished(self) -> bool:

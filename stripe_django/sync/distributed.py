@@ -91,11 +91,14 @@ def enqueue_run(types: Iterable[str] | None = None, *, account: str | None = Non
                 all_accounts: bool = False, key: str | None = None, full: bool = False,
                 events: bool = True, rate_limit: float | None = None,
                 page_size: int | None = None, using: str | None = None,
-                client: stripe.StripeClient | None = None, workers: int = 1) -> SyncRun:
+                client: stripe.StripeClient | None = None, workers: int = 1,
+                verify: dict[str, Any] | None = None) -> SyncRun:
     """Record a run and its shards and enqueue them; returns the :class:`SyncRun`.
     With ``all_accounts`` the connected accounts are listed here, first. ``workers``:
     threads of each shard, which list the created windows of a long list's full pass
-    (see ``sync.slices``)."""
+    (see ``sync.slices``). ``verify``: the shards verify instead of syncing, with these
+    options (``stripe_verify --enqueue``, :mod:`stripe_django.verify.enqueued`); such a
+    run has no changes shards."""
     import threading
 
     from ..client import get_client
@@ -119,14 +122,15 @@ def enqueue_run(types: Iterable[str] | None = None, *, account: str | None = Non
         run = SyncRun._default_manager.using(db).create(
             key=key or "", livemode=livemode, types=names,
             options={"full": full, "events": events, "rate_limit": rate_limit,
-                     "page_size": page_size, "workers": max(1, int(workers))})
+                     "page_size": page_size, "workers": max(1, int(workers)),
+                     **({"verify": verify} if verify is not None else {})})
         shards = []
         for acct in accounts:
             for planned in plan_shards(names, [acct]):
                 if planned.listed:
                     shards.append(SyncShard(run=run, account=acct or "", name=planned.name,
                                             status=SyncShard.Status.QUEUED))
-            if events:
+            if events and verify is None:
                 shards.append(SyncShard(run=run, account=acct or "", name=CHANGES,
                                         status=SyncShard.Status.WAITING))
         SyncShard._default_manager.using(db).bulk_create(shards)

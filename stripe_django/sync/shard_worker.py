@@ -99,6 +99,15 @@ def run_shard(shard_id: int, *, queue: ShardQueue, using: str | None = None,
         client = client or get_client(api_key_for(run.key or None))
         limiter = _limiter(client, key_mode(client), options.get("rate_limit"), db)
         lease = CursorLease(owner=f"{me}:shard{shard.pk}")
+        if options.get("verify") is not None:
+            # A shard of ``stripe_verify --enqueue``: it reads, and heals through ingest,
+            # but moves no cursor (no lease to take).
+            from ..verify.enqueued import run_verify_shard
+
+            fields = run_verify_shard(shard, client=client, limiter=limiter, using=db)
+            if not _record(shard, db, **fields):
+                return _lost(shard, db)
+            return _finish(shard, db, using, queue)
         common = dict(account=shard.account or None, key=run.key or None, client=client,
                       progress=Progress(), using=db,
                       page_size=options.get("page_size"), workers=options.get("workers") or 1)

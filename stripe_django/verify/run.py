@@ -23,7 +23,7 @@ import uuid
 from typing import Any, Iterable, Iterator
 
 import stripe
-from django.db import router, transaction
+from django.db import connections, router, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -49,13 +49,19 @@ def verify(types: Iterable[str] | None = None, *, account: str | None = None,
            all_accounts: bool = False, sample: int | None = None, heal: bool = False,
            key: str | None = None, client: stripe.StripeClient | None = None,
            progress: Progress | None = None, using: str | None = None,
-           rate_limit: float | None = None, page_size: int | None = None) -> VerifyReport:
+           rate_limit: float | None = None, page_size: int | None = None, workers: int = 1,
+           run: str | None = None, limiter: Any = None) -> VerifyReport:
     """Compare the mirror with Stripe and return a :class:`~.report.VerifyReport`.
 
     ``types``, ``account``, ``all_accounts``, ``key``, ``rate_limit``, ``page_size``: as
-    for :func:`stripe_django.sync.sync`. ``sample``: retrieve this many random rows per
-    type instead of listing everything. ``heal``: store what Stripe returned for the
-    differing objects (through ingest) and mark deleted the rows Stripe answers 404 for.
+    for :func:`stripe_django.sync.sync`; ``workers``: threads listing the created windows
+    of a long list (as in the sync's first pass). ``sample``: retrieve this many random
+    rows per type instead of listing everything. ``heal``: store what Stripe returned for
+    the differing objects (through ingest) and mark deleted the rows Stripe answers 404 for.
+
+    ``run`` (the id the :class:`~stripe_django.models.VerificationRun` rows share) and
+    ``limiter`` (a pacer shared by every worker of the key) are for the shards of
+    ``stripe_verify --enqueue`` (:mod:`.enqueued`), which make one run of many calls.
     """
     from ..client import get_client
     from ..conf import api_key_for, platform_account_for
@@ -63,13 +69,15 @@ def verify(types: Iterable[str] | None = None, *, account: str | None = None,
 
     if sample is not None and sample < 1:
         raise ValueError("sample must be at least 1")
+    if workers < 1:
+        raise ValueError("workers must be at least 1")
     names = select_lists(types)
     client = client or get_client(api_key_for(key))
     platform = platform_account_for(key)
     livemode = key_mode(client)
-    limiter = RateLimiter(pace(rate_limit, livemode))
-    fetcher = Fetcher(client, limiter, page_size_for(page_size), threading.Event(), 1)
-    report = VerifyReport(run=uuid.uuid4().hex, sample=sample, healing=heal)
+    limiter = limiter or RateLimiter(pace(rate_limit, livemode))
+    fetcher = Fetcher(client, limiter, page_size_for(page_size), threading.Event(), workers)
+    report = VerifyReport(run=run or uuid.uuid4().hex, sample=sample, healing=heal)
     progress = progress or Progress()
     db = using or router.db_for_write(VerificationRun)
     started = time.monotonic()
@@ -209,6 +217,10 @@ class _ShardVerifier:
                     outbox.send(error)
                 except Stopped:
                     pass  # the comparing thread failed first and is not reading
+            finally:
+                # A pace kept in the database (a worker's shared limiter) used this
+                # thread's own connection: closed here, not left to the garbage collector.
+                connections.close_all()
 
         thread = threading.Thread(target=fetch, name=f"stripe_verify {self.item.name}", daemon=True)
         thread.start()
@@ -313,15 +325,25 @@ _LISTED = object()
 
 class _PlanningOutbox:
     """The outbox of a verification's listing: plans each page on the fetching thread
-    and hands it over (a bounded queue: at most two pages wait)."""
+    and hands it over (a bounded queue: at most two pages wait).
+
+    With ``workers`` a long list is listed in created windows by several threads at once
+    (the sync's :mod:`~stripe_django.sync.windows`), whose newest window lists again the
+    objects of the second where the first pages ended: those are compared once."""
 
     def __init__(self, pages: queue.Queue, comparer: Comparer, stop: threading.Event) -> None:
         self.pages = pages
         self.comparer = comparer
         self.stop = stop
+        self.seen: set[str] = set()
+        self.lock = threading.Lock()
 
     def put(self, page: Page) -> None:
-        self.send((page, self.comparer.plan(page.objects, page.stamp)))
+        with self.lock:
+            objects = [obj for obj in page.objects if obj.get("id") not in self.seen]
+            self.seen.update(obj.get("id") for obj in objects)
+        page.objects = objects
+        self.send((page, self.comparer.plan(objects, page.stamp)))
 
     def send(self, item: Any) -> None:
         while True:

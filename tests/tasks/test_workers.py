@@ -201,3 +201,46 @@ def test_a_sharded_sync_runs_on_two_workers(workers):
         held = [r.at for r in stub.requests if stub.throttled_at < r.at < stub.throttled_at + 0.9]
         assert len(held) <= 2, held
         assert len(stub.requests) >= 5 * (5 + 2)
+
+
+def test_an_enqueued_verification_runs_on_two_workers_and_heals(workers):
+    from stripe_django.models import VerificationRun
+    from stripe_django.sync import sync
+    from stripe_django.verify.enqueued import enqueue_verification, verification_report
+
+    with StripeStub({"customers": 45, "products": 12}, accounts=ACCOUNTS, latency=0.02) as stub:
+        stripe = {"API_KEY": "sk_test_workers", "API_BASE": stub.api_base, "MAX_NETWORK_RETRIES": 0,
+                  "SYNC_RATE_LIMIT": RATE, "SYNC_PAGE_SIZE": 10}
+        if workers.kind == "rq":
+            stripe["SYNC_RATE_LIMIT_REDIS"] = workers.settings.REDIS_URL
+        workers.configure(stripe)
+        assert sync(["customer", "product"], all_accounts=True, events=False).ok
+        # drift: a row deleted here, an object changed and one deleted at Stripe
+        Customer.objects.filter(pk="cus_00000005").delete()
+        stub.change("cus_00000007", email="changed@example.com")
+        stub.delete("cus_00000009")
+        workers.start(2)
+        served = len(stub.requests)
+        run = enqueue_verification(["customer", "product"], all_accounts=True, heal=True)
+        wait_for(lambda: SyncRun.objects.get(pk=run.pk).finished, workers, "the verification")
+        shards = SyncShard.objects.filter(run=run)
+        assert shards.count() == 2 * 5
+        assert set(shards.values_list("status", flat=True)) == {"ok"}
+        assert set(shards.values_list("attempts", flat=True)) == {1}
+        assert len(set(shards.values_list("worker", flat=True))) == 2
+        # each shard's result in a VerificationRun row, as an inline run records it
+        records = VerificationRun.objects.filter(run=run.options["verify"]["run"])
+        assert records.count() == 10 and set(records.values_list("status", flat=True)) == {"ok"}
+        found = {(d["kind"], d["id"]) for r in records for d in r.differences}
+        assert found == {("missing", "cus_00000005"), ("stale", "cus_00000007"),
+                         ("extra", "cus_00000009")}
+        assert sum(records.values_list("healed", flat=True)) == 3
+        assert Customer.objects.get(pk="cus_00000005").email == "customer5@example.com"
+        assert Customer.objects.get(pk="cus_00000009").deleted
+        report = verification_report(SyncRun.objects.get(pk=run.pk))
+        assert report.ok and report.clean
+        # the workers shared the key's pace: no more requests in any second than the
+        # rate (one more for a request arriving late at the stub)
+        times = sorted(r.at for r in stub.requests[served:])
+        busiest = max(sum(1 for u in times if t <= u < t + 1.0) for t in times)
+        assert busiest <= RATE + 1, stub.per_second()

@@ -34,7 +34,7 @@ def test_the_runs_are_listed_and_their_differing_rows_linked(settings, admin_cli
     changelist = admin_client.get(reverse("admin:stripe_django_verificationrun_changelist"))
     assert changelist.status_code == 200
     page = changelist.content.decode()
-    assert "3 difference(s)" in page  # customers
+    assert "<strong>3 differing</strong> (0 missing, 1 extra, 2 stale)" in page  # customers
     assert page.count(">ok<") >= 1  # invoices
     run = VerificationRun.objects.get(run=report.run, object_type="customer")
     detail = admin_client.get(reverse("admin:stripe_django_verificationrun_change", args=[run.pk]))

@@ -302,3 +302,23 @@ def test_each_platform_key_verifies_its_own_rows(settings):
     assert Customer.objects.get(pk=b_rows[1]).deleted
     assert Customer.objects.get(pk=b_rows[0]).stripe_account == brand_b
     assert VerificationRun.objects.get(run=b.run).account == brand_b
+
+
+def test_with_workers_a_long_list_is_compared_in_created_windows_each_object_once(settings):
+    hour = 3600
+    with StripeStub({"customers": 1_000}, seconds_apart=hour) as stub:
+        point_at(settings, stub.api_base, SYNC_PAGE_SIZE=20)
+        assert sync(["customer"], events=False).ok
+        Customer.objects.filter(pk="cus_00000005").delete()
+        stub.change("cus_00000700", email="changed@example.com")
+        stub.delete("cus_00000990")
+        report = verify(["customer"], workers=4)
+    assert report.ok, report.types[0].errors
+    customers = report.verified[0]
+    assert "listed in 16 created windows by 4 threads" in customers.notes
+    assert found(report) == {(MISSING, "customer", "cus_00000005", None),
+                             (STALE, "customer", "cus_00000700", None),
+                             (EXTRA, "customer", "cus_00000990", None)}
+    # each object compared once, those the newest window lists again too: 998 listed
+    # (one gone, one not in the mirror counted as missing) and 1 retrieved
+    assert customers.compared == 999 + 1

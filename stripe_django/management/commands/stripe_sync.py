@@ -7,8 +7,6 @@ With ``--enqueue`` the run is split into shards that Django Tasks workers run
 
 from __future__ import annotations
 
-import time
-
 from django.core.exceptions import ImproperlyConfigured, ObjectDoesNotExist
 from django.core.management.base import BaseCommand, CommandError
 
@@ -17,6 +15,8 @@ from ...sync.progress import default_progress
 from ..arguments import add_account_arguments
 from ...sync.report import format_summary
 from ...sync.distributed import worker_hint
+from ...verify.enqueued import is_verification
+from ..enqueued import started, wait_for_run
 from ...sync.service import list_names
 
 
@@ -118,6 +118,9 @@ class Command(BaseCommand):
             run = runs.get(pk=run_id)
         except ObjectDoesNotExist:
             raise CommandError(f"no sync run {run_id}") from None
+        if is_verification(run):
+            raise CommandError(f"run {run_id} is a verification: `manage.py stripe_verify --run "
+                               f"{run_id}` shows it")
         if options["requeue"]:
             count = requeue(run_id, using=options["database"])
             self.stdout.write(f"sync run {run_id}: {count} shard(s) queued again")
@@ -128,7 +131,7 @@ class Command(BaseCommand):
                     "once its lease has expired, queued ones once the run has not moved for "
                     "SYNC_LEASE_SECONDS")
         if options["wait"]:
-            self._wait(run, options["timeout"])
+            wait_for_run(run, options["timeout"], self.stderr, f"sync run {run.pk}")
         report = run_report(run_id, using=options["database"])
         if options["verbosity"] >= 1:
             state = "finished" if run.finished else "running"
@@ -139,31 +142,6 @@ class Command(BaseCommand):
             raise CommandError(f"stripe_sync: run {run_id}: not everything was synced ({failed})",
                                returncode=1)
         if options["wait"] and not run.finished:
-            idle = "" if _started(run) else f"; no worker has started any of its shards ({worker_hint()})"
+            idle = "" if started(run) else f"; no worker has started any of its shards ({worker_hint()})"
             raise CommandError(f"stripe_sync: run {run_id} still running after "
                                f"{options['timeout']:g} s{idle}", returncode=2)
-
-    def _wait(self, run, timeout: float | None) -> None:
-        """Until the run has finished, or ``timeout`` seconds. Says so, once, when no
-        worker has taken any shard for a while: a run nobody works on never finishes."""
-        began = time.monotonic()
-        hinted = False
-        while not run.finished:
-            waited = time.monotonic() - began
-            if timeout is not None and waited >= timeout:
-                return
-            if not hinted and waited >= IDLE_HINT_SECONDS and not _started(run):
-                self.stderr.write(f"sync run {run.pk}: no worker has started any of its shards "
-                                  f"in {IDLE_HINT_SECONDS} s ({worker_hint()}); still waiting")
-                hinted = True
-            time.sleep(0.5)
-            run.refresh_from_db()
-
-
-# Seconds of waiting for a run no worker has touched before the command says so.
-IDLE_HINT_SECONDS = 60
-
-
-def _started(run) -> bool:
-    """Whether a worker has taken any shard of the run."""
-    return run.shards.exclude(status__in=["queued", "waiting"]).exists()

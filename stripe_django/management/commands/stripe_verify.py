@@ -1,18 +1,22 @@
 """``manage.py stripe_verify [TYPE ...]``: compare the mirror with Stripe.
 
 The work is :func:`stripe_django.verify.verify`; this command parses arguments and prints.
+With ``--enqueue`` the verification is split into shards that Django Tasks workers run
+(:mod:`stripe_django.verify.enqueued`); ``--run ID`` prints such a run's summary.
 Exit status 1 when differences remain (not healed) or a type could not be verified.
 """
 
 from __future__ import annotations
 
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ObjectDoesNotExist
 from django.core.management.base import BaseCommand, CommandError
 
+from ...sync.distributed import worker_hint
 from ...sync.progress import default_progress
-from ..arguments import add_account_arguments
 from ...sync.service import list_names
-from ...verify import format_verify_summary, verify
+from ...verify import VerifyReport, format_verify_summary, verify
+from ..arguments import add_account_arguments
+from ..enqueued import started, wait_for_run
 
 
 class Command(BaseCommand):
@@ -29,9 +33,25 @@ class Command(BaseCommand):
         parser.add_argument("--heal", action="store_true",
                             help="store what Stripe returned for the differing objects, and mark "
                                  "deleted the rows Stripe answers 404 for")
+        parser.add_argument("--workers", type=int, default=1, metavar="N",
+                            help="threads listing the created windows of a long list at once "
+                                 "(default 1); with --enqueue, those of each shard")
         parser.add_argument("--rate-limit", type=float, metavar="REQ_PER_S",
                             help='requests per second (default STRIPE_DJANGO["SYNC_RATE_LIMIT"], '
                                  "else 100 live / 25 test)")
+        parser.add_argument("--enqueue", action="store_true",
+                            help="split the verification into (type, account) shards run by "
+                                 "Django Tasks workers; prints the run's id")
+        parser.add_argument("--wait", action="store_true",
+                            help="with --enqueue: wait for the run to finish and print its summary")
+        parser.add_argument("--run", type=int, metavar="ID",
+                            help="print the summary of an enqueued verification (with --wait: "
+                                 "once finished)")
+        parser.add_argument("--timeout", type=float, metavar="SECONDS",
+                            help="with --wait: stop waiting after SECONDS and print the run as it "
+                                 "stands (exit status 2 while it goes on)")
+        parser.add_argument("--requeue", action="store_true",
+                            help="with --run: queue again the shards a dead worker left running")
         parser.add_argument("--quiet", action="store_true", help="no progress display")
         parser.add_argument("--list", action="store_true", help="print the type names and exit")
         parser.add_argument("--database", default=None, help="database alias to read and heal")
@@ -42,6 +62,16 @@ class Command(BaseCommand):
             return
         if options["sample"] is not None and options["sample"] < 1:
             raise CommandError("--sample must be at least 1")
+        if options["workers"] < 1:
+            raise CommandError("--workers must be at least 1")
+        if options["timeout"] is not None and (not options["wait"] or options["timeout"] <= 0):
+            raise CommandError("--timeout goes with --wait, and must be more than 0 seconds")
+        if options["run"] is not None:
+            return self._show_run(options["run"], options)
+        if options["enqueue"]:
+            return self._enqueue(options)
+        if options["wait"] or options["requeue"]:
+            raise CommandError("--wait goes with --enqueue or --run, --requeue with --run")
         quiet = options["quiet"] or options["verbosity"] < 1
         try:
             report = verify(
@@ -54,16 +84,70 @@ class Command(BaseCommand):
                 progress=default_progress(self.stderr._out, quiet=quiet),
                 rate_limit=options["rate_limit"],
                 using=options["database"],
+                workers=options["workers"],
             )
         except (ValueError, ImproperlyConfigured) as error:
             raise CommandError(str(error)) from None
         if options["verbosity"] >= 1:
             self.stdout.write(format_verify_summary(report))
+        self._exit_status(report, options["heal"])
+
+    def _exit_status(self, report: VerifyReport, heal: bool, label: str = "") -> None:
         if not report.ok:
-            failed = (", ".join(t.name for t in report.failed)
+            failed = (", ".join(sorted({t.name for t in report.failed}))
                       or ("the key was refused" if report.key_refused else "interrupted"))
-            raise CommandError(f"stripe_verify: not everything was verified ({failed})", returncode=1)
+            raise CommandError(f"stripe_verify: {label}not everything was verified ({failed})",
+                               returncode=1)
         if not report.clean:
             left = len(report.differences) - sum(t.healed for t in report.verified)
-            raise CommandError(f"stripe_verify: {left} difference(s) between the mirror and Stripe"
-                               + ("" if options["heal"] else " (--heal repairs them)"), returncode=1)
+            raise CommandError(f"stripe_verify: {label}{left} difference(s) between the mirror "
+                               "and Stripe" + ("" if heal else " (--heal repairs them)"),
+                               returncode=1)
+
+    def _enqueue(self, options) -> None:
+        from ...verify.enqueued import enqueue_verification
+
+        try:
+            run = enqueue_verification(
+                options["types"] or None, account=options["account"],
+                all_accounts=options["all_accounts"], sample=options["sample"],
+                heal=options["heal"], key=options["key"], rate_limit=options["rate_limit"],
+                using=options["database"], workers=options["workers"])
+        except (ValueError, ImproperlyConfigured, ImportError, RuntimeError) as error:
+            raise CommandError(str(error)) from None
+        self.stdout.write(f"verification run {run.pk}: {run.shards.count()} shard(s) enqueued; "
+                          f"`manage.py stripe_verify --run {run.pk}` shows where it stands")
+        if options["wait"]:
+            self._show_run(run.pk, options)
+
+    def _show_run(self, run_id: int, options) -> None:
+        from ...models import SyncRun
+        from ...sync.distributed import requeue
+        from ...verify.enqueued import is_verification, verification_report
+
+        runs = (SyncRun._default_manager.using(options["database"]) if options["database"]
+                else SyncRun._default_manager.all())
+        try:
+            run = runs.get(pk=run_id)
+        except ObjectDoesNotExist:
+            raise CommandError(f"no verification run {run_id}") from None
+        if not is_verification(run):
+            raise CommandError(f"run {run_id} is a sync: `manage.py stripe_sync --run {run_id}` "
+                               "shows it")
+        if options["requeue"]:
+            count = requeue(run_id, using=options["database"])
+            self.stdout.write(f"verification run {run_id}: {count} shard(s) queued again")
+        if options["wait"]:
+            wait_for_run(run, options["timeout"], self.stderr, f"verification run {run.pk}")
+        report = verification_report(run, using=options["database"])
+        if options["verbosity"] >= 1:
+            state = "finished" if run.finished else "running"
+            self.stdout.write(f"verification run {run.pk} ({state}, started "
+                              f"{run.created_at:%Y-%m-%d %H:%M:%S} UTC)")
+            self.stdout.write(format_verify_summary(report))
+        if options["wait"] and not run.finished:
+            idle = "" if started(run) else f"; no worker has started any of its shards ({worker_hint()})"
+            raise CommandError(f"stripe_verify: run {run_id} still running after "
+                               f"{options['timeout']:g} s{idle}", returncode=2)
+        if run.finished:
+            self._exit_status(report, bool(run.options["verify"].get("heal")), f"run {run_id}: ")
