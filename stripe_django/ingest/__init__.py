@@ -57,6 +57,7 @@ class UpsertResult:
     keys: list[tuple[type[StripeModel], str]] = field(default_factory=list)
 
     def merge(self, other: "UpsertResult") -> None:
+        """Add ``other``'s counts, errors and keys to this result (batches of one run)."""
         self.created += other.created
         self.updated += other.updated
         self.unchanged += other.unchanged

@@ -126,11 +126,15 @@ class LocalStripe:
 
     Attributes available while running:
 
-    ``api_base``  e.g. ``"http://127.0.0.1:54321"``; pass it as
-                  ``stripe.StripeClient(key, base_addresses={"api": api_base})``
-    ``port``      the TCP port
-    ``pid``       the child's process id
-    ``api_key``   a secret key localstripe accepts (any ``sk_...`` works)
+    ``api_base``
+        e.g. ``"http://127.0.0.1:54321"``; pass it as
+        ``stripe.StripeClient(key, base_addresses={"api": api_base})``
+    ``port``
+        the TCP port
+    ``pid``
+        the child's process id
+    ``api_key``
+        a secret key localstripe accepts (any ``sk_...`` works)
     """
 
     def __init__(

@@ -137,7 +137,7 @@ def invoice_2019(iid: str = "in_2019", customer: str = "cus_2017", **extra: Any)
 
 
 def invoice_2022(iid: str = "in_2022", customer: str = "cus_now", **extra: Any) -> dict[str, Any]:
-    """2022-08-01: il_ line ids, discounts list, total_tax_amounts, no tax_percent."""
+    """2022-08-01: ``il_`` line ids, discounts list, total_tax_amounts, no tax_percent."""
     return {
         "id": iid, "object": "invoice", "account_country": "DE", "account_name": "Shop",
         "amount_due": 1190, "amount_paid": 1190, "amount_remaining": 0, "attempt_count": 1,

@@ -62,6 +62,8 @@ class VerifyReport(SyncReport):
 
 
 def format_verify_summary(report: VerifyReport, *, shown: int = 10) -> str:
+    """The table ``stripe_verify`` prints: a row per (type, account) with its counts,
+    then up to ``shown`` differences of each type with their detail."""
     several = len({t.account for t in report.types}) > 1
     head = ["type"] + (["account"] if several else []) + [
         "compared", "missing", "extra", "stale", "healed", "requests", "seconds", "status"]
