@@ -70,7 +70,7 @@ def mrr_from_invoices(at: dt.datetime | None = None, *, by: Breakdown = "currenc
                "stripe_account", "invoice__customer_id"]
     rows = list(lines.values(*columns))
     terms = _Terms([r["billed_price"] for r in rows], [])
-    result = MRRResult(at=at, by=by)
+    result = MRRResult(at=at, by=by, source="invoices")
     for row in rows:
         try:
             price = terms.of(row["billed_price"], None)
