@@ -154,36 +154,52 @@ def mrr_detail(at: dt.datetime | None = None, *, by: Breakdown = "currency", cur
     if group and group not in columns:
         columns.append(group)
 
-    # 1. items of subscriptions without discounts: counted in groups by the database
-    groups = list(items.filter(~discounted).values(*columns).annotate(n=Count("pk"))
-                  .order_by())
-    # 2. subscriptions with a discount (possibly no longer in force): one by one
-    single_rows = list(items.filter(discounted)
-                       .values("pk", "subscription_id", "created", *columns).order_by("subscription_id", "created", "pk"))
+    # 1. every counted item, in groups counted by the database, at full price
+    groups = list(items.values(*columns).annotate(n=Count("pk")).order_by())
+    # 2. the discounts on the counted subscriptions (on them or their items: an item's
+    # discount names its subscription too), then their items, one by one: each is
+    # priced again with its discounts and replaces its full price
+    found = disc.reductions_for(counted.values("pk"))
+    discounted_ids = sorted({r.subscription for rs in found.values() for r in rs if r.subscription})
+    # (chosen by a subquery, not by their ids: thousands of parameters to bind)
+    with_discount = Discount.objects.filter(deleted=False, subscription__isnull=False).values("subscription")
+    single_rows = list(items.filter(subscription_id__in=with_discount)
+                       .values("pk", "subscription_id", *columns).order_by("subscription_id", "created", "pk")
+                       ) if discounted_ids else []
     terms = _Terms([r["price_id"] for r in groups + single_rows], [r["plan_id"] for r in groups + single_rows])
     metered: list[tuple[dict[str, Any], PriceTerms]] = []
     amounts: dict[tuple[str, int], int] = {}
+
+    def full_price(item_terms: PriceTerms, quantity: int) -> int:
+        # the same for every item of a price and quantity: computed once
+        each = amounts.get((item_terms.id, quantity))
+        if each is None:
+            each = amounts[(item_terms.id, quantity)] = round_amount(monthly_amount(item_terms, quantity))
+        return each
+
     for row in groups:
         try:
             item_terms = terms.of(row["price_id"], row["plan_id"])
             if item_terms.metered:
                 metered.append((row, item_terms))
                 continue
-            quantity = row["quantity"] or 0
-            # the same for every group of a price and quantity: computed once
-            each = amounts.get((item_terms.id, quantity))
-            if each is None:
-                each = amounts[(item_terms.id, quantity)] = round_amount(monthly_amount(item_terms, quantity))
-            amount = each * row["n"]
+            amount = full_price(item_terms, row["quantity"] or 0) * row["n"]
         except UnsupportedPrice as error:
             result.skipped.append((f"{row['n']} item(s) of {row['price_id'] or row['plan_id']}", str(error)))
             continue
         result.add(row["subscription__currency"], _key(by, row, item_terms), amount)
-    _add_discounted(result, single_rows, terms, at, metered_mode)
+    for row in single_rows:  # their full price out (step 1 counted it), the discounted one in below
+        found_terms = terms.terms.get(row["price_id"] or "") or terms.terms.get(row["plan_id"] or "")
+        if isinstance(found_terms, PriceTerms) and not found_terms.metered:
+            result.add(row["subscription__currency"], _key(by, row, found_terms),
+                       -full_price(found_terms, row["quantity"] or 0))
+    _add_discounted(result, single_rows, terms, at, metered_mode, reductions=found, report_skipped=False)
     if metered and metered_mode == "last_period":
         _add_metered(result, items, discounted, metered, at)
     if rebuilt.states:
         _add_rebuilt(result, rebuilt, at, metered_mode, currency, account, subscriptions)
+    # (a breakdown's key whose items were all discounted to nothing)
+    result.amounts = {key: amount for key, amount in result.amounts.items() if amount}
     return result
 
 
@@ -206,7 +222,8 @@ def _add_rebuilt(result: MRRResult, rebuilt: events.Rebuilt, at: dt.datetime, me
 
 
 def _add_discounted(result: MRRResult, rows: list[dict[str, Any]], terms: _Terms, at: dt.datetime,
-                    metered_mode: str, reductions: dict[str, list[disc.Reduction]] | None = None) -> None:
+                    metered_mode: str, reductions: dict[str, list[disc.Reduction]] | None = None,
+                    report_skipped: bool = True) -> None:
     """Subscriptions priced one by one (their items' ``rows``, in order), with their
     discounts (default: the mirror's Discount rows on them)."""
     if not rows:
@@ -229,7 +246,8 @@ def _add_discounted(result: MRRResult, rows: list[dict[str, Any]], terms: _Terms
                     continue
                 monthly = monthly_amount(item_terms, row["quantity"] or 0)
             except UnsupportedPrice as error:
-                result.skipped.append((row["pk"], str(error)))
+                if report_skipped:
+                    result.skipped.append((row["pk"], str(error)))
                 continue
             currency = row["subscription__currency"]
             monthly = disc.reduce_item(monthly, item_terms, currency, at, reductions.get(row["pk"], []),
