@@ -6,7 +6,8 @@ a process each, store ``REVENUE_BENCH_SUBSCRIPTIONS`` subscriptions (default 100
 drawn by ``stripe_django.testing.revenue.random_account`` and, for the
 ``REVENUE_BENCH_MONTHS`` months (default 12) before the date, a paid invoice a month for
 each monthly subscription counting then (one line each). Then, ``BENCH_ROUNDS`` rounds,
-each running every baseline and its contender in turn:
+each running every baseline and its contender in turn, timed in CPU-seconds of this
+process and the database server's backends (and in wall time, printed too):
 
 - ``mrr(at)`` against the SQL ``SUM(unit_amount x quantity)`` over the items of
   ``subscriptions_active_at(at)`` (the same counting rule, no discounts, no tiers);
@@ -36,7 +37,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .django_env import ROOT, SQLITE_URL, database, in_subprocess, urls
-from .ratios import QUICK, ROUNDS, compare, interleave, machine, spread
+from .baseline import server_cpu
+from .ratios import QUICK, ROUNDS, compare, interleave, machine, timed
 
 SUBSCRIPTIONS = int(os.environ.get("REVENUE_BENCH_SUBSCRIPTIONS", "2000" if QUICK else "100000"))
 MONTHS = int(os.environ.get("REVENUE_BENCH_MONTHS", "12"))
@@ -220,18 +222,20 @@ def main(url: str) -> None:
             order[f"base:{key}"] = base[key]
             order[f"ours:{key}"] = ours[key]
 
-        def wall(work):
-            started = time.perf_counter()
-            work()
-            return (time.perf_counter() - started) * 1000
-
-        measured = interleave({name: (lambda w=work: wall(w)) for name, work in order.items()})
-        print(f"  {vendor}: {ROUNDS} interleaved rounds (baseline, ours, for each figure); {machine()}")
+        # CPU-seconds of this process and of the database server's backends: on a
+        # shared machine wall time swings with the neighbours' load, CPU much less
+        server = server_cpu(connection)
+        measured = interleave({name: (lambda w=work: timed(w, server)) for name, work in order.items()})
+        print(f"  {vendor}: {ROUNDS} interleaved rounds (baseline, ours, for each figure); CPU "
+              f"{'client + server' if server else 'of this process'}; {machine()}")
         for key, (label, base_name) in LABELS.items():
             queries, peak = _queries_and_peak(ours[key])
-            compare(f"{label} ({queries} queries, Python peak {peak:.1f} MiB)", base_name,
-                    measured[f"base:{key}"], measured[f"ours:{key}"], "ms",
+            base_runs, our_runs = measured[f"base:{key}"], measured[f"ours:{key}"]
+            compare(f"{label} ({queries} queries, Python peak {peak:.1f} MiB), CPU", base_name,
+                    [r.cpu * 1000 for r in base_runs], [r.cpu * 1000 for r in our_runs], "ms",
                     key=f"revenue.{key}.{vendor}", lower_is_better=True, digits=1)
+            compare(f"{label}, wall time", base_name, [r.wall * 1000 for r in base_runs],
+                    [r.wall * 1000 for r in our_runs], "ms", lower_is_better=True, digits=1)
         report = analytics.agreement(AT)
         print(f"  {vendor}: on {AT:%Y-%m-%d}, from subscriptions {report.from_subscriptions}, from invoices "
               f"{report.from_invoices}; the differences by cause:")
