@@ -225,6 +225,11 @@ def main(url: str) -> None:
         # CPU-seconds of this process and of the database server's backends: on a
         # shared machine wall time swings with the neighbours' load, CPU much less
         server = server_cpu(connection)
+        if vendor == "postgresql":
+            # parallel workers' processes do not name the database: their CPU would be
+            # missed (the plain SUMs use them more), so both sides run in one backend
+            with connection.cursor() as cursor:
+                cursor.execute("SET max_parallel_workers_per_gather = 0")
         measured = interleave({name: (lambda w=work: timed(w, server)) for name, work in order.items()})
         print(f"  {vendor}: {ROUNDS} interleaved rounds (baseline, ours, for each figure); CPU "
               f"{'client + server' if server else 'of this process'}; {machine()}")
