@@ -1,57 +1,57 @@
-"""Revenue analytics on a large mirror: MRR at a date and a 12-month movement table.
+"""Revenue analytics on a large mirror: MRR at a date, MRR from invoices and a 12-month
+movement table, each against a plain SQL of the same shape, in interleaved rounds.
 
-``run()``: on PostgreSQL (``BENCH_POSTGRES_URL``) and SQLite, in a process each, store
-``REVENUE_BENCH_SUBSCRIPTIONS`` subscriptions (default 30,000) drawn by
-``stripe_django.testing.revenue.random_account`` and, for ``REVENUE_BENCH_MONTHS``
-months (default 6), a paid invoice a month for each subscription counting then (one
-line each). Measured (best of 3, and queries): ``mrr(at)`` against a plain SQL ``SUM``
-of unit amount x quantity over the same subscription items, ``mrr_from_invoices(at)``
-against a plain ``SUM`` of the lines' amounts, a 12-month movement table from the
-subscriptions, and the peak of Python memory allocated by each (tracemalloc).
+``run()``: on PostgreSQL (``BENCH_POSTGRES_URL``) and SQLite (``BENCH_DATABASES``), in
+a process each, store ``REVENUE_BENCH_SUBSCRIPTIONS`` subscriptions (default 100,000)
+drawn by ``stripe_django.testing.revenue.random_account`` and, for the
+``REVENUE_BENCH_MONTHS`` months (default 12) before the date, a paid invoice a month for
+each monthly subscription counting then (one line each). Then, ``BENCH_ROUNDS`` rounds,
+each running every baseline and its contender in turn, timed in CPU-seconds of this
+process and the database server's backends (and in wall time, printed too):
+
+- ``mrr(at)`` against the SQL ``SUM(unit_amount x quantity)`` over the items of
+  ``subscriptions_active_at(at)`` (the same counting rule, no discounts, no tiers);
+- ``mrr_from_invoices(at)`` against the SQL ``SUM(amount)`` of the same lines in force
+  at the date (the queryset's own SQL with a ``SUM``: the same JSON reads and filters);
+- the 12-month movement table against its 13 boundaries' per-customer SQL sums (the
+  plain SQL of the same shape, fetched, without the pricing or the classification).
+
+Printed: each figure's median and range over the rounds, the ratio to its baseline in
+each round, the queries and the peak of Python memory (tracemalloc, in a round of its
+own: it slows every allocation), and a profile (``cProfile``, the database's share
+apart) of ``mrr`` and ``mrr_from_invoices``: where the time above the baseline goes.
 """
 
 from __future__ import annotations
 
+import cProfile
 import datetime as dt
+import io
 import json
 import os
+import pstats
 import sys
 import time
 import tracemalloc
 from pathlib import Path
+from typing import Any, Callable
 
 from .django_env import ROOT, SQLITE_URL, database, in_subprocess, urls
-from .ratios import QUICK
+from .baseline import server_cpu
+from .ratios import QUICK, ROUNDS, compare, interleave, machine, timed
 
-SUBSCRIPTIONS = int(os.environ.get("REVENUE_BENCH_SUBSCRIPTIONS", "2000" if QUICK else "30000"))
-MONTHS = int(os.environ.get("REVENUE_BENCH_MONTHS", "6"))
+SUBSCRIPTIONS = int(os.environ.get("REVENUE_BENCH_SUBSCRIPTIONS", "2000" if QUICK else "100000"))
+MONTHS = int(os.environ.get("REVENUE_BENCH_MONTHS", "12"))
+PROFILE = os.environ.get("REVENUE_BENCH_PROFILE", "1") not in ("", "0")
 UTC = dt.timezone.utc
 AT = dt.datetime(2025, 6, 15, tzinfo=UTC)
+TABLE = (dt.datetime(2024, 6, 1, tzinfo=UTC), dt.datetime(2025, 6, 1, tzinfo=UTC))
 EXAMPLES = ROOT.parent / "shared" / "stripe-openapi" / "fixtures3.json"
 
 
-def _best(work, rounds: int = 3) -> tuple[float, int, float]:
-    """(best milliseconds, queries, peak MiB allocated in Python). The timed rounds run
-    without tracemalloc (it slows every allocation several times); one more round
-    measures the memory."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    best = float("inf")
-    for _ in range(rounds):
-        start = time.perf_counter()
-        work()
-        best = min(best, time.perf_counter() - start)
-    tracemalloc.start()
-    with CaptureQueriesContext(connection) as captured:
-        work()
-    peak = tracemalloc.get_traced_memory()[1] / 2**20
-    tracemalloc.stop()
-    return best * 1000, len(captured), peak
-
-
 def _invoices(subscriptions: list[dict], payloads) -> list[dict]:
-    """A paid invoice (one line) per subscription per month it counted, the last MONTHS months."""
+    """A paid invoice (one line) per monthly subscription per month it counted, the
+    last MONTHS months before AT."""
     from stripe_django.testing.revenue import month_start
 
     out = []
@@ -76,71 +76,179 @@ def _invoices(subscriptions: list[dict], payloads) -> list[dict]:
     return out
 
 
+def _store() -> tuple[int, int, float]:
+    """Build and store the account: (subscriptions, invoice lines, seconds)."""
+    from stripe_django.sync import upsert_many
+    from stripe_django.testing.revenue import Payloads, random_account
+
+    payloads = Payloads(json.loads(Path(EXAMPLES).read_text())["resources"])
+    objects = list(random_account(payloads, subscriptions=SUBSCRIPTIONS, months=24, seed=11,
+                                  start=dt.datetime(2023, 7, 1, tzinfo=UTC)))
+    subscriptions = [o for o in objects if o["object"] == "subscription"]
+    started = time.perf_counter()
+    for offset in range(0, len(objects), 5000):
+        upsert_many(objects[offset:offset + 5000])
+    del objects
+    lines = 0
+    # built and stored a slice at a time: a million invoices' payloads at once would
+    # hold gigabytes
+    for offset in range(0, len(subscriptions), 5000):
+        invoices = _invoices(subscriptions[offset:offset + 5000], payloads)
+        lines += len(invoices)
+        upsert_many(invoices)
+    return len(subscriptions), lines, time.perf_counter() - started
+
+
+def _raw(queryset) -> Callable[[], Any]:
+    """The queryset's own SQL, run through the cursor and fetched: what the database
+    alone costs for that shape."""
+    from django.db import connection
+
+    sql, params = queryset.query.sql_with_params()
+
+    def run() -> list:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+    return run
+
+
+def baselines() -> dict[str, Callable[[], Any]]:
+    from django.db.models import F, Sum
+
+    from stripe_django import analytics
+    from stripe_django.analytics.history import subscription_lines_at
+    from stripe_django.analytics.movements import boundaries
+    from stripe_django.models import SubscriptionItem
+
+    def item_sums(at: dt.datetime, *group: str):
+        return (SubscriptionItem.objects
+                .filter(subscription__in=analytics.subscriptions_active_at(at).values("pk"), deleted=False)
+                .values("subscription__currency", *group)
+                .annotate(total=Sum(F("price__unit_amount") * F("quantity"))).order_by())
+
+    lines = subscription_lines_at(AT).values("currency").annotate(total=Sum("amount")).order_by()
+    per_boundary = [_raw(item_sums(at, "subscription__customer_id")) for at in boundaries(*TABLE)]
+    return {
+        "items": _raw(item_sums(AT)),
+        "lines": _raw(lines),
+        "movements": lambda: [run() for run in per_boundary],
+    }
+
+
+def contenders() -> dict[str, Callable[[], Any]]:
+    from stripe_django import analytics
+
+    return {
+        "items": lambda: analytics.mrr(AT),
+        "lines": lambda: analytics.mrr_from_invoices(AT),
+        "movements": lambda: analytics.movements(*TABLE),
+    }
+
+
+LABELS = {
+    "items": ("mrr(at)", "SQL SUM over the items"),
+    "lines": ("mrr_from_invoices(at)", "SQL SUM over the lines"),
+    "movements": ("12-month movement table", "13 per-customer SQL SUMs"),
+}
+
+
+def _queries_and_peak(work: Callable[[], Any]) -> tuple[int, float]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    tracemalloc.start()
+    with CaptureQueriesContext(connection) as captured:
+        work()
+    peak = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    return len(captured), peak
+
+
+def profile(label: str, work: Callable[[], Any], top: int = 14) -> None:
+    """Where ``work``'s time goes: the database's share (time inside ``execute`` and
+    the fetches) and the Python functions taking the most of the rest."""
+    from django.db import connection
+
+    queries: list[tuple[float, str]] = []
+
+    def timer(execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            queries.append((time.perf_counter() - started, sql))
+
+    profiler = cProfile.Profile()
+    started = time.perf_counter()
+    with connection.execute_wrapper(timer):
+        profiler.enable()
+        work()
+        profiler.disable()
+    wall = time.perf_counter() - started
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(top)
+    body = out.getvalue()
+    body = body[body.find("   ncalls"):] if "   ncalls" in body else body
+    in_db = sum(seconds for seconds, _ in queries)
+    print(f"    profile of {label}: {wall * 1000:.0f} ms under the profiler, of which {in_db * 1000:.0f} ms "
+          f"inside the database's execute (the rows' fetch is in the Python part); its queries:")
+    for seconds, sql in queries:
+        print(f"      {seconds * 1000:8.1f} ms  {sql[:130]}")
+    print("    top functions by own time:")
+    for line in body.rstrip().splitlines()[:top + 1]:
+        print(f"      {line[:150]}")
+
+
 def main(url: str) -> None:
     with database(url):
         from django.db import connection
 
         from stripe_django import analytics
-        from stripe_django.sync import upsert_many
-        from stripe_django.testing.revenue import Payloads, random_account
 
-        payloads = Payloads(json.loads(Path(EXAMPLES).read_text())["resources"])
-        objects = list(random_account(payloads, subscriptions=SUBSCRIPTIONS, months=24, seed=11,
-                                      start=dt.datetime(2023, 7, 1, tzinfo=UTC)))
-        subscriptions = [o for o in objects if o["object"] == "subscription"]
-        invoices = _invoices(subscriptions, payloads)
-        start = time.perf_counter()
-        for offset in range(0, len(objects), 5000):
-            upsert_many(objects[offset:offset + 5000])
-        for offset in range(0, len(invoices), 5000):
-            upsert_many(invoices[offset:offset + 5000])
-        stored = time.perf_counter() - start
         vendor = connection.vendor
+        subs, lines, stored = _store()
         if vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE")
-        print(f"  {vendor}: {len(subscriptions):,} subscriptions, {len(invoices):,} invoices with one line "
-              f"stored in {stored:.1f} s")
-        counted = analytics.subscriptions_active_at(AT).count()
-        print(f"  {vendor}: {counted:,} subscriptions count on {AT:%Y-%m-%d}; MRR {analytics.mrr(AT)}")
+        print(f"  {vendor}: {subs:,} subscriptions, {lines:,} invoices with one line, stored in {stored:.0f} s; "
+              f"{analytics.subscriptions_active_at(AT).count():,} subscriptions count on {AT:%Y-%m-%d}")
+        print(f"  {vendor}: MRR {analytics.mrr(AT)}, from invoices {analytics.mrr_from_invoices(AT).by_currency()}")
+        base, ours = baselines(), contenders()
+        for work in (*base.values(), *ours.values()):  # warm the caches once, untimed
+            work()
+        order = {}
+        for key in base:
+            order[f"base:{key}"] = base[key]
+            order[f"ours:{key}"] = ours[key]
 
-        def plain_items() -> None:
+        # CPU-seconds of this process and of the database server's backends: on a
+        # shared machine wall time swings with the neighbours' load, CPU much less
+        server = server_cpu(connection)
+        if vendor == "postgresql":
+            # parallel workers' processes do not name the database: their CPU would be
+            # missed (the plain SUMs use them more), so both sides run in one backend
             with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT s.currency, SUM(p.unit_amount * i.quantity) FROM stripe_django_subscriptionitem i "
-                    "JOIN stripe_django_subscription s ON s.id = i.subscription_id "
-                    "JOIN stripe_django_price p ON p.id = i.price_id "
-                    "WHERE s.status IN ('active', 'past_due') AND s.start_date <= %s "
-                    "AND (s.ended_at IS NULL OR s.ended_at > %s) GROUP BY s.currency", [AT, AT])
-                cursor.fetchall()
-
-        def plain_lines() -> None:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT currency, SUM(amount) FROM stripe_django_invoicelineitem GROUP BY currency")
-                cursor.fetchall()
-
-        rows = [
-            ("plain SQL SUM over the subscription items", plain_items),
-            ("mrr(at) from subscriptions", lambda: analytics.mrr(AT)),
-            ("plain SQL SUM over the invoice lines", plain_lines),
-            ("mrr_from_invoices(at)", lambda: analytics.mrr_from_invoices(AT)),
-            ("12-month movement table (subscriptions)",
-             lambda: analytics.movements(dt.datetime(2024, 6, 1, tzinfo=UTC), dt.datetime(2025, 6, 1, tzinfo=UTC))),
-        ]
-        figures = {}
-        for label, work in rows:
-            ms, queries, peak = _best(work, rounds=1 if "12-month" in label else 3)
-            figures[label] = ms
-            print(f"  {vendor}: {label:<42} {ms:9.1f} ms  {queries:3d} queries  peak {peak:6.1f} MiB")
+                cursor.execute("SET max_parallel_workers_per_gather = 0")
+        measured = interleave({name: (lambda w=work: timed(w, server)) for name, work in order.items()})
+        print(f"  {vendor}: {ROUNDS} interleaved rounds (baseline, ours, for each figure); CPU "
+              f"{'client + server' if server else 'of this process'}; {machine()}")
+        for key, (label, base_name) in LABELS.items():
+            queries, peak = _queries_and_peak(ours[key])
+            base_runs, our_runs = measured[f"base:{key}"], measured[f"ours:{key}"]
+            compare(f"{label} ({queries} queries, Python peak {peak:.1f} MiB), CPU", base_name,
+                    [r.cpu * 1000 for r in base_runs], [r.cpu * 1000 for r in our_runs], "ms",
+                    key=f"revenue.{key}.{vendor}", lower_is_better=True, digits=1)
+            compare(f"{label}, wall time", base_name, [r.wall * 1000 for r in base_runs],
+                    [r.wall * 1000 for r in our_runs], "ms", lower_is_better=True, digits=1)
         report = analytics.agreement(AT)
         print(f"  {vendor}: on {AT:%Y-%m-%d}, from subscriptions {report.from_subscriptions}, from invoices "
               f"{report.from_invoices}; the differences by cause:")
         for cause, amounts in sorted(report.by_cause().items()):
             print(f"  {vendor}:   {cause}: {amounts}")
-        print(f"  {vendor}: mrr(at) / plain SUM = "
-              f"{figures['mrr(at) from subscriptions'] / figures['plain SQL SUM over the subscription items']:.1f}x; "
-              f"mrr_from_invoices(at) / plain SUM = "
-              f"{figures['mrr_from_invoices(at)'] / figures['plain SQL SUM over the invoice lines']:.1f}x")
+        if PROFILE:
+            profile("mrr(at)", ours["items"])
+            profile("mrr_from_invoices(at)", ours["lines"])
 
 
 def run() -> None:

@@ -85,6 +85,9 @@ DEFAULTS: dict[str, Any] = {
     # "last_period": a metered item adds the amount of its last finished period;
     # "exclude": metered items add nothing.
     "REVENUE_METERED": "last_period",
+    # Days of customer.subscription.* events read to rebuild subscriptions' past states
+    # (MRR at a date inside them is exact); 0 or None: today's state only.
+    "REVENUE_EVENTS_DAYS": 30,
     # How old the last ``stripe_verify`` of a synced type may be before the health page
     # and ``manage.py check --database`` warn: a timedelta or seconds; None: no age warning.
     "VERIFY_MAX_AGE": None,
@@ -128,6 +131,7 @@ class StripeSettings:
     REVENUE_COUNT_UNPAID: bool
     REVENUE_COUNT_PAUSED_COLLECTION: bool
     REVENUE_METERED: Literal["last_period", "exclude"]
+    REVENUE_EVENTS_DAYS: int | None
     VERIFY_MAX_AGE: dt.timedelta | int | float | None
 
     def __init__(self) -> None:

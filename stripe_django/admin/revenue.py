@@ -85,13 +85,14 @@ def revenue_view(model_admin: admin.ModelAdmin) -> Callable[[HttpRequest], Templ
         # the table's links keep the page's choices (the drill-down adds currency, month, kind)
         kept = {k: request.GET[k] for k in ("at", "months", "account") if request.GET.get(k)}
         context.update(
-            source=source, now=now, drill_query="".join(f"{k}={quote_plus(v)}&" for k, v in kept.items()),
+            source=source, now=now, figure_source=periods[-1].ending_source if periods else source, drill_query="".join(f"{k}={quote_plus(v)}&" for k, v in kept.items()),
             summary=[{"currency": cur, "mrr": format_amount(amount, cur), "arr": format_amount(amount * 12, cur),
                       "customers": people.get(cur, 0),
                       "arpu": format_amount(round(amount / people[cur]), cur) if people.get(cur) else "-"}
                      for cur, amount in sorted(totals.items())],
             charts=[(cur, revenue_chart.mrr_by_month(rows, cur)) for cur in sorted({r.currency for r in rows})],
             rows=[{"month": f"{r.start:%Y-%m}", "currency": r.currency, "customers": r.customers,
+                   "sources": r.sources,
                    "cells": [(k, getattr(r, k), format_amount(getattr(r, k), r.currency))
                              for k in ("starting", *analytics.KINDS, "ending")]} for r in rows],
         )

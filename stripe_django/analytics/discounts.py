@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Iterable
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from ..models import Discount
 from .normalize import PriceTerms, per_month
@@ -94,12 +94,15 @@ def _reduction(row: dict[str, Any]) -> Reduction:
                      amount_off=amounts, start=row["start"], end=end, duration=duration)
 
 
-def reductions_for(subscription_ids: Iterable[str], item_ids: Iterable[str] = ()) -> dict[str, list[Reduction]]:
+def reductions_for(subscription_ids: Iterable[str] | QuerySet, item_ids: Iterable[str] | QuerySet = ()
+                   ) -> dict[str, list[Reduction]]:
     """The discounts on these subscriptions and items (one query, values only), keyed by
-    subscription id (an item's discount by its ``subscription_item`` id)."""
-    sub_ids, items = list(subscription_ids), list(item_ids)
+    subscription id (an item's discount by its ``subscription_item`` id). The ids may be
+    querysets of ids: subqueries then, not thousands of bound parameters."""
     found: dict[str, list[Reduction]] = defaultdict(list)
-    if not sub_ids and not items:
+    sub_ids = subscription_ids if isinstance(subscription_ids, QuerySet) else list(subscription_ids)
+    items = item_ids if isinstance(item_ids, QuerySet) else list(item_ids)
+    if isinstance(sub_ids, list) and isinstance(items, list) and not sub_ids and not items:
         return found
     rows = (Discount.objects.filter(Q(subscription__in=sub_ids) | Q(subscription_item__in=items), deleted=False)
             .order_by("start", "id").values(*COLUMNS))

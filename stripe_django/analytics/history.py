@@ -20,7 +20,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import BigIntegerField
+from django.db.models import BigIntegerField, Count
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -66,22 +66,24 @@ def mrr_from_invoices(at: dt.datetime | None = None, *, by: Breakdown = "currenc
         lines = lines.filter(currency=currency.lower())
     if account is not ...:
         lines = lines.filter(stripe_account=account)
-    columns = ["pk", "amount", "discount_amounts", "currency", "billed_price", "billed_subscription",
-               "stripe_account", "invoice__customer_id"]
-    rows = list(lines.values(*columns))
+    # Lines of the same price, amount and discounts have the same MRR: the database
+    # counts them, and each group is priced once (its rounded MRR x its count, which is
+    # the sum of the lines' rounded MRR: the rule rounds per line).
+    column = LINE_KEY[by]
+    group = [c for c in ("currency", "billed_price", "amount", "discount_amounts", column) if c]
+    rows = list(lines.values(*dict.fromkeys(group)).annotate(n=Count("pk")).order_by())
     terms = _Terms([r["billed_price"] for r in rows], [])
-    result = MRRResult(at=at, by=by)
+    result = MRRResult(at=at, by=by, source="invoices")
     for row in rows:
         try:
             price = terms.of(row["billed_price"], None)
         except UnsupportedPrice as error:
-            result.skipped.append((row["pk"], str(error)))
+            result.skipped.append((f"{row['n']} line(s) of {row['billed_price']}", str(error)))
             continue
         net = (row["amount"] or 0) - sum((d.get("amount") or 0) for d in (row["discount_amounts"] or [])
                                           if isinstance(d, dict))
-        column = LINE_KEY[by]
         key = price.product if by == "product" else (row[column] if column else None)
-        result.add((row["currency"] or "").lower(), key, round_amount(per_month(Decimal(net), price)))
+        result.add((row["currency"] or "").lower(), key, round_amount(per_month(Decimal(net), price)) * row["n"])
     return result
 
 

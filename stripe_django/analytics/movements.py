@@ -53,12 +53,16 @@ class PeriodMovements:
 
     start: dt.datetime
     end: dt.datetime
-    source: str
+    source: str  # the source asked for: "subscriptions" or "invoices"
     starting: dict[str, int] = field(default_factory=dict)
     ending: dict[str, int] = field(default_factory=dict)
     # customers with MRR above zero at the start, per currency
     customers_at_start: dict[str, int] = field(default_factory=dict)
     customers: list[Movement] = field(default_factory=list)
+    # what the starting and the ending figures come from: "subscriptions" (their current
+    # state), "events" (their state then, rebuilt from the events) or "invoices"
+    starting_source: str = ""
+    ending_source: str = ""
 
     def totals(self) -> dict[str, dict[str, int]]:
         """currency -> movement kind -> amount (every kind present, zero when none)."""
@@ -79,7 +83,17 @@ class PeriodMovements:
 
 def customer_mrr(at: dt.datetime, *, currency: str | None = None, account: AccountFilter = ...,
                  source: Source = "subscriptions") -> dict[tuple[str, str], int]:
-    """(currency, customer) -> MRR at ``at``, from current subscriptions or from invoices."""
+    """(currency, customer) -> MRR at ``at``, from subscriptions (their state at ``at``
+    inside the events window, their current state otherwise) or from invoices."""
+    return _customer_figures(at, currency=currency, account=account, source=source)[0]
+
+
+Figures = tuple[dict[tuple[str, str], int], str]
+
+
+def _customer_figures(at: dt.datetime, *, currency: str | None, account: AccountFilter,
+                      source: Source) -> Figures:
+    """:func:`customer_mrr`, and what it came from (``MRRResult.source``)."""
     if source == "invoices":
         from .history import mrr_from_invoices
 
@@ -88,7 +102,8 @@ def customer_mrr(at: dt.datetime, *, currency: str | None = None, account: Accou
         result = mrr_detail(at, by="customer", currency=currency, account=account)
     else:
         raise ValueError(f"source must be 'subscriptions' or 'invoices', not {source!r}")
-    return {(cur, customer or ""): amount for (cur, customer), amount in result.amounts.items() if amount}
+    return ({(cur, customer or ""): amount for (cur, customer), amount in result.amounts.items() if amount},
+            result.source)
 
 
 def _counted_before(customers: set[tuple[str, str]], start: dt.datetime) -> set[tuple[str, str]]:
@@ -104,15 +119,14 @@ def _counted_before(customers: set[tuple[str, str]], start: dt.datetime) -> set[
 
 
 def movements_between(start: dt.datetime, end: dt.datetime, *, currency: str | None = None, account: AccountFilter = ...,
-                      source: Source = "subscriptions", _starting: dict | None = None,
-                      _ending: dict | None = None) -> PeriodMovements:
+                      source: Source = "subscriptions", _starting: Figures | None = None,
+                      _ending: Figures | None = None) -> PeriodMovements:
     """Movements of MRR from ``start`` to ``end``, per customer and currency."""
     if end <= start:
         raise ValueError(f"the end ({end}) must be after the start ({start})")
-    a = _starting if _starting is not None else customer_mrr(start, currency=currency, account=account,
-                                                              source=source)
-    b = _ending if _ending is not None else customer_mrr(end, currency=currency, account=account, source=source)
-    result = PeriodMovements(start=start, end=end, source=source)
+    a, a_source = _starting or _customer_figures(start, currency=currency, account=account, source=source)
+    b, b_source = _ending or _customer_figures(end, currency=currency, account=account, source=source)
+    result = PeriodMovements(start=start, end=end, source=source, starting_source=a_source, ending_source=b_source)
     for (cur, _), amount in a.items():
         result.starting[cur] = result.starting.get(cur, 0) + amount
         result.customers_at_start[cur] = result.customers_at_start.get(cur, 0) + (amount > 0)
@@ -162,6 +176,6 @@ def movements(start: dt.datetime, end: dt.datetime, period: Period = "month", *,
               account: AccountFilter = ..., source: Source = "subscriptions") -> list[PeriodMovements]:
     """Movements for each period between ``start`` and ``end`` (MRR computed once per boundary)."""
     points = boundaries(start, end, period)
-    figures = [customer_mrr(p, currency=currency, account=account, source=source) for p in points]
+    figures = [_customer_figures(p, currency=currency, account=account, source=source) for p in points]
     return [movements_between(points[i], points[i + 1], currency=currency, account=account, source=source,
                               _starting=figures[i], _ending=figures[i + 1]) for i in range(len(points) - 1)]

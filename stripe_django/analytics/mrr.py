@@ -26,6 +26,7 @@ from django.utils import timezone
 from ..conf import SETTING_NAME, stripe_settings
 from ..models import Discount, InvoiceLineItem, Plan, Price, Subscription, SubscriptionItem
 from . import discounts as disc
+from . import events
 from .counting import AccountFilter, subscriptions_active_at
 from .normalize import PriceTerms, UnsupportedPrice, monthly_amount, per_month, round_amount, terms_of
 
@@ -51,6 +52,11 @@ class MRRResult:
     by: str
     amounts: dict[tuple[str, Any], int] = field(default_factory=dict)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (subscription item, why)
+    # what the figures come from: "subscriptions" (their current state), "events" (their
+    # state at the date, rebuilt from the events after it) or "invoices"
+    source: str = "subscriptions"
+    # subscriptions whose state at the date was rebuilt from their events
+    rebuilt: int = 0
 
     def add(self, currency: str, key: Any, amount: int) -> None:
         if amount:
@@ -119,63 +125,114 @@ def mrr_detail(at: dt.datetime | None = None, *, by: Breakdown = "currency", cur
     """MRR at ``at`` (default now) broken down ``by`` one of :data:`GROUP_COLUMN`.
 
     ``subscriptions`` narrows the counted subscriptions further (it is intersected with
-    :func:`subscriptions_active_at`)."""
-    at = at or timezone.now()
+    :func:`subscriptions_active_at`).
+
+    Inside the events window (:mod:`.events`), the subscriptions with an event after
+    ``at`` are counted and priced in the state the events give for ``at``; the others
+    are as they are now (``result.source`` says which: ``events`` or ``subscriptions``)."""
+    now = timezone.now()
+    at = at or now
     if by not in GROUP_COLUMN:
         raise ValueError(f"by must be one of {', '.join(GROUP_COLUMN)}, not {by!r}")
     metered_mode = _metered_mode()
     counted = subscriptions_active_at(at, currency=currency, account=account)
     if subscriptions is not None:
         counted = counted.filter(pk__in=subscriptions.values("pk"))
+    span = events.window(now) if at < now else None
+    rebuilt = events.states_at(at, span) if span is not None else events.Rebuilt()
+    if rebuilt.states:
+        # their current state is not the one at ``at``: priced below from the events
+        counted = counted.exclude(pk__in=list(rebuilt.states))
     # EXISTS, not IN: PostgreSQL runs NOT IN (subquery) as a loop over the subquery per
     # row once the subquery outgrows work_mem (30,000 subscriptions: seconds)
     discounted = Exists(Discount.objects.filter(deleted=False, subscription=OuterRef("subscription_id")))
     items = SubscriptionItem.objects.filter(subscription__in=counted.values("pk"), deleted=False)
-    result = MRRResult(at=at, by=by)
+    result = MRRResult(at=at, by=by, source=span.source_at(at) if span else events.CURRENT,
+                       rebuilt=len(rebuilt.states))
     columns = list(ITEM_COLUMNS)
     group = GROUP_COLUMN[by]
     if group and group not in columns:
         columns.append(group)
 
-    # 1. items of subscriptions without discounts: counted in groups by the database
-    groups = list(items.filter(~discounted).values(*columns).annotate(n=Count("pk"))
-                  .order_by())
-    # 2. subscriptions with a discount (possibly no longer in force): one by one
-    single_rows = list(items.filter(discounted)
-                       .values("pk", "subscription_id", "created", *columns).order_by("subscription_id", "created", "pk"))
+    # 1. every counted item, in groups counted by the database, at full price
+    groups = list(items.values(*columns).annotate(n=Count("pk")).order_by())
+    # 2. the discounts on the counted subscriptions (on them or their items: an item's
+    # discount names its subscription too), then their items, one by one: each is
+    # priced again with its discounts and replaces its full price
+    found = disc.reductions_for(counted.values("pk"))
+    discounted_ids = sorted({r.subscription for rs in found.values() for r in rs if r.subscription})
+    # (chosen by a subquery, not by their ids: thousands of parameters to bind)
+    with_discount = Discount.objects.filter(deleted=False, subscription__isnull=False).values("subscription")
+    single_rows = list(items.filter(subscription_id__in=with_discount)
+                       .values("pk", "subscription_id", *columns).order_by("subscription_id", "created", "pk")
+                       ) if discounted_ids else []
     terms = _Terms([r["price_id"] for r in groups + single_rows], [r["plan_id"] for r in groups + single_rows])
     metered: list[tuple[dict[str, Any], PriceTerms]] = []
     amounts: dict[tuple[str, int], int] = {}
+
+    def full_price(item_terms: PriceTerms, quantity: int) -> int:
+        # the same for every item of a price and quantity: computed once
+        each = amounts.get((item_terms.id, quantity))
+        if each is None:
+            each = amounts[(item_terms.id, quantity)] = round_amount(monthly_amount(item_terms, quantity))
+        return each
+
     for row in groups:
         try:
             item_terms = terms.of(row["price_id"], row["plan_id"])
             if item_terms.metered:
                 metered.append((row, item_terms))
                 continue
-            quantity = row["quantity"] or 0
-            # the same for every group of a price and quantity: computed once
-            each = amounts.get((item_terms.id, quantity))
-            if each is None:
-                each = amounts[(item_terms.id, quantity)] = round_amount(monthly_amount(item_terms, quantity))
-            amount = each * row["n"]
+            amount = full_price(item_terms, row["quantity"] or 0) * row["n"]
         except UnsupportedPrice as error:
             result.skipped.append((f"{row['n']} item(s) of {row['price_id'] or row['plan_id']}", str(error)))
             continue
         result.add(row["subscription__currency"], _key(by, row, item_terms), amount)
-    _add_discounted(result, single_rows, terms, at, metered_mode)
+    for row in single_rows:  # their full price out (step 1 counted it), the discounted one in below
+        found_terms = terms.terms.get(row["price_id"] or "") or terms.terms.get(row["plan_id"] or "")
+        if isinstance(found_terms, PriceTerms) and not found_terms.metered:
+            result.add(row["subscription__currency"], _key(by, row, found_terms),
+                       -full_price(found_terms, row["quantity"] or 0))
+    _add_discounted(result, single_rows, terms, at, metered_mode, reductions=found, report_skipped=False)
     if metered and metered_mode == "last_period":
         _add_metered(result, items, discounted, metered, at)
+    if rebuilt.states:
+        _add_rebuilt(result, rebuilt, at, metered_mode, currency, account, subscriptions)
+    # (a breakdown's key whose items were all discounted to nothing)
+    result.amounts = {key: amount for key, amount in result.amounts.items() if amount}
     return result
 
 
+def _add_rebuilt(result: MRRResult, rebuilt: events.Rebuilt, at: dt.datetime, metered_mode: str,
+                 currency: str | None, account: AccountFilter, subscriptions: QuerySet[Subscription] | None) -> None:
+    """The subscriptions whose state at ``at`` the events gave: counted by the same rule
+    and priced like the discounted ones, with the discounts their state names."""
+    wanted = set(rebuilt.states)
+    if subscriptions is not None:
+        wanted &= set(subscriptions.filter(pk__in=list(wanted)).values_list("pk", flat=True))
+    states = {sub_id: state for sub_id, state in rebuilt.states.items()
+              if sub_id in wanted and state is not None and events.counts_at(state, at)
+              and events.keep(rebuilt.accounts.get(sub_id), state, currency, account)}
+    rows = [row for sub_id, state in states.items()
+            for row in events.item_rows(sub_id, state, rebuilt.accounts.get(sub_id))]
+    if not rows:
+        return
+    terms = _Terms([r["price_id"] for r in rows], [r["plan_id"] for r in rows])
+    _add_discounted(result, rows, terms, at, metered_mode, reductions=events.reductions_of(states))
+
+
 def _add_discounted(result: MRRResult, rows: list[dict[str, Any]], terms: _Terms, at: dt.datetime,
-                    metered_mode: str) -> None:
+                    metered_mode: str, reductions: dict[str, list[disc.Reduction]] | None = None,
+                    report_skipped: bool = True) -> None:
+    """Subscriptions priced one by one (their items' ``rows``, in order), with their
+    discounts (default: the mirror's Discount rows on them)."""
     if not rows:
         return
     by_sub: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         by_sub[row["subscription_id"]].append(row)
-    reductions = disc.reductions_for(by_sub, [r["pk"] for r in rows])
+    if reductions is None:
+        reductions = disc.reductions_for(by_sub, [r["pk"] for r in rows])
     meters = []
     for sub_id, sub_rows in by_sub.items():
         sub_reductions = reductions.get(sub_id, [])
@@ -189,7 +246,8 @@ def _add_discounted(result: MRRResult, rows: list[dict[str, Any]], terms: _Terms
                     continue
                 monthly = monthly_amount(item_terms, row["quantity"] or 0)
             except UnsupportedPrice as error:
-                result.skipped.append((row["pk"], str(error)))
+                if report_skipped:
+                    result.skipped.append((row["pk"], str(error)))
                 continue
             currency = row["subscription__currency"]
             monthly = disc.reduce_item(monthly, item_terms, currency, at, reductions.get(row["pk"], []),

@@ -29,6 +29,16 @@ class MonthRow:
     reactivation: int
     ending: int
     customers: int  # with MRR at the end
+    # what the starting and ending figures come from ("subscriptions", "events", "invoices")
+    starting_source: str = ""
+    ending_source: str = ""
+
+    @property
+    def sources(self) -> str:
+        """The sources in a word, or two (``events -> subscriptions``) when they differ."""
+        if self.starting_source == self.ending_source:
+            return self.ending_source
+        return f"{self.starting_source} -> {self.ending_source}"
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -36,7 +46,8 @@ class MonthRow:
         return data
 
 
-COLUMNS = ("start", "end", "currency", "starting", *KINDS, "ending", "customers")
+COLUMNS = ("start", "end", "currency", "starting", *KINDS, "ending", "customers", "starting_source",
+           "ending_source")
 
 
 def last_months(months: int, *, until: dt.datetime | None = None) -> tuple[dt.datetime, dt.datetime]:
@@ -67,7 +78,8 @@ def rows_of(periods: list[PeriodMovements]) -> list[MonthRow]:
             kinds = totals[cur]
             rows.append(MonthRow(start=period.start, end=period.end, currency=cur,
                                  starting=period.starting.get(cur, 0), ending=period.ending.get(cur, 0),
-                                 customers=ending_customers.get(cur, 0), **kinds))
+                                 customers=ending_customers.get(cur, 0), starting_source=period.starting_source,
+                                 ending_source=period.ending_source, **kinds))
     return rows
 
 

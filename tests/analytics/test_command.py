@@ -28,10 +28,10 @@ def test_json_summary_and_months(account):
     assert usd == [
         {"start": "2026-03-01T00:00:00+00:00", "end": "2026-04-01T00:00:00+00:00", "currency": "usd",
          "starting": 87396, "new": 2000, "expansion": 0, "contraction": 0, "churn": -4000, "reactivation": 0,
-         "ending": 85396, "customers": 18},
+         "ending": 85396, "customers": 18, "starting_source": "subscriptions", "ending_source": "subscriptions"},
         {"start": "2026-04-01T00:00:00+00:00", "end": "2026-04-15T00:00:00+00:00", "currency": "usd",
          "starting": 85396, "new": 0, "expansion": 500, "contraction": 0, "churn": 0, "reactivation": 0,
-         "ending": 85896, "customers": 18},
+         "ending": 85896, "customers": 18, "starting_source": "subscriptions", "ending_source": "subscriptions"},
     ]
     assert data["skipped"] == []
 
@@ -45,7 +45,7 @@ def test_table_csv_and_agreement(account, tmp_path):
     lines = text.splitlines()
     header = next(i for i, line in enumerate(lines) if line.startswith("month"))
     assert lines[header + 1].split() == ["2026-03", "usd", "873.96", "0.00", "0.00", "0.00", "-20.00", "0.00",
-                                         "853.96", "18"]
+                                         "853.96", "18", "subscriptions"]
     assert "usd: 853.96 USD vs 355.00 USD, difference 498.96 USD" in text
     assert "invoiced for the date, but not counted: its collection is paused: -20.00 USD" in text
     with target.open() as handle:

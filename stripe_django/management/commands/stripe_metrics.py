@@ -30,8 +30,9 @@ class Command(BaseCommand):
         parser.add_argument("--account", help="one connected account (acct_...), or 'platform' for "
                             "the platform's own subscriptions (default: all)")
         parser.add_argument("--source", choices=("subscriptions", "invoices"), default="subscriptions",
-                            help="MRR from the subscriptions' current state (default) or from the "
-                            "invoice lines in force at each date")
+                            help="MRR from the subscriptions (default: their state at each date inside "
+                            "the events window, REVENUE_EVENTS_DAYS, their current state before it) or "
+                            "from the invoice lines in force at each date")
         parser.add_argument("--agreement", action="store_true",
                             help="compare MRR at --at from subscriptions and from invoices, with the causes")
         parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -69,7 +70,9 @@ class Command(BaseCommand):
             except OSError as error:
                 raise CommandError(f"cannot write --csv {options['csv']}: {error}") from error
         if options["json"]:
-            data: dict[str, Any] = {"at": at.isoformat(), "source": source, "currencies": summary,
+            # "source": what the figures at --at come from (subscriptions, events, invoices)
+            data: dict[str, Any] = {"at": at.isoformat(), "source": now.source, "rebuilt": now.rebuilt,
+                                    "currencies": summary,
                                     "months": [row.as_dict() for row in rows],
                                     "skipped": [{"item": i, "reason": r} for i, r in now.skipped]}
             if report is not None:
@@ -77,11 +80,13 @@ class Command(BaseCommand):
                                      "from_invoices": report.from_invoices, "by_cause": report.by_cause()}
             self.stdout.write(json.dumps(data, indent=2))
             return
-        self._print(at, source, summary, rows, now.skipped, report)
+        self._print(at, now, summary, rows, now.skipped, report)
 
-    def _print(self, at, source, summary, rows, skipped, report) -> None:
+    def _print(self, at, now, summary, rows, skipped, report) -> None:
         write = self.stdout.write
-        write(f"MRR on {at:%Y-%m-%d %H:%M} UTC, from {source}:")
+        write(f"MRR on {at:%Y-%m-%d %H:%M} UTC, from {now.source}"
+              + (f" ({now.rebuilt} subscription(s) as the events after it give them)" if now.rebuilt else "")
+              + ":")
         if not summary:
             write("  no recurring revenue")
         for cur, figures in summary.items():
@@ -94,13 +99,13 @@ class Command(BaseCommand):
         if rows:
             write("")
             header = ("month", "cur", "starting", "new", "expansion", "contraction", "churn", "reactivation",
-                      "ending", "customers")
+                      "ending", "customers", "source")
             table = [header] + [(f"{r.start:%Y-%m}", r.currency, *(format_amount(v, r.currency).rsplit(" ", 1)[0]
                                  for v in (r.starting, r.new, r.expansion, r.contraction, r.churn,
-                                           r.reactivation, r.ending)), str(r.customers)) for r in rows]
+                                           r.reactivation, r.ending)), str(r.customers), r.sources) for r in rows]
             widths = [max(len(line[i]) for line in table) for i in range(len(header))]
             for line in table:
-                write("  ".join(cell.rjust(w) if i > 1 else cell.ljust(w) for i, (cell, w) in
+                write("  ".join(cell.rjust(w) if 1 < i < len(header) - 1 else cell.ljust(w) for i, (cell, w) in
                                 enumerate(zip(line, widths))).rstrip())
         if report is not None:
             write("")

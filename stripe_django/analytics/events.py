@@ -1,0 +1,226 @@
+"""A subscription's state at a past date, rebuilt from the subscription events stored
+after it (guide, "History: from events").
+
+Every ``customer.subscription.*`` event carries the subscription as it was right after
+the event, and an ``updated`` event also carries ``previous_attributes``: the fields the
+event changed, with their values before it (an array changed in any element comes
+whole). So the state at a date ``at`` is the first event after ``at`` with its
+``previous_attributes`` laid over its object; a ``created`` event says the subscription
+did not exist yet; a subscription without an event after ``at`` was then as it is now.
+
+Only the events of the window are read: ``REVENUE_EVENTS_DAYS`` days before now
+(default 30, how long Stripe keeps events). The state is exact at dates from the start
+of the window (or the mirror's oldest subscription event, if younger: before it, the
+mirror was not receiving them) until now; before that, each subscription's earliest
+known state (at the window's start) is applied to the past, as the current state was
+before.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import Min
+from django.db.models.fields.json import KT
+from django.utils import timezone
+
+from ..conf import SETTING_NAME, stripe_settings
+from ..models import Discount, Event, Subscription
+from .counting import ENDED, AccountFilter, counted_statuses
+
+CREATED = "customer.subscription.created"
+# Every event type whose object is a subscription (named, not matched by prefix: the
+# ``type`` index then serves the queries)
+TYPES = (CREATED, "customer.subscription.updated", "customer.subscription.deleted",
+         "customer.subscription.paused", "customer.subscription.resumed",
+         "customer.subscription.pending_update_applied", "customer.subscription.pending_update_expired",
+         "customer.subscription.trial_will_end")
+
+# What a figure at a date comes from (``MRRResult.source``, ``PeriodMovements``):
+CURRENT = "subscriptions"  # the subscriptions' current state
+EVENTS = "events"  # the state at the date, rebuilt from the subscription events after it
+INVOICES = "invoices"  # the invoice lines in force at the date
+
+
+def window_days() -> int:
+    days = stripe_settings.REVENUE_EVENTS_DAYS
+    if days is None:
+        return 0
+    if isinstance(days, bool) or not isinstance(days, int) or days < 0:
+        raise ImproperlyConfigured(f"{SETTING_NAME}['REVENUE_EVENTS_DAYS'] must be a whole number of days "
+                                   f"(0 or None: no events), not {days!r}")
+    return days
+
+
+@dataclass(frozen=True)
+class Window:
+    """The span of the stored subscription events: ``read_from`` is where they are read
+    from (``REVENUE_EVENTS_DAYS`` before ``now``), ``exact_from`` where they are complete
+    (the later of that and the oldest stored subscription event)."""
+
+    read_from: dt.datetime
+    exact_from: dt.datetime
+    now: dt.datetime
+
+    def source_at(self, at: dt.datetime) -> str:
+        """The source of a figure at ``at`` from subscriptions: ``events`` inside the
+        window, ``subscriptions`` at or after now and before the window."""
+        return EVENTS if self.exact_from <= at < self.now else CURRENT
+
+
+def window(now: dt.datetime | None = None) -> Window | None:
+    """The events window, or None when no subscription event is stored in it (one or
+    two queries, neither reading the events before the window)."""
+    days = window_days()
+    if not days:
+        return None
+    now = now or timezone.now()
+    read_from = now - dt.timedelta(days=days)
+    stored = Event.objects.filter(type__in=TYPES, deleted=False)
+    if stored.filter(created__lte=read_from).exists():
+        return Window(read_from=read_from, exact_from=read_from, now=now)
+    oldest = stored.filter(created__gt=read_from).aggregate(first=Min("created"))["first"]
+    if oldest is None:
+        return None
+    return Window(read_from=read_from, exact_from=oldest, now=now)
+
+
+def overlay(obj: dict[str, Any], previous: dict[str, Any]) -> dict[str, Any]:
+    """``obj`` with ``previous`` laid over it: nested objects merged key by key (only
+    the changed keys are in ``previous``), everything else (arrays, scalars) replaced."""
+    out = dict(obj)
+    for key, value in previous.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = overlay(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+@dataclass
+class Rebuilt:
+    """The subscriptions whose state at a date was rebuilt: id -> state (None: it did
+    not exist yet), and the account each belongs to."""
+
+    states: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    accounts: dict[str, str | None] = field(default_factory=dict)
+
+
+def states_at(at: dt.datetime, span: Window) -> Rebuilt:
+    """The state at ``at`` of every subscription with an event in the window after
+    ``at`` (two queries: the events' ids and times, then the first one's of each)."""
+    after = max(at, span.read_from)
+    firsts: dict[str, tuple[dt.datetime, str]] = {}
+    rows = (Event.objects.filter(type__in=TYPES, deleted=False, created__gt=after)
+            .annotate(subscription_id=KT("data__object__id")).values_list("subscription_id", "created", "pk"))
+    for sub_id, created, pk in rows:
+        # the first event after ``at``; within one second, the lower id (Stripe's
+        # timestamps have no finer order)
+        if sub_id and (sub_id not in firsts or (created, pk) < firsts[sub_id]):
+            firsts[sub_id] = (created, pk)
+    result = Rebuilt()
+    if not firsts:
+        return result
+    events = Event.objects.filter(pk__in=[pk for _, pk in firsts.values()]).values_list(
+        "type", "data", "stripe_account", "account")
+    for kind, data, stripe_account, account in events:
+        obj = (data or {}).get("object") or {}
+        sub_id = obj.get("id")
+        if not sub_id:
+            continue
+        result.accounts[sub_id] = stripe_account or account or None
+        if kind == CREATED:
+            result.states[sub_id] = None
+        else:
+            result.states[sub_id] = overlay(obj, (data or {}).get("previous_attributes") or {})
+    # the mirror's account wins (an event of the platform names none)
+    for sub_id, account in Subscription.objects.filter(pk__in=list(result.states)).values_list("pk", "stripe_account"):
+        result.accounts[sub_id] = account
+    return result
+
+
+def _stamp(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def counts_at(state: dict[str, Any] | None, at: dt.datetime) -> bool:
+    """Whether a subscription in ``state`` counts at ``at``: the rule of
+    :func:`.counting.subscriptions_active_at`, on a payload (Unix timestamps)."""
+    if state is None:
+        return False
+    stamp = at.timestamp()
+    ended = _stamp(state.get("ended_at"))
+    status = state.get("status")
+    if not (status in counted_statuses() or (status in ENDED and ended is not None and ended > stamp)):
+        return False
+    start = _stamp(state.get("start_date"))
+    if start is None or start > stamp:
+        return False
+    for key in ("ended_at", "cancel_at"):
+        when = _stamp(state.get(key))
+        if when is not None and when <= stamp:
+            return False
+    trial_end = _stamp(state.get("trial_end"))
+    if trial_end is not None and trial_end > stamp:
+        return False
+    return bool(stripe_settings.REVENUE_COUNT_PAUSED_COLLECTION or not state.get("pause_collection"))
+
+
+def _ref(value: Any) -> str | None:
+    """An id, or an expanded object's id."""
+    if isinstance(value, dict):
+        return value.get("id")
+    return value if isinstance(value, str) else None
+
+
+def item_rows(sub_id: str, state: dict[str, Any], account: str | None) -> list[dict[str, Any]]:
+    """The state's items as the rows :mod:`.mrr` prices (the columns it reads)."""
+    rows = []
+    for item in ((state.get("items") or {}).get("data") or []):
+        if not isinstance(item, dict):
+            continue
+        rows.append({"pk": item.get("id"), "subscription_id": sub_id, "created": item.get("created") or 0,
+                     "price_id": _ref(item.get("price")), "plan_id": _ref(item.get("plan")),
+                     "quantity": item.get("quantity"), "subscription__currency": (state.get("currency") or "").lower(),
+                     "subscription__stripe_account": account, "subscription__customer_id": _ref(state.get("customer"))})
+    return rows
+
+
+def discount_ids(state: dict[str, Any]) -> tuple[list[str], dict[str, list[str]]]:
+    """The discounts the state names: the subscription's (``discounts``, and the older
+    single ``discount``) and each item's."""
+    own = [d for d in (_ref(x) for x in state.get("discounts") or []) if d]
+    single = _ref(state.get("discount"))
+    if single and single not in own:
+        own.append(single)
+    items = {}
+    for item in ((state.get("items") or {}).get("data") or []):
+        if isinstance(item, dict) and item.get("id"):
+            items[item["id"]] = [d for d in (_ref(x) for x in item.get("discounts") or []) if d]
+    return own, items
+
+
+def reductions_of(rebuilt: dict[str, dict[str, Any]]) -> dict[str, list]:
+    """The discounts each rebuilt state names, keyed like
+    :func:`.discounts.reductions_for` (a subscription's by its id, an item's by the
+    item's), read from the mirror's Discount rows, removed ones too (one query)."""
+    from . import discounts as disc
+
+    wanted: dict[str, list[str]] = {}
+    for sub_id, state in rebuilt.items():
+        own, items = discount_ids(state)
+        wanted[sub_id] = own
+        wanted.update(items)
+    ids = {d for names in wanted.values() for d in names}
+    rows = {row["id"]: disc._reduction(row) for row in Discount.objects.filter(pk__in=ids).values(*disc.COLUMNS)}
+    return {key: [rows[d] for d in names if d in rows] for key, names in wanted.items()}
+
+
+def keep(state_account: str | None, state: dict[str, Any], currency: str | None, account: AccountFilter) -> bool:
+    """Whether a rebuilt subscription passes the ``currency`` and ``account`` filters."""
+    if currency is not None and (state.get("currency") or "").lower() != currency.lower():
+        return False
+    return account is ... or state_account == account

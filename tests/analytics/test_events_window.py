@@ -1,0 +1,215 @@
+"""MRR inside the events window: each subscription's state at a past date rebuilt from
+the ``customer.subscription.*`` events delivered to the webhook view (signed), hand-computed.
+
+The mirror is taken on 2026-04-20 (frozen time); the window is the 30 days before it
+(from 2026-03-21). Every subscription bills 20.00 USD a month per unit (price_m) unless
+said otherwise; each has its own customer.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import call_command
+from django.test import override_settings
+from django.urls import reverse
+from freezegun import freeze_time
+
+from stripe_django import analytics
+from stripe_django.analytics import events
+from stripe_django.models import Event, Subscription
+from stripe_django.sync import upsert_many
+from stripe_django.testing.revenue import Payloads, ts
+
+from ..webhooks.conftest import body_of, make_event, sign
+from .conftest import day
+
+NOW = "2026-04-20T00:00:00+00:00"
+
+
+@pytest.fixture
+def frozen():
+    with freeze_time(NOW):
+        yield
+
+
+def post(client, event: dict) -> None:
+    body = body_of(event)
+    response = client.post(reverse("stripe_django:webhook"), data=body, content_type="application/json",
+                           HTTP_STRIPE_SIGNATURE=sign(body))
+    assert response.status_code == 200, response.content
+
+
+def with_quantity(p: Payloads, sub: dict, quantity: int, price: dict | None = None) -> dict:
+    """``sub``'s items as they were with another quantity (or price): the
+    ``previous_attributes`` of an update of the item."""
+    item = dict(sub["items"]["data"][0], quantity=quantity)
+    if price is not None:
+        item["price"] = price
+    return {"items": {"data": [item]}, "quantity": quantity}
+
+
+@pytest.fixture
+def window_account(db, frozen, client, stripe_examples):
+    """The mirror on Apr 20 (current states), and the events of the last weeks."""
+    p = Payloads(stripe_examples)
+    monthly, monthly2 = p.price("price_m", 2000), p.price("price_m2", 5000)
+    pct25 = p.coupon("co_25", percent_off=25.0)
+    sub = p.subscription
+    now = {
+        "plain": sub("sub_plain", "cus_plain", [("si_plain", monthly, 1)]),
+        # 2 -> 5 seats on Apr 5, 5 -> 4 on Apr 14
+        "up": sub("sub_up", "cus_up", [("si_up", monthly, 4)]),
+        # price_m2 (50.00) -> price_m (20.00) on Apr 8
+        "down": sub("sub_down", "cus_down", [("si_down", monthly, 1)]),
+        # canceled at once on Apr 12
+        "cancel": sub("sub_cancel", "cus_cancel", [("si_cancel", monthly, 1)], status="canceled",
+                      ended_at="2026-04-12"),
+        # 3 -> 1 seat on Apr 15, 25% off all along
+        "qty": sub("sub_qty", "cus_qty", [("si_qty", monthly, 1)],
+                   discounts=[p.discount("di_qty", pct25, start="2025-06-01", subscription="sub_qty")]),
+        # collection paused on Apr 2
+        "paused": sub("sub_paused", "cus_paused", [("si_paused", monthly, 1)],
+                      pause_collection={"behavior": "void", "resumes_at": None}),
+        # created on Apr 6
+        "new": sub("sub_new", "cus_new", [("si_new", monthly, 1)], start="2026-04-06"),
+    }
+    result = upsert_many([monthly, monthly2, pct25, *now.values()])
+    assert not result.errors, result.errors
+
+    def state(key: str, **fields) -> dict:
+        return dict(now[key], **fields)
+
+    up5 = state("up", items={**now["up"]["items"], "data": [dict(now["up"]["items"]["data"][0], quantity=5)]})
+    for event in [
+        # long before the window: the mirror has been receiving events since then
+        make_event(now["plain"], "customer.subscription.created", created=ts("2025-06-01")),
+        make_event(state("paused"), previous={"pause_collection": None}, created=ts("2026-04-02"),
+                   event_type="customer.subscription.updated"),
+        make_event(up5, previous=with_quantity(p, up5, 2), created=ts("2026-04-05"),
+                   event_type="customer.subscription.updated"),
+        make_event(now["new"], "customer.subscription.created", created=ts("2026-04-06")),
+        make_event(now["down"], previous=with_quantity(p, now["down"], 1, price=monthly2), created=ts("2026-04-08"),
+                   event_type="customer.subscription.updated"),
+        make_event(now["cancel"], "customer.subscription.deleted", created=ts("2026-04-12")),
+        make_event(now["up"], previous=with_quantity(p, now["up"], 5), created=ts("2026-04-14"),
+                   event_type="customer.subscription.updated"),
+        make_event(now["qty"], previous=with_quantity(p, now["qty"], 3), created=ts("2026-04-15"),
+                   event_type="customer.subscription.updated"),
+    ]:
+        post(client, event)
+    assert Event.objects.filter(type__startswith="customer.subscription.").count() == 8
+    # the events' older objects did not overwrite the mirror's current state
+    assert Subscription.objects.get(pk="sub_up").stripe_data["items"]["data"][0]["quantity"] == 4
+    return now
+
+
+# MRR of each subscription at each date, from its state then
+AT_APR_1 = {"sub_plain": 2000, "sub_up": 2 * 2000, "sub_down": 5000, "sub_cancel": 2000,
+            "sub_qty": 3 * 2000 * 75 // 100, "sub_paused": 2000}                      # 19500
+AT_APR_10 = {"sub_plain": 2000, "sub_up": 5 * 2000, "sub_down": 2000, "sub_cancel": 2000,
+             "sub_qty": 4500, "sub_new": 2000}                                           # 22500
+AT_APR_16 = {"sub_plain": 2000, "sub_up": 4 * 2000, "sub_down": 2000, "sub_qty": 1500,
+             "sub_new": 2000}                                                            # 15500
+
+
+def by_subscription(at) -> dict[str, int]:
+    return {sub: amount for (_, sub), amount in analytics.mrr_by("subscription", at).items()}
+
+
+def test_each_subscription_as_it_was(window_account):
+    assert by_subscription(day("2026-04-01")) == AT_APR_1
+    assert by_subscription(day("2026-04-10")) == AT_APR_10
+    assert by_subscription(day("2026-04-16")) == AT_APR_16
+    assert sum(AT_APR_1.values()) == 19500 and sum(AT_APR_10.values()) == 22500
+
+
+def test_the_source_of_each_figure(window_account):
+    inside = analytics.mrr_detail(day("2026-04-10"))
+    assert (inside.by_currency(), inside.source, inside.rebuilt) == ({"usd": 22500}, "events", 3)  # up, cancel, qty
+    current = analytics.mrr_detail()
+    assert (current.by_currency(), current.source, current.rebuilt) == ({"usd": 15500}, "subscriptions", 0)
+    # before the window: each subscription's earliest known state, labelled as the current state's
+    before = analytics.mrr_detail(day("2026-03-15"))
+    assert (before.by_currency(), before.source) == ({"usd": 19500}, "subscriptions")
+    assert analytics.mrr_from_invoices(day("2026-04-10")).source == "invoices"
+
+
+def test_without_events_todays_state_is_applied(window_account):
+    with override_settings(STRIPE_DJANGO={"REVENUE_EVENTS_DAYS": 0}):
+        got = analytics.mrr_detail(day("2026-04-01"))
+    # up 4 x 2000, down 2000, cancel 2000 (ended Apr 12), qty 1500, plain 2000; paused never
+    assert (got.by_currency(), got.source) == ({"usd": 15500}, "subscriptions")
+
+
+def test_the_window_starts_at_the_oldest_event(window_account):
+    Event.objects.filter(type="customer.subscription.created", created__lt=day("2026-01-01")).delete()
+    got = analytics.mrr_detail(day("2026-04-01"))
+    # the same states, but before the first event (Apr 2) nothing says they are complete
+    assert (got.by_currency(), got.source) == ({"usd": 19500}, "subscriptions")
+    assert analytics.mrr_detail(day("2026-04-03")).source == "events"
+
+
+def test_movements_inside_the_window(window_account):
+    period = analytics.movements_between(day("2026-04-01"), day("2026-04-16"))
+    assert (period.starting_source, period.ending_source) == ("events", "events")
+    assert sorted((m.customer, m.kind, m.amount) for m in period.customers) == [
+        ("cus_cancel", "churn", -2000),
+        ("cus_down", "contraction", 2000 - 5000),   # downgrade Apr 8
+        ("cus_new", "new", 2000),
+        ("cus_paused", "churn", -2000),             # paused Apr 2
+        ("cus_qty", "contraction", 1500 - 4500),    # 3 -> 1 seat Apr 15
+        ("cus_up", "expansion", 8000 - 4000),       # upgrade 2 -> 5 -> 4
+    ]
+    assert period.starting == {"usd": 19500} and period.ending == {"usd": 15500}
+
+
+def test_command_says_the_source(window_account):
+    out = io.StringIO()
+    call_command("stripe_metrics", "--at", "2026-04-10", "--months", "1", "--json", stdout=out)
+    data = json.loads(out.getvalue())
+    assert (data["source"], data["rebuilt"], data["currencies"]["usd"]["mrr"]) == ("events", 3, 22500)
+    assert data["months"] == [{
+        "start": "2026-04-01T00:00:00+00:00", "end": "2026-04-10T00:00:00+00:00", "currency": "usd",
+        "starting": 19500, "new": 2000, "expansion": 6000, "contraction": -3000, "churn": -2000,
+        "reactivation": 0, "ending": 22500, "customers": 6, "starting_source": "events", "ending_source": "events"}]
+    out = io.StringIO()
+    call_command("stripe_metrics", "--months", "1", stdout=out)
+    text = out.getvalue()
+    assert "MRR on 2026-04-20 00:00 UTC, from subscriptions:" in text
+    row = next(line for line in text.splitlines() if line.startswith("2026-04"))
+    # Apr 1 (inside the window) to now (the current state): 195.00 -> 155.00
+    assert row.split() == ["2026-04", "usd", "195.00", "20.00", "40.00", "-60.00", "-40.00", "0.00", "155.00", "5",
+                           "events", "->", "subscriptions"]
+    out = io.StringIO()
+    call_command("stripe_metrics", "--at", "2026-04-10", "--months", "0", stdout=out)
+    assert "from events (3 subscription(s) as the events after it give them):" in out.getvalue()
+
+
+def test_admin_page_says_the_source(window_account, client):
+    client.force_login(User.objects.create_superuser("admin", "admin@example.com", "pw"))
+    html = client.get(reverse("admin:stripe_django_revenue"), {"at": "2026-04-10", "months": "1"}).content.decode()
+    assert "On 2026-04-10 00:00 UTC, from events" in html
+    assert '<td class="source">events</td>' in html
+    assert "225.00 USD" in html
+
+
+def test_the_rule_on_a_payload_is_the_querysets(account):
+    """:func:`events.counts_at` on each subscription's stored object agrees with
+    :func:`analytics.subscriptions_active_at` at dates around every rule of conftest.py."""
+    rows = list(Subscription.objects.all())
+    for at in ("2025-05-31", "2026-01-20", "2026-03-09", "2026-03-10", "2026-03-19", "2026-03-20",
+               "2026-04-01", "2026-05-15"):
+        counted = set(analytics.subscriptions_active_at(day(at)).values_list("pk", flat=True))
+        assert {s.pk for s in rows if events.counts_at(s.stripe_data, day(at))} == counted, at
+
+
+def test_a_bad_window_setting_is_named(window_account):
+    from django.core.exceptions import ImproperlyConfigured
+
+    with override_settings(STRIPE_DJANGO={"REVENUE_EVENTS_DAYS": "30"}):
+        with pytest.raises(ImproperlyConfigured, match="REVENUE_EVENTS_DAYS"):
+            analytics.mrr(day("2026-04-01"))
