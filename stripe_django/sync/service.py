@@ -41,7 +41,8 @@ from .plan import (account_batches, connected_accounts, key_mode, list_names, op
                    page_size_for, plan_shards, select_lists)
 from .progress import Progress
 from .ratelimit import RateLimiter
-from .report import OK, PENDING, RUNNING, SKIPPED, UNAVAILABLE, SyncReport, TypeReport
+from .report import (OK, PENDING, RUNNING, SKIPPED, SUMMARY_DETAIL_ACCOUNTS, UNAVAILABLE, SyncReport,
+                     TypeReport)
 from .shards import Job
 from .v2_events import catch_up_v2_events
 
@@ -72,7 +73,7 @@ def sync(types: Iterable[str] | None = None, *, account: str | None = None,
          progress: Progress | None = None, using: str | None = None,
          rate_limit: float | None = None, page_size: int | None = None,
          on_page: Callable[[TypeReport], None] | None = None, key: str | None = None,
-         hooks: WorkerHooks | None = None) -> SyncReport:
+         hooks: WorkerHooks | None = None, detail: bool = False) -> SyncReport:
     """Pull the account into the mirror and return a :class:`SyncReport`.
 
     ``types``: names from ``type_table.SYNC_LISTS`` (or object types); all when empty.
@@ -86,6 +87,10 @@ def sync(types: Iterable[str] | None = None, *, account: str | None = None,
     own rows of a key with an ``ACCOUNT`` carry that id in ``stripe_account``.
 
     ``hooks``: only for ``stripe_sync --enqueue`` workers (:class:`WorkerHooks`).
+
+    Over more than ``SUMMARY_DETAIL_ACCOUNTS`` accounts the report keeps per-type
+    totals (``SyncReport.folded``) and the failed lines, not a line per (type, account),
+    unless ``detail``: its memory does not grow with the accounts.
     """
     from ..client import get_client
     from ..conf import api_key_for, platform_account_for
@@ -108,16 +113,18 @@ def sync(types: Iterable[str] | None = None, *, account: str | None = None,
         accounts = [None] + connected_accounts(fetcher, report)
     expire = events if hooks.expire_old_cursors is None else hooks.expire_old_cursors
 
+    fold = not detail and len(accounts) > SUMMARY_DETAIL_ACCOUNTS
     progress.start(report)
     pipeline = Pipeline(fetcher, report, progress, db=db, platform=platform, lease=hooks.lease,
                         on_page=on_page)
-    listed: list[TypeReport] = []
+    listed = refused = 0  # lists run, and those answered 403
     events_refused = v2_events_refused = False
     try:
         # Accounts a batch at a time (their lists, then their catch-ups): the first
         # request waits only for the first batch's cursors, and a batch's shards are
         # let go before the next batch's are made.
         for batch in account_batches(accounts, len(names)):
+            first_line = len(report.types)
             shards = open_shards(plan_shards(names, batch), report, db=db, livemode=livemode,
                                  platform=platform, lease=hooks.lease, full=full, expire=expire)
             to_list = shards
@@ -132,7 +139,9 @@ def sync(types: Iterable[str] | None = None, *, account: str | None = None,
                     s.report.status = OK
                 not_run = {id(s.report) for s in shards}
                 report.types = [t for t in report.types if id(t) not in not_run]
-            listed += [s.report for s in to_list]
+            listed += len(to_list)
+            refused += sum(1 for s in to_list
+                           if s.report.status == UNAVAILABLE and s.report.http_status == 403)
             if events:
                 catch_ups: list[Job] = list(plan_catch_ups(shards, batch, names, report, fetcher,
                                                            pipeline))
@@ -147,7 +156,11 @@ def sync(types: Iterable[str] | None = None, *, account: str | None = None,
                         v2_events_refused |= line.status == UNAVAILABLE
                         if on_page is not None:
                             on_page(line)
-        if listed and all(t.status == UNAVAILABLE and t.http_status == 403 for t in listed):
+            del shards, to_list
+            if fold:
+                # The batch is done: its lines become per-type sums.
+                report.fold(report.types[first_line:])
+        if listed and refused == listed:
             # Not one list may be read: the key, not the account, is the problem.
             report.key_refused = True
             report.notes.append("the API refused every list with 403: this key may not read the "

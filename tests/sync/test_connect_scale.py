@@ -303,3 +303,23 @@ def test_a_refused_events_api_is_said_in_the_summary(stub):
     out = io.StringIO()
     call_command("stripe_sync", "customer", "--all-accounts", "--quiet", stdout=out)
     assert "the Events API was not available: the lists it covers (status 'events')" in out.getvalue()
+
+
+def test_a_run_over_many_accounts_keeps_totals_per_type_not_a_line_per_account(stub, monkeypatch):
+    from stripe_django.sync import service, sync
+
+    # Three accounts and the platform count as "many" here (SUMMARY_DETAIL_ACCOUNTS: 10).
+    monkeypatch.setattr(service, "SUMMARY_DETAIL_ACCOUNTS", 2)
+    report = sync(["customer"], all_accounts=True)
+    assert report.types == []  # nothing failed: every line folded into its type's totals
+    assert report.folded["customer"].statuses == {"ok (full)": 4}
+    assert report.folded["customer"].fetched == report.totals()["fetched"] == 4 * LISTS["customers"]
+    assert report.accounts == 4
+    assert "customer" in format_summary(report).splitlines()[2]
+    # The detail on demand; and failed lines are kept, for the accounts they name.
+    assert len(sync(["customer"], all_accounts=True, detail=True).types) == 2 * 4  # lists, catch-ups
+    stub.fail = {"customers": 500}
+    failed = sync(["customer"], all_accounts=True, full=True)
+    assert {(t.name, t.status) for t in failed.types} == {("customer", FAILED)}
+    assert len(failed.types) == 4
+    assert f"error: customer [{ACCOUNTS[2]}]: APIError (HTTP 500)" in format_summary(failed)
