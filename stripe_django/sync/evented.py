@@ -11,7 +11,8 @@ by :func:`.plan.open_shards`: its list gets a full pass, as before.
 A list no event covers must be listed to find its new objects. Where its last complete
 listing found nothing (the cursor's ``found_objects`` is False: most of a connected
 account's lists), it is listed again only once ``SYNC_EMPTY_LISTS_EVERY`` has passed
-since (``last_synced_at``); in between its shard is marked done (mode ``empty``). An
+since (``last_synced_at``); in between its shard is marked done (mode ``empty``). A
+list the account answered 403/404 to (a product it has not enabled) waits the same. An
 account where nothing changed then costs the catch-up's one request plus one per list
 no event covers that has objects. Stripe API reference:
 https://docs.stripe.com/api/events/types.
@@ -25,13 +26,15 @@ from django.utils import timezone
 
 from .. import type_table as table
 from ..conf import stripe_settings
-from .report import OK
+from .report import OK, UNAVAILABLE
 from .shards import Shard
 
-__all__ = ["EVENTS_LIST", "covered_by_events", "empty_until_due", "split_by_events"]
+__all__ = ["EVENTS_LIST", "WAITING", "covered_by_events", "empty_until_due", "split_by_events"]
 
 # The list of the events themselves (stored by the catch-up when it is selected).
 EVENTS_LIST = "event"
+# The mode of a list not asked because it was not available at its last listing.
+WAITING = "waiting"
 
 
 def covered_by_events(shard: Shard) -> bool:
@@ -46,12 +49,12 @@ def covered_by_events(shard: Shard) -> bool:
 
 
 def empty_until_due(shard: Shard, now: dt.datetime, every: dt.timedelta) -> bool:
-    """Whether ``shard`` is a complete list that was empty at its last listing, less than
-    ``every`` before ``now`` (its catch-up still applies events of its types)."""
+    """Whether ``shard`` is a list that was empty (or not available: 403/404, its pass
+    not complete) at its last listing, less than ``every`` before ``now``. The catch-up
+    still applies the events of a complete one's types."""
     state = shard.state
     last = state.get("last_synced_at")
-    return (bool(every) and shard.spec is not None and bool(state.get("complete"))
-            and state.get("found_objects") is False and state.get("events_after") is not None
+    return (bool(every) and shard.spec is not None and state.get("found_objects") is False
             and last is not None and now - last < every)
 
 
@@ -65,8 +68,14 @@ def split_by_events(shards: list[Shard]) -> list[Shard]:
             shard.report.status = OK
             shard.report.mode = "events"
         elif empty_until_due(shard, now, every):
-            shard.report.status = OK
-            shard.report.mode = "empty"
+            if shard.state.get("complete"):
+                shard.report.status = OK
+                shard.report.mode = "empty"
+            else:
+                shard.report.status = UNAVAILABLE
+                shard.report.mode = WAITING
+                shard.report.note("not available at its last listing; asked again after "
+                                  "SYNC_EMPTY_LISTS_EVERY")
         else:
             to_list.append(shard)
     return to_list

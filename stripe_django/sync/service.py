@@ -31,7 +31,7 @@ import stripe
 from django.db import router
 
 from .. import type_table as table
-from .evented import split_by_events
+from .evented import WAITING, split_by_events
 from .events import plan_catch_ups
 from .fetcher import Fetcher
 from .leases import CursorLease
@@ -139,9 +139,12 @@ def sync(types: Iterable[str] | None = None, *, account: str | None = None,
                     s.report.status = OK
                 not_run = {id(s.report) for s in shards}
                 report.types = [t for t in report.types if id(t) not in not_run]
-            listed += len(to_list)
-            refused += sum(1 for s in to_list
-                           if s.report.status == UNAVAILABLE and s.report.http_status == 403)
+            # Lists not asked this time because they were not available at their last
+            # listing (.evented) count as refused again.
+            waiting = [s for s in shards if s.report.mode == WAITING]
+            listed += len(to_list) + len(waiting)
+            refused += len(waiting) + sum(1 for s in to_list if s.report.status == UNAVAILABLE
+                                          and s.report.http_status == 403)
             if events:
                 catch_ups: list[Job] = list(plan_catch_ups(shards, batch, names, report, fetcher,
                                                            pipeline))

@@ -15,7 +15,7 @@ import time
 
 import pytest
 from django.apps import apps
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 from django.test.utils import CaptureQueriesContext
@@ -323,3 +323,28 @@ def test_a_run_over_many_accounts_keeps_totals_per_type_not_a_line_per_account(s
     assert {(t.name, t.status) for t in failed.types} == {("customer", FAILED)}
     assert len(failed.types) == 4
     assert f"error: customer [{ACCOUNTS[2]}]: APIError (HTTP 500)" in format_summary(failed)
+
+
+def test_a_list_the_account_does_not_serve_is_asked_again_only_when_due(stub):
+    stub.fail = {"terminal/locations": 404}  # a product the accounts have not enabled
+    run_sync(stub)
+    next_second()
+    mark = len(stub.requests)
+    out = io.StringIO()
+    call_command("stripe_sync", "--all-accounts", stdout=out, stderr=io.StringIO())
+    assert [r for r in stub.requests[mark:] if r.resource == "terminal/locations"] == []
+    assert "not available at its last listing; asked again after SYNC_EMPTY_LISTS_EVERY" in out.getvalue()
+    SyncCursor.objects.filter(object_type="terminal.location").update(
+        last_synced_at=timezone.now() - timezone.timedelta(days=2))
+    next_second()
+    mark = len(stub.requests)
+    run_sync(stub)
+    assert sum(1 for r in stub.requests[mark:] if r.resource == "terminal/locations") == 1 + len(ACCOUNTS)
+
+
+def test_a_key_refused_everywhere_is_said_again_while_its_lists_wait(stub):
+    stub.fail = {path: 403 for path in ("customers", "products", "events")}
+    for _ in range(2):  # the second run asks nothing: the lists wait, still refused
+        with pytest.raises(CommandError, match="the key was refused"):
+            call_command("stripe_sync", "customer", "product", stdout=io.StringIO(),
+                         stderr=io.StringIO())
