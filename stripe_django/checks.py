@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
 from .conf import (DEFAULTS, ENV_FALLBACKS, MIRROR_FAILURE_MODES, SETTING_NAME, api_key_problem,
-                   verify_max_age_problem)
+                   empty_lists_every_problem, verify_max_age_problem)
 from .webhooks.verification import PAYLOAD_KINDS
 
 __all__ = ["check_settings", "check_failed_events", "check_verifications", "check_events_access"]
@@ -92,6 +92,11 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
     if problem:
         messages.append(_error(82, f"{SETTING_NAME}['VERIFY_MAX_AGE'] {problem}.",
                                hint="e.g. datetime.timedelta(days=7), or 604800 (seconds)."))
+    if "SYNC_EMPTY_LISTS_EVERY" in user:
+        problem = empty_lists_every_problem(user["SYNC_EMPTY_LISTS_EVERY"])
+        if problem:
+            messages.append(_error(85, f"{SETTING_NAME}['SYNC_EMPTY_LISTS_EVERY'] {problem}.",
+                                   hint="e.g. datetime.timedelta(hours=6), or 21600 (seconds)."))
     return messages
 
 

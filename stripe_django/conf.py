@@ -91,6 +91,11 @@ DEFAULTS: dict[str, Any] = {
     # How old the last ``stripe_verify`` of a synced type may be before the health page
     # and ``manage.py check --database`` warn: a timedelta or seconds; None: no age warning.
     "VERIFY_MAX_AGE": None,
+    # How often an incremental run lists again a list that no event covers and that was
+    # empty at its last listing (stripe_django.sync.evented): a timedelta or seconds; 0
+    # lists such lists on every run. A new object of such a type reaches the mirror
+    # within this time (plus the interval between runs), or at once by its webhook.
+    "SYNC_EMPTY_LISTS_EVERY": 86400,
 }
 
 MIRROR_FAILURE_MODES = ("log", "raise")
@@ -133,6 +138,7 @@ class StripeSettings:
     REVENUE_METERED: Literal["last_period", "exclude"]
     REVENUE_EVENTS_DAYS: int | None
     VERIFY_MAX_AGE: dt.timedelta | int | float | None
+    SYNC_EMPTY_LISTS_EVERY: dt.timedelta | int | float
 
     def __init__(self) -> None:
         self._cache: dict[str, Any] | None = None
@@ -193,6 +199,16 @@ class StripeSettings:
             return value
         return dt.timedelta(seconds=value)
 
+    @property
+    def empty_lists_every(self) -> dt.timedelta:
+        """``SYNC_EMPTY_LISTS_EVERY`` as a timedelta (zero: every run); a bad value is
+        ImproperlyConfigured naming the key (``manage.py check`` reports it too)."""
+        value = self.SYNC_EMPTY_LISTS_EVERY
+        problem = empty_lists_every_problem(value)
+        if problem:
+            raise ImproperlyConfigured(f"{SETTING_NAME}['SYNC_EMPTY_LISTS_EVERY'] {problem}")
+        return value if isinstance(value, dt.timedelta) else dt.timedelta(seconds=value)
+
     def reload(self) -> None:
         self._cache = None
 
@@ -215,6 +231,19 @@ def verify_max_age_problem(value: Any) -> str | None:
         return f"must be a timedelta, a number of seconds or None, not {type(value).__name__}"
     if not seconds > 0:
         return "must be a positive duration"
+    return None
+
+
+def empty_lists_every_problem(value: Any) -> str | None:
+    """What is wrong with a ``SYNC_EMPTY_LISTS_EVERY`` value, or None."""
+    if isinstance(value, dt.timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = value
+    else:
+        return f"must be a timedelta or a number of seconds, not {type(value).__name__}"
+    if seconds < 0:
+        return "must not be negative (0 lists the empty lists on every run)"
     return None
 
 

@@ -702,7 +702,10 @@ SYNC_LISTS: dict[str, ListSpec] = {
     "file_link": _top("file_links", "file_link", created=True),
     "webhook_endpoint": _top("webhook_endpoints", "webhook_endpoint"),
     "apple_pay_domain": _top("apple_pay_domains", "apple_pay_domain"),
-    "country_spec": _top("country_specs", "country_spec"),
+    # Stripe's catalogs, the same for every account: listed by the platform only, not
+    # once per connected account (https://docs.stripe.com/api/country_specs,
+    # https://docs.stripe.com/api/tax_codes).
+    "country_spec": ListSpec("country_specs", ("country_spec",), platform_only=True),
     # customers' nested lists
     "tax_id": _nested("customers.tax_ids", "tax_id", "customer"),
     "customer_balance_transaction": _nested("customers.balance_transactions",
@@ -717,7 +720,7 @@ SYNC_LISTS: dict[str, ListSpec] = {
     "coupon": _top("coupons", "coupon", created=True),
     "promotion_code": _top("promotion_codes", "promotion_code", created=True),
     "tax_rate": _top("tax_rates", "tax_rate", created=True),
-    "tax_code": _top("tax_codes", "tax_code"),
+    "tax_code": ListSpec("tax_codes", ("tax_code",), platform_only=True),  # a catalog: see country_spec
     "shipping_rate": _top("shipping_rates", "shipping_rate", created=True),
     # status=all: the list leaves out canceled subscriptions otherwise
     "subscription": _top("subscriptions", "subscription", created=True, status="all"),
@@ -842,6 +845,20 @@ SYNC_LISTS: dict[str, ListSpec] = {
 # Lists without a ``created`` filter are here only when their updates have events too.
 # Source: the event types of the installed SDK (``WebhookEndpoint`` ``enabled_events``)
 # and https://docs.stripe.com/api/events/types. "event": the catch-up stores the events.
+#
+# Not here, and why (checked against the SDK's event types): no event announces a new
+# balance transaction, file link, webhook endpoint, Apple Pay or payment method domain,
+# payment method configuration, customer balance transaction (the cash balance's have
+# one, not these), product feature, shipping rate, invoice rendering template, billing
+# alert (only ``triggered``), entitlements feature, setup attempt, radar value list or
+# item, issuing personalization design (``updated`` and status changes, no creation) or
+# physical bundle, terminal configuration, location or reader (only reader actions),
+# tax registration, identity verification report, or forwarding request. Quotes have
+# ``quote.created`` but their drafts change without an event, and they have no
+# ``created`` filter; checkout sessions and invoice payments have events for some
+# states only (``completed``, ``paid``), report runs only once they end. These lists
+# are listed on incremental runs; one that was empty at its last listing only every
+# ``SYNC_EMPTY_LISTS_EVERY`` (see stripe_django.sync.evented).
 EVENTED_LISTS: dict[str, str] = {
     "customer": "customer.created",
     "tax_id": "customer.tax_id.created",
@@ -887,6 +904,8 @@ EVENTED_LISTS: dict[str, str] = {
     "identity.verification_session": "identity.verification_session.created",
     "treasury.financial_account": "treasury.financial_account.created",
     "climate.order": "climate.order.created",
+    # sent when a run has finished, after which the run does not change
+    "scheduled_query_run": "sigma.scheduled_query_run.created",
     "event": "(every event: the catch-up reads the Events API once per account)",
 }
 

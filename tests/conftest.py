@@ -104,3 +104,11 @@ def seeded(server: LocalStripe) -> dict:
     # pass, so that a sync's snapshots are strictly newer than the seeding events.
     time.sleep(1.05)
     return result
+
+
+@pytest.fixture
+def child_env(tmp_path) -> dict[str, str]:
+    """The environment of a ``kill -9`` test's child process (:mod:`tests.killing`)."""
+    from .killing import child_environment
+
+    return child_environment(tmp_path)

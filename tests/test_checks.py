@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError, SystemCheckError
@@ -49,11 +51,16 @@ def test_a_good_setting_passes(settings, monkeypatch):
     ({**GOOD, "WEBHOOK_ENDPOINTS": {"v2": {"SECRETS": ["whsec_t"], "PAYLOAD": "thin"}}}, []),
     ({**GOOD, "WEBHOOK_ENDPOINTS": {"v2": {"SECRETS": ["whsec_t"], "PAYLOAD": "thinn"}}},
      ["stripe_django.E081"]),
+    ({**GOOD, "SYNC_EMPTY_LISTS_EVERY": datetime.timedelta(hours=6)}, []),
+    ({**GOOD, "SYNC_EMPTY_LISTS_EVERY": 0}, []),
+    ({**GOOD, "SYNC_EMPTY_LISTS_EVERY": -1}, ["stripe_django.E085"]),
+    ({**GOOD, "SYNC_EMPTY_LISTS_EVERY": "1 day"}, ["stripe_django.E085"]),
 ], ids=["not a dict", "unknown key", "publishable key", "odd key", "[None] secret", "empty secret",
         "one secret as a string", "secrets not a list", "not a webhook secret", "endpoint without secrets",
         "endpoint key misspelt", "page size", "rate limit", "log redaction not a bool",
         "store bound zero", "store bound a string", "no store bound", "store bound in seconds",
-        "thin endpoint", "endpoint payload misspelt"])
+        "thin endpoint", "endpoint payload misspelt", "empty lists every timedelta",
+        "empty lists every run", "empty lists every negative", "empty lists every a string"])
 def test_each_problem_is_named(settings, monkeypatch, value, expected):
     monkeypatch.delenv("STRIPE_API_KEY", raising=False)
     monkeypatch.delenv("STRIPE_WEBHOOK_SECRET", raising=False)

@@ -25,6 +25,10 @@ class SyncCursor(models.Model):
       continues; null otherwise, and again once the pass is complete.
     * ``events_after``: Unix time from which the Events API still has changes of this
       type to apply.
+    * ``found_objects``: whether the list's last complete listing found any object (null:
+      not known). A list no event covers that was empty is listed again only every
+      ``SYNC_EMPTY_LISTS_EVERY`` (see :mod:`stripe_django.sync.evented`), reckoned
+      from ``last_synced_at``.
     * ``leased_by`` / ``lease_expires``: the ``stripe_sync --enqueue`` worker running this
       shard, until when (renewed with each stored page). Another worker takes the shard
       only once the lease has expired.
@@ -44,6 +48,7 @@ class SyncCursor(models.Model):
     created_seen = models.JSONField(default=list, blank=True)
     slices = models.JSONField(null=True, blank=True)
     events_after = models.BigIntegerField(null=True, blank=True)
+    found_objects = models.BooleanField(null=True, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True, default="")
     leased_by = models.CharField(max_length=255, blank=True, default="",

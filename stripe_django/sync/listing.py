@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from .. import type_table as table
 from .fetcher import Fetcher, describe, is_unavailable
-from .marks import HighWater, LowWater, created_of, pass_done
+from .marks import Found, HighWater, LowWater, created_of, pass_done
 from .shards import Outbox, Page, Shard, list_spec
 from .windows import find_windows, list_windows
 
@@ -48,6 +48,12 @@ class ShardListing:
                 return
             report.mode = "resumed" if state.get("starting_after") else "full"
             self.full_pass(params)
+            return
+        if state.get("found_objects") is False:
+            # Empty at its last listing, and due again (.evented): listed whole, parents
+            # and all, so that a new child of an old parent is found too.
+            report.mode = "rechecked"
+            self.relist(params)
             return
         since = state.get("created_after")
         parent = table.SYNC_LISTS[spec.parent] if spec.parent else spec
@@ -81,13 +87,15 @@ class ShardListing:
         shard, state = self.shard, self.shard.state
         started = state.get("pass_started_at") or timezone.now()
         high = HighWater.of(state)
+        found = Found(state.get("found_objects"))
         finish = pass_done(started)
         walk_state: dict[str, Any] = {}
         for parents, has_more in self._parent_pages(None, state.get("starting_after")):
             stamp = int(time.time())
             high.add(parents)
             children = self._children(parents, walk_state)
-            cursor = {"pass_started_at": started, **high.fields()}
+            cursor = {"pass_started_at": started, **high.fields(),
+                      **found.fields(children, final=not has_more)}
             if has_more:
                 cursor["starting_after"] = self.fetcher.resume_point(self._parent_service(), parents)
             else:
@@ -101,6 +109,7 @@ class ShardListing:
         shard, fetcher, state = self.shard, self.fetcher, self.shard.state
         started = state.get("pass_started_at") or timezone.now()
         high = HighWater.of(state)
+        found = Found(state.get("found_objects"))
         finish = pass_done(started)
         may_slice = list_spec(shard).created_filter and fetcher.workers > 1
         listed, first_created, low = 0, None, LowWater(None, ())
@@ -115,7 +124,8 @@ class ShardListing:
                 first_created = created_of(objs[0])
             if may_slice:
                 low.add(objs)
-            cursor = {"pass_started_at": started, **high.fields()}
+            cursor = {"pass_started_at": started, **high.fields(),
+                      **found.fields(objs, final=not has_more)}
             if has_more and may_slice and number >= PAGES_BEFORE_WINDOWS:
                 may_slice = False
                 cut = find_windows(shard, fetcher, params, objs[-1], listed, first_created)
@@ -140,24 +150,29 @@ class ShardListing:
         that second. The new high-water mark is stored with the last page only: a list that
         comes newest first must not move it before the older new objects are stored."""
         high = HighWater(since, self.shard.state.get("created_seen") or ())
-        self._list_new(params, high, created={"gt": since - 1}, skip=set(high.ids))
+        # What is new says nothing of whether the list is empty: only a find is noted.
+        found = Found(self.shard.state.get("found_objects"), whole=False)
+        self._list_new(params, high, found, created={"gt": since - 1}, skip=set(high.ids))
 
     def relist(self, params: dict[str, Any]) -> None:
         """Everything again (a list without a usable ``created`` filter). Unchanged rows cost
         a hash comparison; the high-water mark only moves at the end."""
-        self._list_new(params, HighWater.of(self.shard.state), created=None, skip=set())
+        self._list_new(params, HighWater.of(self.shard.state), Found(None), created=None,
+                       skip=set())
 
-    def _list_new(self, params: dict[str, Any], high: HighWater,
+    def _list_new(self, params: dict[str, Any], high: HighWater, found: Found,
                   created: dict[str, int] | None, skip: set[str]) -> None:
         """List a type (directly, or through its parents) and put its pages out; the cursor
         (the new high-water mark) goes with the last page only. Objects whose ids are in
         ``skip`` (already stored at the high-water second) are left out."""
         shard, fetcher = self.shard, self.fetcher
 
-        def final_cursor(has_more: bool) -> dict[str, Any] | None:
+        def final_cursor(objs: list[dict], has_more: bool) -> dict[str, Any] | None:
             if has_more:
+                found.fields(objs, final=False)
                 return None
-            return {**high.fields(), "last_synced_at": timezone.now(), "last_error": ""}
+            return {**high.fields(), **found.fields(objs, final=True),
+                    "last_synced_at": timezone.now(), "last_error": ""}
 
         if list_spec(shard).parent:
             walk_state: dict[str, Any] = {}
@@ -168,7 +183,7 @@ class ShardListing:
                 pending.extend(self._children(parents, walk_state))
                 if has_more and len(pending) < fetcher.page_size:
                     continue
-                self.out.put(Page(shard, pending, int(time.time()), final_cursor(has_more),
+                self.out.put(Page(shard, pending, int(time.time()), final_cursor(pending, has_more),
                                   fetched=len(pending)))
                 pending = []
             return
@@ -179,7 +194,7 @@ class ShardListing:
             for obj in objs:
                 fetcher.complete_embedded(obj, shard.account, shard.report)
             high.add(objs)
-            self.out.put(Page(shard, objs, stamp, final_cursor(has_more), fetched=len(objs)))
+            self.out.put(Page(shard, objs, stamp, final_cursor(objs, has_more), fetched=len(objs)))
 
     # --- nested lists (listed per parent) --------------------------------------------
 

@@ -7,7 +7,7 @@ import datetime as dt
 import operator
 from typing import Any, Iterable
 
-__all__ = ["HighWater", "LowWater", "created_of", "pass_done"]
+__all__ = ["Found", "HighWater", "LowWater", "created_of", "pass_done"]
 
 
 def created_of(obj: dict) -> int | None:
@@ -50,6 +50,28 @@ class LowWater(HighWater):
     cut into windows there, the newest window lists them again (not counted twice)."""
 
     _beyond = staticmethod(operator.lt)
+
+
+class Found:
+    """Whether a listing found any object: the cursor's ``found_objects``, which tells
+    an empty list no event covers (listed again only now and then, see :mod:`.evented`).
+
+    ``state``: the cursor's value as the listing starts (a resumed pass keeps what its
+    earlier pages found). ``whole``: the listing sees the whole list (a full pass, or
+    everything again), so that finding nothing says the list is empty; a listing of
+    what is new only notes a find.
+    """
+
+    def __init__(self, state: bool | None, *, whole: bool = True) -> None:
+        self.any = state is True
+        self.whole = whole
+
+    def fields(self, objs: list, *, final: bool) -> dict[str, Any]:
+        """The cursor fields to store with a page of ``objs`` (``final``: the listing's last)."""
+        self.any = self.any or bool(objs)
+        if self.any:
+            return {"found_objects": True}
+        return {"found_objects": False} if final and self.whole else {}
 
 
 def pass_done(started: dt.datetime) -> dict[str, Any]:

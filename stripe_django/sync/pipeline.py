@@ -22,6 +22,7 @@ from typing import Any, Callable
 
 import stripe
 from django.db import DatabaseError, connections, transaction
+from django.utils import timezone
 
 from ..dberrors import RETRY_DELAYS, is_transient
 from ..ingest import UpsertResult, plan_many, write_planned
@@ -331,6 +332,15 @@ class Pipeline:
                 t.note(done.error)
             else:
                 t.errors.append(done.error)
+        if done.shard.cursor_id and done.shard.spec is not None and done.status == UNAVAILABLE:
+            # Like an empty list (.evented): not asked again before SYNC_EMPTY_LISTS_EVERY.
+            # A connected account answers 403/404 to each product it has not enabled.
+            try:
+                self.cursors.filter(pk=done.shard.cursor_id).update(
+                    found_objects=False, last_synced_at=timezone.now())
+            except DatabaseError:
+                logger.warning("stripe_django: could not record that %s is not available on its "
+                               "cursor", done.shard.name, exc_info=True)
         if done.shard.cursor_id and done.status == FAILED:
             try:
                 self.cursors.filter(pk=done.shard.cursor_id).update(last_error=done.error or "")

@@ -39,10 +39,10 @@ CURSOR_RETRY_DELAYS = RETRY_DELAYS
 # The cursor fields of a list that starts over: its next pass is a full one.
 START_OVER: dict[str, Any] = {"complete": False, "starting_after": None, "pass_started_at": None,
                               "created_after": None, "created_seen": [], "events_after": None,
-                              "slices": None}
+                              "slices": None, "found_objects": None}
 # The cursor fields a shard's job reads (its state).
 CURSOR_STATE = ("complete", "starting_after", "pass_started_at", "created_after",
-                "created_seen", "events_after", "slices")
+                "created_seen", "events_after", "slices", "found_objects", "last_synced_at")
 
 
 def list_names() -> list[str]:

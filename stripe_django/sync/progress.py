@@ -30,8 +30,13 @@ class Progress:
     def _label(self, t: TypeReport) -> str:
         return t.name if t.account is None else f"{t.name} [{t.account}]"
 
+    def _folded(self) -> int:
+        """Lines done and folded into per-type totals (a run over many accounts)."""
+        return sum(sum(f.statuses.values()) for f in self.report.folded.values())
+
     def _totals(self) -> tuple[int, int, float]:
-        fetched = sum(t.fetched for t in self.report.types)
+        fetched = (sum(t.fetched for t in self.report.types)
+                   + sum(f.fetched for f in self.report.folded.values()))
         elapsed = time.monotonic() - self.started
         return fetched, self.report.requests, fetched / elapsed if elapsed > 0 else 0.0
 
@@ -55,11 +60,11 @@ class PlainProgress(Progress):
         self._last = now
         fetched, requests, rate = self._totals()
         running = [t for t in self.report.types if t.status == RUNNING]
-        done = sum(1 for t in self.report.types if t.status not in (RUNNING, PENDING))
+        done = sum(1 for t in self.report.types if t.status not in (RUNNING, PENDING)) + self._folded()
         active = ", ".join(f"{self._label(t)} {t.fetched:,}" for t in running[:6])
         more = f" +{len(running) - 6}" if len(running) > 6 else ""
         print(f"stripe_sync: {fetched:,} objects, {requests:,} requests, {rate:,.0f}/s; "
-              f"{done}/{len(self.report.types)} types done"
+              f"{done}/{len(self.report.types) + self._folded()} types done"
               + (f"; running: {active}{more}" if running else ""), file=self.stream, flush=True)
 
     def finish(self) -> None:
@@ -86,7 +91,7 @@ class LiveProgress(Progress):
         done = [t for t in types if t.status in (OK, FAILED, UNAVAILABLE)]
         running = [t for t in types if t.status == RUNNING]
         lines = [f"stripe_sync  {fetched:>10,} objects  {rate:>8,.0f}/s  {requests:,} requests  "
-                 f"{len(done)}/{len(types)} types done"]
+                 f"{len(done) + self._folded()}/{len(types) + self._folded()} types done"]
         room = max(3, size.lines - 4)
         recent = [t for t in done if t.fetched][-max(0, room - len(running)):]
         for t in recent + running[:room]:

@@ -51,9 +51,43 @@ class TypeReport:
             self.notes.append(text)
 
 
+COUNTS = ("fetched", "created", "updated", "unchanged", "failed", "requests")
+
+
+@dataclass
+class TypeTotals:
+    """The lines of one type folded together across the accounts of a run: its counts,
+    how many accounts ended how (``"ok (events)"`` -> 5,000) and each note with the
+    number of accounts it concerns."""
+
+    name: str
+    fetched: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    requests: int = 0
+    statuses: dict[str, int] = field(default_factory=dict)
+    notes: dict[str, int] = field(default_factory=dict)
+
+    def add(self, t: TypeReport) -> None:
+        for k in COUNTS:
+            setattr(self, k, getattr(self, k) + getattr(t, k))
+        label = t.status if not t.mode else f"{t.status} ({t.mode})"
+        self.statuses[label] = self.statuses.get(label, 0) + 1
+        for note in t.notes:
+            self.notes[note] = self.notes.get(note, 0) + 1
+
+
 @dataclass
 class SyncReport:
-    """Returned by :func:`stripe_django.sync.sync`."""
+    """Returned by :func:`stripe_django.sync.sync`.
+
+    ``types``: a line per (type, account). A run over many accounts folds the lines of
+    each batch of accounts into ``folded`` (per type) once the batch is done, keeping in
+    ``types`` only the lines that failed: its memory grows with the types and the
+    failures, not with the accounts (``sync(detail=True)`` keeps every line).
+    """
 
     types: list[TypeReport] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -64,6 +98,27 @@ class SyncReport:
     key_refused: bool = False  # every list answered 403
     # shards skipped because another worker holds their cursor (stripe_sync --enqueue)
     busy: list[TypeReport] = field(default_factory=list)
+    # lines folded per type (see fold), and the accounts they were of
+    folded: dict[str, TypeTotals] = field(default_factory=dict)
+    folded_accounts: set[str | None] = field(default_factory=set)
+
+    def fold(self, lines: list[TypeReport]) -> None:
+        """Fold ``lines`` (finished lines of this report) into ``folded``; those that
+        failed stay in ``types`` (the summary names their accounts and first error)."""
+        gone = set()
+        for t in lines:
+            if t.status == FAILED or t.failed:
+                continue
+            self.folded.setdefault(t.name, TypeTotals(t.name)).add(t)
+            self.folded_accounts.add(t.account)
+            gone.add(id(t))
+        if gone:
+            self.types = [t for t in self.types if id(t) not in gone]
+
+    @property
+    def accounts(self) -> int:
+        """The accounts the run's lines are of (the platform counts as one)."""
+        return len({t.account for t in self.types} | self.folded_accounts)
 
     @property
     def ok(self) -> bool:
@@ -87,7 +142,8 @@ class SyncReport:
 
     def totals(self) -> dict[str, int]:
         keys = ("fetched", "created", "updated", "unchanged", "failed")
-        return {k: sum(getattr(t, k) for t in self.types) for k in keys}
+        return {k: sum(getattr(t, k) for t in self.types)
+                + sum(getattr(f, k) for f in self.folded.values()) for k in keys}
 
 
 def _fmt_row(cells: list[str], widths: list[int], right: set[int]) -> str:
@@ -110,7 +166,7 @@ def format_summary(report: SyncReport, *, show_unavailable: bool = True,
     line per type and account, or over more than ``SUMMARY_DETAIL_ACCOUNTS`` accounts
     (unless ``verbose``) a line per type with its totals across them
     (:func:`format_totals`)."""
-    if not verbose and len({t.account for t in report.types}) > SUMMARY_DETAIL_ACCOUNTS:
+    if report.folded or (not verbose and report.accounts > SUMMARY_DETAIL_ACCOUNTS):
         return format_totals(report)
     several_accounts = len({t.account for t in report.types}) > 1
     head = ["type"] + (["account"] if several_accounts else []) + [
@@ -174,11 +230,16 @@ def format_totals(report: SyncReport) -> str:
     ``SUMMARY_FAILED_ACCOUNTS``, with the first error), each note with the number of
     accounts it concerns, and the types not available. Its length depends on the types,
     not on the accounts."""
-    keys = ("fetched", "created", "updated", "unchanged", "failed", "requests")
+    keys = COUNTS
     sums: dict[str, dict[str, int]] = {}
     statuses: dict[str, dict[str, int]] = {}
     failing: dict[str, list[TypeReport]] = {}
     notes: dict[tuple[str, str], int] = {}
+    for folded in report.folded.values():
+        sums[folded.name] = {k: getattr(folded, k) for k in keys}
+        statuses[folded.name] = dict(folded.statuses)
+        for note, count in folded.notes.items():
+            notes[(folded.name, note)] = count
     for t in report.types:
         row = sums.setdefault(t.name, dict.fromkeys(keys, 0))
         for k in keys:
@@ -190,7 +251,7 @@ def format_totals(report: SyncReport) -> str:
             failing.setdefault(t.name, []).append(t)
         for note in t.notes:
             notes[(t.name, note)] = notes.get((t.name, note), 0) + 1
-    accounts = len({t.account for t in report.types})
+    accounts = report.accounts
     head = ["type", "fetched", "created", "updated", "unchanged", "failed", "requests", "accounts"]
     rows = [[name] + [f"{row[k]:,}" for k in keys]
             + [", ".join(f"{n:,} {label}" for label, n in sorted(statuses[name].items(), key=lambda kv: -kv[1]))]

@@ -31,7 +31,7 @@ import stripe
 from django.db import router
 
 from .. import type_table as table
-from .evented import EVENTS_LIST, split_by_events
+from .evented import EVENTS_LIST, WAITING, split_by_events
 from .events import plan_catch_ups
 from .events_access import key_label, record_events_access
 from .fetcher import Fetcher
@@ -42,7 +42,8 @@ from .plan import (account_batches, api_key_of, connected_accounts, key_mode, li
                    open_shards, pace, page_size_for, plan_shards, select_lists)
 from .progress import Progress
 from .ratelimit import RateLimiter
-from .report import OK, PENDING, RUNNING, SKIPPED, UNAVAILABLE, SyncReport, TypeReport
+from .report import (OK, PENDING, RUNNING, SKIPPED, SUMMARY_DETAIL_ACCOUNTS, UNAVAILABLE, SyncReport,
+                     TypeReport)
 from .shards import Job
 from .v2_events import catch_up_v2_events
 
@@ -73,7 +74,7 @@ def sync(types: Iterable[str] | None = None, *, account: str | None = None,
          progress: Progress | None = None, using: str | None = None,
          rate_limit: float | None = None, page_size: int | None = None,
          on_page: Callable[[TypeReport], None] | None = None, key: str | None = None,
-         hooks: WorkerHooks | None = None) -> SyncReport:
+         hooks: WorkerHooks | None = None, detail: bool = False) -> SyncReport:
     """Pull the account into the mirror and return a :class:`SyncReport`.
 
     ``types``: names from ``type_table.SYNC_LISTS`` (or object types); all when empty.
@@ -87,6 +88,10 @@ def sync(types: Iterable[str] | None = None, *, account: str | None = None,
     own rows of a key with an ``ACCOUNT`` carry that id in ``stripe_account``.
 
     ``hooks``: only for ``stripe_sync --enqueue`` workers (:class:`WorkerHooks`).
+
+    Over more than ``SUMMARY_DETAIL_ACCOUNTS`` accounts the report keeps per-type
+    totals (``SyncReport.folded``) and the failed lines, not a line per (type, account),
+    unless ``detail``: its memory does not grow with the accounts.
     """
     from ..client import get_client
     from ..conf import api_key_for, platform_account_for
@@ -110,16 +115,18 @@ def sync(types: Iterable[str] | None = None, *, account: str | None = None,
         accounts = [None] + connected_accounts(fetcher, report)
     expire = events if hooks.expire_old_cursors is None else hooks.expire_old_cursors
 
+    fold = not detail and len(accounts) > SUMMARY_DETAIL_ACCOUNTS
     progress.start(report)
     pipeline = Pipeline(fetcher, report, progress, db=db, platform=platform, lease=hooks.lease,
                         on_page=on_page)
-    listed: list[TypeReport] = []
+    listed = refused = 0  # lists run, and those answered 403
     events_refused = v2_events_refused = False
     try:
         # Accounts a batch at a time (their lists, then their catch-ups): the first
         # request waits only for the first batch's cursors, and a batch's shards are
         # let go before the next batch's are made.
         for batch in account_batches(accounts, len(names)):
+            first_line = len(report.types)
             shards = open_shards(plan_shards(names, batch), report, db=db, livemode=livemode,
                                  platform=platform, lease=hooks.lease, full=full, expire=expire)
             to_list = shards
@@ -134,7 +141,12 @@ def sync(types: Iterable[str] | None = None, *, account: str | None = None,
                     s.report.status = OK
                 not_run = {id(s.report) for s in shards}
                 report.types = [t for t in report.types if id(t) not in not_run]
-            listed += [s.report for s in to_list]
+            # Lists not asked this time because they were not available at their last
+            # listing (.evented) count as refused again.
+            waiting = [s for s in shards if s.report.mode == WAITING]
+            listed += len(to_list) + len(waiting)
+            refused += len(waiting) + sum(1 for s in to_list if s.report.status == UNAVAILABLE
+                                          and s.report.http_status == 403)
             catch_ups: list[Job] = []
             if events:
                 catch_ups = list(plan_catch_ups(shards, batch, names, report, fetcher, pipeline))
@@ -156,7 +168,11 @@ def sync(types: Iterable[str] | None = None, *, account: str | None = None,
                         v2_events_refused |= line.status == UNAVAILABLE
                         if on_page is not None:
                             on_page(line)
-        if listed and all(t.status == UNAVAILABLE and t.http_status == 403 for t in listed):
+            del shards, to_list
+            if fold:
+                # The batch is done: its lines become per-type sums.
+                report.fold(report.types[first_line:])
+        if listed and refused == listed:
             # Not one list may be read: the key, not the account, is the problem.
             report.key_refused = True
             report.notes.append("the API refused every list with 403: this key may not read the "

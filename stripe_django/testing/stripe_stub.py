@@ -117,7 +117,9 @@ class StripeStub:
     requests answered before every later one gets a 500 (an outage in the middle of a
     run). ``prerender``: make the default platform's pages of 100 before serving, so that
     serving one costs next to nothing (for benchmarks). ``empty_lists``: any other ``GET``
-    is answered with an empty list rather than a 404.
+    is answered with an empty list rather than a 404. :attr:`held`: objects of any
+    other list a test puts in one account (``held[(account, "shipping_rates")]``, None
+    for the platform), served newest first with ``created`` filters and paging.
 
     ``events``, ``fail``, ``fail_after`` and :attr:`on_request` may be changed while it
     runs. What it saw: :attr:`requests` (every request let through, answered or failed),
@@ -169,6 +171,9 @@ class StripeStub:
         self._pages: dict[tuple[str, str], bytes] = {}
         # Drift made at "Stripe" with no event (:meth:`change`, :meth:`delete`).
         self._changed: dict[str, dict[str, Any]] = {}
+        #: (connected account or None, list path) -> objects served by that list in that
+        #: account, newest first; may be changed while it runs.
+        self.held: dict[tuple[str | None, str], list[dict[str, Any]]] = {}
         self._deleted: set[str] = set()
         if prerender:
             self._prerender()
@@ -342,6 +347,9 @@ class StripeStub:
             connected = self._connected(request)
             return self._page([e for e in self.events if _created_ok(e["created"], params)
                                and e.get("account") in (None, connected)], params, path)
+        held = self.held.get((self._connected(request), path))
+        if held is not None:
+            return self._page([o for o in held if _created_ok(o["created"], params)], params, path)
         kind, _, rest = path.partition("/")
         if kind == "events" and rest:
             found = next((e for e in self.events if e["id"] == rest), None)

@@ -5,6 +5,9 @@ the account's lists, then print the report as JSON.
 ``python -m tests.sync.kill_child check ACCOUNT ...``: print what is stored, as JSON.
 ``sync-v2 API_BASE WORKERS`` and ``check-v2``: the same for the platform's v2 accounts
 and their persons.
+``sync-all API_BASE``: print ``SYNCING``, sync customers and events of the platform and
+every connected account (an incremental run is driven by the Events API), then print the
+report; ``check-all ACCOUNT ...``: the customers, events and cursors stored.
 
 The database comes from ``DATABASE_URL`` (``tests.settings``).
 """
@@ -80,6 +83,35 @@ def _check_v2() -> dict[str, Any]:
     }
 
 
+EVENTED_TYPES = ["customer", "event"]
+
+
+def _sync_all(api_base: str) -> dict[str, Any]:
+    from django.test.utils import override_settings
+
+    from stripe_django.sync import sync
+
+    settings = {"API_KEY": "sk_test_kill", "API_BASE": api_base, "MAX_NETWORK_RETRIES": 0,
+                "SYNC_RATE_LIMIT": 1000}
+    with override_settings(STRIPE_DJANGO=settings):
+        print("SYNCING", flush=True)
+        report = sync(EVENTED_TYPES, all_accounts=True, workers=2)
+    return {"ok": report.ok, "requests": report.requests}
+
+
+def _check_all(accounts: list[str]) -> dict[str, Any]:
+    from stripe_django.models import Customer, Event, SyncCursor
+
+    return {
+        "customers": {a: sorted(Customer.objects.filter(stripe_account=a).values_list("id", flat=True))
+                      for a in accounts},
+        "events": sorted(Event.objects.values_list("id", flat=True)),
+        "cursors": [{k: c[k] for k in ("account", "object_type", "complete", "events_after",
+                                       "last_error")}
+                    for c in SyncCursor.objects.filter(object_type__in=EVENTED_TYPES).values()],
+    }
+
+
 def main(argv: list[str]) -> None:
     import django
 
@@ -93,6 +125,10 @@ def main(argv: list[str]) -> None:
         print(json.dumps(_sync_v2(argv[1], int(argv[2]))), flush=True)
     elif mode == "check-v2":
         print(json.dumps(_check_v2()), flush=True)
+    elif mode == "sync-all":
+        print(json.dumps(_sync_all(argv[1])), flush=True)
+    elif mode == "check-all":
+        print(json.dumps(_check_all(argv[1:])), flush=True)
     else:
         raise SystemExit(f"unknown mode {mode!r}")
 

@@ -14,12 +14,14 @@ import io
 import time
 
 import pytest
-from django.core.management import call_command
+from django.apps import apps
+from django.core.management import CommandError, call_command
 from django.db import connection
+from django.utils import timezone
 from django.test.utils import CaptureQueriesContext
 
 from stripe_django import type_table as table
-from stripe_django.models import Customer, Event, SyncCursor
+from stripe_django.models import Account, Customer, Event, Product, ShippingRate, SyncCursor
 from stripe_django.sync import plan
 from stripe_django.sync.report import FAILED, OK, SyncReport, TypeReport, format_summary
 from stripe_django.testing.objects import make_object
@@ -31,12 +33,39 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 ACCOUNTS = ("acct_1ConnectA00001", "acct_1ConnectB00002", "acct_1ConnectC00003")
 LISTS = {"customers": 3, "products": 2}
+# Counted per generated list: its objects in each account (the parents of nested lists).
+PARENTS = {"customer": LISTS["customers"], "product": LISTS["products"]}
+# The scenario's accounts (a few dozen: the requests of each are asserted exactly).
+MANY = tuple(f"acct_1Scale{i:08d}" for i in range(30))
 
 
 def unevented_lists() -> list[str]:
-    """The lists an incremental run still lists in a connected account."""
+    """The lists an incremental run still lists in a connected account (when not empty)."""
     return [name for name, spec in table.SYNC_LISTS.items()
             if name not in table.EVENTED_LISTS and not spec.platform_only]
+
+
+def full_listing(names: list[str]) -> int:
+    """Requests to list ``names`` whole in one connected account of the stub: one per
+    top-level list, one per parent list (shared by its nested lists) and one per parent
+    and nested list (no list here has more than a page)."""
+    top = [n for n in names if not table.SYNC_LISTS[n].parent]
+    nested = [n for n in names if table.SYNC_LISTS[n].parent]
+    parents = {table.SYNC_LISTS[n].parent for n in nested}
+    return len(top) + len(parents) + sum(PARENTS.get(table.SYNC_LISTS[n].parent, 0) for n in nested)
+
+
+def first_sync_requests() -> int:
+    """A first sync: every list of a connected account once (the event list is the
+    catch-up's one read of the Events API)."""
+    names = [n for n, spec in table.SYNC_LISTS.items() if not spec.platform_only]
+    return full_listing([n for n in names if n != "event"]) + 1
+
+
+def recheck_requests() -> int:
+    """An incremental run where every empty list no event covers is due again: the
+    events, and each of those lists whole."""
+    return 1 + full_listing(unevented_lists())
 
 
 def run_sync(stub: StripeStub) -> collections.Counter[str]:
@@ -63,10 +92,64 @@ def event(evt_id: str, kind: str, obj: dict, account: str, ago: int = 0) -> dict
             "data": {"object": obj}}
 
 
+def shipping_rate(number: int, account: str) -> dict:
+    """A shipping rate (a list no event covers), created now."""
+    return {"id": f"shr_{account[-8:]}{number}", "object": "shipping_rate", "active": True,
+            "created": int(time.time()), "display_name": f"Rate {number}", "livemode": False,
+            "metadata": {}, "tax_behavior": "unspecified", "tax_code": None,
+            "type": "fixed_amount", "delivery_estimate": None,
+            "fixed_amount": {"amount": 500, "currency": "usd"}}
+
+
+class StubState:
+    """What the stub serves, with the changes its events carry: the mirror must match."""
+
+    def __init__(self, stub: StripeStub, accounts: tuple[str, ...]) -> None:
+        self.stub = stub
+        self.rows: dict[type, dict[str, tuple]] = {Customer: {}, Product: {}, ShippingRate: {}}
+        for acct in (None, *accounts):  # the platform's own, and each account's
+            for kind, model in (("customers", Customer), ("products", Product)):
+                for i in range(LISTS[kind]):
+                    obj = make_object(kind, i, acct)
+                    self.rows[model][obj["id"]] = (acct, obj["name"], False)
+
+    def apply(self, evt: dict) -> None:
+        """``evt`` happened at the stub (it serves it from the Events API)."""
+        self.stub.events.append(evt)
+        obj = evt["data"]["object"]
+        self.rows[Customer][obj["id"]] = (evt["account"], obj["name"],
+                                          evt["type"].endswith(".deleted"))
+
+    def hold(self, account: str, rate: dict) -> None:
+        """A new shipping rate in ``account`` (no event: the list alone shows it)."""
+        self.stub.held.setdefault((account, "shipping_rates"), []).insert(0, rate)
+        self.rows[ShippingRate][rate["id"]] = (account, rate["display_name"], False)
+
+    def assert_mirrored(self, *, missing: tuple[str, ...] = ()) -> None:
+        """The mirror holds exactly the stub's objects (but ``missing``, not due yet),
+        in their accounts, as last changed; no other mirrored table has rows."""
+        for model, fields in ((Customer, "name"), (Product, "name"), (ShippingRate, "display_name")):
+            expected = {k: v for k, v in self.rows[model].items() if k not in missing}
+            mirrored = {pk: (acct, name, deleted) for pk, acct, name, deleted
+                        in model.objects.values_list("pk", "stripe_account", fields, "deleted")}
+            assert mirrored == expected, model.__name__
+        others = [m for m in apps.get_app_config("stripe_django").get_models()
+                  if hasattr(m, "stripe_data") and m not in self.rows and m not in (Event, Account)
+                  and m.objects.exists()]
+        assert others == []
+
+
 @pytest.fixture
 def stub(settings):
     with StripeStub(LISTS, accounts=ACCOUNTS, empty_lists=True) as stub:
         point_at(settings, stub.api_base)
+        yield stub
+
+
+@pytest.fixture
+def many(settings):
+    with StripeStub(LISTS, accounts=MANY, empty_lists=True) as stub:
+        point_at(settings, stub.api_base, SYNC_RATE_LIMIT=100_000)
         yield stub
 
 
@@ -75,75 +158,86 @@ def next_second() -> None:
     time.sleep(1.05)
 
 
-def test_incremental_runs_read_the_events_once_and_list_only_what_no_event_covers(stub):
+def test_incremental_runs_cost_one_request_per_account_plus_the_unevented_lists_with_objects(many):
+    stub, state = many, StubState(many, MANY)
+    with_rates, new_rate_later, stale = MANY[0], MANY[2], MANY[3]
+    state.hold(with_rates, shipping_rate(1, with_rates))
     # An event from before the first sync: stored with the others, not applied over
     # the listed state.
-    old = {**make_object("customers", 2, ACCOUNTS[0]), "name": "Before the sync"}
-    stub.events.append(event("evt_old", "customer.updated", old, ACCOUNTS[0], ago=5 * 86400))
-    first_mark = len(stub.requests)
-    first = run_sync(stub)
-    assert Event.objects.filter(pk="evt_old", stripe_account=ACCOUNTS[0]).exists()
-    assert Customer.objects.get(pk=old["id"]).name != "Before the sync"
-    # The first sync lists everything once, and reads the Events API once per account.
-    assert events_reads(stub, first_mark) == {None: 1, **{a: 1 for a in ACCOUNTS}}
-    assert len(set(first.values())) == 1  # the same in every account
-    # v2 lists are the platform's (a connected account's v2 objects come by thin events).
-    assert [r.path for r in stub.requests[first_mark:]
-            if r.path.startswith("/v2/") and r.header("Stripe-Account")] == []
-    assert any(r.path.startswith("/v2/") for r in stub.requests[first_mark:])
-    # Customers are listed once for themselves and once for all their nested lists
-    # (tax ids, balance transactions, payment methods, sources): not once per nested list.
-    nested = [n for n, spec in table.SYNC_LISTS.items() if spec.parent == "customer"]
-    assert len(nested) == 4
-    assert parent_lists(stub, first_mark, ACCOUNTS[0], "customers") == 2
+    old = {**make_object("customers", 2, MANY[1]), "name": "Before the sync"}
+    stub.events.append(event("evt_old", "customer.updated", old, MANY[1], ago=5 * 86400))
 
+    # 1. The first sync lists everything once (each parent list once for all its nested
+    # lists) and reads the Events API once per account.
+    mark = len(stub.requests)
+    assert run_sync(stub) == {a: first_sync_requests() for a in MANY}
+    assert events_reads(stub, mark) == {None: 1, **{a: 1 for a in MANY}}
+    assert parent_lists(stub, mark, MANY[0], "customers") == 2  # itself, its nested lists
+    assert [r.path for r in stub.requests[mark:]
+            if r.path.startswith("/v2/") and r.header("Stripe-Account")] == []
+    assert Event.objects.filter(pk="evt_old", stripe_account=MANY[1]).exists()
+    state.assert_mirrored()
+    # The first pass noted which lists were empty.
+    assert set(SyncCursor.objects.filter(account=with_rates, found_objects=True)
+               .values_list("object_type", flat=True)) == {"customer", "product", "shipping_rate"}
+
+    # 2. Nothing changed: the events, and the one list no event covers that has objects.
     next_second()
     mark = len(stub.requests)
     unchanged = run_sync(stub)
-    expected = 1 + len(unevented_lists())  # the events, then each list no event covers
-    assert unchanged == {a: expected for a in ACCOUNTS}
-    assert events_reads(stub, mark) == {None: 1, **{a: 1 for a in ACCOUNTS}}  # None: the platform
-    # Customers and products are evented: listed only as the parents of a nested list no
-    # event covers (for the parents created since), once per such list.
-    lists = collections.Counter(r.resource for r in stub.requests[mark:]
-                                if r.header("Stripe-Account") == ACCOUNTS[0])
-    for parent, path in (("customer", "customers"), ("product", "products")):
-        assert lists[path] == len([n for n in unevented_lists() if table.SYNC_LISTS[n].parent == parent])
+    assert unchanged == {a: 2 if a == with_rates else 1 for a in MANY}
+    assert [r.resource for r in stub.requests[mark:] if r.header("Stripe-Account") == with_rates
+            and r.resource != "events"] == ["shipping_rates"]
+    state.assert_mirrored()
 
-    # An update, a creation and a deletion in one account reach the tables through its events.
-    acct = ACCOUNTS[0]
-    updated = {**make_object("customers", 0, acct), "name": "Renamed"}
-    created = {**make_object("customers", 0, acct), "id": "cus_newInAccountA", "name": "New"}
-    deleted = make_object("customers", 1, acct)
+    # 3. Changes: an update, a creation and a deletion by events in one account, a new
+    # shipping rate in the account that has some, and one in an account that had none.
+    acct = MANY[1]
     next_second()
-    stub.events += [event("evt_u", "customer.updated", updated, acct),
-                    event("evt_c", "customer.created", created, acct),
-                    event("evt_d", "customer.deleted", deleted, acct)]
+    state.apply(event("evt_u", "customer.updated", {**make_object("customers", 0, acct),
+                                                    "name": "Renamed"}, acct))
+    state.apply(event("evt_c", "customer.created", {**make_object("customers", 0, acct),
+                                                    "id": "cus_newInAccount1", "name": "New"}, acct))
+    state.apply(event("evt_d", "customer.deleted", make_object("customers", 1, acct), acct))
+    state.hold(with_rates, shipping_rate(2, with_rates))
+    late = shipping_rate(1, new_rate_later)
+    state.hold(new_rate_later, late)
     next_second()
-    changed = run_sync(stub)
-    assert changed == unchanged  # a change costs no request more
-    assert Customer.objects.get(pk=updated["id"]).name == "Renamed"
-    assert Customer.objects.get(pk=created["id"]).stripe_account == acct
-    assert Customer.objects.get(pk=deleted["id"]).deleted is True
+    assert run_sync(stub) == unchanged  # a change costs no request more
+    # The new rate where the list was empty waits for SYNC_EMPTY_LISTS_EVERY.
+    state.assert_mirrored(missing=(late["id"],))
     assert Event.objects.filter(pk__in=["evt_u", "evt_c", "evt_d"]).count() == 3
-    # Every other object is there, once, in its own account.
-    for other in ACCOUNTS[1:]:
-        ids = set(Customer.objects.filter(stripe_account=other).values_list("id", flat=True))
-        assert ids == {make_object("customers", i, other)["id"] for i in range(LISTS["customers"])}
 
+    # 4. SYNC_EMPTY_LISTS_EVERY later (a day by default): the empty lists are listed
+    # whole again, parents and all, and the new rate is found.
+    SyncCursor.objects.filter(found_objects=False).update(
+        last_synced_at=timezone.now() - timezone.timedelta(days=1, seconds=1))
+    next_second()
+    assert run_sync(stub) == {a: recheck_requests() for a in MANY}
+    state.assert_mirrored()
+    next_second()
+    assert run_sync(stub) == {a: 2 if a in (with_rates, new_rate_later) else 1 for a in MANY}
 
-def test_a_cursor_older_than_the_events_api_keeps_falls_back_to_listing(stub):
-    first = run_sync(stub)
-    stale = ACCOUNTS[1]
+    # 5. A cursor older than the Events API keeps: that account is listed as on a first
+    # sync; the others as an unchanged run.
     too_old = int(time.time()) - (table.EVENTS_RETENTION_DAYS + 1) * 86400
     SyncCursor.objects.filter(account=stale).update(events_after=too_old)
     next_second()
-    again = run_sync(stub)
-    # The stale account is listed as on a first sync; the others as an unchanged run.
-    assert again[stale] == first[stale]
-    for acct in (ACCOUNTS[0], ACCOUNTS[2]):
-        assert again[acct] == 1 + len(unevented_lists())
+    assert run_sync(stub) == {a: first_sync_requests() if a == stale
+                              else 2 if a in (with_rates, new_rate_later) else 1 for a in MANY}
     assert not SyncCursor.objects.filter(account=stale, events_after__lt=time.time() - 86400).exists()
+    state.assert_mirrored()
+
+
+def test_empty_lists_are_listed_on_every_run_with_an_interval_of_zero(stub, settings):
+    settings.STRIPE_DJANGO = {**settings.STRIPE_DJANGO, "SYNC_EMPTY_LISTS_EVERY": 0}
+    run_sync(stub)
+    next_second()
+    # No list is empty "until due": each list no event covers is listed, by what is
+    # new where it has a created filter.
+    counts = run_sync(stub)
+    assert len(set(counts.values())) == 1
+    assert counts[ACCOUNTS[0]] > 1 + len(unevented_lists())
 
 
 def test_cursors_are_created_in_bulk(stub):
@@ -209,3 +303,48 @@ def test_a_refused_events_api_is_said_in_the_summary(stub):
     out = io.StringIO()
     call_command("stripe_sync", "customer", "--all-accounts", "--quiet", stdout=out)
     assert "the Events API was not available: the lists it covers (status 'events')" in out.getvalue()
+
+
+def test_a_run_over_many_accounts_keeps_totals_per_type_not_a_line_per_account(stub, monkeypatch):
+    from stripe_django.sync import service, sync
+
+    # Three accounts and the platform count as "many" here (SUMMARY_DETAIL_ACCOUNTS: 10).
+    monkeypatch.setattr(service, "SUMMARY_DETAIL_ACCOUNTS", 2)
+    report = sync(["customer"], all_accounts=True)
+    assert report.types == []  # nothing failed: every line folded into its type's totals
+    assert report.folded["customer"].statuses == {"ok (full)": 4}
+    assert report.folded["customer"].fetched == report.totals()["fetched"] == 4 * LISTS["customers"]
+    assert report.accounts == 4
+    assert "customer" in format_summary(report).splitlines()[2]
+    # The detail on demand; and failed lines are kept, for the accounts they name.
+    assert len(sync(["customer"], all_accounts=True, detail=True).types) == 2 * 4  # lists, catch-ups
+    stub.fail = {"customers": 500}
+    failed = sync(["customer"], all_accounts=True, full=True)
+    assert {(t.name, t.status) for t in failed.types} == {("customer", FAILED)}
+    assert len(failed.types) == 4
+    assert f"error: customer [{ACCOUNTS[2]}]: APIError (HTTP 500)" in format_summary(failed)
+
+
+def test_a_list_the_account_does_not_serve_is_asked_again_only_when_due(stub):
+    stub.fail = {"terminal/locations": 404}  # a product the accounts have not enabled
+    run_sync(stub)
+    next_second()
+    mark = len(stub.requests)
+    out = io.StringIO()
+    call_command("stripe_sync", "--all-accounts", stdout=out, stderr=io.StringIO())
+    assert [r for r in stub.requests[mark:] if r.resource == "terminal/locations"] == []
+    assert "not available at its last listing; asked again after SYNC_EMPTY_LISTS_EVERY" in out.getvalue()
+    SyncCursor.objects.filter(object_type="terminal.location").update(
+        last_synced_at=timezone.now() - timezone.timedelta(days=2))
+    next_second()
+    mark = len(stub.requests)
+    run_sync(stub)
+    assert sum(1 for r in stub.requests[mark:] if r.resource == "terminal/locations") == 1 + len(ACCOUNTS)
+
+
+def test_a_key_refused_everywhere_is_said_again_while_its_lists_wait(stub):
+    stub.fail = {path: 403 for path in ("customers", "products", "events")}
+    for _ in range(2):  # the second run asks nothing: the lists wait, still refused
+        with pytest.raises(CommandError, match="the key was refused"):
+            call_command("stripe_sync", "customer", "product", stdout=io.StringIO(),
+                         stderr=io.StringIO())

@@ -12,17 +12,9 @@ names its seed, and ``STRIPE_DJANGO_KILL_SEED=<seed>`` replays its choices.
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import random
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -30,9 +22,10 @@ from stripe_django.sync.pipeline import GROUP_PAGES
 from stripe_django.testing.objects import make_object
 from stripe_django.testing.stripe_stub import StripeStub
 
+from ..killing import kill_after, run_child, seeded
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
-ROOT = Path(__file__).resolve().parents[2]
 # Kills that land while a sync runs, per database (the run's cost is mostly the child
 # processes' start, some 2 s each on a busy machine).
 KILLS = {"postgresql": 20, "sqlite": 5, "mysql": 5}
@@ -41,79 +34,15 @@ CUSTOMERS, PRODUCTS = 2000, 500
 LATENCY = 0.01
 
 
-@pytest.fixture
-def child_env(tmp_path) -> dict[str, str]:
-    """The environment of a child process using the tests' database."""
-    from django.db import connection
-
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE="tests.settings",
-               PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH"))
-                                          if p))
-    if connection.vendor == "sqlite":
-        # A copy of the tests' (migrated, in-memory) database: migrating a file takes long.
-        import sqlite3
-
-        path = tmp_path / "kill.sqlite3"
-        connection.ensure_connection()
-        copy = sqlite3.connect(path)
-        try:
-            connection.connection.backup(copy)
-        finally:
-            copy.close()
-        env["DATABASE_URL"] = f"sqlite:///{path}"
-    else:
-        parts = urlsplit(os.environ["DATABASE_URL"])
-        name = connection.settings_dict["NAME"]
-        env["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{name}"))
-    return env
-
-
-def _child(env: dict[str, str], log: Path, *args: str) -> subprocess.Popen:
-    with open(log, "a") as err:  # the child has its own copy of the descriptor
-        return subprocess.Popen([sys.executable, "-m", "tests.sync.kill_child", *args],
-                                stdout=subprocess.PIPE, stderr=err, text=True, env=env,
-                                cwd=ROOT)
+CHILD = "tests.sync.kill_child"
 
 
 def _run(env: dict[str, str], tmp_path: Path, *args: str) -> tuple[Any, float]:
-    """Run a child to its end: what it printed last, as JSON (None: nothing), and the
-    seconds from its ``SYNCING`` to its end."""
-    log = tmp_path / "child.log"
-    proc = _child(env, log, *args)
-    try:
-        assert proc.stdout is not None
-        first = proc.stdout.readline()  # "SYNCING" (a check prints its JSON at once)
-        started = time.monotonic()
-        out, _ = proc.communicate(timeout=180)
-        seconds = time.monotonic() - started
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 0, log.read_text()[-3000:]
-    lines = [line for line in (first + out).splitlines() if line.startswith("{")]
-    return (json.loads(lines[-1]) if lines else None), seconds
+    return run_child(CHILD, env, tmp_path / "child.log", *args)
 
 
 def _sync_and_kill(env: dict[str, str], tmp_path: Path, delay: float, *args: str) -> bool:
-    """Start a sync, SIGKILL it ``delay`` seconds later; whether the kill came while
-    the sync was running (not after it had ended)."""
-    proc = _child(env, tmp_path / "child.log", "sync", *args)
-    try:
-        assert proc.stdout is not None
-        assert proc.stdout.readline().strip() == "SYNCING", (tmp_path / "child.log").read_text()
-        time.sleep(delay)
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(60)
-        ended = proc.stdout.read()  # the report, when the sync ended before the kill
-        return proc.returncode == -signal.SIGKILL and '"ok"' not in ended
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
+    return kill_after(CHILD, env, tmp_path / "child.log", "SYNCING", delay, "sync", *args)
 
 
 def _pages_fetched(stub: StripeStub, since: int, account: str) -> int:
@@ -126,9 +55,7 @@ def _pages_fetched(stub: StripeStub, since: int, account: str) -> int:
 def test_a_sync_killed_at_random_moments_resumes_with_every_object_once(child_env, tmp_path):
     from django.db import connection
 
-    seed = int(os.environ.get("STRIPE_DJANGO_KILL_SEED") or random.SystemRandom().randrange(10**6))
-    rng = random.Random(seed)
-    replay = f"(seed {seed}: STRIPE_DJANGO_KILL_SEED={seed} replays these choices)"
+    rng, replay = seeded()
     target = KILLS[connection.vendor]
     pages = math.ceil(CUSTOMERS / 100) + math.ceil(PRODUCTS / 100)
     landed, rounds = 0, ["acct_1KILL000000"]

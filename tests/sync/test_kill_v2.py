@@ -1,21 +1,15 @@
 """``kill -9`` of a sync of v2 lists (accounts v2 and their persons), at random moments:
 the next run resumes at the stored page token, and in the end every object is stored,
-with every cursor finished. The child process and the helpers are test_kill's."""
+with every cursor finished. The child process is test_kill's, the helpers :mod:`tests.killing`'s."""
 
 from __future__ import annotations
-
-import os
-import random
-import signal
-import time
-from pathlib import Path
 
 import pytest
 
 from stripe_django.testing import v2_examples as examples
 from stripe_django.testing.stripe_stub import StripeStub
 
-from .test_kill import _child, _run, child_env  # noqa: F401 (child_env: a fixture)
+from ..killing import kill_after, run_child, seeded
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,29 +25,18 @@ def _v2_lists() -> dict[str, list[dict]]:
     return lists
 
 
-def _kill_after(env: dict[str, str], tmp_path: Path, delay: float, *args: str) -> bool:
+def _run(env: dict[str, str], tmp_path, *args: str):
+    return run_child("tests.sync.kill_child", env, tmp_path / "child.log", *args)
+
+
+def _kill_after(env: dict[str, str], tmp_path, delay: float, *args: str) -> bool:
     """Start a v2 sync, SIGKILL it ``delay`` seconds later; whether it was still running."""
-    proc = _child(env, tmp_path / "child.log", "sync-v2", *args)
-    try:
-        assert proc.stdout is not None
-        assert proc.stdout.readline().strip() == "SYNCING", (tmp_path / "child.log").read_text()
-        time.sleep(delay)
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(60)
-        return proc.returncode == -signal.SIGKILL and '"ok"' not in proc.stdout.read()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
+    return kill_after("tests.sync.kill_child", env, tmp_path / "child.log", "SYNCING", delay,
+                      "sync-v2", *args)
 
 
 def test_a_v2_sync_killed_at_random_moments_resumes_and_ends_with_every_object(child_env, tmp_path):
-    seed = int(os.environ.get("STRIPE_DJANGO_KILL_SEED") or random.SystemRandom().randrange(10**6))
-    rng = random.Random(seed)
-    replay = f"(seed {seed}: STRIPE_DJANGO_KILL_SEED={seed} replays these choices)"
+    rng, replay = seeded()
     with StripeStub(v2_lists=_v2_lists(), latency=0.005) as stub:
         landed, resumed_at_a_token = 0, 0
         tokens: list[str] = []  # resume points the cursors held after the last kill

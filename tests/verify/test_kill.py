@@ -10,12 +10,6 @@ failure names its seed, and ``STRIPE_DJANGO_KILL_SEED=<seed>`` replays its choic
 
 from __future__ import annotations
 
-import json
-import os
-import random
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -25,51 +19,25 @@ import pytest
 from stripe_django.testing.objects import invoice_line, make_object
 from stripe_django.testing.stripe_stub import StripeStub
 
-from ..sync.test_kill import child_env  # noqa: F401  (a fixture of these tests too)
+from ..killing import kill_after, run_child, seeded
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-ROOT = Path(__file__).resolve().parents[2]
 INVOICES = 1500
 LATENCY = 0.05
 KILLS = 3
 
 
-def _child(env: dict[str, str], tmp_path: Path, *args: str) -> subprocess.Popen:
-    with open(tmp_path / "child.log", "a") as err:
-        return subprocess.Popen([sys.executable, "-m", "tests.verify.kill_child", *args],
-                                stdout=subprocess.PIPE, stderr=err, text=True, env=env, cwd=ROOT)
+CHILD = "tests.verify.kill_child"
 
 
 def _run(env: dict[str, str], tmp_path: Path, *args: str) -> Any:
-    proc = _child(env, tmp_path, *args)
-    try:
-        out, _ = proc.communicate(timeout=300)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 0, (tmp_path / "child.log").read_text()[-3000:]
-    return json.loads([line for line in out.splitlines() if line.startswith("{")][-1])
+    return run_child(CHILD, env, tmp_path / "child.log", *args, timeout=300)[0]
 
 
 def _verify_and_kill(env: dict[str, str], tmp_path: Path, api_base: str, delay: float) -> bool:
     """Whether the kill came while the verification ran."""
-    proc = _child(env, tmp_path, "verify", api_base)
-    try:
-        assert proc.stdout is not None
-        assert proc.stdout.readline().strip() == "VERIFYING", (tmp_path / "child.log").read_text()
-        time.sleep(delay)
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(60)
-        return proc.returncode == -signal.SIGKILL
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
+    return kill_after(CHILD, env, tmp_path / "child.log", "VERIFYING", delay, "verify", api_base)
 
 
 def _each_invoice_whole(state: dict[str, Any]) -> tuple[int, int]:
@@ -87,9 +55,7 @@ def _each_invoice_whole(state: dict[str, Any]) -> tuple[int, int]:
 
 
 def test_a_healing_verification_killed_at_random_leaves_nothing_half_written(child_env, tmp_path):
-    seed = int(os.environ.get("STRIPE_DJANGO_KILL_SEED") or random.SystemRandom().randrange(10**6))
-    rng = random.Random(seed)
-    replay = f"(seed {seed}: STRIPE_DJANGO_KILL_SEED={seed} replays these choices)"
+    rng, replay = seeded()
     with StripeStub({"invoices": INVOICES}, latency=LATENCY) as stub:
         assert _run(child_env, tmp_path, "sync", stub.api_base)["ok"]
         # every invoice loses its second line at Stripe, with no event

@@ -81,6 +81,7 @@ class Command(BaseCommand):
                 rate_limit=options["rate_limit"],
                 using=options["database"],
                 key=options["key"],
+                detail=options["verbosity"] >= 2,
             )
         except (ValueError, ImproperlyConfigured) as error:
             raise CommandError(str(error)) from None
