@@ -27,6 +27,10 @@ LISTED = 2  # customers listed by the first sync, per account
 # Customers each account's events create after the first sync: pages of 100 events.
 CREATED = 400
 LATENCY = 0.02
+# While the events are applied each request takes this long: the 32 pages of events then
+# last at least 3.2 s however fast the machine, so a kill 0.2-1.5 s after the run started
+# always lands mid-run (the first at least; a second too unless the run was quick).
+EVENTS_LATENCY = 0.1
 KILLS = 2
 
 
@@ -52,12 +56,13 @@ def test_an_events_driven_run_killed_at_random_moments_resumes_with_nothing_lost
         at = int(time.time())
         stub.events = [_created(a, n, at) for a in ACCOUNTS for n in reversed(range(CREATED))]
         time.sleep(1.05)  # a run applies the events of the seconds before it starts
+        stub.latency = EVENTS_LATENCY
         landed = attempts = 0
         while landed < KILLS:
             attempts += 1
             assert attempts <= 4 * KILLS, f"too few kills landed mid-run {replay}"
             if kill_after(CHILD, child_env, tmp_path / "child.log", "SYNCING",
-                          rng.uniform(0.3, 2.0), "sync-all", stub.api_base):
+                          rng.uniform(0.2, 1.5), "sync-all", stub.api_base):
                 landed += 1
             else:
                 break  # the run ended first: nothing left to kill
