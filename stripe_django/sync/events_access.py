@@ -29,13 +29,17 @@ __all__ = ["REFUSED", "masked_key", "key_label", "record_events_access", "Events
 REFUSED = "The Events API was refused"
 
 
+# The kinds of key whose prefix says nothing secret (Stripe's sk_/rk_ and their modes).
+_KEY_PREFIXES = ("sk_test_", "sk_live_", "rk_test_", "rk_live_", "sk_", "rk_")
+
+
 def masked_key(key: str) -> str:
-    """``rk_test_…wxyz``: the key's kind and mode, and its last four characters only."""
+    """``rk_test_…wxyz``: the key's kind and mode, and its last four characters only. A
+    key of another shape shows its last four characters alone (``…wxyz``): nothing
+    before them can be told apart from the secret part."""
     if not key:
         return "(no key)"
-    kind, _, rest = key.partition("_")
-    mode, _, _ = rest.partition("_")
-    prefix = f"{kind}_{mode}_" if mode in ("test", "live") else f"{kind}_"
+    prefix = next((p for p in _KEY_PREFIXES if key.startswith(p)), "")
     return f"{prefix}…{key[-4:]}"
 
 

@@ -54,6 +54,9 @@ def test_the_masked_key_shows_its_kind_mode_and_last_four_only():
     assert masked_key(KEY) == "rk_test_…Abcd"
     assert masked_key("sk_live_0123456789wxyz") == "sk_live_…wxyz"
     assert masked_key("") == "(no key)"
+    # a key of another shape: nothing before the last four characters is shown
+    assert masked_key("sk-live-51Hsecretsecretwxyz") == "…wxyz"
+    assert masked_key("whsec5ecretwxyz") == "…wxyz"
 
 
 def test_a_refused_events_api_is_said_by_the_summary_the_check_and_the_health_page(stub, client):
