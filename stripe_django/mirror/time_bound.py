@@ -86,12 +86,16 @@ class _Bound:
 
 @contextlib.contextmanager
 def _postgres(connection: Any, bound: _Bound) -> Iterator[None]:
-    set_timeout = "SELECT set_config('statement_timeout', %s, false)"
+    # Inside the caller's transaction the bound is set for that transaction only (as SET
+    # LOCAL): restored at the end it would otherwise make a caller's own SET LOCAL
+    # outlive its transaction. In autocommit it is set for the session, and restored.
+    local = connection.in_atomic_block
+    set_timeout = "SELECT set_config('statement_timeout', %s, %s)"
     with connection.cursor() as cursor:
         # The value before, and the bound, in one round trip (the subquery is read first).
-        cursor.execute("SELECT was.value, set_config('statement_timeout', %s, false) FROM "
+        cursor.execute("SELECT was.value, set_config('statement_timeout', %s, %s) FROM "
                        "(SELECT current_setting('statement_timeout') AS value) AS was",
-                       [_milliseconds(bound.seconds)])
+                       [_milliseconds(bound.seconds), local])
         before = cursor.fetchone()[0]
 
     def wrapper(execute: Callable[..., Any], sql: str, params: Any, many: bool,
@@ -103,7 +107,7 @@ def _postgres(connection: Any, bound: _Bound) -> Iterator[None]:
             # Half of what the database was told is gone: the next statement gets
             # what is left, so the store as a whole stays within the bound.
             bound.given = left
-            context["cursor"].execute(set_timeout, [_milliseconds(left)])
+            context["cursor"].execute(set_timeout, [_milliseconds(left), local])
         return execute(sql, params, many, context)
 
     try:
@@ -113,7 +117,7 @@ def _postgres(connection: Any, bound: _Bound) -> Iterator[None]:
         if not connection.needs_rollback and connection.connection is not None:
             with contextlib.suppress(Exception):  # an aborted transaction's rollback undoes it
                 with connection.cursor() as cursor:
-                    cursor.execute(set_timeout, [before])
+                    cursor.execute(set_timeout, [before, local])
 
 
 def _milliseconds(seconds: float) -> str:

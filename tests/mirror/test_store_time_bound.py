@@ -144,3 +144,29 @@ def test_a_store_inside_the_callers_transaction_is_bounded_and_leaves_it_usable(
         Customer.objects.filter(pk="cus_free3").update(name="changed")
     assert Customer.objects.get(pk="cus_free3").name == "changed"
     assert Customer.objects.get(pk="cus_hang3").name == "before"
+
+
+def test_the_callers_own_set_local_ends_with_its_transaction(stub, example, bounded):
+    """PostgreSQL: the bound is set for the caller's transaction only; restored for the
+    session it would keep a caller's SET LOCAL alive on a persistent connection."""
+    from django.db import transaction
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SET LOCAL statement_timeout is PostgreSQL's (MariaDB bounds each "
+                    "statement with SET STATEMENT, which leaves the session alone)")
+
+    def timeout() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW statement_timeout")
+            return cursor.fetchone()[0]
+
+    upsert(example("customer", id="cus_local", name="before"))
+    stub.answer("POST", "/v1/customers/cus_local", example("customer", id="cus_local", name="after"))
+    client = stripe_django.mirrored_client()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL statement_timeout = '3s'")
+        client.v1.customers.update("cus_local", params={"name": "after"})
+        assert timeout() == "3s"  # the caller's value, back after the store
+    assert timeout() == "0"  # and gone with its transaction
+    assert Customer.objects.get(pk="cus_local").name == "after"
