@@ -39,6 +39,13 @@ TYPES = (CREATED, "customer.subscription.updated", "customer.subscription.delete
          "customer.subscription.pending_update_applied", "customer.subscription.pending_update_expired",
          "customer.subscription.trial_will_end")
 
+# The events that tell the state before them: ``updated`` by its ``previous_attributes``,
+# ``created`` (nothing before), ``deleted`` (its object as it ended). ``paused``,
+# ``resumed``, ``pending_update_*`` and ``trial_will_end`` carry the state after the
+# change and no ``previous_attributes``: Stripe sends an ``updated`` event in the same
+# second that does, so they are not read for the state before.
+STATE_BEFORE_TYPES = (CREATED, "customer.subscription.updated", "customer.subscription.deleted")
+
 # What a figure at a date comes from (``MRRResult.source``, ``PeriodMovements``):
 CURRENT = "subscriptions"  # the subscriptions' current state
 EVENTS = "events"  # the state at the date, rebuilt from the subscription events after it
@@ -114,7 +121,7 @@ def states_at(at: dt.datetime, span: Window) -> Rebuilt:
     ``at`` (two queries: the events' ids and times, then the first one's of each)."""
     after = max(at, span.read_from)
     firsts: dict[str, tuple[dt.datetime, str]] = {}
-    rows = (Event.objects.filter(type__in=TYPES, deleted=False, created__gt=after)
+    rows = (Event.objects.filter(type__in=STATE_BEFORE_TYPES, deleted=False, created__gt=after)
             .annotate(subscription_id=KT("data__object__id")).values_list("subscription_id", "created", "pk"))
     for sub_id, created, pk in rows:
         # the first event after ``at``; within one second, the lower id (Stripe's

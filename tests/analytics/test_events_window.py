@@ -213,3 +213,29 @@ def test_a_bad_window_setting_is_named(window_account):
     with override_settings(STRIPE_DJANGO={"REVENUE_EVENTS_DAYS": "30"}):
         with pytest.raises(ImproperlyConfigured, match="REVENUE_EVENTS_DAYS"):
             analytics.mrr(day("2026-04-01"))
+
+
+@pytest.mark.parametrize("ids", [("evt_A000", "evt_B000"), ("evt_B000", "evt_A000")],
+                         ids=["resumed sorts first", "updated sorts first"])
+def test_a_resumed_subscription_does_not_count_on_a_date_it_was_paused(db, client, stripe_examples, ids):
+    # On a resume Stripe sends customer.subscription.resumed (the state after, no
+    # previous_attributes) and customer.subscription.updated (previous status: paused) in
+    # the same second; only the second tells the state before, whichever id sorts first.
+    with freeze_time(NOW):
+        p = Payloads(stripe_examples)
+        monthly = p.price("price_m", 2000)
+        plain = p.subscription("sub_plain", "cus_plain", [("si_plain", monthly, 1)])
+        resumed = p.subscription("sub_res", "cus_res", [("si_res", monthly, 1)])  # active now
+        assert not upsert_many([monthly, plain, resumed]).errors
+        # an old event: the window is exact from its start
+        post(client, make_event(plain, "customer.subscription.created", created=ts("2025-06-01")))
+        post(client, make_event(dict(resumed, status="paused"), "customer.subscription.paused",
+                                created=ts("2026-04-01"), event_id="evt_P000"))
+        post(client, make_event(resumed, "customer.subscription.resumed", created=ts("2026-04-10"),
+                                event_id=ids[0]))
+        post(client, make_event(resumed, "customer.subscription.updated", created=ts("2026-04-10"),
+                                event_id=ids[1], previous={"status": "paused"}))
+        by_subscription = {sub: amount for (_, sub), amount
+                           in analytics.mrr_by("subscription", day("2026-04-05")).items()}
+        assert by_subscription == {"sub_plain": 2000}  # paused on Apr 5
+        assert analytics.mrr_by("subscription", day("2026-04-15"))[("usd", "sub_res")] == 2000
