@@ -7,7 +7,7 @@ https://docs.stripe.com/currencies (minor units in API amounts).
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 ZERO_DECIMAL_CURRENCIES = frozenset({
     "bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd",
@@ -47,7 +47,11 @@ def to_minor_units(value: Decimal, currency: str) -> int:
     code = currency.upper()
     if not value.is_finite() or value <= 0:
         raise ValueError(f"Enter an amount above zero, in {code}.")
-    if value != value.quantize(Decimal(1).scaleb(-places)):
+    try:
+        quantized = value.quantize(Decimal(1).scaleb(-places))
+    except InvalidOperation:  # more digits than a Decimal context holds (e.g. 1e30)
+        raise ValueError(f"{value} is too large an amount of {code}.") from None
+    if value != quantized:
         if places == 0:
             raise ValueError(f"{code} has no decimal places: enter a whole number of {code}.")
         raise ValueError(f"{code} amounts have at most {places} decimal places.")

@@ -260,6 +260,7 @@ def test_a_connected_accounts_object_is_changed_in_that_account(admin_client, st
     ("kwd", "1.234", 1234, None),
     ("usd", "0", None, "Enter an amount above zero, in USD."),
     ("usd", "twelve", None, "Enter a number."),
+    ("usd", "1e30", None, "1E+30 is too large an amount of USD."),
 ])
 def test_an_amount_is_typed_in_the_currency_and_sent_in_its_smallest_unit(
         admin_client, stub, example, currency, typed, sent, error):
