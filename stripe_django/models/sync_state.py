@@ -137,6 +137,10 @@ class SyncShard(models.Model):
     attempts = models.IntegerField(default=0, help_text="Times a worker started it.")
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    alive_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="The running worker's last sign of life (verification shards, which "
+                  "hold no cursor lease to renew).")
 
     class Meta:
         app_label = "stripe_django"

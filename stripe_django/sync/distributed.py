@@ -177,7 +177,8 @@ def requeue(run_id: int, *, using: str | None = None) -> int:
         elif shard.status == SyncShard.Status.RUNNING:
             held = SyncCursor._default_manager.using(db).filter(
                 leased_by__endswith=f":shard{shard.pk}", lease_expires__gt=now).exists()
-            if held or (shard.started_at and shard.started_at > stale):
+            alive = max(filter(None, (shard.started_at, shard.alive_at)), default=None)
+            if held or (alive and alive > stale):
                 continue
         if SyncShard._default_manager.using(db).filter(pk=shard.pk, status=shard.status).update(
                 status=SyncShard.Status.QUEUED):

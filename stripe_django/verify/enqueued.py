@@ -16,9 +16,11 @@ inline run does; :func:`verification_report` gathers them for ``stripe_verify --
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import TYPE_CHECKING, Any, Iterable
 
+from ..sync.progress import Progress
 from ..sync.report import OK, SKIPPED
 from .compare import Difference
 from .report import VerifyReport, VerifyTypeReport
@@ -65,14 +67,14 @@ def run_verify_shard(shard: Any, *, client: Any, limiter: Any, using: str) -> di
     slot of the shared pace (a row of ``SyncRateLimit``, without a Redis) from this
     thread while the listing's thread takes slots too, on its own connection; a
     transaction held here would keep the listing waiting for the row."""
-    from ..sync.progress import Progress
     from .run import verify
 
     run = shard.run
     options = run.options or {}
     job = options["verify"]
     report = verify([shard.name], account=shard.account or None, key=run.key or None,
-                    client=client, progress=Progress(), using=using, sample=job.get("sample"),
+                    client=client, progress=_Heartbeat(shard, using), using=using,
+                    sample=job.get("sample"),
                     heal=bool(job.get("heal")), page_size=options.get("page_size"),
                     workers=options.get("workers") or 1, run=job["run"], limiter=limiter)
     types = report.verified
@@ -84,6 +86,29 @@ def run_verify_shard(shard: Any, *, client: Any, limiter: Any, using: str) -> di
     return {"status": t.status, "mode": t.mode, "fetched": t.fetched, "failed": t.failed,
             "requests": t.requests, "http_status": t.http_status,
             "notes": bound + t.notes + report.notes, "errors": t.errors[:50]}
+
+
+class _Heartbeat(Progress):
+    """Marks the running shard alive (``SyncShard.alive_at``) as it gets through its
+    list, a few times per ``SYNC_LEASE_SECONDS``: a verification holds no cursor lease,
+    and ``--requeue`` must not take back a shard whose worker is still at it."""
+
+    def __init__(self, shard: Any, using: str) -> None:
+        from ..conf import stripe_settings
+
+        self.shard = shard
+        self.using = using
+        self.every = float(stripe_settings.SYNC_LEASE_SECONDS) / 5
+        self.last = time.monotonic()
+
+    def update(self, force: bool = False) -> None:
+        if time.monotonic() - self.last < self.every:
+            return
+        from django.utils import timezone
+
+        self.last = time.monotonic()
+        type(self.shard)._default_manager.using(self.using).filter(
+            pk=self.shard.pk, status="running").update(alive_at=timezone.now())
 
 
 def verification_report(run: Any, *, using: str | None = None) -> VerifyReport:

@@ -168,14 +168,37 @@ def test_a_verification_shard_delivered_twice_runs_once_and_a_dead_workers_is_re
         SyncShard.objects.filter(pk=row.pk).update(status="running", attempts=1,
                                                    started_at=timezone.now())
         assert requeue(stuck.pk) == 0
+        # started long ago, but its worker marked it alive lately: still at it
         SyncShard.objects.filter(pk=row.pk).update(
-            started_at=timezone.now() - dt.timedelta(seconds=61))
+            started_at=timezone.now() - dt.timedelta(seconds=600), alive_at=timezone.now())
+        assert requeue(stuck.pk) == 0
+        SyncShard.objects.filter(pk=row.pk).update(
+            started_at=timezone.now() - dt.timedelta(seconds=600),
+            alive_at=timezone.now() - dt.timedelta(seconds=61))
         dummy.clear()
         with django_capture_on_commit_callbacks(execute=True):
             assert requeue(stuck.pk) == 1
         drain(dummy, django_capture_on_commit_callbacks)
     assert SyncShard.objects.get(pk=row.pk).status == "ok"
     assert VerificationRun.objects.filter(run=stuck.options["verify"]["run"], status="ok").count() == 1
+
+
+def test_a_long_verification_shard_marks_itself_alive_as_it_goes(
+        settings, dummy, django_capture_on_commit_callbacks):  # noqa: F811
+    from stripe_django.sync.distributed import run_shard
+
+    with StripeStub({"customers": 400}) as stub:
+        point(settings, stub, SYNC_PAGE_SIZE=100)
+        assert sync(["customer"], events=False).ok
+        # alive marks a fifth of the lease apart: 0.2 s, and each page takes 0.1 s more
+        point(settings, stub, SYNC_PAGE_SIZE=100, SYNC_LEASE_SECONDS=1)
+        stub.latency = 0.1
+        with django_capture_on_commit_callbacks(execute=True):
+            run = enqueue_verification(["customer"])
+        shard = SyncShard.objects.get(run=run)
+        assert run_shard(shard.pk)["status"] == "ok"
+    shard.refresh_from_db()
+    assert shard.alive_at is not None and shard.started_at < shard.alive_at <= shard.finished_at
 
 
 def test_the_commands_tell_a_sync_run_from_a_verification(settings, dummy,
