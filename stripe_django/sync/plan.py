@@ -180,8 +180,18 @@ def open_shards(planned: list[PlannedShard], report: SyncReport, *, db: str, liv
             state = {f: getattr(row, f) for f in CURSOR_STATE}
             shards.append(Shard(item.name, item.spec, item.account, type_report, row.pk, state))
         if restart:
-            retrying(lambda: _cursors(db).filter(pk__in=restart).update(**START_OVER), using=db,
-                     delays=CURSOR_RETRY_DELAYS)
+            try:
+                retrying(lambda: _cursors(db).filter(pk__in=restart).update(**START_OVER),
+                         using=db, delays=CURSOR_RETRY_DELAYS)
+            except DatabaseError as error:
+                # as when the cursors cannot be read: these types fail, the run goes on
+                why = f"its sync cursor could not be reset for a full pass: {describe(error)}"
+                failed = set(restart)
+                for shard in shards:
+                    if shard.cursor_id in failed:
+                        shard.report.status = FAILED
+                        shard.report.errors.append(why)
+                shards = [s for s in shards if s.cursor_id not in failed]
     return shards
 
 

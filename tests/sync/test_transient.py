@@ -192,3 +192,28 @@ def test_a_lock_on_the_cursor_table_that_outlasts_the_retries_fails_the_types_no
         assert line.errors[0].startswith("its sync cursor could not be read or created: ")
     assert "its sync cursor could not be read or created" in out.getvalue() + err.getvalue()
     assert Customer.objects.count() == 0 and SyncCursor.objects.count() == 0
+
+
+def test_a_cursor_that_cannot_be_reset_for_a_full_pass_fails_its_type_not_the_run(
+        settings, short_lock_waits, monkeypatch):
+    from stripe_django.sync import plan
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs a lock that lets the cursors be read but not written: PostgreSQL's "
+                    "EXCLUSIVE table lock (SQLite's and MariaDB's write locks block reads too)")
+    monkeypatch.setattr(plan, "CURSOR_RETRY_DELAYS", (0.1, 0.1))
+    with StripeStub({"customers": 30}) as stub:
+        point_at(settings, stub.api_base, SYNC_PAGE_SIZE=10)
+        assert sync(["customer"], events=False).ok
+        served = len(stub.requests)
+        lock = TableLock(CURSORS)
+        lock.start()
+        try:
+            report = sync(["customer"], events=False, full=True)  # starts its cursor over
+        finally:
+            lock.stop()
+        assert len(stub.requests) == served  # not listed: its cursor could not be kept
+    line = report.get("customer")
+    assert not report.ok and line.status == FAILED
+    assert line.errors[0].startswith("its sync cursor could not be reset for a full pass: ")
+    assert SyncCursor.objects.get().complete  # as the last run left it
