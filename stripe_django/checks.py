@@ -8,7 +8,9 @@ that retries have given up on.
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
@@ -67,6 +69,11 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
             extra = sorted(set(config) - {"SECRETS", "TOLERANCE", "MAX_BODY_SIZE", "API_KEY", "PAYLOAD"})
             if extra:
                 messages.append(_error(3, f"{where} has unknown key(s): {', '.join(extra)}."))
+            for key, (low, high) in _ENDPOINT_NUMBERS.items():
+                if key in config and config[key] is not None:
+                    problem = _integer_problem(config[key], low, high)
+                    if problem:
+                        messages.append(_error(30, f"{where}[{key!r}] {problem}."))
             payload = config.get("PAYLOAD", "any")
             if payload not in PAYLOAD_KINDS:
                 messages.append(_error(81, f"{where}['PAYLOAD'] must be one of "
@@ -81,6 +88,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
                                        hint="It names an API_KEYS entry (not the key itself)."))
             messages += _check_secrets(f"{where}['SECRETS']", config.get("SECRETS"), required=True)
     messages += _check_numbers(user)
+    messages += _check_api_target(user)
     mode = user.get("MIRROR_FAILURES", DEFAULTS["MIRROR_FAILURES"])
     if mode not in MIRROR_FAILURE_MODES:
         messages.append(_error(70, f"{SETTING_NAME}['MIRROR_FAILURES'] must be one of "
@@ -211,6 +219,17 @@ _NUMBERS: dict[str, tuple[int, int | None]] = {
 }
 
 
+# An endpoint's own values of the settings above (None: the global setting's).
+_ENDPOINT_NUMBERS = {"TOLERANCE": _NUMBERS["WEBHOOK_TOLERANCE"],
+                     "MAX_BODY_SIZE": _NUMBERS["WEBHOOK_MAX_BODY_SIZE"]}
+
+
+def _integer_problem(value: Any, low: int, high: int | None) -> str | None:
+    if type(value) is int and value >= low and (high is None or value <= high):
+        return None
+    return "must be an integer " + (f"from {low} to {high}" if high is not None else f"of at least {low}")
+
+
 def _check_numbers(user: dict) -> list:
     messages = []
     for name, (low, high) in _NUMBERS.items():
@@ -219,10 +238,9 @@ def _check_numbers(user: dict) -> list:
         value = user[name]
         if value is None and name == "WEBHOOK_TOLERANCE":
             continue
-        ok = type(value) is int and value >= low and (high is None or value <= high)
-        if not ok:
-            bounds = f"from {low} to {high}" if high is not None else f"of at least {low}"
-            messages.append(_error(30, f"{SETTING_NAME}[{name!r}] must be an integer {bounds}."))
+        problem = _integer_problem(value, low, high)
+        if problem:
+            messages.append(_error(30, f"{SETTING_NAME}[{name!r}] {problem}."))
     rate = user.get("SYNC_RATE_LIMIT")
     if rate is not None and (not isinstance(rate, (int, float)) or isinstance(rate, bool) or rate <= 0):
         messages.append(_error(30, f"{SETTING_NAME}['SYNC_RATE_LIMIT'] must be a positive number "
@@ -236,6 +254,29 @@ def _check_numbers(user: dict) -> list:
     if delay is not None and (not isinstance(delay, (int, float)) or isinstance(delay, bool) or delay <= 0):
         messages.append(_error(30, f"{SETTING_NAME}['EVENT_RETRY_DELAY'] must be a positive number "
                                "of seconds."))
+    return messages
+
+
+# Stripe's API versions: a date, and since 2024-09 a release name ("2026-10-28.endive").
+_API_VERSION = re.compile(r"\d{4}-\d{2}-\d{2}(\.[a-z]+)?")
+
+
+def _check_api_target(user: dict) -> list:
+    """``API_VERSION`` and ``API_BASE``, which every request carries: a typo would only
+    show as Stripe's refusal of every request."""
+    messages = []
+    version = user.get("API_VERSION")
+    if version is not None and not (isinstance(version, str) and _API_VERSION.fullmatch(version)):
+        messages.append(_error(32, f"{SETTING_NAME}['API_VERSION'] must be a Stripe API version "
+                               f"such as '2026-10-28.endive', not {version!r}.",
+                               hint="None (the default) uses the installed stripe SDK's version."))
+    base = user.get("API_BASE")
+    if base is not None:
+        parts = urlsplit(base) if isinstance(base, str) else None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+            messages.append(_error(33, f"{SETTING_NAME}['API_BASE'] must be an http(s) URL such "
+                                   f"as 'http://127.0.0.1:12111', not {base!r}.",
+                                   hint="None (the default) is Stripe's https://api.stripe.com."))
     return messages
 
 

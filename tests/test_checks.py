@@ -55,12 +55,28 @@ def test_a_good_setting_passes(settings, monkeypatch):
     ({**GOOD, "SYNC_EMPTY_LISTS_EVERY": 0}, []),
     ({**GOOD, "SYNC_EMPTY_LISTS_EVERY": -1}, ["stripe_django.E085"]),
     ({**GOOD, "SYNC_EMPTY_LISTS_EVERY": "1 day"}, ["stripe_django.E085"]),
+    ({**GOOD, "API_VERSION": "2026-10-28.endive"}, []),
+    ({**GOOD, "API_VERSION": "2024-06-20"}, []),
+    ({**GOOD, "API_VERSION": "latest"}, ["stripe_django.E032"]),
+    ({**GOOD, "API_VERSION": 20240620}, ["stripe_django.E032"]),
+    ({**GOOD, "API_BASE": "http://127.0.0.1:12111"}, []),
+    ({**GOOD, "API_BASE": "127.0.0.1:12111"}, ["stripe_django.E033"]),
+    ({**GOOD, "API_BASE": "ftp://files.example.com"}, ["stripe_django.E033"]),
+    ({**GOOD, "WEBHOOK_ENDPOINTS": {"c": {"SECRETS": ["whsec_c"], "TOLERANCE": 600,
+                                          "MAX_BODY_SIZE": 2_000_000}}}, []),
+    ({**GOOD, "WEBHOOK_ENDPOINTS": {"c": {"SECRETS": ["whsec_c"], "TOLERANCE": "300"}}},
+     ["stripe_django.E030"]),
+    ({**GOOD, "WEBHOOK_ENDPOINTS": {"c": {"SECRETS": ["whsec_c"], "MAX_BODY_SIZE": 0}}},
+     ["stripe_django.E030"]),
 ], ids=["not a dict", "unknown key", "publishable key", "odd key", "[None] secret", "empty secret",
         "one secret as a string", "secrets not a list", "not a webhook secret", "endpoint without secrets",
         "endpoint key misspelt", "page size", "rate limit", "log redaction not a bool",
         "store bound zero", "store bound a string", "no store bound", "store bound in seconds",
         "thin endpoint", "endpoint payload misspelt", "empty lists every timedelta",
-        "empty lists every run", "empty lists every negative", "empty lists every a string"])
+        "empty lists every run", "empty lists every negative", "empty lists every a string",
+        "API version with a name", "API version a date", "API version a word",
+        "API version a number", "API base local", "API base without scheme", "API base not http",
+        "endpoint numbers", "endpoint tolerance a string", "endpoint body size zero"])
 def test_each_problem_is_named(settings, monkeypatch, value, expected):
     monkeypatch.delenv("STRIPE_API_KEY", raising=False)
     monkeypatch.delenv("STRIPE_WEBHOOK_SECRET", raising=False)
