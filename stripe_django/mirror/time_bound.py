@@ -129,8 +129,19 @@ def _sqlite(connection: Any, bound: _Bound) -> Iterator[None]:
     raw = connection.connection
     before = raw.execute("PRAGMA busy_timeout").fetchone()[0]
     raw.execute(f"PRAGMA busy_timeout = {int(bound.seconds * 1000)}")
+
+    def wrapper(execute: Callable[..., Any], sql: str, params: Any, many: bool,
+                context: dict[str, Any]) -> Any:
+        if _is_data(sql):
+            left = bound.left()
+            if left < bound.given / 2:
+                # as on PostgreSQL: the next statement may wait only for what is left
+                bound.given = left
+                raw.execute(f"PRAGMA busy_timeout = {max(1, int(left * 1000))}")
+        return execute(sql, params, many, context)
+
     try:
-        with connection.execute_wrapper(bound.check):
+        with connection.execute_wrapper(wrapper):
             yield
     finally:
         raw.execute(f"PRAGMA busy_timeout = {int(before)}")
