@@ -16,7 +16,10 @@ class SyncCursor(models.Model):
     * ``complete``: a full pass of the type has finished; later runs are incremental.
     * ``pass_started_at`` / ``starting_after``: the running (or interrupted) full pass:
       when it began and the id after which it continues (for a list nested under a
-      parent, the id of the last parent whose children are stored).
+      parent, the id of the last parent whose children are stored). Once the pass is
+      complete, ``pass_started_at`` is when the last whole listing began: a nested list
+      walks all its parents again when ``SYNC_EMPTY_LISTS_EVERY`` has passed since (see
+      :func:`stripe_django.sync.evented.whole_walk_due`).
     * ``created_after`` / ``created_seen``: high-water mark of the ``created`` filter:
       the newest ``created`` (Unix seconds) listed, and the ids listed at that second,
       which the next ``created >= created_after`` listing skips.

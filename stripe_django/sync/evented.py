@@ -14,7 +14,13 @@ account's lists), it is listed again only once ``SYNC_EMPTY_LISTS_EVERY`` has pa
 since (``last_synced_at``); in between its shard is marked done (mode ``empty``). A
 list the account answered 403/404 to (a product it has not enabled) waits the same. An
 account where nothing changed then costs the catch-up's one request plus one per list
-no event covers that has objects. Stripe API reference:
+no event covers that has objects.
+
+A nested list no event covers that has objects is listed on each run through the
+parents created since; a new child of an older parent (a balance transaction of an old
+customer) is found when the list walks all its parents again, which it does once
+``SYNC_EMPTY_LISTS_EVERY`` has passed since its last whole walk began
+(``pass_started_at``, see :func:`whole_walk_due`). Stripe API reference:
 https://docs.stripe.com/api/events/types.
 """
 
@@ -29,7 +35,8 @@ from ..conf import stripe_settings
 from .report import OK, UNAVAILABLE
 from .shards import Shard
 
-__all__ = ["EVENTS_LIST", "WAITING", "covered_by_events", "empty_until_due", "split_by_events"]
+__all__ = ["EVENTS_LIST", "WAITING", "covered_by_events", "empty_until_due", "split_by_events",
+           "whole_walk_due"]
 
 # The list of the events themselves (stored by the catch-up when it is selected).
 EVENTS_LIST = "event"
@@ -56,6 +63,19 @@ def empty_until_due(shard: Shard, now: dt.datetime, every: dt.timedelta) -> bool
     last = state.get("last_synced_at")
     return (bool(every) and shard.spec is not None and state.get("found_objects") is False
             and last is not None and now - last < every)
+
+
+def whole_walk_due(shard: Shard, now: dt.datetime, every: dt.timedelta) -> bool:
+    """Whether ``shard``, a nested list whose first pass is complete, walks all its
+    parents in this run rather than only those created since: a child added to an old
+    parent has no other way in. Due when ``every`` has passed since its last whole walk
+    began (``pass_started_at``: its first pass, or a later walk), or when that is not
+    known; ``every`` zero walks them all on every run."""
+    spec, state = shard.spec, shard.state
+    if spec is None or spec.parent is None or not state.get("complete"):
+        return False
+    last = state.get("pass_started_at")
+    return last is None or now - last >= every
 
 
 def split_by_events(shards: list[Shard]) -> list[Shard]:

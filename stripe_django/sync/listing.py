@@ -1,7 +1,8 @@
 """What one list shard does: a full pass (resumable, and cut into created windows when
 it is long), then on later runs only what is new (``created`` filter where the list has
-one; a nested list walks only the parents created since), or everything again where the
-server does not filter by ``created``.
+one; a nested list walks only the parents created since, and all of them again every
+``SYNC_EMPTY_LISTS_EVERY``), or everything again where the server does not filter by
+``created``.
 
 Each strategy is a method of :class:`ShardListing`, which reads the shard's cursor state
 and puts its pages in an :class:`~.shards.Outbox`; the cursor fields that go with a page
@@ -10,6 +11,7 @@ are stored with its rows, so a run stopped anywhere resumes after the last store
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from typing import Any, Iterator
 
@@ -17,6 +19,8 @@ import stripe
 from django.utils import timezone
 
 from .. import type_table as table
+from ..conf import stripe_settings
+from .evented import whole_walk_due
 from .fetcher import Fetcher, describe, is_unavailable
 from .marks import Found, HighWater, LowWater, created_of, pass_done
 from .shards import Outbox, Page, Shard, list_spec
@@ -53,6 +57,11 @@ class ShardListing:
             # Empty at its last listing, and due again (.evented): listed whole, parents
             # and all, so that a new child of an old parent is found too.
             report.mode = "rechecked"
+            self.relist(params)
+            return
+        if whole_walk_due(shard, timezone.now(), stripe_settings.empty_lists_every):
+            # The parents created since would not show a new child of an old parent.
+            report.mode = "rewalked"
             self.relist(params)
             return
         since = state.get("created_after")
@@ -155,24 +164,32 @@ class ShardListing:
         self._list_new(params, high, found, created={"gt": since - 1}, skip=set(high.ids))
 
     def relist(self, params: dict[str, Any]) -> None:
-        """Everything again (a list without a usable ``created`` filter). Unchanged rows cost
-        a hash comparison; the high-water mark only moves at the end."""
+        """Everything again (a list without a usable ``created`` filter, an empty list due
+        again, a nested list's walk of all its parents). Unchanged rows cost a hash
+        comparison; the high-water mark only moves at the end, with the listing's start
+        as ``pass_started_at`` (when the last whole listing began: see
+        :func:`.evented.whole_walk_due`)."""
         self._list_new(params, HighWater.of(self.shard.state), Found(None), created=None,
-                       skip=set())
+                       skip=set(), whole_since=timezone.now())
 
     def _list_new(self, params: dict[str, Any], high: HighWater, found: Found,
-                  created: dict[str, int] | None, skip: set[str]) -> None:
+                  created: dict[str, int] | None, skip: set[str],
+                  whole_since: dt.datetime | None = None) -> None:
         """List a type (directly, or through its parents) and put its pages out; the cursor
         (the new high-water mark) goes with the last page only. Objects whose ids are in
-        ``skip`` (already stored at the high-water second) are left out."""
+        ``skip`` (already stored at the high-water second) are left out. ``whole_since``:
+        when a listing of everything began (stored as ``pass_started_at``)."""
         shard, fetcher = self.shard, self.fetcher
 
         def final_cursor(objs: list[dict], has_more: bool) -> dict[str, Any] | None:
             if has_more:
                 found.fields(objs, final=False)
                 return None
-            return {**high.fields(), **found.fields(objs, final=True),
-                    "last_synced_at": timezone.now(), "last_error": ""}
+            cursor = {**high.fields(), **found.fields(objs, final=True),
+                      "last_synced_at": timezone.now(), "last_error": ""}
+            if whole_since is not None:
+                cursor["pass_started_at"] = whole_since
+            return cursor
 
         if list_spec(shard).parent:
             walk_state: dict[str, Any] = {}
