@@ -94,8 +94,10 @@ def test_manage_py_check_names_it_with_the_database_checks(stub):
                  stderr=out)
     assert "stripe_django.W084" in out.getvalue()
     out = io.StringIO()
-    call_command("check", "--tag", "stripe_django", stdout=out, stderr=out)
-    assert "W084" not in out.getvalue()  # without --database: no query at check time
+    # Without --database (nor --tag: Django 6.1 runs a tag's database checks on every
+    # database) there is no query at check time.
+    call_command("check", stdout=out, stderr=out)
+    assert "W084" not in out.getvalue()
 
 
 def test_a_run_that_reads_the_events_api_again_clears_it(stub):
