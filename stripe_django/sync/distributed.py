@@ -208,9 +208,5 @@ def run_report(run_id: int, *, using: str | None = None) -> SyncReport:
             ends.append(row.finished_at or timezone.now())
         report.types.append(t)
         report.requests += row.requests
-    if starts:
-        report.seconds = (max(ends) - min(starts)).total_seconds()
-    left = [t for t in report.types if t.status in ("pending", "running")]
-    if left:
-        report.notes.append(f"run {run.pk} is not finished: {len(left)} shard(s) queued or running")
+    report.close_enqueued(run.pk, starts, ends)
     return report

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 import time
+from datetime import datetime
 from dataclasses import dataclass, field
 
 # Status of one (type, account) shard.
@@ -114,6 +115,15 @@ class SyncReport:
             gone.add(id(t))
         if gone:
             self.types = [t for t in self.types if id(t) not in gone]
+
+    def close_enqueued(self, run_id: int, starts: list[datetime], ends: list[datetime]) -> None:
+        """The span and the "not finished" note of a report assembled from an enqueued
+        run's shards (``starts``/``ends``: the datetimes its shards started and ended)."""
+        if starts:
+            self.seconds = (max(ends) - min(starts)).total_seconds()
+        left = [t for t in self.types if t.status in ("pending", "running")]
+        if left:
+            self.notes.append(f"run {run_id} is not finished: {len(left)} shard(s) queued or running")
 
     @property
     def accounts(self) -> int:

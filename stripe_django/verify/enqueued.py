@@ -151,9 +151,5 @@ def verification_report(run: Any, *, using: str | None = None) -> VerifyReport:
                 ends.append(record.finished_at)
         report.types.append(t)
         report.requests += shard.requests
-    if starts:
-        report.seconds = (max(ends) - min(starts)).total_seconds()
-    left = [t for t in report.types if t.status in ("pending", "running")]
-    if left:
-        report.notes.append(f"run {run.pk} is not finished: {len(left)} shard(s) queued or running")
+    report.close_enqueued(run.pk, starts, ends)
     return report

@@ -7,17 +7,15 @@ With ``--enqueue`` the run is split into shards that Django Tasks workers run
 
 from __future__ import annotations
 
-from django.core.exceptions import ImproperlyConfigured, ObjectDoesNotExist
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
 from ...sync import sync
 from ...sync.progress import default_progress
-from ..arguments import add_account_arguments
 from ...sync.report import format_summary
-from ...sync.distributed import worker_hint
-from ...verify.enqueued import is_verification
-from ..enqueued import started, wait_for_run
 from ...sync.service import list_names
+from ..arguments import add_account_arguments
+from ..enqueued import EnqueuedRun
 
 
 class Command(BaseCommand):
@@ -110,39 +108,16 @@ class Command(BaseCommand):
             self._show_run(run.pk, options)
 
     def _show_run(self, run_id: int, options) -> None:
-        from ...models import SyncRun
-        from ...sync.distributed import requeue, run_report
+        from ...sync.distributed import run_report
 
-        runs = (SyncRun._default_manager.using(options["database"]) if options["database"]
-                else SyncRun._default_manager.all())
-        try:
-            run = runs.get(pk=run_id)
-        except ObjectDoesNotExist:
-            raise CommandError(f"no sync run {run_id}") from None
-        if is_verification(run):
-            raise CommandError(f"run {run_id} is a verification: `manage.py stripe_verify --run "
-                               f"{run_id}` shows it")
-        if options["requeue"]:
-            count = requeue(run_id, using=options["database"])
-            self.stdout.write(f"sync run {run_id}: {count} shard(s) queued again")
-            left = run.shards.filter(status__in=["running", "queued"]).count() - count
-            if left > 0:
-                self.stdout.write(
-                    f"  {left} other shard(s) running or queued: a running shard is taken back "
-                    "once its lease has expired, queued ones once the run has not moved for "
-                    "SYNC_LEASE_SECONDS")
-        if options["wait"]:
-            wait_for_run(run, options["timeout"], self.stderr, f"sync run {run.pk}")
+        shown = EnqueuedRun("sync", "stripe_sync", options, self.stdout, self.stderr)
+        run = shown.load(run_id)
         report = run_report(run_id, using=options["database"])
         if options["verbosity"] >= 1:
-            state = "finished" if run.finished else "running"
-            self.stdout.write(f"sync run {run.pk} ({state}, started {run.created_at:%Y-%m-%d %H:%M:%S} UTC)")
+            self.stdout.write(shown.heading(run))
             self.stdout.write(format_summary(report, verbose=options["verbosity"] >= 2))
         if run.finished and not report.ok:
             failed = ", ".join(sorted({t.name for t in report.failed})) or "failed"
             raise CommandError(f"stripe_sync: run {run_id}: not everything was synced ({failed})",
                                returncode=1)
-        if options["wait"] and not run.finished:
-            idle = "" if started(run) else f"; no worker has started any of its shards ({worker_hint()})"
-            raise CommandError(f"stripe_sync: run {run_id} still running after "
-                               f"{options['timeout']:g} s{idle}", returncode=2)
+        shown.refuse_unfinished(run)

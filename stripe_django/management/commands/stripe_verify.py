@@ -8,15 +8,14 @@ Exit status 1 when differences remain (not healed) or a type could not be verifi
 
 from __future__ import annotations
 
-from django.core.exceptions import ImproperlyConfigured, ObjectDoesNotExist
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
-from ...sync.distributed import worker_hint
 from ...sync.progress import default_progress
 from ...sync.service import list_names
 from ...verify import VerifyReport, format_verify_summary, verify
 from ..arguments import add_account_arguments
-from ..enqueued import started, wait_for_run
+from ..enqueued import EnqueuedRun
 
 
 class Command(BaseCommand):
@@ -121,33 +120,14 @@ class Command(BaseCommand):
             self._show_run(run.pk, options)
 
     def _show_run(self, run_id: int, options) -> None:
-        from ...models import SyncRun
-        from ...sync.distributed import requeue
-        from ...verify.enqueued import is_verification, verification_report
+        from ...verify.enqueued import verification_report
 
-        runs = (SyncRun._default_manager.using(options["database"]) if options["database"]
-                else SyncRun._default_manager.all())
-        try:
-            run = runs.get(pk=run_id)
-        except ObjectDoesNotExist:
-            raise CommandError(f"no verification run {run_id}") from None
-        if not is_verification(run):
-            raise CommandError(f"run {run_id} is a sync: `manage.py stripe_sync --run {run_id}` "
-                               "shows it")
-        if options["requeue"]:
-            count = requeue(run_id, using=options["database"])
-            self.stdout.write(f"verification run {run_id}: {count} shard(s) queued again")
-        if options["wait"]:
-            wait_for_run(run, options["timeout"], self.stderr, f"verification run {run.pk}")
+        shown = EnqueuedRun("verification", "stripe_verify", options, self.stdout, self.stderr)
+        run = shown.load(run_id)
         report = verification_report(run, using=options["database"])
         if options["verbosity"] >= 1:
-            state = "finished" if run.finished else "running"
-            self.stdout.write(f"verification run {run.pk} ({state}, started "
-                              f"{run.created_at:%Y-%m-%d %H:%M:%S} UTC)")
+            self.stdout.write(shown.heading(run))
             self.stdout.write(format_verify_summary(report))
-        if options["wait"] and not run.finished:
-            idle = "" if started(run) else f"; no worker has started any of its shards ({worker_hint()})"
-            raise CommandError(f"stripe_verify: run {run_id} still running after "
-                               f"{options['timeout']:g} s{idle}", returncode=2)
+        shown.refuse_unfinished(run)
         if run.finished:
             self._exit_status(report, bool(run.options["verify"].get("heal")), f"run {run_id}: ")
