@@ -52,6 +52,15 @@ def run_sync(stub: StripeStub) -> list[str]:
     return sorted(r.resource for r in stub.requests[before:])
 
 
+def run_first_sync(stub: StripeStub) -> list[str]:
+    """A first sync's paths. Its events catch-up reads from the second its pass began, so
+    it asks for events only when the run crossed into the next second: that one request,
+    if made, is left out here (which lists were walked is what the tests look at)."""
+    asked = run_sync(stub)
+    assert asked.count("events") <= 1, asked
+    return [path for path in asked if path != "events"]
+
+
 def next_second() -> None:
     # A run's events window and the created marks are whole seconds.
     time.sleep(1.05)
@@ -74,9 +83,10 @@ def test_a_new_child_of_an_old_parent_is_found_once_the_whole_walk_is_due(stub):
     every_parent = sorted(["customers", "events", *map(children_path, customers)])
 
     # 1. A first sync: the customers (as a list, and as the parents of the nested list)
-    # and the children of each; no events yet (the first pass starts from now).
+    # and the children of each; no events yet (the first pass starts from now; see
+    # run_first_sync).
     first_sync = sorted(["customers", "customers", *map(children_path, customers)])
-    assert run_sync(stub) == first_sync
+    assert run_first_sync(stub) == first_sync
     assert mirrored() == {first["id"]}
     cursor = SyncCursor.objects.get(object_type=NESTED)
     assert cursor.complete and cursor.found_objects is True
@@ -113,7 +123,7 @@ def test_a_nested_list_walks_every_parent_on_every_run_with_an_interval_of_zero(
     customers = [make_object("customers", i)["id"] for i in range(CUSTOMERS)]
     stub.held[(None, children_path(customers[0]))] = [balance_transaction(1, customers[0])]
     every_parent = sorted(["customers", "events", *map(children_path, customers)])
-    assert run_sync(stub) == sorted(["customers", "customers", *map(children_path, customers)])
+    assert run_first_sync(stub) == sorted(["customers", "customers", *map(children_path, customers)])
     late = balance_transaction(2, customers[2])
     stub.held[(None, children_path(customers[2]))] = [late]
     next_second()

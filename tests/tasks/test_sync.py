@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -171,33 +172,44 @@ def test_a_lost_lease_stops_the_shard_and_leaves_its_cursor(settings, monkeypatc
     assert cursor.leased_by == "thief"  # not released: it is not this worker's any more
 
 
-def test_the_database_pace_is_shared_by_every_limiter_of_a_key(settings):
-    import time
+class Slots:
+    """When each request of some limiters may go: the time of the call plus the wait it
+    was asked to sleep (the calls themselves take a while on a busy machine, and shorten
+    the waits, so the waits alone would not show the pace)."""
 
-    # When each request may go: the time of the call plus the wait asked (the calls
-    # themselves take a while on a busy machine, and shorten the waits).
-    slots: list[float] = []
-    store = DatabaseSlots(connection.alias)
+    def __init__(self) -> None:
+        self.times: list[float] = []
 
-    def take(limiter) -> float:
-        called = time.time()
-        count = len(slots)
+    def sleep(self, seconds: float) -> None:
+        self.times.append(time.time() + seconds)
+
+    def take(self, limiter: SharedRateLimiter) -> float:
+        called, count = time.time(), len(self.times)
         limiter.acquire()
-        return slots[count] if len(slots) > count else called
+        return self.times[count] if len(self.times) > count else called
 
-    # One request a second: the calls' own duration (milliseconds, a few tens on a loaded
-    # machine) is small beside the interval, so the slots' spacing is exact within 0.25 s.
-    one, two, other = (SharedRateLimiter(key, 1, store,
-                                         sleep=lambda d: slots.append(time.time() + d))
+    def spacing(self, limiters) -> list[float]:
+        times = [self.take(limiter) for limiter in limiters]
+        return [b - a for a, b in zip(times, times[1:])]
+
+
+# One request a second: the calls' own duration (milliseconds, a few tens on a loaded
+# machine) is small beside the interval, so the slots' spacing is exact within 0.25 s.
+ONE_SECOND_APART = pytest.approx(1.0, abs=0.25)
+
+
+def test_the_database_pace_is_shared_by_every_limiter_of_a_key(settings):
+    slots = Slots()
+    store = DatabaseSlots(connection.alias)
+    one, two, other = (SharedRateLimiter(key, 1, store, sleep=slots.sleep)
                        for key in ("key1", "key1", "key2"))
-    times = [take(limiter) for limiter in (one, two, one, two)]
     # key1: four slots 1 s apart whoever takes them; key2 is paced on its own
-    assert [b - a for a, b in zip(times, times[1:])] == [pytest.approx(1.0, abs=0.25)] * 3
-    count = len(slots)
+    assert slots.spacing([one, two, one, two]) == [ONE_SECOND_APART] * 3
+    count = len(slots.times)
     other.acquire()
-    assert len(slots) == count  # no wait
+    assert len(slots.times) == count  # no wait
     one.pause(10.0)  # later than key1's next slot (about 4 s ahead)
-    assert take(two) - time.time() > 9.0 and one.throttled == 1
+    assert slots.take(two) - time.time() > 9.0 and one.throttled == 1
 
 
 def test_the_redis_pace_is_shared(settings):
@@ -210,13 +222,12 @@ def test_the_redis_pace_is_shared(settings):
         store.redis.ping()
     except redis.exceptions.ConnectionError:
         missing("no Redis at " + settings.REDIS_URL)
-    slept: list[float] = []
-    one = SharedRateLimiter("key", 20, store, sleep=slept.append)
-    two = SharedRateLimiter("key", 20, store, sleep=slept.append)
-    for limiter in (one, two, one, two):
-        limiter.acquire()
-    assert len(slept) >= 2 and max(slept) <= 0.16 and max(slept) >= 0.09
-    store.redis.delete(store.prefix + "key")
+    slots = Slots()
+    one, two = (SharedRateLimiter("key", 1, store, sleep=slots.sleep) for _ in range(2))
+    try:
+        assert slots.spacing([one, two, one, two]) == [ONE_SECOND_APART] * 3
+    finally:
+        store.redis.delete(store.prefix + "key")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -344,7 +355,6 @@ def test_requeue_leaves_the_queued_shards_of_a_run_that_progresses(
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_that_lost_its_shard_leaves_the_shard_to_its_new_worker(
         settings, dummy, django_capture_on_commit_callbacks):
-    import time
 
     from django.db import OperationalError
 
