@@ -355,7 +355,6 @@ def test_requeue_leaves_the_queued_shards_of_a_run_that_progresses(
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_that_lost_its_shard_leaves_the_shard_to_its_new_worker(
         settings, dummy, django_capture_on_commit_callbacks):
-
     from django.db import OperationalError
 
     from ..conftest import close_thread_connections

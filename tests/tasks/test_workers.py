@@ -40,6 +40,8 @@ ROOT = Path(__file__).resolve().parents[2]
 ACCOUNTS = ("acct_1WORKER1", "acct_1WORKER2", "acct_1WORKER3", "acct_1WORKER4")
 RATE = 20  # requests per second, for all workers together
 WAIT = 90  # seconds a test waits for its workers
+# What a worker prints once its loop runs (django-tasks-db's db_worker, rq's worker).
+READY = {"db": "Starting worker", "rq": ": started with PID"}
 
 
 @pytest.fixture(autouse=True)
@@ -76,7 +78,7 @@ class Workers:
         self.stripe = stripe
 
     def start(self, count: int = 2) -> None:
-        env = {**os.environ, "PYTHONPATH": str(ROOT),
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1",
                "DJANGO_SETTINGS_MODULE": "tests.tasks.worker_settings",
                "STRIPE_DJANGO_TEST_WORKER": json.dumps({
                    "DATABASE_NAME": connection.settings_dict["NAME"], "TASKS": self.tasks,
@@ -94,6 +96,10 @@ class Workers:
                 proc = subprocess.Popen([sys.executable, "-m", "django", *command], env=env,
                                         cwd=ROOT, stdout=output, stderr=subprocess.STDOUT)
             self.procs.append((proc, log))
+        # Every worker's loop runs before any work is enqueued: a worker that started
+        # late on a busy machine would otherwise find no shard left to take.
+        wait_for(lambda: all(READY[self.kind] in log.read_text() for _p, log in self.procs),
+                 self, f"{count} {self.kind} worker(s) starting")
 
     def check_alive(self) -> None:
         for proc, log in self.procs:
@@ -151,9 +157,13 @@ def test_webhook_events_are_processed_by_the_workers(workers, deliver):  # noqa:
     events = [make_event(customer(f"cus_worker{i:04d}", name=f"Customer {i}")) for i in range(40)]
     # the same object updated by a later event, and a redelivery
     events.append(make_event(customer("cus_worker0000", name="Renamed"), created=events[0]["created"] + 5))
-    for event in events + events[:3]:
+    for event in events:
         response = deliver(event)
         assert response.status_code == 200 and b"queued" in response.content
+    for event in events[:3]:  # redelivered: queued again, or already done by a worker
+        response = deliver(event)
+        assert response.status_code == 200, response.content
+        assert b"queued" in response.content or b"already processed" in response.content
 
     def done() -> bool:
         return not Event.objects.exclude(processing_status=ProcessingStatus.PROCESSED).exists()
@@ -190,15 +200,17 @@ def test_a_sharded_sync_runs_on_two_workers(workers):
         assert set(shards.filter(name=CHANGES).values_list("status", flat=True)) == {"ok"}
         # both workers took part
         assert len(set(shards.values_list("worker", flat=True))) == 2
-        # the rate limit held for both together
-        # (one more for a request that arrives late at the stub, one for the accounts
-        # listed by enqueue_run itself)
+        # the rate limit held for both together: each worker alone would send RATE a
+        # second. Slack: a request per worker that reaches the stub late (the stub
+        # stamps arrivals in this process, which a busy machine stalls), and the accounts
+        # listed by enqueue_run itself.
         busiest = stub.max_in_window(1.0, paths=("customers", "products", "events", "accounts"))
-        assert busiest <= RATE + 2, stub.per_second()
-        # the 429 held back both workers for its Retry-After (but for a request each
-        # that had its slot already)
+        assert busiest <= RATE + 3, stub.per_second()
+        # the 429 held back both workers for its Retry-After (1 s). Its first 0.2 s are
+        # left out: a request that had its slot already may arrive then.
         assert stub.throttled_at is not None
-        held = [r.at for r in stub.requests if stub.throttled_at < r.at < stub.throttled_at + 0.9]
+        held = [r.at for r in stub.requests
+                if stub.throttled_at + 0.2 < r.at < stub.throttled_at + 0.9]
         assert len(held) <= 2, held
         assert len(stub.requests) >= 5 * (5 + 2)
 
@@ -240,7 +252,8 @@ def test_an_enqueued_verification_runs_on_two_workers_and_heals(workers):
         report = verification_report(SyncRun.objects.get(pk=run.pk))
         assert report.ok and report.clean
         # the workers shared the key's pace: no more requests in any second than the
-        # rate (one more for a request arriving late at the stub)
+        # rate (each alone would send RATE a second), but for a request per worker
+        # arriving late at the stub
         times = sorted(r.at for r in stub.requests[served:])
         busiest = max(sum(1 for u in times if t <= u < t + 1.0) for t in times)
-        assert busiest <= RATE + 1, stub.per_second()
+        assert busiest <= RATE + 2, stub.per_second()
