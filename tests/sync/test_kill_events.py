@@ -27,10 +27,12 @@ LISTED = 2  # customers listed by the first sync, per account
 # Customers each account's events create after the first sync: pages of 100 events.
 CREATED = 400
 LATENCY = 0.02
-# While the events are applied each request takes this long: the 32 pages of events then
-# last at least 3.2 s however fast the machine, so a kill 0.2-1.5 s after the run started
-# always lands mid-run (the first at least; a second too unless the run was quick).
+# While the events are applied each request takes this long. The run reads the 32 pages
+# of events with 2 workers, 16 pages each, so it lasts at least 1.6 s however fast the
+# machine; a kill 0.2-1.2 s after the run started always lands mid-run (the first at
+# least; a second too unless the run was quick).
 EVENTS_LATENCY = 0.1
+EARLIEST_KILL, LATEST_KILL = 0.2, 1.2
 KILLS = 2
 
 
@@ -62,7 +64,7 @@ def test_an_events_driven_run_killed_at_random_moments_resumes_with_nothing_lost
             attempts += 1
             assert attempts <= 4 * KILLS, f"too few kills landed mid-run {replay}"
             if kill_after(CHILD, child_env, tmp_path / "child.log", "SYNCING",
-                          rng.uniform(0.2, 1.5), "sync-all", stub.api_base):
+                          rng.uniform(EARLIEST_KILL, LATEST_KILL), "sync-all", stub.api_base):
                 landed += 1
             else:
                 break  # the run ended first: nothing left to kill

@@ -103,24 +103,27 @@ def test_transient_failures_are_retried_with_backoff(deliver, use_tasks, unused_
     event = make_event(customer("cus_retry"))
     with django_capture_on_commit_callbacks(execute=True):
         assert deliver(event).status_code == 200
-    delays = []
+    delays = []  # (least, most) seconds from the attempt to its retry
     for attempt in (1, 2, 3):
         queued = backend.results[-1]
         before = timezone.now()
         with pytest.raises(EventNotProcessed) as failure:
             _task().call(*queued.args)
+        after = timezone.now()
         row = Event.objects.get()
         assert row.processing_status == ProcessingStatus.FAILED
         assert row.processing_attempts == attempt
         if attempt < 3:
             retry = backend.results[-1]
             assert retry is not queued and retry.args == [event["id"], None]
-            delays.append(round((retry.task.run_after - before).total_seconds()))
+            delays.append(((retry.task.run_after - after).total_seconds(),
+                           (retry.task.run_after - before).total_seconds()))
             assert "tried again in" in str(failure.value)
         else:
             assert backend.results[-1] is queued  # EVENT_MAX_ATTEMPTS: the safety net's now
             assert "no more retries" in str(failure.value)
-    assert delays == [10, 20]
+    # EVENT_RETRY_DELAY, doubled each time, counted from some moment of the attempt
+    assert [least <= delay <= most for (least, most), delay in zip(delays, (10, 20))] == [True] * 2, delays
     assert not Customer.objects.exists()
 
 
