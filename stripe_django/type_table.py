@@ -654,6 +654,11 @@ class ListSpec:
     or, when that is None, as the path argument of the service. ``created_filter``: the
     list accepts ``created[gt]`` (incremental runs list only what is new).
     ``platform_only``: listed by the platform account only (its connected accounts).
+    ``embedded``: for a nested list, the field of its parent that holds the list's first
+    items when the parents' list asks for it (``expand[]=data.<field>``: an "includable"
+    field of the parent's reference page). The parents are then listed with that
+    expansion, and a parent's children are listed on their own only where its embedded
+    list says ``has_more``.
     """
 
     service: str
@@ -663,6 +668,7 @@ class ListSpec:
     parent_param: str | None = None
     created_filter: bool = False
     platform_only: bool = False
+    embedded: str | None = None
 
     @property
     def object(self) -> str:
@@ -684,10 +690,10 @@ def _v2(service: str, obj: str) -> ListSpec:
 
 def _nested(service: str, objs: str | tuple[str, ...], parent: str, *,
             parent_param: str | None = None, platform_only: bool = False,
-            **params: Any) -> ListSpec:
+            embedded: str | None = None, **params: Any) -> ListSpec:
     objects = (objs,) if isinstance(objs, str) else objs
     return ListSpec(service, objects, params, parent=parent, parent_param=parent_param,
-                    platform_only=platform_only)
+                    platform_only=platform_only, embedded=embedded)
 
 
 # name -> how it is listed. The name is what ``manage.py stripe_sync NAME`` takes (an
@@ -700,18 +706,28 @@ SYNC_LISTS: dict[str, ListSpec] = {
     "balance_transaction": _top("balance_transactions", "balance_transaction", created=True),
     "file": _top("files", "file", created=True),
     "file_link": _top("file_links", "file_link", created=True),
-    "webhook_endpoint": _top("webhook_endpoints", "webhook_endpoint"),
+    # Webhook endpoints belong to the platform: Stripe refuses to manage them on a
+    # connected account (a Connect endpoint on the platform receives the accounts'
+    # events; https://docs.stripe.com/api/webhook_endpoints/create, the ``connect``
+    # parameter), so listing them with ``Stripe-Account`` costs a request per account
+    # for nothing.
+    "webhook_endpoint": ListSpec("webhook_endpoints", ("webhook_endpoint",), platform_only=True),
     "apple_pay_domain": _top("apple_pay_domains", "apple_pay_domain"),
     # Stripe's catalogs, the same for every account: listed by the platform only, not
     # once per connected account (https://docs.stripe.com/api/country_specs,
     # https://docs.stripe.com/api/tax_codes).
     "country_spec": ListSpec("country_specs", ("country_spec",), platform_only=True),
-    # customers' nested lists
-    "tax_id": _nested("customers.tax_ids", "tax_id", "customer"),
+    # customers' nested lists. A customer's ``tax_ids`` and ``sources`` are includable
+    # (https://docs.stripe.com/api/customers/object: returned only when expanded, as a
+    # list of the first items with ``has_more``): the customers listed for them are
+    # asked to embed both, and only a customer with more is listed on its own. Balance
+    # transactions and payment methods are not includable: one request per customer.
+    "tax_id": _nested("customers.tax_ids", "tax_id", "customer", embedded="tax_ids"),
     "customer_balance_transaction": _nested("customers.balance_transactions",
                                             "customer_balance_transaction", "customer"),
     "payment_method": _nested("customers.payment_methods", "payment_method", "customer"),
-    "card": _nested("customers.payment_sources", ("card", "bank_account", "source"), "customer"),
+    "card": _nested("customers.payment_sources", ("card", "bank_account", "source"), "customer",
+                    embedded="sources"),
     # billing
     "product": _top("products", "product", created=True),
     "product_feature": _nested("products.features", "product_feature", "product"),
@@ -779,7 +795,13 @@ SYNC_LISTS: dict[str, ListSpec] = {
     "issuing.dispute": _top("issuing.disputes", "issuing.dispute", created=True),
     "issuing.personalization_design": _top("issuing.personalization_designs",
                                            "issuing.personalization_design"),
-    "issuing.physical_bundle": _top("issuing.physical_bundles", "issuing.physical_bundle"),
+    # The bundles (card stock, carrier, envelope) of the platform's Issuing program:
+    # Stripe's standard ones and those made for the platform; connected accounts' cards
+    # are made from the platform's program (https://docs.stripe.com/issuing/connect,
+    # https://docs.stripe.com/issuing/cards/physical/standard): a catalog, like
+    # country_spec, listed by the platform only.
+    "issuing.physical_bundle": ListSpec("issuing.physical_bundles", ("issuing.physical_bundle",),
+                                        platform_only=True),
     "terminal.configuration": _top("terminal.configurations", "terminal.configuration"),
     "terminal.location": _top("terminal.locations", "terminal.location"),
     "terminal.reader": _top("terminal.readers", "terminal.reader"),
@@ -834,6 +856,14 @@ SYNC_LISTS: dict[str, ListSpec] = {
     # that need no processing (INGESTED_APP_COLUMNS).
     "event": _top("events", "event", created=True),
 }
+
+
+def parent_expand(parent: str) -> list[str]:
+    """What a listing of ``parent`` (a SYNC_LISTS name) for its nested lists expands:
+    ``data.<field>`` for each nested list it embeds (``ListSpec.embedded``). The same
+    for all its nested lists, so that they share one listing."""
+    return sorted(f"data.{spec.embedded}" for spec in SYNC_LISTS.values()
+                  if spec.parent == parent and spec.embedded)
 
 # Lists whose every new object is announced by an event that carries it: name -> that
 # event type (for a nested list, the event carries the object or its parent with the

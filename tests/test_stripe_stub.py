@@ -88,6 +88,37 @@ def test_lists_are_paginated_newest_first_and_filtered_by_created():
         assert customers.payment_sources.list("cus_00000007").data == []
 
 
+def tax_id(number: int, customer: str) -> dict:
+    return {"id": f"txi_{customer[-4:]}{number:03d}", "object": "tax_id", "customer": customer,
+            "country": "DE", "created": 1_700_000_000 - number, "livemode": False,
+            "type": "eu_vat", "value": f"DE{number:09d}", "verification": None}
+
+
+def test_a_list_embeds_the_nested_lists_it_expands_as_stripe_does():
+    acct = "acct_1EMBEDDING"
+    with StripeStub({"customers": 3}, accounts=(acct,)) as stub:
+        many, few = (make_object("customers", i, acct)["id"] for i in (0, 1))
+        stub.held[(acct, f"customers/{many}/tax_ids")] = [tax_id(i, many) for i in range(12)]
+        stub.held[(acct, f"customers/{few}/tax_ids")] = [tax_id(i, few) for i in range(2)]
+        customers = client(stub.api_base).v1.customers
+        options = {"stripe_account": acct}
+        listed = customers.list(params={"expand": ["data.tax_ids", "data.sources"]},
+                                options=options).data
+        plain = customers.list(options=options).data
+        rest = customers.tax_ids.list(many, params={"limit": 100}, options=options)
+    # The first ten items, has_more and the nested list's own URL; an empty list where
+    # the customer has none; nothing where the list is not expanded.
+    embedded = listed[0].tax_ids
+    assert [t.id for t in embedded.data] == [tax_id(i, many)["id"] for i in range(10)]
+    assert embedded.has_more and embedded.url == f"/v1/customers/{many}/tax_ids"
+    assert [t.id for t in listed[1].tax_ids.data] == [tax_id(i, few)["id"] for i in range(2)]
+    assert not listed[1].tax_ids.has_more
+    assert listed[2].tax_ids.data == [] and listed[2].sources.data == []
+    assert "tax_ids" not in plain[0]
+    # The whole list where the embedded one said has_more.
+    assert [t.id for t in rest.data] == [tax_id(i, many)["id"] for i in range(12)]
+
+
 def test_accounts_and_platforms_have_objects_of_their_own():
     with StripeStub({"products": 2}, accounts=("acct_1CONNECTED",),
                     platforms={"sk_test_other": "acct_1OTHERPLAT"}) as stub:

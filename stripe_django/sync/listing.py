@@ -225,7 +225,12 @@ class ShardListing:
         if parent_name is None:
             raise TypeError(f"{shard.name} is not a nested list")
         parent = table.SYNC_LISTS[parent_name]
+        # The parent's own expansions are not needed here; the nested lists it embeds
+        # are (their first items come with each parent: see _children).
         params = {k: v for k, v in parent.params.items() if k != "expand"}
+        expand = table.parent_expand(parent_name)
+        if expand:
+            params["expand"] = expand
         if created:
             params["created"] = created
 
@@ -236,12 +241,22 @@ class ShardListing:
 
         # Listed once per run for all the nested lists of this parent (see .parents).
         key = (parent.service, shard.account, repr(sorted(params.items())), starting_after)
-        yield from self.fetcher.parents.pages(key, listing)
+        yield from self.fetcher.parents.pages(key, listing, keep=[e.removeprefix("data.") for e in expand])
 
     def _children(self, parents: list[dict], state: dict[str, Any]) -> list[dict]:
         shard, fetcher, spec = self.shard, self.fetcher, list_spec(self.shard)
         out: list[dict] = []
         for parent in parents:
+            embedded = parent.get(spec.embedded) if spec.embedded else None
+            if isinstance(embedded, dict) and isinstance(embedded.get("data"), list) \
+                    and not embedded.get("has_more"):
+                # All of this parent's children came embedded in it: no request.
+                for obj in embedded["data"]:
+                    fetcher.complete_embedded(obj, shard.account, shard.report)
+                out.extend(embedded["data"])
+                continue
+            # Listed on their own: the list is not embeddable, the server did not embed
+            # it, or it holds more than the embedded first items (listed from the start).
             params = dict(spec.params)
             args: tuple = ()
             if spec.parent_param:

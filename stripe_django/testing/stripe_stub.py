@@ -22,7 +22,9 @@ What it serves (``GET``, unless answered otherwise with :meth:`StripeStub.answer
   (``Stripe-Account``) and per platform (``platforms``: API key -> its account), each
   with ids of its own. ``/v1/<kind>/<id>`` retrieves; :meth:`StripeStub.change` and
   :meth:`StripeStub.delete` make an object drift at "Stripe" with no event; lists nested in an object
-  (``/v1/customers/<id>/sources``) are empty.
+  (``/v1/customers/<id>/sources``) are empty unless :attr:`StripeStub.held` has them.
+  A list asked to ``expand[]=data.<field>`` embeds that nested list in each object as
+  Stripe does: its first 10 items, ``has_more`` and its ``url``.
 * ``/v1/accounts`` (the ``accounts``), ``/v1/account`` (the key's platform),
   ``/v1/events`` (the ``events``, filtered by ``created``, paginated) and
   ``/v1/events/<id>``. An event with an ``account`` (as Connect events carry) is served
@@ -76,6 +78,9 @@ __all__ = ["StripeStub", "StubRequest", "stub_process"]
 # Shaped as Stripe's answer to a request over its rate limit.
 RATE_LIMITED = {"error": {"type": "invalid_request_error", "code": "rate_limit",
                           "message": "Request rate limit exceeded (the stub's rate_limit)."}}
+# Items of an expanded list embedded in an object (a customer's ``tax_ids``): Stripe's
+# embedded lists hold the first 10, with ``has_more`` and the list's URL for the rest.
+EMBEDDED_ITEMS = 10
 INJECTED = {"error": {"type": "api_error", "message": "injected failure"}}
 _NO_HEADERS: Mapping[str, str] = {}
 
@@ -349,7 +354,8 @@ class StripeStub:
                                and e.get("account") in (None, connected)], params, path)
         held = self.held.get((self._connected(request), path))
         if held is not None:
-            return self._page([o for o in held if _created_ok(o["created"], params)], params, path)
+            return self._embed(request, self._page([o for o in held if _created_ok(o["created"], params)],
+                                                   params, path))
         kind, _, rest = path.partition("/")
         if kind == "events" and rest:
             found = next((e for e in self.events if e["id"] == rest), None)
@@ -359,7 +365,7 @@ class StripeStub:
                 return 200, _list_page([], False, f"/v1/{path}"), _NO_HEADERS
             return self._missing(request)
         if not rest:
-            return self._list(kind, params, self._owner(request))
+            return self._embed(request, self._list(kind, params, self._owner(request)))
         object_id, _, nested = rest.partition("/")
         if nested:  # a list nested in one object (a customer's sources): none here
             return 200, _list_page([], False, f"/v1/{path}"), _NO_HEADERS
@@ -370,6 +376,26 @@ class StripeStub:
         # may fetch an object by the id its own event names).
         return 200, self._served({**make_object(kind, index, self._owner(request), self.seconds_apart),
                                   "id": object_id}), _NO_HEADERS
+
+    def _embed(self, request: StubRequest, reply: Reply) -> Reply:
+        """A list answer with the lists its request expands (``expand[]=data.<field>``)
+        embedded in each object, as Stripe embeds an includable list: its first
+        ``EMBEDDED_ITEMS`` items, ``has_more`` and the list's own ``url``. The lists
+        nested in an object are those of :attr:`held` (``customers/<id>/tax_ids``), else
+        empty."""
+        fields = [value.removeprefix("data.") for key, values in request.query.items()
+                  if key.startswith("expand") for value in values if value.startswith("data.")]
+        status, body, headers = reply
+        if not fields or status != 200 or not isinstance(body, dict):
+            return reply
+        account = self._connected(request)
+        for obj in body.get("data", ()):
+            for field in fields:
+                nested = f"{request.resource}/{obj['id']}/{field}"
+                items = self.held.get((account, nested), [])
+                obj[field] = _list_page(items[:EMBEDDED_ITEMS], len(items) > EMBEDDED_ITEMS,
+                                        f"/v1/{nested}")
+        return reply
 
     def _serves_v2_list(self, path: str) -> bool:
         """Whether ``path`` is one of ``v2_lists`` or an object of one."""
@@ -507,8 +533,8 @@ def _created_ok(value: int, params: dict[str, str]) -> bool:
 
 def _plain_page_of_100(params: dict[str, str]) -> bool:
     """Whether a request asks for what a pre-rendered page holds: 100 objects after a
-    cursor, no filter (``expand`` asks for nothing these objects have; dj-stripe asks
-    for sources)."""
+    cursor, no filter (``expand`` is left out: the benchmarks that pre-render serve
+    customers without nested lists, and a pre-rendered page embeds none)."""
     rest = {k for k in params if not k.startswith("expand")} - {"starting_after", "limit"}
     return params.get("limit") == "100" and not rest
 

@@ -21,7 +21,8 @@ from django.utils import timezone
 from django.test.utils import CaptureQueriesContext
 
 from stripe_django import type_table as table
-from stripe_django.models import Account, Customer, Event, Product, ShippingRate, SyncCursor
+from stripe_django.models import (Account, Card, Customer, Event, Product, ShippingRate, SyncCursor,
+                                   TaxId)
 from stripe_django.sync import plan
 from stripe_django.sync.report import FAILED, OK, SyncReport, TypeReport, format_summary
 from stripe_django.testing.objects import make_object
@@ -48,11 +49,13 @@ def unevented_lists() -> list[str]:
 def full_listing(names: list[str]) -> int:
     """Requests to list ``names`` whole in one connected account of the stub: one per
     top-level list, one per parent list (shared by its nested lists) and one per parent
-    and nested list (no list here has more than a page)."""
+    and nested list, but for the lists embedded in their parents (none has more than the
+    embedded first items here, and no list more than a page)."""
     top = [n for n in names if not table.SYNC_LISTS[n].parent]
     nested = [n for n in names if table.SYNC_LISTS[n].parent]
     parents = {table.SYNC_LISTS[n].parent for n in nested}
-    return len(top) + len(parents) + sum(PARENTS.get(table.SYNC_LISTS[n].parent, 0) for n in nested)
+    return len(top) + len(parents) + sum(PARENTS.get(table.SYNC_LISTS[n].parent, 0) for n in nested
+                                         if not table.SYNC_LISTS[n].embedded)
 
 
 def first_sync_requests() -> int:
@@ -238,6 +241,49 @@ def test_empty_lists_are_listed_on_every_run_with_an_interval_of_zero(stub, sett
     counts = run_sync(stub)
     assert len(set(counts.values())) == 1
     assert counts[ACCOUNTS[0]] > 1 + len(unevented_lists())
+
+
+def tax_id(number: int, customer: str) -> dict:
+    return {"id": f"txi_{customer[4:]}{number:03d}", "object": "tax_id", "customer": customer,
+            "country": "DE", "created": 1_700_000_000 - number, "livemode": False,
+            "type": "eu_vat", "value": f"DE{number:09d}", "verification": None}
+
+
+def card(number: int, customer: str) -> dict:
+    return {"id": f"card_{customer[4:]}{number:03d}", "object": "card", "customer": customer,
+            "brand": "Visa", "last4": "4242", "exp_month": 12, "exp_year": 2030,
+            "country": "US", "funding": "credit", "metadata": {}}
+
+
+def test_a_first_sync_takes_the_customers_tax_ids_and_sources_from_the_customer_list(stub):
+    """A customer's tax ids and sources come embedded in the customers listed for the
+    nested lists (``expand``); only a customer with more than the embedded first items
+    has its list read on its own, whole."""
+    with_many, with_few = ACCOUNTS[0], ACCOUNTS[1]
+    held: dict[str, dict[str, str | None]] = {}  # id -> the customer it belongs to
+    for acct, tax_ids, cards in ((with_many, 12, 2), (with_few, 3, 1)):
+        first, second = (make_object("customers", i, acct)["id"] for i in (0, 1))
+        stub.held[(acct, f"customers/{first}/tax_ids")] = [tax_id(i, first) for i in range(tax_ids)]
+        stub.held[(acct, f"customers/{second}/sources")] = [card(i, second) for i in range(cards)]
+        held.update({t: first for t in (tax_id(i, first)["id"] for i in range(tax_ids))})
+        held.update({c: second for c in (card(i, second)["id"] for i in range(cards))})
+
+    mark = len(stub.requests)
+    counts = run_sync(stub)
+    # Each account as any: no request per customer for its tax ids or sources; the one
+    # customer with 12 tax ids (10 embedded, has_more) costs one request more.
+    assert counts == {with_many: first_sync_requests() + 1, with_few: first_sync_requests(),
+                      ACCOUNTS[2]: first_sync_requests()}
+    nested = [(r.header("Stripe-Account"), r.resource) for r in stub.requests[mark:]
+              if r.resource.endswith(("/tax_ids", "/sources"))]
+    first_of_many = make_object("customers", 0, with_many)["id"]
+    assert nested == [(with_many, f"customers/{first_of_many}/tax_ids")]
+    # Every tax id and card is in the mirror, with its customer and account.
+    mirrored = {pk: customer for pk, customer in TaxId.objects.values_list("pk", "customer_id")}
+    mirrored.update(Card.objects.values_list("pk", "customer_id"))
+    assert mirrored == held
+    assert TaxId.objects.filter(stripe_account=with_many).count() == 12
+    assert Card.objects.filter(stripe_account=with_few).count() == 1
 
 
 def test_cursors_are_created_in_bulk(stub):
