@@ -14,7 +14,15 @@ process and the database server's backends (and in wall time, printed too):
 - ``mrr_from_invoices(at)`` against the SQL ``SUM(amount)`` of the same lines in force
   at the date (the queryset's own SQL with a ``SUM``: the same JSON reads and filters);
 - the 12-month movement table against its 13 boundaries' per-customer SQL sums (the
-  plain SQL of the same shape, fetched, without the pricing or the classification).
+  plain SQL of the same shape, fetched, without the pricing or the classification);
+- ``mrr(at)`` at a date inside the events window (``REVENUE_EVENTS_DAYS``, 15 days
+  before now) against the same SQL ``SUM`` at that date, with a renewal stored for
+  ``REVENUE_BENCH_RENEWALS`` (default 90%) of the subscriptions running then: a
+  ``customer.subscription.updated`` event after the date whose ``previous_attributes``
+  hold what a renewal changes (the items' ``current_period_start``/``_end``, or the
+  subscription's with ``REVENUE_BENCH_RENEWAL_SHAPE=subscription``, and the
+  ``latest_invoice``), as Stripe sends on every renewal. Measured after the other
+  figures: these events are after AT too.
 
 Printed: each figure's median and range over the rounds, the ratio to its baseline in
 each round, the queries and the peak of Python memory (tracemalloc, in a round of its
@@ -45,6 +53,13 @@ MONTHS = int(os.environ.get("REVENUE_BENCH_MONTHS", "12"))
 PROFILE = os.environ.get("REVENUE_BENCH_PROFILE", "1") not in ("", "0")
 UTC = dt.timezone.utc
 AT = dt.datetime(2025, 6, 15, tzinfo=UTC)
+RENEWALS = float(os.environ.get("REVENUE_BENCH_RENEWALS", "0.9"))
+# where a renewal's new period shows: "items" (API versions from 2025-03-31, the SDK's:
+# each item's current_period_start/_end, so previous_attributes holds the items) or
+# "subscription" (older versions: the subscription's own current_period_start/_end)
+RENEWAL_SHAPE = os.environ.get("REVENUE_BENCH_RENEWAL_SHAPE", "items")
+# a date inside the events window (the window ends now: the date is taken when the bench runs)
+IN_WINDOW = dt.datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - dt.timedelta(days=15)
 TABLE = (dt.datetime(2024, 6, 1, tzinfo=UTC), dt.datetime(2025, 6, 1, tzinfo=UTC))
 EXAMPLES = ROOT.parent / "shared" / "stripe-openapi" / "fixtures3.json"
 
@@ -76,7 +91,41 @@ def _invoices(subscriptions: list[dict], payloads) -> list[dict]:
     return out
 
 
-def _store() -> tuple[int, int, float]:
+def _renewals(subscriptions: list[dict], start: int) -> list[dict]:
+    """A renewal event after IN_WINDOW for RENEWALS of the subscriptions running then:
+    the subscription as it is after the renewal (its item's period moved on a month),
+    and in ``previous_attributes`` the items as they were and the previous invoice."""
+    import copy
+    import random
+
+    rng = random.Random(start)
+    stamp = int(IN_WINDOW.timestamp())
+    out = []
+    for n, sub in enumerate(subscriptions, start):
+        if sub["status"] not in ("active", "past_due") or sub["start_date"] > stamp or rng.random() >= RENEWALS:
+            continue
+        renewed = stamp + rng.randint(3600, 14 * 86400)
+        obj = dict(sub, latest_invoice=f"in_renew{n}")
+        previous: dict[str, Any] = {"latest_invoice": f"in_prev{n}"}
+        if RENEWAL_SHAPE == "items":
+            before = copy.deepcopy(sub["items"]["data"])
+            for item in before:
+                item["current_period_start"], item["current_period_end"] = renewed - 30 * 86400, renewed
+            obj["items"] = copy.deepcopy(sub["items"])
+            for item in obj["items"]["data"]:
+                item["current_period_start"], item["current_period_end"] = renewed, renewed + 30 * 86400
+            previous["items"] = {"data": before}
+        else:
+            obj.update(current_period_start=renewed, current_period_end=renewed + 30 * 86400)
+            previous.update(current_period_start=renewed - 30 * 86400, current_period_end=renewed)
+        out.append({"id": f"evt_renew{n:06d}", "object": "event", "api_version": "2026-10-28.endive",
+                    "created": renewed, "livemode": False, "pending_webhooks": 0,
+                    "request": {"id": None, "idempotency_key": None}, "type": "customer.subscription.updated",
+                    "data": {"object": obj, "previous_attributes": previous}})
+    return out
+
+
+def _store() -> tuple[list[dict], int, float]:
     """Build and store the account: (subscriptions, invoice lines, seconds)."""
     from stripe_django.sync import upsert_many
     from stripe_django.testing.revenue import Payloads, random_account
@@ -96,7 +145,27 @@ def _store() -> tuple[int, int, float]:
         invoices = _invoices(subscriptions[offset:offset + 5000], payloads)
         lines += len(invoices)
         upsert_many(invoices)
-    return len(subscriptions), lines, time.perf_counter() - started
+    return subscriptions, lines, time.perf_counter() - started
+
+
+def _store_renewals(subscriptions: list[dict]) -> int:
+    """Store the renewal events (after the other figures are measured: they are in the
+    window after AT too, so they would change what those figures measure)."""
+    from stripe_django.sync import upsert_many
+
+    # the mirror has received subscription events since before the window: the state
+    # is exact in all of it (an event older than the window, never read)
+    old = dict(subscriptions[0], status="canceled")
+    upsert_many([{"id": "evt_renew_old", "object": "event", "api_version": "2026-10-28.endive",
+                  "created": int((IN_WINDOW - dt.timedelta(days=40)).timestamp()), "livemode": False,
+                  "pending_webhooks": 0, "request": {"id": None, "idempotency_key": None},
+                  "type": "customer.subscription.deleted", "data": {"object": old}}])
+    renewals = 0
+    for offset in range(0, len(subscriptions), 5000):
+        events = _renewals(subscriptions[offset:offset + 5000], offset)
+        renewals += len(events)
+        upsert_many(events)
+    return renewals
 
 
 def _raw(queryset) -> Callable[[], Any]:
@@ -131,6 +200,7 @@ def baselines() -> dict[str, Callable[[], Any]]:
     per_boundary = [_raw(item_sums(at, "subscription__customer_id")) for at in boundaries(*TABLE)]
     return {
         "items": _raw(item_sums(AT)),
+        "window": _raw(item_sums(IN_WINDOW)),
         "lines": _raw(lines),
         "movements": lambda: [run() for run in per_boundary],
     }
@@ -141,6 +211,7 @@ def contenders() -> dict[str, Callable[[], Any]]:
 
     return {
         "items": lambda: analytics.mrr(AT),
+        "window": lambda: analytics.mrr(IN_WINDOW),
         "lines": lambda: analytics.mrr_from_invoices(AT),
         "movements": lambda: analytics.movements(*TABLE),
     }
@@ -148,6 +219,7 @@ def contenders() -> dict[str, Callable[[], Any]]:
 
 LABELS = {
     "items": ("mrr(at)", "SQL SUM over the items"),
+    "window": ("mrr(at) in the events window", "SQL SUM over the items"),
     "lines": ("mrr_from_invoices(at)", "SQL SUM over the lines"),
     "movements": ("12-month movement table", "13 per-customer SQL SUMs"),
 }
@@ -207,40 +279,45 @@ def main(url: str) -> None:
         from stripe_django import analytics
 
         vendor = connection.vendor
-        subs, lines, stored = _store()
+        subscriptions, lines, stored = _store()
         if vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE")
-        print(f"  {vendor}: {subs:,} subscriptions, {lines:,} invoices with one line, stored in {stored:.0f} s; "
-              f"{analytics.subscriptions_active_at(AT).count():,} subscriptions count on {AT:%Y-%m-%d}")
+        print(f"  {vendor}: {len(subscriptions):,} subscriptions, {lines:,} invoices with one line, stored in "
+              f"{stored:.0f} s; {analytics.subscriptions_active_at(AT).count():,} subscriptions count on {AT:%Y-%m-%d}")
         print(f"  {vendor}: MRR {analytics.mrr(AT)}, from invoices {analytics.mrr_from_invoices(AT).by_currency()}")
         base, ours = baselines(), contenders()
-        for work in (*base.values(), *ours.values()):  # warm the caches once, untimed
-            work()
-        order = {}
-        for key in base:
-            order[f"base:{key}"] = base[key]
-            order[f"ours:{key}"] = ours[key]
-
         # CPU-seconds of this process and of the database server's backends: on a
         # shared machine wall time swings with the neighbours' load, CPU much less
         server = server_cpu(connection)
-        if vendor == "postgresql":
-            # parallel workers' processes do not name the database: their CPU would be
-            # missed (the plain SUMs use them more), so both sides run in one backend
-            with connection.cursor() as cursor:
-                cursor.execute("SET max_parallel_workers_per_gather = 0")
-        measured = interleave({name: (lambda w=work: timed(w, server)) for name, work in order.items()})
-        print(f"  {vendor}: {ROUNDS} interleaved rounds (baseline, ours, for each figure); CPU "
-              f"{'client + server' if server else 'of this process'}; {machine()}")
-        for key, (label, base_name) in LABELS.items():
-            queries, peak = _queries_and_peak(ours[key])
-            base_runs, our_runs = measured[f"base:{key}"], measured[f"ours:{key}"]
-            compare(f"{label} ({queries} queries, Python peak {peak:.1f} MiB), CPU", base_name,
-                    [r.cpu * 1000 for r in base_runs], [r.cpu * 1000 for r in our_runs], "ms",
-                    key=f"revenue.{key}.{vendor}", lower_is_better=True, digits=1)
-            compare(f"{label}, wall time", base_name, [r.wall * 1000 for r in base_runs],
-                    [r.wall * 1000 for r in our_runs], "ms", lower_is_better=True, digits=1)
+
+        def measure(keys: list[str]) -> None:
+            for key in keys:  # warm the caches once, untimed
+                base[key]()
+                ours[key]()
+            order = {}
+            for key in keys:
+                order[f"base:{key}"] = base[key]
+                order[f"ours:{key}"] = ours[key]
+            if vendor == "postgresql":
+                # parallel workers' processes do not name the database: their CPU would be
+                # missed (the plain SUMs use them more), so both sides run in one backend
+                with connection.cursor() as cursor:
+                    cursor.execute("SET max_parallel_workers_per_gather = 0")
+            measured = interleave({name: (lambda w=work: timed(w, server)) for name, work in order.items()})
+            print(f"  {vendor}: {ROUNDS} interleaved rounds (baseline, ours, for each figure); CPU "
+                  f"{'client + server' if server else 'of this process'}; {machine()}")
+            for key in keys:
+                label, base_name = LABELS[key]
+                queries, peak = _queries_and_peak(ours[key])
+                base_runs, our_runs = measured[f"base:{key}"], measured[f"ours:{key}"]
+                compare(f"{label} ({queries} queries, Python peak {peak:.1f} MiB), CPU", base_name,
+                        [r.cpu * 1000 for r in base_runs], [r.cpu * 1000 for r in our_runs], "ms",
+                        key=f"revenue.{key}.{vendor}", lower_is_better=True, digits=1)
+                compare(f"{label}, wall time", base_name, [r.wall * 1000 for r in base_runs],
+                        [r.wall * 1000 for r in our_runs], "ms", lower_is_better=True, digits=1)
+
+        measure(["items", "lines", "movements"])
         report = analytics.agreement(AT)
         print(f"  {vendor}: on {AT:%Y-%m-%d}, from subscriptions {report.from_subscriptions}, from invoices "
               f"{report.from_invoices}; the differences by cause:")
@@ -249,6 +326,19 @@ def main(url: str) -> None:
         if PROFILE:
             profile("mrr(at)", ours["items"])
             profile("mrr_from_invoices(at)", ours["lines"])
+
+        renewals = _store_renewals(subscriptions)
+        del subscriptions
+        if vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")
+        inside = analytics.mrr_detail(IN_WINDOW)
+        print(f"  {vendor}: {renewals:,} renewal events after {IN_WINDOW:%Y-%m-%d} (in the events window); MRR "
+              f"then {inside.by_currency()} from {inside.source}, {inside.rebuilt:,} subscriptions rebuilt "
+              f"from their events")
+        measure(["window"])
+        if PROFILE:
+            profile("mrr(at) in the events window", ours["window"])
 
 
 def run() -> None:

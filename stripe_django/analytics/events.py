@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db.models import Min
+from django.db import connections
+from django.db.models import Exists, Min, OuterRef, Q, QuerySet
 from django.db.models.fields.json import KT
 from django.utils import timezone
 
@@ -116,13 +117,43 @@ class Rebuilt:
     accounts: dict[str, str | None] = field(default_factory=dict)
 
 
+# What MRR reads of a subscription (counts_at, item_rows, discount_ids): an ``updated``
+# event whose ``previous_attributes`` name none of these changed nothing MRR depends on
+# (a renewal moving ``current_period_start``/``_end`` and ``latest_invoice``, a metadata
+# edit): the state before it is the state after it, so it is not read. ``items`` comes
+# whole when any item changed, a renewal's new item periods too (API versions from
+# 2025-03-31), so such an event is read and the subscription rebuilt.
+MRR_KEYS = ("status", "start_date", "trial_end", "ended_at", "cancel_at", "pause_collection", "currency",
+            "customer", "discount", "discounts", "items", "plan", "quantity")
+
+
+def events_after(at: dt.datetime, span: Window) -> QuerySet[Event]:
+    """The events that tell a subscription's state at ``at`` and may change its MRR:
+    those of the window after it, each annotated with its ``subscription_id``."""
+    updated = "customer.subscription.updated"
+    changes = Q(type__in=STATE_BEFORE_TYPES) & (~Q(type=updated)
+                                               | Q(data__previous_attributes__has_any_keys=MRR_KEYS))
+    return (Event.objects.filter(changes, deleted=False, created__gt=max(at, span.read_from))
+            .annotate(subscription_id=KT("data__object__id")))
+
+
+def without_events_after(subscriptions: QuerySet[Subscription], at: dt.datetime,
+                         span: Window) -> QuerySet[Subscription]:
+    """``subscriptions`` less those :func:`events_after` names, by a subquery (not
+    their ids as parameters). SQLite runs NOT EXISTS as a scan of the events per
+    subscription and NOT IN as one list; PostgreSQL runs NOT IN as a loop once the list
+    outgrows work_mem, and NOT EXISTS as one anti-join."""
+    named = events_after(at, span)
+    if subscriptions.db and connections[subscriptions.db].vendor == "sqlite":
+        return subscriptions.exclude(pk__in=named.values("subscription_id"))
+    return subscriptions.filter(~Exists(named.filter(subscription_id=OuterRef("pk"))))
+
+
 def states_at(at: dt.datetime, span: Window) -> Rebuilt:
     """The state at ``at`` of every subscription with an event in the window after
     ``at`` (two queries: the events' ids and times, then the first one's of each)."""
-    after = max(at, span.read_from)
     firsts: dict[str, tuple[dt.datetime, str]] = {}
-    rows = (Event.objects.filter(type__in=STATE_BEFORE_TYPES, deleted=False, created__gt=after)
-            .annotate(subscription_id=KT("data__object__id")).values_list("subscription_id", "created", "pk"))
+    rows = events_after(at, span).values_list("subscription_id", "created", "pk")
     for sub_id, created, pk in rows:
         # the first event after ``at``; within one second, the lower id (Stripe's
         # timestamps have no finer order)

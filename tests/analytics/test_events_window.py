@@ -239,3 +239,45 @@ def test_a_resumed_subscription_does_not_count_on_a_date_it_was_paused(db, clien
                            in analytics.mrr_by("subscription", day("2026-04-05")).items()}
         assert by_subscription == {"sub_plain": 2000}  # paused on Apr 5
         assert analytics.mrr_by("subscription", day("2026-04-15"))[("usd", "sub_res")] == 2000
+
+
+def test_renewals_change_nothing_and_are_not_rebuilt(db, client, stripe_examples):
+    # Stripe sends customer.subscription.updated on every renewal. One whose
+    # previous_attributes name only what MRR does not read (the period, the latest
+    # invoice, metadata) leaves the subscription priced from the mirror; a later change
+    # still gives the state before it. An API version that moves the period onto the
+    # items sends the items whole: that subscription is rebuilt, to the same figure.
+    with freeze_time(NOW):
+        p = Payloads(stripe_examples)
+        monthly = p.price("price_m", 2000)
+        subs = {
+            "renew": p.subscription("sub_renew", "cus_renew", [("si_renew", monthly, 1)]),
+            "then_up": p.subscription("sub_then_up", "cus_then_up", [("si_then_up", monthly, 3)]),
+            "meta": p.subscription("sub_meta", "cus_meta", [("si_meta", monthly, 1)]),
+            "items": p.subscription("sub_items", "cus_items", [("si_items", monthly, 2)]),
+        }
+        assert not upsert_many([monthly, *subs.values()]).errors
+        post(client, make_event(subs["renew"], "customer.subscription.created", created=ts("2025-06-01")))
+        period = {"current_period_start": ts("2026-03-05"), "current_period_end": ts("2026-04-05"),
+                  "latest_invoice": "in_march"}
+        items_then = [dict(subs["items"]["items"]["data"][0], current_period_start=ts("2026-03-05"),
+                           current_period_end=ts("2026-04-05"))]
+        for event in [
+            make_event(subs["renew"], previous=period, created=ts("2026-04-05")),
+            make_event(subs["then_up"], previous=period, created=ts("2026-04-05")),
+            make_event(subs["meta"], previous={"metadata": {"plan": "old"}}, created=ts("2026-04-06")),
+            make_event(subs["items"], previous={"items": {"data": items_then}, "latest_invoice": "in_march"},
+                       created=ts("2026-04-05")),
+            # 1 -> 3 seats on Apr 12
+            make_event(subs["then_up"], previous=with_quantity(p, subs["then_up"], 1), created=ts("2026-04-12")),
+        ]:
+            post(client, dict(event, type="customer.subscription.updated"))
+
+        apr_1 = analytics.mrr_detail(day("2026-04-01"), by="subscription")
+        assert {sub: amount for (_, sub), amount in apr_1.amounts.items()} == {
+            "sub_renew": 2000, "sub_then_up": 1 * 2000, "sub_meta": 2000, "sub_items": 2 * 2000}
+        assert (apr_1.source, apr_1.rebuilt) == ("events", 2)  # sub_then_up (Apr 12), sub_items
+        apr_15 = analytics.mrr_detail(day("2026-04-15"), by="subscription")
+        assert {sub: amount for (_, sub), amount in apr_15.amounts.items()} == {
+            "sub_renew": 2000, "sub_then_up": 3 * 2000, "sub_meta": 2000, "sub_items": 2 * 2000}
+        assert apr_15.rebuilt == 0
