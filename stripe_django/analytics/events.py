@@ -33,9 +33,10 @@ from ..models import Discount, Event, Subscription
 from .counting import ENDED, AccountFilter, counted_statuses
 
 CREATED = "customer.subscription.created"
+UPDATED = "customer.subscription.updated"
 # Every event type whose object is a subscription (named, not matched by prefix: the
 # ``type`` index then serves the queries)
-TYPES = (CREATED, "customer.subscription.updated", "customer.subscription.deleted",
+TYPES = (CREATED, UPDATED, "customer.subscription.deleted",
          "customer.subscription.paused", "customer.subscription.resumed",
          "customer.subscription.pending_update_applied", "customer.subscription.pending_update_expired",
          "customer.subscription.trial_will_end")
@@ -45,7 +46,7 @@ TYPES = (CREATED, "customer.subscription.updated", "customer.subscription.delete
 # ``resumed``, ``pending_update_*`` and ``trial_will_end`` carry the state after the
 # change and no ``previous_attributes``: Stripe sends an ``updated`` event in the same
 # second that does, so they are not read for the state before.
-STATE_BEFORE_TYPES = (CREATED, "customer.subscription.updated", "customer.subscription.deleted")
+STATE_BEFORE_TYPES = (CREATED, UPDATED, "customer.subscription.deleted")
 
 # What a figure at a date comes from (``MRRResult.source``, ``PeriodMovements``):
 CURRENT = "subscriptions"  # the subscriptions' current state
@@ -130,8 +131,7 @@ MRR_KEYS = ("status", "start_date", "trial_end", "ended_at", "cancel_at", "pause
 def events_after(at: dt.datetime, span: Window) -> QuerySet[Event]:
     """The events that tell a subscription's state at ``at`` and may change its MRR:
     those of the window after it, each annotated with its ``subscription_id``."""
-    updated = "customer.subscription.updated"
-    changes = Q(type__in=STATE_BEFORE_TYPES) & (~Q(type=updated)
+    changes = Q(type__in=STATE_BEFORE_TYPES) & (~Q(type=UPDATED)
                                                | Q(data__previous_attributes__has_any_keys=MRR_KEYS))
     return (Event.objects.filter(changes, deleted=False, created__gt=max(at, span.read_from))
             .annotate(subscription_id=KT("data__object__id")))

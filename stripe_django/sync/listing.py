@@ -246,14 +246,17 @@ class ShardListing:
     def _children(self, parents: list[dict], state: dict[str, Any]) -> list[dict]:
         shard, fetcher, spec = self.shard, self.fetcher, list_spec(self.shard)
         out: list[dict] = []
+
+        def take(objs: list[dict]) -> None:
+            for obj in objs:
+                fetcher.complete_embedded(obj, shard.account, shard.report)
+            out.extend(objs)
+
         for parent in parents:
             embedded = parent.get(spec.embedded) if spec.embedded else None
             if isinstance(embedded, dict) and isinstance(embedded.get("data"), list) \
                     and not embedded.get("has_more"):
-                # All of this parent's children came embedded in it: no request.
-                for obj in embedded["data"]:
-                    fetcher.complete_embedded(obj, shard.account, shard.report)
-                out.extend(embedded["data"])
+                take(embedded["data"])  # all of this parent's children came embedded in it
                 continue
             # Listed on their own: the list is not embeddable, the server did not embed
             # it, or it holds more than the embedded first items (listed from the start).
@@ -266,9 +269,7 @@ class ShardListing:
             try:
                 for objs, _more, _stamp in fetcher.pages(spec.service, args, params, shard.account,
                                                          shard.report):
-                    for obj in objs:
-                        fetcher.complete_embedded(obj, shard.account, shard.report)
-                    out.extend(objs)
+                    take(objs)
             except stripe.StripeError as error:
                 if not is_unavailable(error):
                     raise
