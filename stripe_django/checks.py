@@ -219,6 +219,14 @@ _NUMBERS: dict[str, tuple[int, int | None]] = {
 }
 
 
+# Settings in seconds (a positive number under a day), and what None means if it is allowed.
+_SECONDS = {
+    "MIRROR_STORE_TIMEOUT": ", or None for no bound",
+    "HTTP_TIMEOUT": ", or None for stripe-python's 80 s",
+    "EVENT_RETRY_DELAY": "",
+}
+
+
 # An endpoint's own values of the settings above (None: the global setting's).
 _ENDPOINT_NUMBERS = {"TOLERANCE": _NUMBERS["WEBHOOK_TOLERANCE"],
                      "MAX_BODY_SIZE": _NUMBERS["WEBHOOK_MAX_BODY_SIZE"]}
@@ -245,15 +253,12 @@ def _check_numbers(user: dict) -> list:
     if rate is not None and (not isinstance(rate, (int, float)) or isinstance(rate, bool) or rate <= 0):
         messages.append(_error(30, f"{SETTING_NAME}['SYNC_RATE_LIMIT'] must be a positive number "
                                "of requests per second, or None."))
-    bound = user.get("MIRROR_STORE_TIMEOUT")
-    if bound is not None and (not isinstance(bound, (int, float)) or isinstance(bound, bool)
-                              or not 0 < bound < 86400):
-        messages.append(_error(30, f"{SETTING_NAME}['MIRROR_STORE_TIMEOUT'] must be a positive "
-                               "number of seconds (under a day), or None for no bound."))
-    delay = user.get("EVENT_RETRY_DELAY")
-    if delay is not None and (not isinstance(delay, (int, float)) or isinstance(delay, bool) or delay <= 0):
-        messages.append(_error(30, f"{SETTING_NAME}['EVENT_RETRY_DELAY'] must be a positive number "
-                               "of seconds."))
+    for name, what in _SECONDS.items():
+        value = user.get(name)
+        if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool)
+                                  or not 0 < value < 86400):
+            messages.append(_error(30, f"{SETTING_NAME}[{name!r}] must be a positive number of seconds "
+                                   f"(under a day){what}."))
     return messages
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stripe
+from stripe._http_client import new_default_http_client, new_http_client_async_fallback
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -11,7 +12,7 @@ from .conf import SETTING_NAME, api_key_problem, stripe_settings
 
 def get_client(api_key: str | None = None, *,
                http_client: stripe.HTTPClient | None = None) -> stripe.StripeClient:
-    """A StripeClient with the configured key, API version, base URL and retries.
+    """A StripeClient with the configured key, API version, base URL, retries and timeout.
 
     Network retries (with backoff, honouring Stripe's ``Stripe-Should-Retry``) are
     stripe-python's own; nothing here retries by hand.
@@ -28,6 +29,18 @@ def get_client(api_key: str | None = None, *,
         options["stripe_version"] = stripe_settings.API_VERSION
     if stripe_settings.API_BASE:
         options["base_addresses"] = {"api": stripe_settings.API_BASE}
-    if http_client is not None:
-        options["http_client"] = http_client
+    options["http_client"] = http_client if http_client is not None else new_http_client()
     return stripe.StripeClient(**options)
+
+
+def new_http_client() -> stripe.HTTPClient:
+    """stripe-python's default HTTP client (and its async fallback), bounded by
+    ``HTTP_TIMEOUT``: a request that hangs fails after that many seconds (and is retried
+    as ``MAX_NETWORK_RETRIES`` says) instead of holding a sync shard or a worker."""
+    timeout = stripe_settings.HTTP_TIMEOUT
+    bound = {} if timeout is None else {"timeout": float(timeout)}
+    try:
+        return new_default_http_client(async_fallback_client=new_http_client_async_fallback(**bound), **bound)
+    except TypeError as error:  # (urllib's client, used only without `requests`, takes no timeout)
+        raise ImproperlyConfigured(f"{SETTING_NAME}['HTTP_TIMEOUT'] needs an HTTP client that takes a timeout "
+                                   f"(install requests, which stripe-python asks for): {error}") from error

@@ -44,6 +44,9 @@ DEFAULTS: dict[str, Any] = {
     "SYNC_RATE_LIMIT": None,
     # Network retries made by stripe-python's own client.
     "MAX_NETWORK_RETRIES": 3,
+    # Seconds an API request may take before it fails (and is retried); None:
+    # stripe-python's own bound (80 s).
+    "HTTP_TIMEOUT": None,
     # Attempts after which ``stripe_process_events`` stops retrying a failed event (it
     # can still be processed by naming its id).
     "EVENT_MAX_ATTEMPTS": 10,
@@ -120,6 +123,7 @@ class StripeSettings:
     SYNC_PAGE_SIZE: int
     SYNC_RATE_LIMIT: float | None
     MAX_NETWORK_RETRIES: int
+    HTTP_TIMEOUT: float | None
     EVENT_MAX_ATTEMPTS: int
     MIRROR_FAILURES: Literal["log", "raise"]
     MIRROR_STORE_TIMEOUT: float | None

@@ -22,9 +22,9 @@ from urllib.parse import urlsplit
 import stripe
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, router
 from django.utils import timezone
-from stripe._http_client import new_default_http_client, new_http_client_async_fallback
 
 from .. import type_table as table
+from ..client import new_http_client
 from ..conf import stripe_settings
 from ..exceptions import IngestError, MirrorError
 from ..ingest import UpsertResult, upsert_many
@@ -80,7 +80,7 @@ class MirroringHTTPClient(stripe.HTTPClient):
                  platform_account: str | None = None) -> None:
         super().__init__()
         if inner is None:
-            inner = new_default_http_client(async_fallback_client=new_http_client_async_fallback())
+            inner = new_http_client()
         self.inner = inner
         # The account that answers sent without a Stripe-Account header belong to: the
         # ACCOUNT of the API_KEYS entry whose key the client uses (None: one platform).

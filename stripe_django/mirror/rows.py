@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import stripe
 from django.core.exceptions import FieldDoesNotExist
-from stripe._http_client import new_default_http_client, new_http_client_async_fallback
 from django.core.signals import setting_changed
 from django.db import router
 
 from .. import type_table as table
+from ..client import new_http_client
 from ..conf import api_key_for, key_for_platform_account, stripe_settings
 from ..exceptions import NoStripeMethods, StripeDjangoError
 from ..ingest.completion import client_pages, complete_lists, cut_off_lists
@@ -64,7 +64,7 @@ def default_client(key: str | None = None, *,
         if loop is None:
             client = clients[key] = mirrored_client(key=key)
         else:
-            http = new_default_http_client(async_fallback_client=new_http_client_async_fallback())
+            http = new_http_client()
             _loop_http_clients.setdefault(loop, []).append(http)
             client = clients[key] = mirrored_client(key=key, http_client=http)
     return client
