@@ -246,7 +246,9 @@ def test_renewals_change_nothing_and_are_not_rebuilt(db, client, stripe_examples
     # previous_attributes name only what MRR does not read (the period, the latest
     # invoice, metadata) leaves the subscription priced from the mirror; a later change
     # still gives the state before it. An API version that moves the period onto the
-    # items sends the items whole: that subscription is rebuilt, to the same figure.
+    # items sends the items whole: when they differ only in their periods the
+    # subscription is not rebuilt either; when a renewal also changed the quantity, it
+    # is, at the quantity before.
     with freeze_time(NOW):
         p = Payloads(stripe_examples)
         monthly = p.price("price_m", 2000)
@@ -255,6 +257,8 @@ def test_renewals_change_nothing_and_are_not_rebuilt(db, client, stripe_examples
             "then_up": p.subscription("sub_then_up", "cus_then_up", [("si_then_up", monthly, 3)]),
             "meta": p.subscription("sub_meta", "cus_meta", [("si_meta", monthly, 1)]),
             "items": p.subscription("sub_items", "cus_items", [("si_items", monthly, 2)]),
+            # renewed on Apr 5 from 3 seats to 2 (a change scheduled for the renewal)
+            "items_qty": p.subscription("sub_items_qty", "cus_items_qty", [("si_items_qty", monthly, 2)]),
         }
         assert not upsert_many([monthly, *subs.values()]).errors
         post(client, make_event(subs["renew"], "customer.subscription.created", created=ts("2025-06-01")))
@@ -262,11 +266,15 @@ def test_renewals_change_nothing_and_are_not_rebuilt(db, client, stripe_examples
                   "latest_invoice": "in_march"}
         items_then = [dict(subs["items"]["items"]["data"][0], current_period_start=ts("2026-03-05"),
                            current_period_end=ts("2026-04-05"))]
+        qty_then = [dict(subs["items_qty"]["items"]["data"][0], quantity=3, current_period_start=ts("2026-03-05"),
+                         current_period_end=ts("2026-04-05"))]
         for event in [
             make_event(subs["renew"], previous=period, created=ts("2026-04-05")),
             make_event(subs["then_up"], previous=period, created=ts("2026-04-05")),
             make_event(subs["meta"], previous={"metadata": {"plan": "old"}}, created=ts("2026-04-06")),
             make_event(subs["items"], previous={"items": {"data": items_then}, "latest_invoice": "in_march"},
+                       created=ts("2026-04-05")),
+            make_event(subs["items_qty"], previous={"items": {"data": qty_then}, "latest_invoice": "in_march"},
                        created=ts("2026-04-05")),
             # 1 -> 3 seats on Apr 12
             make_event(subs["then_up"], previous=with_quantity(p, subs["then_up"], 1), created=ts("2026-04-12")),
@@ -275,9 +283,12 @@ def test_renewals_change_nothing_and_are_not_rebuilt(db, client, stripe_examples
 
         apr_1 = analytics.mrr_detail(day("2026-04-01"), by="subscription")
         assert {sub: amount for (_, sub), amount in apr_1.amounts.items()} == {
-            "sub_renew": 2000, "sub_then_up": 1 * 2000, "sub_meta": 2000, "sub_items": 2 * 2000}
-        assert (apr_1.source, apr_1.rebuilt) == ("events", 2)  # sub_then_up (Apr 12), sub_items
+            "sub_renew": 2000, "sub_then_up": 1 * 2000, "sub_meta": 2000, "sub_items": 2 * 2000,
+            "sub_items_qty": 3 * 2000}
+        assert (apr_1.source, apr_1.rebuilt) == ("events", 2)  # sub_then_up (Apr 12), sub_items_qty
+        assert analytics.mrr(day("2026-04-01")) == {"usd": 2000 + 2000 + 2000 + 4000 + 6000}
         apr_15 = analytics.mrr_detail(day("2026-04-15"), by="subscription")
         assert {sub: amount for (_, sub), amount in apr_15.amounts.items()} == {
-            "sub_renew": 2000, "sub_then_up": 3 * 2000, "sub_meta": 2000, "sub_items": 2 * 2000}
+            "sub_renew": 2000, "sub_then_up": 3 * 2000, "sub_meta": 2000, "sub_items": 2 * 2000,
+            "sub_items_qty": 2 * 2000}
         assert apr_15.rebuilt == 0
