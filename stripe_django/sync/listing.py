@@ -22,8 +22,8 @@ from .. import type_table as table
 from ..conf import stripe_settings
 from .evented import whole_walk_due
 from .fetcher import Fetcher, describe, is_unavailable
-from .parents import Publisher
 from .marks import Found, HighWater, LowWater, created_of, pass_done
+from .parents import Publisher
 from .shards import Outbox, Page, Shard, list_spec
 from .windows import find_windows, list_windows
 
