@@ -658,7 +658,9 @@ class ListSpec:
     items when the parents' list asks for it (``expand[]=data.<field>``: an "includable"
     field of the parent's reference page). The parents are then listed with that
     expansion, and a parent's children are listed on their own only where its embedded
-    list says ``has_more``.
+    list says ``has_more``. The parent's own list, listed whole, is that listing (read
+    once for both, :mod:`stripe_django.sync.parents`), and the field is taken out of the
+    parents it stores: it must be one Stripe's plain listing leaves out.
     """
 
     service: str

@@ -23,10 +23,11 @@ from ..conf import stripe_settings
 from .evented import whole_walk_due
 from .fetcher import Fetcher, describe, is_unavailable
 from .marks import Found, HighWater, LowWater, created_of, pass_done
+from .parents import Publisher
 from .shards import Outbox, Page, Shard, list_spec
 from .windows import find_windows, list_windows
 
-__all__ = ["ShardListing", "PAGES_BEFORE_WINDOWS"]
+__all__ = ["ShardListing", "PAGES_BEFORE_WINDOWS", "shared_parent_params", "parent_key"]
 
 # Pages of a first pass listed in one go before the rest may be cut into windows: a list
 # this short never pays for the search and the windows' first requests.
@@ -117,14 +118,31 @@ class ShardListing:
         # too, below where it stands.
         shard, fetcher, state = self.shard, self.fetcher, self.shard.state
         started = state.get("pass_started_at") or timezone.now()
+        finish = pass_done(started)
+        may_slice = bool(list_spec(shard).created_filter and fetcher.workers > 1)
+        # From its start, the list is read once for its nested lists too (.parents): with
+        # their expansions, which are kept for them and left out of what is stored.
+        publisher = None if state.get("starting_after") else self._publisher()
+        list_params, stripped = shared_parent_params(shard.name) if publisher else (params, ())
+        pages = fetcher.pages(list_spec(shard).service, (), list_params, shard.account, shard.report,
+                              state.get("starting_after"))
+        try:
+            self._walk(pages, params, publisher, stripped, may_slice, started, finish)
+        finally:
+            if publisher is not None:
+                publisher.close()  # a list not walked to its end: the nested lists list it
+
+    def _walk(self, pages: Any, params: dict[str, Any], publisher: Publisher | None,
+              stripped: tuple[str, ...], may_slice: bool, started: dt.datetime,
+              finish: dict[str, Any]) -> None:
+        shard, fetcher, state = self.shard, self.fetcher, self.shard.state
         high = HighWater.of(state)
         found = Found(state.get("found_objects"))
-        finish = pass_done(started)
-        may_slice = list_spec(shard).created_filter and fetcher.workers > 1
         listed, first_created, low = 0, None, LowWater(None, ())
-        pages = fetcher.pages(list_spec(shard).service, (), params, shard.account, shard.report,
-                              state.get("starting_after"))
         for number, (objs, has_more, stamp) in enumerate(pages, 1):
+            if publisher is not None:
+                publisher.add(objs, has_more)
+                strip(objs, stripped)
             for obj in objs:
                 fetcher.complete_embedded(obj, shard.account, shard.report)
             high.add(objs)
@@ -140,6 +158,8 @@ class ShardListing:
                 cut = find_windows(shard, fetcher, params, objs[-1], listed, first_created)
                 if cut:
                     pages.close()
+                    if publisher is not None:
+                        publisher.close()  # the windows list the rest, without expansions
                     self.out.put(Page(shard, objs, stamp, {**cursor, "slices": cut},
                                       fetched=len(objs)))
                     list_windows(shard, fetcher, self.out, params, cut, started, high,
@@ -205,15 +225,39 @@ class ShardListing:
                 pending = []
             return
         list_params = params if created is None else {**params, "created": created}
-        for objs, has_more, stamp in fetcher.pages(list_spec(shard).service, (), list_params,
-                                                    shard.account, shard.report):
-            objs = [o for o in objs if o.get("id") not in skip]
-            for obj in objs:
-                fetcher.complete_embedded(obj, shard.account, shard.report)
-            high.add(objs)
-            self.out.put(Page(shard, objs, stamp, final_cursor(objs, has_more), fetched=len(objs)))
+        # Listed whole: read once for its nested lists too, as in a full pass.
+        publisher = self._publisher() if created is None else None
+        stripped: tuple[str, ...] = ()
+        if publisher is not None:
+            list_params, stripped = shared_parent_params(shard.name)
+        try:
+            for objs, has_more, stamp in fetcher.pages(list_spec(shard).service, (), list_params,
+                                                        shard.account, shard.report):
+                if publisher is not None:
+                    publisher.add(objs, has_more)
+                    strip(objs, stripped)
+                objs = [o for o in objs if o.get("id") not in skip]
+                for obj in objs:
+                    fetcher.complete_embedded(obj, shard.account, shard.report)
+                high.add(objs)
+                self.out.put(Page(shard, objs, stamp, final_cursor(objs, has_more),
+                                  fetched=len(objs)))
+        finally:
+            if publisher is not None:
+                publisher.close()
 
     # --- nested lists (listed per parent) --------------------------------------------
+
+    def _publisher(self) -> Publisher | None:
+        """Where this list, listed whole from its start, publishes its pages for its
+        nested lists of the run (None: it has none, or one of them lists it already)."""
+        shard = self.shard
+        if (shard.name, shard.account) not in self.fetcher.parents.wanted:
+            return None
+        params, _stripped = shared_parent_params(shard.name)
+        return self.fetcher.parents.publish(
+            parent_key(list_spec(shard), shard.account, params, None),
+            keep=[e.removeprefix("data.") for e in table.parent_expand(shard.name)])
 
     def _parent_service(self) -> str:
         return table.SYNC_LISTS[list_spec(self.shard).parent or ""].service
@@ -225,12 +269,10 @@ class ShardListing:
         if parent_name is None:
             raise TypeError(f"{shard.name} is not a nested list")
         parent = table.SYNC_LISTS[parent_name]
-        # The parent's own expansions are not needed here; the nested lists it embeds
-        # are (their first items come with each parent: see _children).
-        params = {k: v for k, v in parent.params.items() if k != "expand"}
+        # With the expansions of the nested lists it embeds (their first items come with
+        # each parent: see _children), as the parent's own list publishes it.
+        params, _stripped = shared_parent_params(parent_name)
         expand = table.parent_expand(parent_name)
-        if expand:
-            params["expand"] = expand
         if created:
             params["created"] = created
 
@@ -240,7 +282,7 @@ class ShardListing:
                 yield objs, has_more
 
         # Listed once per run for all the nested lists of this parent (see .parents).
-        key = (parent.service, shard.account, repr(sorted(params.items())), starting_after)
+        key = parent_key(parent, shard.account, params, starting_after)
         yield from self.fetcher.parents.pages(key, listing, keep=[e.removeprefix("data.") for e in expand])
 
     def _children(self, parents: list[dict], state: dict[str, Any]) -> list[dict]:
@@ -279,3 +321,32 @@ class ShardListing:
                 continue
             state["child_ok"] = True
         return out
+
+
+def shared_parent_params(name: str) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The parameters of the one listing of the parent list ``name`` (a SYNC_LISTS name)
+    that its own shard and its nested lists share: its own, with the expansions of the
+    nested lists it embeds added (``type_table.parent_expand``); and the fields those
+    add to each parent, which a plain listing of the parent leaves out."""
+    spec = table.SYNC_LISTS[name]
+    params = dict(spec.params)
+    own = list(params.get("expand") or ())
+    extra = [e for e in table.parent_expand(name) if e not in own]
+    if extra:
+        params["expand"] = sorted({*own, *extra})
+    return params, tuple(e.removeprefix("data.") for e in extra)
+
+
+def parent_key(parent: table.ListSpec, account: str | None, params: dict[str, Any],
+               starting_after: str | None) -> tuple[Any, ...]:
+    """The key of a parent listing in :class:`~.parents.ParentPages`."""
+    return (parent.service, account, repr(sorted(params.items())), starting_after)
+
+
+def strip(objs: list[dict], fields: tuple[str, ...]) -> None:
+    """Take the nested lists' expansions (``fields``, from :func:`shared_parent_params`)
+    out of parents listed with them: the parents are stored as a plain listing has them,
+    and their nested lists take those from the published pages."""
+    for obj in objs:
+        for name in fields:
+            obj.pop(name, None)

@@ -134,6 +134,9 @@ def sync(types: Iterable[str] | None = None, *, account: str | None = None,
                 # With the catch-up to follow, lists whose changes all come with events
                 # are not listed again.
                 to_list = split_by_events(shards) if events and not full else shards
+                # A parent list listed with its nested lists lists its parents for them too.
+                fetcher.parents.wanted = frozenset(
+                    (s.spec.parent, s.account) for s in to_list if s.spec and s.spec.parent)
                 pipeline.drive([ShardListing(s, fetcher, pipeline) for s in to_list])
             else:
                 # The Events API only: from the cursors as they stand.

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.test.utils import CaptureQueriesContext
 
 from stripe_django import type_table as table
+from stripe_django.client import get_client
 from stripe_django.models import (Account, Card, Customer, Event, Product, ShippingRate, SyncCursor,
                                    TaxId)
 from stripe_django.sync import plan
@@ -48,12 +49,13 @@ def unevented_lists() -> list[str]:
 
 def full_listing(names: list[str]) -> int:
     """Requests to list ``names`` whole in one connected account of the stub: one per
-    top-level list, one per parent list (shared by its nested lists) and one per parent
-    and nested list, but for the lists embedded in their parents (none has more than the
-    embedded first items here, and no list more than a page)."""
+    top-level list (a parent list listed among them is read once, for its nested lists
+    too), one per parent list not among them (shared by its nested lists) and one per
+    parent and nested list, but for the lists embedded in their parents (none has more
+    than the embedded first items here, and no list more than a page)."""
     top = [n for n in names if not table.SYNC_LISTS[n].parent]
     nested = [n for n in names if table.SYNC_LISTS[n].parent]
-    parents = {table.SYNC_LISTS[n].parent for n in nested}
+    parents = {table.SYNC_LISTS[n].parent for n in nested} - set(top)
     return len(top) + len(parents) + sum(PARENTS.get(table.SYNC_LISTS[n].parent, 0) for n in nested
                                          if not table.SYNC_LISTS[n].embedded)
 
@@ -175,7 +177,9 @@ def test_incremental_runs_cost_one_request_per_account_plus_the_unevented_lists_
     mark = len(stub.requests)
     assert run_sync(stub) == {a: first_sync_requests() for a in MANY}
     assert events_reads(stub, mark) == {None: 1, **{a: 1 for a in MANY}}
-    assert parent_lists(stub, mark, MANY[0], "customers") == 2  # itself, its nested lists
+    # Each parent list is read once: by its own list, for its nested lists too.
+    assert parent_lists(stub, mark, MANY[0], "customers") == 1
+    assert parent_lists(stub, mark, MANY[0], "products") == 1
     assert [r.path for r in stub.requests[mark:]
             if r.path.startswith("/v2/") and r.header("Stripe-Account")] == []
     assert Event.objects.filter(pk="evt_old", stripe_account=MANY[1]).exists()
@@ -284,6 +288,17 @@ def test_a_first_sync_takes_the_customers_tax_ids_and_sources_from_the_customer_
     assert mirrored == held
     assert TaxId.objects.filter(stripe_account=with_many).count() == 12
     assert Card.objects.filter(stripe_account=with_few).count() == 1
+    # The customers were listed once, with their tax ids and sources embedded for the
+    # nested lists, and are stored exactly as a plain listing of them reads.
+    assert parent_lists(stub, mark, with_many, "customers") == 1
+    client = get_client()
+    for acct in ACCOUNTS:
+        plain = client.v1.customers.list(params={"limit": 100}, options={"stripe_account": acct})
+        customers = plain.last_response.data["data"]
+        assert customers and all("tax_ids" not in c and "sources" not in c for c in customers)
+        assert {c["id"]: c for c in customers} == {
+            pk: data for pk, data in Customer.objects.filter(stripe_account=acct)
+            .values_list("pk", "stripe_data")}
 
 
 def test_cursors_are_created_in_bulk(stub):

@@ -15,6 +15,7 @@ from stripe_django.ingest.columns import mirrored_types
 from stripe_django.models import Customer, Invoice, InvoiceLineItem, SyncCursor
 from stripe_django.models import fields as stripe_fields
 from stripe_django.sync import sync
+from stripe_django.sync.listing import shared_parent_params
 from stripe_django.sync.report import OK, UNAVAILABLE
 
 pytestmark = pytest.mark.django_db
@@ -55,12 +56,15 @@ def listed(client: stripe.StripeClient, name: str) -> list[dict]:
     return out
 
 
-def assert_row_matches(obj: dict) -> None:
+def assert_row_matches(obj: dict, left_out: tuple[str, ...] = ()) -> None:
+    """The row of ``obj`` holds its fields, but ``left_out``: the lists a parent embeds
+    for its nested lists (``shared_parent_params``), which a first sync leaves out of
+    the parent as Stripe's plain listing does; localstripe includes them unasked."""
     model = mirrored_types()[obj["object"]]
     row = model.objects.get(pk=obj["id"])
     assert not row.deleted
     for key, value in obj.items():
-        if key in table.REDACTED_FIELDS:
+        if key in table.REDACTED_FIELDS or key in left_out:
             assert key not in row.stripe_data
             continue
         stored = row.stripe_data.get(key)
@@ -105,8 +109,9 @@ def test_every_listed_object_is_stored_with_equal_fields(seeded, server, workers
     client = server.client()
     checked = 0
     for name in served:
+        left_out = shared_parent_params(name)[1]
         for obj in listed(client, name):
-            assert_row_matches(obj)
+            assert_row_matches(obj, left_out)
             checked += 1
     assert checked >= 60
     assert Customer.objects.count() == 12

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from stripe_django.models import Customer, SyncCursor
+from stripe_django.models import Customer, SyncCursor, TaxId
 from stripe_django.sync import sync
 from stripe_django.sync.slices import windows
 from stripe_django.testing.objects import created_of
@@ -154,3 +154,26 @@ def test_windows_cover_the_range_newest_first_without_overlap():
     assert all(w["starting_after"] is None and not w["done"] for w in cut)
     assert len(windows(0, HOUR * 2, 64)) == 2  # at least an hour each
     assert len(windows(0, 10, 64)) == 1
+
+
+def test_a_parent_list_cut_into_windows_hands_its_nested_lists_a_listing_of_their_own(settings):
+    """A parent list publishes its pages for its nested lists (.parents) from its start;
+    cut into windows, it has not listed them all with the nested lists' expansions: the
+    nested list lists the parents itself, once, and every object is stored, the parents
+    as a plain listing has them."""
+    count = 1_000
+    owner = "cus_00000007"
+    tax_ids = [{"id": f"txi_windows{i:03d}", "object": "tax_id", "customer": owner, "country": "DE",
+                "created": 1_700_000_000 - i, "livemode": False, "type": "eu_vat",
+                "value": f"DE{i:09d}", "verification": None} for i in range(3)]
+    with StripeStub({"customers": count}, seconds_apart=HOUR) as stub:
+        stub.held[(None, f"customers/{owner}/tax_ids")] = tax_ids
+        point_at(settings, stub.api_base, SYNC_PAGE_SIZE=20)
+        report = sync(["customer", "tax_id"], workers=4, events=False)
+    assert report.ok, [(t.name, t.errors) for t in report.failed]
+    assert "listed in 16 created windows by 4 threads" in report.get("customer").notes
+    assert set(Customer.objects.values_list("id", flat=True)) == _ids(count)
+    assert not any("tax_ids" in data for data in Customer.objects.values_list("stripe_data", flat=True))
+    assert set(TaxId.objects.values_list("id", "customer_id")) == {(t["id"], owner) for t in tax_ids}
+    # The tax ids' own listing of the customers: every page once, the tax ids embedded.
+    assert report.get("tax_id").requests == count // 20
