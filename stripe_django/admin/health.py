@@ -209,7 +209,7 @@ def _type_rows(alias: str, site_name: str) -> list[CursorRow]:
     # cursors only (the filter on ``failing``).
     connected = list(
         cursors.exclude(account="").order_by().values("object_type", "livemode").annotate(
-            accounts=Count("pk"), synced=Count("pk", filter=Q(last_synced_at__isnull=False)),
+            accounts=Count("*"), synced=Count("last_synced_at"),  # (a column count skips nulls: no filter per row)
             complete=Count("pk", filter=Q(complete=True)),
             failures=Count("pk", filter=Q(failing=True)),
             newest=Max("last_synced_at"), oldest=Min("last_synced_at"),
