@@ -36,6 +36,10 @@ class SyncCursor(models.Model):
       shard, until when (renewed with each stored page). Another worker takes the shard
       only once the lease has expired.
 
+    * ``failing``: whether ``last_error`` is set, computed by the database. It exists for
+      the health page's index (below): an error's text may be too long for an index
+      entry, a flag is not.
+
     ``account`` is the connected account, or for the platform itself "" (or, with
     several ``API_KEYS``, the platform's ``ACCOUNT`` id).
     """
@@ -57,12 +61,23 @@ class SyncCursor(models.Model):
     leased_by = models.CharField(max_length=255, blank=True, default="",
                                  help_text="The sync worker running this shard (host:pid:run).")
     lease_expires = models.DateTimeField(null=True, blank=True)
+    failing = models.GeneratedField(
+        expression=models.ExpressionWrapper(~models.Q(last_error=""), output_field=models.BooleanField()),
+        output_field=models.BooleanField(), db_persist=True)
 
     class Meta:
         app_label = "stripe_django"
         constraints = [
             models.UniqueConstraint(fields=["account", "livemode", "object_type"],
                                     name="stripe_django_sync_cursor_unique"),
+        ]
+        indexes = [
+            # Every column the health page's one GROUP BY of the connected accounts'
+            # cursors reads, in its grouping order: SQLite walks this index instead of
+            # sorting all the rows (1.2 s at 760,000 cursors). The text of an error is
+            # read from the table for the failing cursors only (``failing``).
+            models.Index(fields=["object_type", "livemode", "account", "complete", "last_synced_at",
+                                 "failing"], name="stripe_django_cursor_health"),
         ]
         verbose_name = "sync cursor"
 
