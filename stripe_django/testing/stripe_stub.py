@@ -389,13 +389,18 @@ class StripeStub:
         if not fields or status != 200 or not isinstance(body, dict):
             return reply
         account = self._connected(request)
-        for obj in body.get("data", ()):
+
+        def embedded(obj: dict[str, Any]) -> dict[str, Any]:
+            # a copy: the page's objects may be the ones the stub holds (``held``), which
+            # a plain listing must go on serving without the embedded lists
+            out = dict(obj)
             for field in fields:
                 nested = f"{request.resource}/{obj['id']}/{field}"
                 items = self.held.get((account, nested), [])
-                obj[field] = _list_page(items[:EMBEDDED_ITEMS], len(items) > EMBEDDED_ITEMS,
-                                        f"/v1/{nested}")
-        return reply
+                out[field] = _list_page(items[:EMBEDDED_ITEMS], len(items) > EMBEDDED_ITEMS, f"/v1/{nested}")
+            return out
+
+        return status, {**body, "data": [embedded(obj) for obj in body.get("data", ())]}, headers
 
     def _serves_v2_list(self, path: str) -> bool:
         """Whether ``path`` is one of ``v2_lists`` or an object of one."""
