@@ -40,7 +40,13 @@ def new_http_client() -> stripe.HTTPClient:
     timeout = stripe_settings.HTTP_TIMEOUT
     bound = {} if timeout is None else {"timeout": float(timeout)}
     try:
-        return new_default_http_client(async_fallback_client=new_http_client_async_fallback(**bound), **bound)
+        fallback = new_http_client_async_fallback(**bound)
+    except TypeError:
+        # no async HTTP library (httpx, aiohttp) installed: stripe-python's stand-in
+        # takes no timeout, and only says so if an async call is made
+        fallback = new_http_client_async_fallback()
+    try:
+        return new_default_http_client(async_fallback_client=fallback, **bound)
     except TypeError as error:  # (urllib's client, used only without `requests`, takes no timeout)
         raise ImproperlyConfigured(f"{SETTING_NAME}['HTTP_TIMEOUT'] needs an HTTP client that takes a timeout "
                                    f"(install requests, which stripe-python asks for): {error}") from error

@@ -15,6 +15,7 @@ import stripe
 import stripe_django
 from stripe_django.client import get_client
 from stripe_django.models import Customer
+from stripe_django.sync import upsert
 from stripe_django.testing.stripe_stub import StripeStub
 
 from .conftest import point_at
@@ -50,7 +51,7 @@ def test_the_mirrored_client_gives_up_after_the_bound(slow_stripe):
 
 @pytest.mark.django_db(transaction=True)
 def test_async_calls_on_rows_give_up_after_the_bound(slow_stripe):
-    stripe_django.sync.upsert(CUSTOMER)
+    upsert(CUSTOMER)
     row = Customer.objects.get(pk="cus_slow")
     _fails_within_the_bound(lambda: asyncio.run(row.stripe.retrieve_async()))
 
@@ -58,3 +59,12 @@ def test_async_calls_on_rows_give_up_after_the_bound(slow_stripe):
 def test_without_the_setting_a_slow_answer_is_waited_for(slow_stripe, settings):
     settings.STRIPE_DJANGO = {**settings.STRIPE_DJANGO, "HTTP_TIMEOUT": None}
     assert get_client().v1.customers.retrieve("cus_slow").id == "cus_slow"
+
+
+def test_without_an_async_http_library_the_bound_still_holds(slow_stripe, monkeypatch):
+    """stripe-python needs only ``requests``; httpx and aiohttp are optional. Without
+    either, its async stand-in takes no timeout: the client is built all the same."""
+    from stripe import _http_client
+
+    monkeypatch.setattr(_http_client, "_default_async_client", _http_client.NoImportFoundAsyncClient)
+    _fails_within_the_bound(lambda: get_client().v1.customers.retrieve("cus_slow"))
