@@ -661,6 +661,9 @@ class ListSpec:
     list says ``has_more``. The parent's own list, listed whole, is that listing (read
     once for both, :mod:`stripe_django.sync.parents`), and the field is taken out of the
     parents it stores: it must be one Stripe's plain listing leaves out.
+    ``embedded_unasked_before``: the API version before which a plain listing of the
+    parents carries the field unasked; requests made with an older version (a pinned
+    ``API_VERSION``) keep it in the stored parents, as their plain listing has it.
     """
 
     service: str
@@ -671,6 +674,7 @@ class ListSpec:
     created_filter: bool = False
     platform_only: bool = False
     embedded: str | None = None
+    embedded_unasked_before: str | None = None
 
     @property
     def object(self) -> str:
@@ -692,10 +696,12 @@ def _v2(service: str, obj: str) -> ListSpec:
 
 def _nested(service: str, objs: str | tuple[str, ...], parent: str, *,
             parent_param: str | None = None, platform_only: bool = False,
-            embedded: str | None = None, **params: Any) -> ListSpec:
+            embedded: str | None = None, embedded_unasked_before: str | None = None,
+            **params: Any) -> ListSpec:
     objects = (objs,) if isinstance(objs, str) else objs
     return ListSpec(service, objects, params, parent=parent, parent_param=parent_param,
-                    platform_only=platform_only, embedded=embedded)
+                    platform_only=platform_only, embedded=embedded,
+                    embedded_unasked_before=embedded_unasked_before)
 
 
 # name -> how it is listed. The name is what ``manage.py stripe_sync NAME`` takes (an
@@ -724,12 +730,15 @@ SYNC_LISTS: dict[str, ListSpec] = {
     # list of the first items with ``has_more``): the customers listed for them are
     # asked to embed both, and only a customer with more is listed on its own. Balance
     # transactions and payment methods are not includable: one request per customer.
-    "tax_id": _nested("customers.tax_ids", "tax_id", "customer", embedded="tax_ids"),
+    # Before API version 2020-08-27 a customer carried both unasked (Stripe's changelog:
+    # the auto-expansion of a customer's sources and tax ids was removed then).
+    "tax_id": _nested("customers.tax_ids", "tax_id", "customer", embedded="tax_ids",
+                      embedded_unasked_before="2020-08-27"),
     "customer_balance_transaction": _nested("customers.balance_transactions",
                                             "customer_balance_transaction", "customer"),
     "payment_method": _nested("customers.payment_methods", "payment_method", "customer"),
     "card": _nested("customers.payment_sources", ("card", "bank_account", "source"), "customer",
-                    embedded="sources"),
+                    embedded="sources", embedded_unasked_before="2020-08-27"),
     # billing
     "product": _top("products", "product", created=True),
     "product_feature": _nested("products.features", "product_feature", "product"),

@@ -327,14 +327,20 @@ def shared_parent_params(name: str) -> tuple[dict[str, Any], tuple[str, ...]]:
     """The parameters of the one listing of the parent list ``name`` (a SYNC_LISTS name)
     that its own shard and its nested lists share: its own, with the expansions of the
     nested lists it embeds added (``type_table.parent_expand``); and the fields those
-    add to each parent, which a plain listing of the parent leaves out."""
+    add to each parent, which a plain listing of the parent leaves out (at the API
+    version the requests are made with: see ``ListSpec.embedded_unasked_before``)."""
     spec = table.SYNC_LISTS[name]
     params = dict(spec.params)
     own = list(params.get("expand") or ())
     extra = [e for e in table.parent_expand(name) if e not in own]
     if extra:
         params["expand"] = sorted({*own, *extra})
-    return params, tuple(e.removeprefix("data.") for e in extra)
+    # (a version is a date, with a release name after it since 2024-09: "2026-10-28.endive")
+    version = (stripe_settings.API_VERSION or stripe.api_version)[:10]
+    unasked = {f"data.{nested.embedded}" for nested in table.SYNC_LISTS.values()
+               if nested.parent == name and nested.embedded and nested.embedded_unasked_before
+               and version < nested.embedded_unasked_before}
+    return params, tuple(e.removeprefix("data.") for e in extra if e not in unasked)
 
 
 def parent_key(parent: table.ListSpec, account: str | None, params: dict[str, Any],

@@ -301,6 +301,24 @@ def test_a_first_sync_takes_the_customers_tax_ids_and_sources_from_the_customer_
             .values_list("pk", "stripe_data")}
 
 
+def test_on_an_api_version_that_embeds_them_unasked_the_customers_keep_their_lists(stub, settings):
+    """Before API version 2020-08-27 a customer's plain listing carries its ``tax_ids``
+    and ``sources``: with such a version pinned, the customers read once for their nested
+    lists are stored with both, as their plain listing has them."""
+    settings.STRIPE_DJANGO = {**settings.STRIPE_DJANGO, "API_VERSION": "2020-03-02"}
+    acct = ACCOUNTS[0]
+    first = make_object("customers", 0, acct)["id"]
+    stub.held[(acct, f"customers/{first}/tax_ids")] = [tax_id(i, first) for i in range(2)]
+    mark = len(stub.requests)
+    run_sync(stub)
+    assert parent_lists(stub, mark, acct, "customers") == 1
+    assert {r.header("Stripe-Version") for r in stub.requests[mark:] if r.path.startswith("/v1/")} == {"2020-03-02"}
+    stored = Customer.objects.get(pk=first, stripe_account=acct).stripe_data
+    assert [t["id"] for t in stored["tax_ids"]["data"]] == [tax_id(i, first)["id"] for i in range(2)]
+    assert stored["sources"]["data"] == []
+    assert TaxId.objects.filter(customer_id=first).count() == 2
+
+
 def test_cursors_are_created_in_bulk(stub):
     with CaptureQueriesContext(connection) as queries:
         run_sync(stub)
