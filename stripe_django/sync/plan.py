@@ -64,7 +64,9 @@ def select_lists(types: Iterable[str] | None) -> list[str]:
         if not matches:
             raise ValueError(f"unknown type {wanted!r}; known: {', '.join(list_names())}")
         names += [m for m in matches if m not in names]
-    return names
+    # (a parent before its nested lists: its own listing is the one they share)
+    order = {name: index for index, name in enumerate(table.SYNC_LISTS)}
+    return sorted(names, key=order.__getitem__)
 
 
 def api_key_of(client: stripe.StripeClient | None) -> str:

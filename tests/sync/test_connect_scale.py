@@ -319,6 +319,15 @@ def test_on_an_api_version_that_embeds_them_unasked_the_customers_keep_their_lis
     assert TaxId.objects.filter(customer_id=first).count() == 2
 
 
+def test_a_parent_named_after_its_nested_list_is_still_listed_once(stub):
+    """``stripe_sync tax_id customer``: the lists run in the table's order, parent first,
+    so the customers' own list is the one the tax ids take their parents from."""
+    acct = ACCOUNTS[0]
+    mark = len(stub.requests)
+    call_command("stripe_sync", "tax_id", "customer", "--account", acct, "--quiet", stdout=io.StringIO())
+    assert parent_lists(stub, mark, acct, "customers") == 1
+    assert Customer.objects.filter(stripe_account=acct).count() == LISTS["customers"]
+
 def test_cursors_are_created_in_bulk(stub):
     with CaptureQueriesContext(connection) as queries:
         run_sync(stub)
