@@ -132,8 +132,6 @@ MRR_KEYS = ("status", "start_date", "trial_end", "ended_at", "cancel_at", "pause
 # ``items``): an event naming only ``items`` of these is decided by comparing what MRR
 # reads of each item before and after (:func:`items_changed`), not by the key alone.
 OTHER_MRR_KEYS = tuple(key for key in MRR_KEYS if key != "items")
-# What MRR reads of an item (item_rows, discount_ids), in this order
-ITEM_KEYS = ("id", "created", "price", "plan", "quantity", "discounts")
 
 
 def _after(at: dt.datetime, span: Window) -> QuerySet[Event]:
@@ -159,7 +157,9 @@ def items_events_after(at: dt.datetime, span: Window) -> QuerySet[Event]:
 
 
 def _item_terms(items: Any) -> list[tuple[Any, ...]] | None:
-    """What MRR reads of each item of a list, in order (None: not a list of objects)."""
+    """What MRR reads of each item of a list (item_rows, discount_ids: its id,
+    ``created``, price, plan, quantity and discounts), in order (None: not a list of
+    objects)."""
     if not isinstance(items, list):
         return None
     out = []
@@ -174,7 +174,7 @@ def _item_terms(items: Any) -> list[tuple[Any, ...]] | None:
 def items_changed(before: Any, after: Any) -> bool:
     """Whether an ``updated`` event's ``previous_attributes.items`` (``before``) differ
     from its object's ``items.data`` (``after``) in anything MRR reads of an item
-    (:data:`ITEM_KEYS`): a renewal moves only the items' periods, so it does not.
+    (:func:`_item_terms`): a renewal moves only the items' periods, so it does not.
     Anything unreadable counts as a change (the subscription is then rebuilt, which
     is always exact)."""
     if not isinstance(before, dict):

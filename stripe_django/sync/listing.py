@@ -27,7 +27,7 @@ from .parents import Publisher
 from .shards import Outbox, Page, Shard, list_spec
 from .windows import find_windows, list_windows
 
-__all__ = ["ShardListing", "PAGES_BEFORE_WINDOWS", "shared_parent_params", "parent_key"]
+__all__ = ["ShardListing", "PAGES_BEFORE_WINDOWS", "shared_parent_params", "embedded_fields", "parent_key"]
 
 # Pages of a first pass listed in one go before the rest may be cut into windows: a list
 # this short never pays for the search and the windows' first requests.
@@ -123,18 +123,17 @@ class ShardListing:
         # From its start, the list is read once for its nested lists too (.parents): with
         # their expansions, which are kept for them and left out of what is stored.
         publisher = None if state.get("starting_after") else self._publisher()
-        list_params, stripped = shared_parent_params(shard.name) if publisher else (params, ())
+        list_params = shared_parent_params(shard.name)[0] if publisher else params
         pages = fetcher.pages(list_spec(shard).service, (), list_params, shard.account, shard.report,
                               state.get("starting_after"))
         try:
-            self._walk(pages, params, publisher, stripped, may_slice, started, finish)
+            self._walk(pages, params, publisher, may_slice, started, finish)
         finally:
             if publisher is not None:
                 publisher.close()  # a list not walked to its end: the nested lists list it
 
     def _walk(self, pages: Any, params: dict[str, Any], publisher: Publisher | None,
-              stripped: tuple[str, ...], may_slice: bool, started: dt.datetime,
-              finish: dict[str, Any]) -> None:
+              may_slice: bool, started: dt.datetime, finish: dict[str, Any]) -> None:
         shard, fetcher, state = self.shard, self.fetcher, self.shard.state
         high = HighWater.of(state)
         found = Found(state.get("found_objects"))
@@ -142,7 +141,6 @@ class ShardListing:
         for number, (objs, has_more, stamp) in enumerate(pages, 1):
             if publisher is not None:
                 publisher.add(objs, has_more)
-                strip(objs, stripped)
             for obj in objs:
                 fetcher.complete_embedded(obj, shard.account, shard.report)
             high.add(objs)
@@ -227,15 +225,13 @@ class ShardListing:
         list_params = params if created is None else {**params, "created": created}
         # Listed whole: read once for its nested lists too, as in a full pass.
         publisher = self._publisher() if created is None else None
-        stripped: tuple[str, ...] = ()
         if publisher is not None:
-            list_params, stripped = shared_parent_params(shard.name)
+            list_params = shared_parent_params(shard.name)[0]
         try:
             for objs, has_more, stamp in fetcher.pages(list_spec(shard).service, (), list_params,
                                                         shard.account, shard.report):
                 if publisher is not None:
                     publisher.add(objs, has_more)
-                    strip(objs, stripped)
                 objs = [o for o in objs if o.get("id") not in skip]
                 for obj in objs:
                     fetcher.complete_embedded(obj, shard.account, shard.report)
@@ -254,10 +250,9 @@ class ShardListing:
         shard = self.shard
         if (shard.name, shard.account) not in self.fetcher.parents.wanted:
             return None
-        params, _stripped = shared_parent_params(shard.name)
-        return self.fetcher.parents.publish(
-            parent_key(list_spec(shard), shard.account, params, None),
-            keep=[e.removeprefix("data.") for e in table.parent_expand(shard.name)])
+        params, stripped = shared_parent_params(shard.name)
+        return self.fetcher.parents.publish(parent_key(list_spec(shard), shard.account, params, None),
+                                            keep=embedded_fields(shard.name), strip=stripped)
 
     def _parent_service(self) -> str:
         return table.SYNC_LISTS[list_spec(self.shard).parent or ""].service
@@ -272,7 +267,6 @@ class ShardListing:
         # With the expansions of the nested lists it embeds (their first items come with
         # each parent: see _children), as the parent's own list publishes it.
         params, _stripped = shared_parent_params(parent_name)
-        expand = table.parent_expand(parent_name)
         if created:
             params["created"] = created
 
@@ -283,7 +277,7 @@ class ShardListing:
 
         # Listed once per run for all the nested lists of this parent (see .parents).
         key = parent_key(parent, shard.account, params, starting_after)
-        yield from self.fetcher.parents.pages(key, listing, keep=[e.removeprefix("data.") for e in expand])
+        yield from self.fetcher.parents.pages(key, listing, keep=embedded_fields(parent_name))
 
     def _children(self, parents: list[dict], state: dict[str, Any]) -> list[dict]:
         shard, fetcher, spec = self.shard, self.fetcher, list_spec(self.shard)
@@ -337,10 +331,20 @@ def shared_parent_params(name: str) -> tuple[dict[str, Any], tuple[str, ...]]:
         params["expand"] = sorted({*own, *extra})
     # (a version is a date, with a release name after it since 2024-09: "2026-10-28.endive")
     version = (stripe_settings.API_VERSION or stripe.api_version)[:10]
-    unasked = {f"data.{nested.embedded}" for nested in table.SYNC_LISTS.values()
+    unasked = {nested.embedded for nested in table.SYNC_LISTS.values()
                if nested.parent == name and nested.embedded and nested.embedded_unasked_before
                and version < nested.embedded_unasked_before}
-    return params, tuple(e.removeprefix("data.") for e in extra if e not in unasked)
+    return params, tuple(f for f in _fields(extra) if f not in unasked)
+
+
+def embedded_fields(name: str) -> list[str]:
+    """The fields of the parent list ``name``'s objects that hold its nested lists'
+    first items when expanded (``ListSpec.embedded``)."""
+    return _fields(table.parent_expand(name))
+
+
+def _fields(expand: list[str]) -> list[str]:
+    return [e.removeprefix("data.") for e in expand]
 
 
 def parent_key(parent: table.ListSpec, account: str | None, params: dict[str, Any],
@@ -348,11 +352,3 @@ def parent_key(parent: table.ListSpec, account: str | None, params: dict[str, An
     """The key of a parent listing in :class:`~.parents.ParentPages`."""
     return (parent.service, account, repr(sorted(params.items())), starting_after)
 
-
-def strip(objs: list[dict], fields: tuple[str, ...]) -> None:
-    """Take the nested lists' expansions (``fields``, from :func:`shared_parent_params`)
-    out of parents listed with them: the parents are stored as a plain listing has them,
-    and their nested lists take those from the published pages."""
-    for obj in objs:
-        for name in fields:
-            obj.pop(name, None)

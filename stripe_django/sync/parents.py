@@ -50,29 +50,34 @@ def _trimmed(objs: list[dict], fields: tuple[str, ...]) -> list[dict]:
 class Publisher:
     """The pages of a parent list as its own shard lists them (:meth:`ParentPages.publish`):
     :meth:`add` each page as it is listed, then :meth:`close`. Only the fields the
-    nested lists use are kept (new dicts: the caller may change its objects after
-    :meth:`add`)."""
+    nested lists use are kept (new dicts); the fields ``strip`` (the expansions only the
+    nested lists asked for) are then taken out of the caller's objects, which are stored
+    as a plain listing has them."""
 
     def __init__(self, owner: "ParentPages", key: Hashable, entry: _Entry,
-                 fields: tuple[str, ...]) -> None:
+                 fields: tuple[str, ...], strip: tuple[str, ...]) -> None:
         self._owner = owner
         self._key = key
         self._entry = entry
         self._fields = fields
+        self._strip = strip
         self._kept: Pages | None = []
         self._count = 0
 
     def add(self, objs: list[dict], has_more: bool) -> None:
-        """A page of the parent list, in order from its start."""
-        if self._kept is None:
-            return
-        self._kept.append((_trimmed(objs, self._fields), has_more))
-        self._count += len(objs)
-        if not has_more:
-            self.close()
-        elif self._count > MAX_SHARED_PARENTS:
-            # Too long to keep: the nested lists need not wait for the rest of it.
-            self.close()
+        """A page of the parent list, in order from its start (every page of the
+        listing, kept or not: each is stripped)."""
+        if self._kept is not None:
+            self._kept.append((_trimmed(objs, self._fields), has_more))
+            self._count += len(objs)
+            if not has_more:
+                self.close()
+            elif self._count > MAX_SHARED_PARENTS:
+                # Too long to keep: the nested lists need not wait for the rest of it.
+                self.close()
+        for obj in objs:
+            for name in self._strip:
+                obj.pop(name, None)
 
     def close(self) -> None:
         """The listing has ended (every page added, or not: then the nested lists list
@@ -112,16 +117,18 @@ class ParentPages:
             if self._entries.get(key) is entry:
                 del self._entries[key]
 
-    def publish(self, key: Hashable, keep: Sequence[str] = ()) -> Publisher | None:
+    def publish(self, key: Hashable, keep: Sequence[str] = (),
+                strip: tuple[str, ...] = ()) -> Publisher | None:
         """A :class:`Publisher` for the parent list ``key`` (as in :meth:`pages`) that the
         caller lists from its start; None when a nested list reads or has read it
-        already (the caller then lists it for itself only)."""
+        already (the caller then lists it for itself only). ``strip``: see
+        :class:`Publisher`."""
         with self._lock:
             if key in self._entries:
                 return None
             entry = self._new_entry(key)
             self.listed += 1
-        return Publisher(self, key, entry, ("id", "created", *keep))
+        return Publisher(self, key, entry, ("id", "created", *keep), strip)
 
     def pages(self, key: Hashable, listing: Callable[[], Iterator[tuple[list[dict], bool]]],
               keep: Sequence[str] = ()) -> Iterator[tuple[list[dict], bool]]:
