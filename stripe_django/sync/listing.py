@@ -23,7 +23,7 @@ from ..conf import stripe_settings
 from .evented import whole_walk_due
 from .fetcher import Fetcher, describe, is_unavailable
 from .marks import Found, HighWater, LowWater, created_of, pass_done
-from .parents import Publisher
+from .parents import Page as ParentPage, Publisher
 from .shards import Outbox, Page, Shard, list_spec
 from .windows import find_windows, list_windows
 
@@ -100,14 +100,14 @@ class ShardListing:
         found = Found(state.get("found_objects"))
         finish = pass_done(started)
         walk_state: dict[str, Any] = {}
-        for parents, has_more in self._parent_pages(None, state.get("starting_after")):
+        for parents, has_more, resume in self._parent_pages(None, state.get("starting_after")):
             stamp = int(time.time())
             high.add(parents)
             children = self._children(parents, walk_state)
             cursor = {"pass_started_at": started, **high.fields(),
                       **found.fields(children, final=not has_more)}
             if has_more:
-                cursor["starting_after"] = self.fetcher.resume_point(self._parent_service(), parents)
+                cursor["starting_after"] = resume
             else:
                 cursor.update(finish, last_synced_at=timezone.now())
             self.out.put(Page(shard, children, stamp, cursor, fetched=len(children)))
@@ -138,9 +138,12 @@ class ShardListing:
         high = HighWater.of(state)
         found = Found(state.get("found_objects"))
         listed, first_created, low = 0, None, LowWater(None, ())
+        service = list_spec(shard).service
         for number, (objs, has_more, stamp) in enumerate(pages, 1):
+            # (taken as the page comes: the thread's last v2 page token is this page's)
+            resume = fetcher.resume_point(service, objs) if has_more else None
             if publisher is not None:
-                publisher.add(objs, has_more)
+                publisher.add(objs, has_more, resume)
             for obj in objs:
                 fetcher.complete_embedded(obj, shard.account, shard.report)
             high.add(objs)
@@ -164,7 +167,7 @@ class ShardListing:
                                  frozenset(low.ids))
                     return
             if has_more:
-                cursor["starting_after"] = fetcher.resume_point(list_spec(shard).service, objs)
+                cursor["starting_after"] = resume
             else:
                 cursor.update(finish, last_synced_at=timezone.now())
             self.out.put(Page(shard, objs, stamp, cursor, fetched=len(objs)))
@@ -212,7 +215,7 @@ class ShardListing:
         if list_spec(shard).parent:
             walk_state: dict[str, Any] = {}
             pending: list[dict] = []
-            for parents, has_more in self._parent_pages(created, None):
+            for parents, has_more, _resume in self._parent_pages(created, None):
                 parents = [p for p in parents if p.get("id") not in skip]
                 high.add(parents)
                 pending.extend(self._children(parents, walk_state))
@@ -228,10 +231,10 @@ class ShardListing:
         if publisher is not None:
             list_params = shared_parent_params(shard.name)[0]
         try:
-            for objs, has_more, stamp in fetcher.pages(list_spec(shard).service, (), list_params,
-                                                        shard.account, shard.report):
+            service = list_spec(shard).service
+            for objs, has_more, stamp in fetcher.pages(service, (), list_params, shard.account, shard.report):
                 if publisher is not None:
-                    publisher.add(objs, has_more)
+                    publisher.add(objs, has_more, fetcher.resume_point(service, objs) if has_more else None)
                 objs = [o for o in objs if o.get("id") not in skip]
                 for obj in objs:
                     fetcher.complete_embedded(obj, shard.account, shard.report)
@@ -254,11 +257,7 @@ class ShardListing:
         return self.fetcher.parents.publish(parent_key(list_spec(shard), shard.account, params, None),
                                             keep=embedded_fields(shard.name), strip=stripped)
 
-    def _parent_service(self) -> str:
-        return table.SYNC_LISTS[list_spec(self.shard).parent or ""].service
-
-    def _parent_pages(self, created: dict | None,
-                      starting_after: str | None) -> Iterator[tuple[list[dict], bool]]:
+    def _parent_pages(self, created: dict | None, starting_after: str | None) -> Iterator[ParentPage]:
         shard = self.shard
         parent_name = list_spec(shard).parent
         if parent_name is None:
@@ -270,10 +269,13 @@ class ShardListing:
         if created:
             params["created"] = created
 
-        def listing() -> Iterator[tuple[list[dict], bool]]:
-            for objs, has_more, _stamp in self.fetcher.pages(parent.service, (), params, shard.account,
-                                                             shard.report, starting_after):
-                yield objs, has_more
+        def listing() -> Iterator[ParentPage]:
+            # The resume point as each page comes (see .parents.Page): the pages are read
+            # ahead of the walk, and may be walked by another nested list's thread.
+            fetcher = self.fetcher
+            for objs, has_more, _stamp in fetcher.pages(parent.service, (), params, shard.account,
+                                                        shard.report, starting_after):
+                yield objs, has_more, fetcher.resume_point(parent.service, objs) if has_more else None
 
         # Listed once per run for all the nested lists of this parent (see .parents).
         key = parent_key(parent, shard.account, params, starting_after)

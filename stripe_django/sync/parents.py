@@ -24,14 +24,20 @@ import collections
 import threading
 from typing import Any, Callable, Hashable, Iterator, Sequence
 
-__all__ = ["ParentPages", "Publisher", "MAX_SHARED_PARENTS", "MAX_ENTRIES"]
+__all__ = ["ParentPages", "Publisher", "Page", "MAX_SHARED_PARENTS", "MAX_ENTRIES"]
 
 # Parents kept for the other nested lists of a run (a few pages of 100).
 MAX_SHARED_PARENTS = 1000
 # Parent lists kept at once (accounts are synced one after the other).
 MAX_ENTRIES = 64
 
-Pages = list[tuple[list[dict[str, Any]], bool]]
+# A page of parents: (objects, has_more, resume point). The resume point (where the list
+# continues after the page: its last id, or a v2 list's page token) is taken by the
+# thread that fetched the page, as it fetched it: the nested lists walk the pages later,
+# from other threads or after reading ahead, when that thread's last token is another
+# page's.
+Page = tuple[list[dict[str, Any]], bool, "str | None"]
+Pages = list[Page]
 
 
 class _Entry:
@@ -64,11 +70,11 @@ class Publisher:
         self._kept: Pages | None = []
         self._count = 0
 
-    def add(self, objs: list[dict], has_more: bool) -> None:
+    def add(self, objs: list[dict], has_more: bool, resume: str | None) -> None:
         """A page of the parent list, in order from its start (every page of the
-        listing, kept or not: each is stripped)."""
+        listing, kept or not: each is stripped), and where the list resumes after it."""
         if self._kept is not None:
-            self._kept.append((_trimmed(objs, self._fields), has_more))
+            self._kept.append((_trimmed(objs, self._fields), has_more, resume))
             self._count += len(objs)
             if not has_more:
                 self.close()
@@ -130,9 +136,9 @@ class ParentPages:
             self.listed += 1
         return Publisher(self, key, entry, ("id", "created", *keep), strip)
 
-    def pages(self, key: Hashable, listing: Callable[[], Iterator[tuple[list[dict], bool]]],
-              keep: Sequence[str] = ()) -> Iterator[tuple[list[dict], bool]]:
-        """The pages of parents ``listing`` yields (objects, has_more), listed once per
+    def pages(self, key: Hashable, listing: Callable[[], Iterator[Page]],
+              keep: Sequence[str] = ()) -> Iterator[Page]:
+        """The pages of parents ``listing`` yields (objects, has_more, resume point), listed once per
         ``key`` (the parent list, account, filter, expansions and starting point). What
         is kept of each parent for the other nested lists: its id, ``created`` and the
         fields ``keep`` (the embedded lists the listing expands)."""
@@ -161,8 +167,8 @@ class ParentPages:
             # The publishing listing ended short: the first to get here lists it.
 
     @staticmethod
-    def _list_and_keep(entry: _Entry, listing: Callable[[], Iterator[tuple[list[dict], bool]]],
-                       fields: tuple[str, ...]) -> Iterator[tuple[list[dict], bool]]:
+    def _list_and_keep(entry: _Entry, listing: Callable[[], Iterator[Page]],
+                       fields: tuple[str, ...]) -> Iterator[Page]:
         # The parent pages are read before any is walked (a page of 100 parents is one
         # request; their children are many more), so the other nested lists wait for
         # the parents' pages only, not for this list's children.
@@ -170,8 +176,8 @@ class ParentPages:
         count = 0
         pages = listing()
         try:
-            for objs, has_more in pages:
-                kept.append((_trimmed(objs, fields), has_more))
+            for objs, has_more, resume in pages:
+                kept.append((_trimmed(objs, fields), has_more, resume))
                 count += len(objs)
                 if count > MAX_SHARED_PARENTS and has_more:
                     break

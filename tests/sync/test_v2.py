@@ -102,3 +102,40 @@ def test_a_v2_list_the_key_cannot_read_is_unavailable_not_failed(stub):
     result = sync(["v2.money_management.financial_account", "v2.core.account"], events=False)
     assert _report(result, "v2.money_management.financial_account").status == UNAVAILABLE
     assert _report(result, "v2.core.account").status == OK
+
+
+def test_a_stopped_nested_v2_list_resumes_after_the_parents_whose_children_are_stored(settings,
+                                                                                      one_page_per_commit):
+    # The persons' list reads its parents' pages ahead (.parents keeps them for the other
+    # nested lists), so the page token to resume from is the one that followed the page
+    # of parents walked last, not the last one this thread fetched: 10 accounts are 4
+    # pages, and a stop after the first page of persons must resume at the second page
+    # of accounts, not past it.
+    accounts = [f"acct_v2nest{i:03d}" for i in range(10)]
+    lists: dict[str, list[dict]] = {"/v2/core/accounts": [examples.account(a) for a in accounts]}
+    for account in accounts:
+        lists[f"/v2/core/accounts/{account}/persons"] = [examples.account_person(f"person_{account}", account)]
+    with StripeStub(v2_lists=lists) as server:
+        point_at(settings, server.api_base)
+        settings.STRIPE_DJANGO = {**settings.STRIPE_DJANGO, "SYNC_PAGE_SIZE": PAGE}
+        pages = []
+
+        def stop_after_the_first_page(report):
+            pages.append(report.fetched)
+            raise Interrupt()
+
+        with pytest.raises(Interrupt):
+            sync(["v2.core.account_person"], events=False, page_size=PAGE, on_page=stop_after_the_first_page)
+        assert V2AccountPerson.objects.count() == PAGE
+        first_pages = [r for r in server.requests if r.path == "/v2/core/accounts"]
+        assert len(first_pages) == 4  # read ahead: every page of accounts
+        second_page_token = first_pages[1].params["page"]
+        cursor = SyncCursor.objects.get(object_type="v2.core.account_person")
+        assert cursor.starting_after == second_page_token
+        before = len(server.requests)
+        result = sync(["v2.core.account_person"], events=False, page_size=PAGE)
+        resumed = [r for r in server.requests[before:] if r.path == "/v2/core/accounts"]
+        assert [r.params.get("page") for r in resumed] == [second_page_token, *(
+            r.params["page"] for r in first_pages[2:])]
+        assert _report(result, "v2.core.account_person").mode == "resumed"
+        assert sorted(V2AccountPerson.objects.values_list("pk", flat=True)) == [f"person_{a}" for a in accounts]
