@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from typing import Any, Iterator
+from typing import Any, Generator, Iterator
 
 import stripe
 from django.utils import timezone
@@ -123,9 +123,7 @@ class ShardListing:
         # From its start, the list is read once for its nested lists too (.parents): with
         # their expansions, which are kept for them and left out of what is stored.
         publisher = None if state.get("starting_after") else self._publisher()
-        list_params = shared_parent_params(shard.name)[0] if publisher else params
-        pages = fetcher.pages(list_spec(shard).service, (), list_params, shard.account, shard.report,
-                              state.get("starting_after"))
+        pages = self._pages(params, publisher, state.get("starting_after"))
         try:
             self._walk(pages, params, publisher, may_slice, started, finish)
         finally:
@@ -138,12 +136,7 @@ class ShardListing:
         high = HighWater.of(state)
         found = Found(state.get("found_objects"))
         listed, first_created, low = 0, None, LowWater(None, ())
-        service = list_spec(shard).service
-        for number, (objs, has_more, stamp) in enumerate(pages, 1):
-            # (taken as the page comes: the thread's last v2 page token is this page's)
-            resume = fetcher.resume_point(service, objs) if has_more else None
-            if publisher is not None:
-                publisher.add(objs, has_more, resume)
+        for number, (objs, has_more, stamp, resume) in enumerate(pages, 1):
             for obj in objs:
                 fetcher.complete_embedded(obj, shard.account, shard.report)
             high.add(objs)
@@ -228,13 +221,8 @@ class ShardListing:
         list_params = params if created is None else {**params, "created": created}
         # Listed whole: read once for its nested lists too, as in a full pass.
         publisher = self._publisher() if created is None else None
-        if publisher is not None:
-            list_params = shared_parent_params(shard.name)[0]
         try:
-            service = list_spec(shard).service
-            for objs, has_more, stamp in fetcher.pages(service, (), list_params, shard.account, shard.report):
-                if publisher is not None:
-                    publisher.add(objs, has_more, fetcher.resume_point(service, objs) if has_more else None)
+            for objs, has_more, stamp, _resume in self._pages(list_params, publisher):
                 objs = [o for o in objs if o.get("id") not in skip]
                 for obj in objs:
                     fetcher.complete_embedded(obj, shard.account, shard.report)
@@ -244,6 +232,35 @@ class ShardListing:
         finally:
             if publisher is not None:
                 publisher.close()
+
+    def _pages(self, params: dict[str, Any], publisher: Publisher | None,
+               starting_after: str | None = None) -> Generator[tuple[list[dict], bool, int, str | None], None, None]:
+        """The list's pages from ``starting_after``: (objects, has_more, stamp, resume
+        point). With a ``publisher`` (the list read from its start for its nested lists
+        too), every page is published, and asked with the nested lists' expansions while
+        the publisher keeps the pages; once it stops keeping them (a list too long to
+        keep, see .parents), the rest is asked as a plain listing from where it stands:
+        the expansions would cost Stripe's time and the bytes on every later page, for
+        parents nobody keeps."""
+        shard, fetcher = self.shard, self.fetcher
+        service = list_spec(shard).service
+        asked = shared_parent_params(shard.name)[0] if publisher is not None else params
+        while True:
+            pages = fetcher.pages(service, (), asked, shard.account, shard.report, starting_after)
+            try:
+                for objs, has_more, stamp in pages:
+                    # (taken as the page comes: the thread's last v2 page token is this page's)
+                    resume = fetcher.resume_point(service, objs) if has_more else None
+                    if publisher is not None:
+                        publisher.add(objs, has_more, resume)
+                    yield objs, has_more, stamp, resume
+                    if publisher is not None and not publisher.keeping and asked != params and resume:
+                        break
+                else:
+                    return
+            finally:
+                pages.close()
+            asked, starting_after = params, resume
 
     # --- nested lists (listed per parent) --------------------------------------------
 

@@ -85,6 +85,12 @@ class Publisher:
             for name in self._strip:
                 obj.pop(name, None)
 
+    @property
+    def keeping(self) -> bool:
+        """Whether the pages added are still kept for the nested lists (False once the
+        list is too long to keep, or closed)."""
+        return self._kept is not None
+
     def close(self) -> None:
         """The listing has ended (every page added, or not: then the nested lists list
         the parents on their own). Idempotent."""

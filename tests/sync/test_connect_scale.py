@@ -436,3 +436,32 @@ def test_a_key_refused_everywhere_is_said_again_while_its_lists_wait(stub):
         with pytest.raises(CommandError, match="the key was refused"):
             call_command("stripe_sync", "customer", "product", stdout=io.StringIO(),
                          stderr=io.StringIO())
+
+
+def test_a_customer_list_too_long_to_keep_asks_its_expansions_no_further(settings, monkeypatch):
+    """The customers' own listing asks for the tax ids and sources embedded while it keeps
+    its pages for the nested lists; once the list is too long to keep, its later pages
+    are asked plain, from the last customer stored (the nested lists then list the
+    customers themselves). Nothing is missed and the customers are stored as listed."""
+    from stripe_django.sync import parents
+
+    monkeypatch.setattr(parents, "MAX_SHARED_PARENTS", 3)
+    acct = ACCOUNTS[0]
+    with StripeStub({"customers": 7}, accounts=(acct,), empty_lists=True) as server:
+        point_at(settings, server.api_base, SYNC_PAGE_SIZE=2)
+        first = make_object("customers", 0, acct)["id"]
+        server.held[(acct, f"customers/{first}/tax_ids")] = [tax_id(i, first) for i in range(2)]
+        call_command("stripe_sync", "customer", "tax_id", "--account", acct, "--quiet", stdout=io.StringIO())
+        pages = [r for r in server.requests if r.resource == "customers" and r.header("Stripe-Account") == acct]
+        expanded = [any(key.startswith("expand") for key in r.query) for r in pages]
+        # the customers' own listing (4 pages of 2): kept and expanded for 2 pages (4
+        # customers are more than 3), then plain; then the tax ids' own listing,
+        # expanded, as before
+        assert expanded == [True, True, False, False, True, True, True, True]
+        ids = sorted(make_object("customers", i, acct)["id"] for i in range(7))
+        first_four = get_client().v1.customers.list(params={"limit": 4}, options={"stripe_account": acct})
+        assert pages[2].params["starting_after"] == first_four.data[-1].id
+        assert sorted(Customer.objects.filter(stripe_account=acct).values_list("pk", flat=True)) == ids
+        assert not any("tax_ids" in data or "sources" in data
+                       for data in Customer.objects.values_list("stripe_data", flat=True))
+        assert TaxId.objects.filter(customer_id=first).count() == 2
