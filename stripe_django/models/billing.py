@@ -307,6 +307,10 @@ class Discount(StripeModel):
     class Meta(StripeModel.Meta):
         verbose_name = "discount"
         verbose_name_plural = "discounts"
+        indexes = [
+            # MRR finds the discounted subscriptions by this column (analytics/mrr.py)
+            fields.ColumnIndex(fields=["subscription"]),
+        ]
 
 
 class EntitlementsActiveEntitlement(StripeModel):
