@@ -221,17 +221,27 @@ def mrr_detail(at: dt.datetime | None = None, *, by: Breakdown = "currency", cur
             each = amounts[(item_terms.id, quantity)] = round_amount(monthly_amount(item_terms, quantity))
         return each
 
+    # each (price, plan, quantity) looked up and priced once: by customer or by
+    # subscription there is about a group per item, but few prices
+    outcomes: dict[tuple[Any, Any, Any], tuple[PriceTerms, int | None] | str] = {}
     for row in groups:
-        try:
-            item_terms = terms.of(row["price_id"], row["plan_id"])
-            if item_terms.metered:
-                metered.append((row, item_terms))
-                continue
-            amount = full_price(item_terms, row["quantity"] or 0) * row["n"]
-        except UnsupportedPrice as error:
-            result.skipped.append((f"{row['n']} item(s) of {row['price_id'] or row['plan_id']}", str(error)))
+        asked = (row["price_id"], row["plan_id"], row["quantity"])
+        outcome = outcomes.get(asked)
+        if outcome is None:
+            try:
+                item_terms = terms.of(row["price_id"], row["plan_id"])
+                outcome = (item_terms, None if item_terms.metered else full_price(item_terms, row["quantity"] or 0))
+            except UnsupportedPrice as error:
+                outcome = str(error)
+            outcomes[asked] = outcome
+        if isinstance(outcome, str):
+            result.skipped.append((f"{row['n']} item(s) of {row['price_id'] or row['plan_id']}", outcome))
             continue
-        result.add(row["subscription__currency"], _key(by, row, item_terms), amount)
+        item_terms, each = outcome
+        if each is None:
+            metered.append((row, item_terms))
+            continue
+        result.add(row["subscription__currency"], _key(by, row, item_terms), each * row["n"])
     for row in single_rows:  # their full price out (step 1 counted it), the discounted one in below
         found_terms = terms.terms.get(row["price_id"] or "") or terms.terms.get(row["plan_id"] or "")
         if isinstance(found_terms, PriceTerms) and not found_terms.metered:
