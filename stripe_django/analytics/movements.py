@@ -151,10 +151,10 @@ def movements_between(start: dt.datetime, end: dt.datetime, *, currency: str | N
     for (cur, _), amount in b.items():
         result.ending[cur] = result.ending.get(cur, 0) + amount
     returning = _returning if _returning is not None else _counted_before([(_arrivals(a, b), start)])[0]
-    for key in sorted(set(a) | set(b)):
-        before, after = a.get(key, 0), b.get(key, 0)
-        if before == after:
-            continue
+    # only the customers whose MRR changed are sorted: most of them, month to month, not
+    changed = [(key, before, after) for key in a.keys() | b.keys()
+               if (before := a.get(key, 0)) != (after := b.get(key, 0))]
+    for key, before, after in sorted(changed):
         if not before:
             kind = "reactivation" if key in returning else "new"
         elif not after:
