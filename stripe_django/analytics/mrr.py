@@ -251,14 +251,16 @@ def mrr_detail(at: dt.datetime | None = None, *, by: Breakdown = "currency", cur
     if metered and metered_mode == "last_period":
         _add_metered(result, items, discounted, metered, at)
     if rebuilt.states:
-        _add_rebuilt(result, rebuilt, at, metered_mode, currency, account, subscriptions)
+        _add_rebuilt(result, rebuilt, at, metered_mode, currency, account, subscriptions,
+                     _dates.terms if _dates else None)
     # (a breakdown's key whose items were all discounted to nothing)
     result.amounts = {key: amount for key, amount in result.amounts.items() if amount}
     return result
 
 
 def _add_rebuilt(result: MRRResult, rebuilt: events.Rebuilt, at: dt.datetime, metered_mode: str,
-                 currency: str | None, account: AccountFilter, subscriptions: QuerySet[Subscription] | None) -> None:
+                 currency: str | None, account: AccountFilter, subscriptions: QuerySet[Subscription] | None,
+                 read_terms: dict[type, dict[str, PriceTerms | str | None]] | None = None) -> None:
     """The subscriptions whose state at ``at`` the events gave: counted by the same rule
     and priced like the discounted ones, with the discounts their state names."""
     wanted = set(rebuilt.states)
@@ -271,7 +273,7 @@ def _add_rebuilt(result: MRRResult, rebuilt: events.Rebuilt, at: dt.datetime, me
             for row in events.item_rows(sub_id, state, rebuilt.accounts.get(sub_id))]
     if not rows:
         return
-    terms = _Terms([r["price_id"] for r in rows], [r["plan_id"] for r in rows])
+    terms = _Terms([r["price_id"] for r in rows], [r["plan_id"] for r in rows], read_terms)
     _add_discounted(result, rows, terms, at, metered_mode, reductions=events.reductions_of(states))
 
 
