@@ -308,7 +308,6 @@ class Discount(StripeModel):
         verbose_name = "discount"
         verbose_name_plural = "discounts"
         indexes = [
-            # MRR finds the discounted subscriptions by this column (analytics/mrr.py)
             fields.ColumnIndex(fields=["subscription"]),
         ]
 
