@@ -25,7 +25,7 @@ from django.db.models import F, Q
 from .counting import AccountFilter
 from ..models import Subscription
 from .discounts import add_months
-from .mrr import mrr_detail
+from .mrr import MRRResult, mrr_at_dates, mrr_detail
 
 KINDS = ("new", "expansion", "contraction", "churn", "reactivation")
 Period = Literal["month", "week", "day"]
@@ -94,33 +94,51 @@ Figures = tuple[dict[tuple[str, str], int], str]
 def _customer_figures(at: dt.datetime, *, currency: str | None, account: AccountFilter,
                       source: Source) -> Figures:
     """:func:`customer_mrr`, and what it came from (``MRRResult.source``)."""
+    return _figures_at([at], currency=currency, account=account, source=source)[0]
+
+
+def _figures_at(dates: list[dt.datetime], *, currency: str | None, account: AccountFilter,
+                source: Source) -> list[Figures]:
+    """:func:`_customer_figures` at each of ``dates`` (from subscriptions, what does not
+    depend on the date is read once: :func:`.mrr.mrr_at_dates`)."""
+    results: list[MRRResult]
     if source == "invoices":
         from .history import mrr_from_invoices
 
-        result = mrr_from_invoices(at, by="customer", currency=currency, account=account)
+        results = [mrr_from_invoices(at, by="customer", currency=currency, account=account) for at in dates]
     elif source == "subscriptions":
-        result = mrr_detail(at, by="customer", currency=currency, account=account)
+        results = (mrr_at_dates(dates, by="customer", currency=currency, account=account) if len(dates) > 1
+                   else [mrr_detail(dates[0], by="customer", currency=currency, account=account)])
     else:
         raise ValueError(f"source must be 'subscriptions' or 'invoices', not {source!r}")
-    return ({(cur, customer or ""): amount for (cur, customer), amount in result.amounts.items() if amount},
-            result.source)
+    return [({(cur, customer or ""): amount for (cur, customer), amount in result.amounts.items() if amount},
+             result.source) for result in results]
 
 
-def _counted_before(customers: set[tuple[str, str]], start: dt.datetime) -> set[tuple[str, str]]:
-    """The (currency, customer) pairs among ``customers`` with a subscription that counted
-    and ended before ``start`` (one query)."""
-    if not customers:
-        return set()
-    ended = (Subscription.objects.filter(customer_id__in={c for _, c in customers}, ended_at__lte=start,
+def _counted_before(arrivals: list[tuple[set[tuple[str, str]], dt.datetime]]) -> list[set[tuple[str, str]]]:
+    """For each (``customers``, ``start``) of ``arrivals``: the (currency, customer)
+    pairs among ``customers`` with a subscription that counted and ended before
+    ``start`` (one query for all of them)."""
+    everyone = {c for customers, _ in arrivals for _, c in customers}
+    if not everyone:
+        return [set() for _ in arrivals]
+    ended = (Subscription.objects.filter(customer_id__in=everyone, ended_at__lte=max(start for _, start in arrivals),
                                          start_date__lt=F("ended_at"))
              .filter(Q(trial_end__isnull=True) | Q(trial_end__lt=F("ended_at")))
-             .values_list("currency", "customer_id").distinct())
-    return {(cur, cus) for cur, cus in ended if (cur, cus) in customers}
+             .values_list("currency", "customer_id", "ended_at"))
+    # each pair's earliest end: it counted before ``start`` when that end is by ``start``
+    first_end: dict[tuple[str, str], dt.datetime] = {}
+    for cur, cus, ended_at in ended:
+        if (cur, cus) not in first_end or ended_at < first_end[(cur, cus)]:
+            first_end[(cur, cus)] = ended_at
+    return [{key for key in customers if key in first_end and first_end[key] <= start}
+            for customers, start in arrivals]
 
 
 def movements_between(start: dt.datetime, end: dt.datetime, *, currency: str | None = None, account: AccountFilter = ...,
                       source: Source = "subscriptions", _starting: Figures | None = None,
-                      _ending: Figures | None = None) -> PeriodMovements:
+                      _ending: Figures | None = None,
+                      _returning: set[tuple[str, str]] | None = None) -> PeriodMovements:
     """Movements of MRR from ``start`` to ``end``, per customer and currency."""
     if end <= start:
         raise ValueError(f"the end ({end}) must be after the start ({start})")
@@ -132,12 +150,11 @@ def movements_between(start: dt.datetime, end: dt.datetime, *, currency: str | N
         result.customers_at_start[cur] = result.customers_at_start.get(cur, 0) + (amount > 0)
     for (cur, _), amount in b.items():
         result.ending[cur] = result.ending.get(cur, 0) + amount
-    arrivals = {key for key in b if not a.get(key)}
-    returning = _counted_before(arrivals, start)
-    for key in sorted(set(a) | set(b)):
-        before, after = a.get(key, 0), b.get(key, 0)
-        if before == after:
-            continue
+    returning = _returning if _returning is not None else _counted_before([(_arrivals(a, b), start)])[0]
+    # only the customers whose MRR changed are sorted: most of them, month to month, not
+    changed = [(key, before, after) for key in a.keys() | b.keys()
+               if (before := a.get(key, 0)) != (after := b.get(key, 0))]
+    for key, before, after in sorted(changed):
         if not before:
             kind = "reactivation" if key in returning else "new"
         elif not after:
@@ -176,6 +193,14 @@ def movements(start: dt.datetime, end: dt.datetime, period: Period = "month", *,
               account: AccountFilter = ..., source: Source = "subscriptions") -> list[PeriodMovements]:
     """Movements for each period between ``start`` and ``end`` (MRR computed once per boundary)."""
     points = boundaries(start, end, period)
-    figures = [_customer_figures(p, currency=currency, account=account, source=source) for p in points]
+    figures = _figures_at(points, currency=currency, account=account, source=source)
+    returning = _counted_before([(_arrivals(figures[i][0], figures[i + 1][0]), points[i])
+                                 for i in range(len(points) - 1)])
     return [movements_between(points[i], points[i + 1], currency=currency, account=account, source=source,
-                              _starting=figures[i], _ending=figures[i + 1]) for i in range(len(points) - 1)]
+                              _starting=figures[i], _ending=figures[i + 1], _returning=returning[i])
+            for i in range(len(points) - 1)]
+
+
+def _arrivals(a: dict[tuple[str, str], int], b: dict[tuple[str, str], int]) -> set[tuple[str, str]]:
+    """The (currency, customer) pairs with MRR at the end and none at the start."""
+    return {key for key in b if not a.get(key)}

@@ -86,18 +86,28 @@ TERMS_FIELDS = {
 
 
 class _Terms:
-    """Price and plan terms read once per call (one query each for the ids asked)."""
+    """Price and plan terms read once per call (one query each for the ids asked).
 
-    def __init__(self, price_ids: Iterable[str | None], plan_ids: Iterable[str | None]) -> None:
+    ``read`` keeps the rows already read by model, for calls at several dates
+    (:func:`mrr_details`): each date's terms are then built from it, reading only the
+    ids not read yet, and hold exactly the ids that date asks, as a call of its own."""
+
+    def __init__(self, price_ids: Iterable[str | None], plan_ids: Iterable[str | None],
+                 read: dict[type, dict[str, PriceTerms | str | None]] | None = None) -> None:
         self.terms: dict[str, PriceTerms | str] = {}
+        read = {} if read is None else read
         for model, ids in ((Plan, plan_ids), (Price, price_ids)):  # a price wins over its plan
             wanted = {i for i in ids if i}
+            known = read.setdefault(model, {})
+            missing = wanted - known.keys()
             # (not stripe_data: the whole object, parsed for nothing)
-            for row in model.objects.filter(pk__in=wanted).only(*TERMS_FIELDS[model]):
+            for row in model.objects.filter(pk__in=missing).only(*TERMS_FIELDS[model]) if missing else ():
                 try:
-                    self.terms[row.pk] = terms_of(row)
+                    known[row.pk] = terms_of(row)
                 except UnsupportedPrice as error:
-                    self.terms[row.pk] = str(error)
+                    known[row.pk] = str(error)
+            known.update((i, None) for i in missing if i not in known)  # not in the mirror: not asked again
+            self.terms.update((i, found) for i in wanted if (found := known[i]) is not None)
 
     def of(self, price_id: str | None, plan_id: str | None) -> PriceTerms:
         for key in (price_id, plan_id):
@@ -107,6 +117,22 @@ class _Terms:
             if isinstance(found, str):
                 raise UnsupportedPrice(found)
         raise UnsupportedPrice(f"price {price_id or plan_id} is not in the mirror")
+
+
+@dataclass
+class _Dates:
+    """What MRR at several dates (:func:`mrr_at_dates`) reads once for all of them: the
+    events window, the price and plan terms, the discounts on subscriptions."""
+
+    now: dt.datetime
+    span: events.Window | None
+    terms: dict[type, dict[str, PriceTerms | str | None]] = field(default_factory=dict)
+    _discounts: list[disc.Reduction] | None = None
+
+    def discounts(self) -> list[disc.Reduction]:
+        if self._discounts is None:
+            self._discounts = disc.subscription_reductions()
+        return self._discounts
 
 
 def _key(by: str, row: dict[str, Any], terms: PriceTerms | None) -> Any:
@@ -119,9 +145,18 @@ def _key(by: str, row: dict[str, Any], terms: PriceTerms | None) -> Any:
     return row[GROUP_COLUMN[by]]  # type: ignore[index]
 
 
+def mrr_at_dates(dates: list[dt.datetime], *, by: Breakdown = "currency", currency: str | None = None,
+                 account: AccountFilter = ...) -> list[MRRResult]:
+    """:func:`mrr_detail` at each of ``dates``, the same figures, with what does not
+    depend on the date read once: the events window, the terms, the discounts."""
+    now = timezone.now()
+    dates_ = _Dates(now=now, span=events.window(now) if any(at < now for at in dates) else None)
+    return [mrr_detail(at, by=by, currency=currency, account=account, _dates=dates_) for at in dates]
+
+
 def mrr_detail(at: dt.datetime | None = None, *, by: Breakdown = "currency", currency: str | None = None,
                account: AccountFilter = ...,
-               subscriptions: QuerySet[Subscription] | None = None) -> MRRResult:
+               subscriptions: QuerySet[Subscription] | None = None, _dates: _Dates | None = None) -> MRRResult:
     """MRR at ``at`` (default now) broken down ``by`` one of :data:`GROUP_COLUMN`.
 
     ``subscriptions`` narrows the counted subscriptions further (it is intersected with
@@ -130,7 +165,7 @@ def mrr_detail(at: dt.datetime | None = None, *, by: Breakdown = "currency", cur
     Inside the events window (:mod:`.events`), the subscriptions with an event after
     ``at`` are counted and priced in the state the events give for ``at``; the others
     are as they are now (``result.source`` says which: ``events`` or ``subscriptions``)."""
-    now = timezone.now()
+    now = _dates.now if _dates else timezone.now()
     at = at or now
     if by not in GROUP_COLUMN:
         raise ValueError(f"by must be one of {', '.join(GROUP_COLUMN)}, not {by!r}")
@@ -138,7 +173,7 @@ def mrr_detail(at: dt.datetime | None = None, *, by: Breakdown = "currency", cur
     counted = subscriptions_active_at(at, currency=currency, account=account)
     if subscriptions is not None:
         counted = counted.filter(pk__in=subscriptions.values("pk"))
-    span = events.window(now) if at < now else None
+    span = (_dates.span if _dates else events.window(now)) if at < now else None
     rebuilt = events.states_at(at, span) if span is not None else events.Rebuilt()
     if rebuilt.states:
         # their current state is not the one at ``at``: priced below from the events
@@ -160,14 +195,22 @@ def mrr_detail(at: dt.datetime | None = None, *, by: Breakdown = "currency", cur
     # 2. the discounts on the counted subscriptions (on them or their items: an item's
     # discount names its subscription too), then their items, one by one: each is
     # priced again with its discounts and replaces its full price
-    found = disc.reductions_for(counted.values("pk"))
-    discounted_ids = sorted({r.subscription for rs in found.values() for r in rs if r.subscription})
     # (chosen by a subquery, not by their ids: thousands of parameters to bind)
     with_discount = Discount.objects.filter(deleted=False, subscription__isnull=False).values("subscription")
-    single_rows = list(items.filter(subscription_id__in=with_discount)
-                       .values("pk", "subscription_id", *columns).order_by("subscription_id", "created", "pk")
-                       ) if discounted_ids else []
-    terms = _Terms([r["price_id"] for r in groups + single_rows], [r["plan_id"] for r in groups + single_rows])
+    single = (items.filter(subscription_id__in=with_discount)
+              .values("pk", "subscription_id", *columns).order_by("subscription_id", "created", "pk"))
+    if _dates is None:
+        found = disc.reductions_for(counted.values("pk"))
+        discounted_ids = sorted({r.subscription for rs in found.values() for r in rs if r.subscription})
+        single_rows = list(single) if discounted_ids else []
+    else:
+        # every date's discounts from one read: those on the subscriptions counted at
+        # this date (the ones with items among single_rows), as reductions_for finds them
+        single_rows = list(single) if _dates.discounts() else []
+        counted_ids = {row["subscription_id"] for row in single_rows}
+        found = disc.keyed(r for r in _dates.discounts() if r.subscription in counted_ids)
+    terms = _Terms([r["price_id"] for r in groups + single_rows], [r["plan_id"] for r in groups + single_rows],
+                   _dates.terms if _dates else None)
     metered: list[tuple[dict[str, Any], PriceTerms]] = []
     amounts: dict[tuple[str, int], int] = {}
 
@@ -178,17 +221,27 @@ def mrr_detail(at: dt.datetime | None = None, *, by: Breakdown = "currency", cur
             each = amounts[(item_terms.id, quantity)] = round_amount(monthly_amount(item_terms, quantity))
         return each
 
+    # each (price, plan, quantity) looked up and priced once: by customer or by
+    # subscription there is about a group per item, but few prices
+    outcomes: dict[tuple[Any, Any, Any], tuple[PriceTerms, int | None] | str] = {}
     for row in groups:
-        try:
-            item_terms = terms.of(row["price_id"], row["plan_id"])
-            if item_terms.metered:
-                metered.append((row, item_terms))
-                continue
-            amount = full_price(item_terms, row["quantity"] or 0) * row["n"]
-        except UnsupportedPrice as error:
-            result.skipped.append((f"{row['n']} item(s) of {row['price_id'] or row['plan_id']}", str(error)))
+        asked = (row["price_id"], row["plan_id"], row["quantity"])
+        outcome = outcomes.get(asked)
+        if outcome is None:
+            try:
+                item_terms = terms.of(row["price_id"], row["plan_id"])
+                outcome = (item_terms, None if item_terms.metered else full_price(item_terms, row["quantity"] or 0))
+            except UnsupportedPrice as error:
+                outcome = str(error)
+            outcomes[asked] = outcome
+        if isinstance(outcome, str):
+            result.skipped.append((f"{row['n']} item(s) of {row['price_id'] or row['plan_id']}", outcome))
             continue
-        result.add(row["subscription__currency"], _key(by, row, item_terms), amount)
+        item_terms, each = outcome
+        if each is None:
+            metered.append((row, item_terms))
+            continue
+        result.add(row["subscription__currency"], _key(by, row, item_terms), each * row["n"])
     for row in single_rows:  # their full price out (step 1 counted it), the discounted one in below
         found_terms = terms.terms.get(row["price_id"] or "") or terms.terms.get(row["plan_id"] or "")
         if isinstance(found_terms, PriceTerms) and not found_terms.metered:
@@ -198,14 +251,16 @@ def mrr_detail(at: dt.datetime | None = None, *, by: Breakdown = "currency", cur
     if metered and metered_mode == "last_period":
         _add_metered(result, items, discounted, metered, at)
     if rebuilt.states:
-        _add_rebuilt(result, rebuilt, at, metered_mode, currency, account, subscriptions)
+        _add_rebuilt(result, rebuilt, at, metered_mode, currency, account, subscriptions,
+                     _dates.terms if _dates else None)
     # (a breakdown's key whose items were all discounted to nothing)
     result.amounts = {key: amount for key, amount in result.amounts.items() if amount}
     return result
 
 
 def _add_rebuilt(result: MRRResult, rebuilt: events.Rebuilt, at: dt.datetime, metered_mode: str,
-                 currency: str | None, account: AccountFilter, subscriptions: QuerySet[Subscription] | None) -> None:
+                 currency: str | None, account: AccountFilter, subscriptions: QuerySet[Subscription] | None,
+                 read_terms: dict[type, dict[str, PriceTerms | str | None]] | None = None) -> None:
     """The subscriptions whose state at ``at`` the events gave: counted by the same rule
     and priced like the discounted ones, with the discounts their state names."""
     wanted = set(rebuilt.states)
@@ -218,7 +273,7 @@ def _add_rebuilt(result: MRRResult, rebuilt: events.Rebuilt, at: dt.datetime, me
             for row in events.item_rows(sub_id, state, rebuilt.accounts.get(sub_id))]
     if not rows:
         return
-    terms = _Terms([r["price_id"] for r in rows], [r["plan_id"] for r in rows])
+    terms = _Terms([r["price_id"] for r in rows], [r["plan_id"] for r in rows], read_terms)
     _add_discounted(result, rows, terms, at, metered_mode, reductions=events.reductions_of(states))
 
 

@@ -307,6 +307,9 @@ class Discount(StripeModel):
     class Meta(StripeModel.Meta):
         verbose_name = "discount"
         verbose_name_plural = "discounts"
+        indexes = [
+            fields.ColumnIndex(fields=["subscription"]),
+        ]
 
 
 class EntitlementsActiveEntitlement(StripeModel):

@@ -167,6 +167,16 @@ def test_movements_inside_the_window(window_account):
     assert period.starting == {"usd": 19500} and period.ending == {"usd": 15500}
 
 
+def test_a_weekly_table_inside_the_window_has_the_figures_of_its_periods_alone(window_account):
+    # its dates share the window, the terms and the discounts, read once; each date
+    # rebuilds its own states from the events after it
+    table = analytics.movements(day("2026-03-25"), day("2026-04-16"), period="week")
+    assert [p.start for p in table] == [day("2026-03-25"), day("2026-04-01"), day("2026-04-08"),
+                                        day("2026-04-15")]
+    assert table == [analytics.movements_between(p.start, p.end) for p in table]
+    assert sum(sum(p.totals()["usd"].values()) for p in table) == 15500 - table[0].starting["usd"]
+
+
 def test_command_says_the_source(window_account):
     out = io.StringIO()
     call_command("stripe_metrics", "--at", "2026-04-10", "--months", "1", "--json", stdout=out)

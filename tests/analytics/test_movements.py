@@ -110,3 +110,32 @@ def test_bad_periods_are_named(account):
         analytics.movements(day("2026-01-01"), day("2026-03-01"), period="quarter")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="source must be"):
         analytics.movements_between(day("2026-01-01"), day("2026-03-01"), source="events")  # type: ignore[arg-type]
+
+
+def test_a_table_has_the_figures_of_its_periods_alone(account):
+    # the table reads the terms, the discounts and the returning customers once for
+    # all its boundaries: each period as if it were asked alone
+    table = analytics.movements(day("2025-05-01"), day("2026-05-01"))
+    assert len(table) == 12
+    assert table == [analytics.movements_between(p.start, p.end) for p in table]
+    assert table[0].totals()["usd"]["new"] > 0 and table[-1].totals()["usd"]["expansion"] == 500
+
+
+def test_table_queries_do_not_grow_with_subscriptions(account, payloads, django_assert_num_queries):
+    from stripe_django.sync import upsert_many
+
+    price, coupon = payloads.price("price_many", 100), payloads.coupon("co_many", percent_off=50.0)
+    upsert_many([payloads.subscription(f"sub_many{n}", f"cus_many{n}", [(f"si_many{n}", price, 1)],
+                                       discounts=[payloads.discount(f"di_many{n}", coupon, start="2025-06-01",
+                                                                    subscription=f"sub_many{n}")])
+                 for n in range(50)])
+    # 13 boundaries, 2025-05-01 to 2026-05-01 (nothing counts at the first; every price
+    # is first asked at the second): the events window (2), the discounts (1), the
+    # prices (1) and the returning customers (1) once;
+    # at each boundary the grouped items and the discounted items (2 x 13); from the
+    # second on, the metered items and their invoice lines (2 x 12)
+    with django_assert_num_queries(2 + 1 + 1 + 1 + 2 * 13 + 2 * 12):
+        table = analytics.movements(day("2025-05-01"), day("2026-05-01"))
+    # each new at 100 x 50% from 2025-06-01
+    assert [(m.customer, m.kind, m.amount) for m in table[0].customers if m.customer.startswith("cus_many")] == [
+        (f"cus_many{n}", "new", 50) for n in sorted(range(50), key=str)]
