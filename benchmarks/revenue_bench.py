@@ -4,14 +4,14 @@ movement table, each against a plain SQL of the same shape, in interleaved round
 ``run()``: on PostgreSQL (``BENCH_POSTGRES_URL``) and SQLite (``BENCH_DATABASES``), in
 a process each, store ``REVENUE_BENCH_SUBSCRIPTIONS`` subscriptions (default 100,000)
 drawn by ``stripe_django.testing.revenue.random_account`` (through ``upsert_many``) and,
-for the ``REVENUE_BENCH_MONTHS`` months (default 15) before the date, a paid invoice for
-each billing period of each subscription, whatever its interval, a line per item: about
-a million of each at 100,000 subscriptions, written by the plain loader once a sample
-has shown it stores what ``upsert_many`` stores (:mod:`benchmarks.revenue_seed`, which
-also keeps the database between runs with ``REVENUE_BENCH_KEEP=1``). Then,
-``BENCH_ROUNDS`` rounds, each running every baseline and its contender in turn, timed
-in CPU-seconds of this process and the database server's backends (and in wall time,
-printed too):
+for the ``REVENUE_BENCH_MONTHS`` months (default 15, 4 in the quick mode) before the
+date, a paid invoice for each billing period of each subscription, whatever its
+interval, a line per item: about a million of each at 100,000 subscriptions, written
+by the plain loader once a sample has shown it stores what ``upsert_many`` stores
+(:mod:`benchmarks.revenue_seed`, which also keeps the database between runs with
+``REVENUE_BENCH_KEEP=1``). Then, ``BENCH_ROUNDS`` rounds, each running every baseline
+and its contender in turn, timed in CPU-seconds of this process and the database
+server's backends (and in wall time, printed too):
 
 - ``mrr(at)`` against the SQL ``SUM(unit_amount x quantity)`` over the items of
   ``subscriptions_active_at(at)`` (the same counting rule, no discounts, no tiers);
@@ -60,7 +60,8 @@ from .baseline import server_cpu
 from .ratios import QUICK, ROUNDS, compare, interleave, machine, timed
 
 SUBSCRIPTIONS = int(os.environ.get("REVENUE_BENCH_SUBSCRIPTIONS", "2000" if QUICK else "100000"))
-MONTHS = int(os.environ.get("REVENUE_BENCH_MONTHS", "15"))
+# the quick mode: a few months of invoices, enough for the figures to run
+MONTHS = int(os.environ.get("REVENUE_BENCH_MONTHS", "4" if QUICK else "15"))
 SEED = 11
 KEEP = os.environ.get("REVENUE_BENCH_KEEP", "") not in ("", "0")
 PROFILE = os.environ.get("REVENUE_BENCH_PROFILE", "1") not in ("", "0")

@@ -259,7 +259,8 @@ def check_fast_path(connection, sample: list[dict], stamp: int) -> str:
         for key in keys:
             ours, theirs = plain[table].get(key), public[table].get(key)
             if ours is None or theirs is None:
-                differences.append(f"{table} {key}: stored by {'upsert_many' if ours is None else 'the fast path'} only")
+                only = "upsert_many" if ours is None else "the fast path"
+                differences.append(f"{table} {key}: stored by {only} only")
                 continue
             for column, value in theirs.items():
                 if ours.get(column) != value:
@@ -278,11 +279,11 @@ def store_invoices(connection, subscriptions: list[dict], payloads, first: dt.da
     """Check the fast path on the first invoices, then write them all by it, a slice of
     subscriptions at a time (a million invoices' payloads at once would hold
     gigabytes): (invoices, lines, the check's verdict)."""
-    verdict = check_fast_path(connection, invoices(subscriptions[:SAMPLE // 4], payloads, first, last)[:SAMPLE],
-                              stamp)
+    verdict = check_fast_path(connection, invoices(subscriptions[:SAMPLE], payloads, first, last)[:SAMPLE], stamp)
     invoice_table, line_table = _tables(connection, stamp)
     count = lines = 0
-    with _indexes_after(connection, [invoice_table.table, line_table.table]), _writing(invoice_table, line_table) as put:
+    tables = [invoice_table.table, line_table.table]
+    with _indexes_after(connection, tables), _writing(invoice_table, line_table) as put:
         for offset in range(0, len(subscriptions), STEP):
             rows: dict[str, list] = {}
             for invoice in invoices(subscriptions[offset:offset + STEP], payloads, first, last):
