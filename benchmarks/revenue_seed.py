@@ -110,9 +110,10 @@ def invoices(subscriptions: list[dict], payloads, first: dt.datetime, last: dt.d
 # --- the fast path and its check -----------------------------------------------------
 
 def _tables(connection, stamp: int):
-    ExactTable = _exact_table()
+    """The fast path's writers of the invoice table and of its lines' table."""
     from stripe_django.models import Invoice, InvoiceLineItem
 
+    ExactTable = _exact_table()
     lines = ExactTable(InvoiceLineItem, connection.vendor, stamp)
     return ExactTable(Invoice, connection.vendor, stamp, children={"lines": lines}), lines
 
