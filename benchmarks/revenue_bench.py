@@ -3,11 +3,15 @@ movement table, each against a plain SQL of the same shape, in interleaved round
 
 ``run()``: on PostgreSQL (``BENCH_POSTGRES_URL``) and SQLite (``BENCH_DATABASES``), in
 a process each, store ``REVENUE_BENCH_SUBSCRIPTIONS`` subscriptions (default 100,000)
-drawn by ``stripe_django.testing.revenue.random_account`` and, for the
-``REVENUE_BENCH_MONTHS`` months (default 12) before the date, a paid invoice a month for
-each monthly subscription counting then (one line each). Then, ``BENCH_ROUNDS`` rounds,
-each running every baseline and its contender in turn, timed in CPU-seconds of this
-process and the database server's backends (and in wall time, printed too):
+drawn by ``stripe_django.testing.revenue.random_account`` (through ``upsert_many``) and,
+for the ``REVENUE_BENCH_MONTHS`` months (default 15, 4 in the quick mode) before the
+date, a paid invoice for each billing period of each subscription, whatever its
+interval, a line per item: about a million of each at 100,000 subscriptions, written
+by the plain loader once a sample has shown it stores what ``upsert_many`` stores
+(:mod:`benchmarks.revenue_seed`, which also keeps the database between runs with
+``REVENUE_BENCH_KEEP=1``). Then, ``BENCH_ROUNDS`` rounds, each running every baseline
+and its contender in turn, timed in CPU-seconds of this process and the database
+server's backends (and in wall time, printed too):
 
 - ``mrr(at)`` against the SQL ``SUM(unit_amount x quantity)`` over the items of
   ``subscriptions_active_at(at)`` (the same counting rule, no discounts, no tiers);
@@ -28,6 +32,12 @@ Printed: each figure's median and range over the rounds, the ratio to its baseli
 each round, the queries and the peak of Python memory (tracemalloc, in a round of its
 own: it slows every allocation), and a profile (``cProfile``, the database's share
 apart) of ``mrr`` and ``mrr_from_invoices``: where the time above the baseline goes.
+
+The memory ceiling it checks: each figure's Python peak against ``PEAK_CEILING``
+(``mrr(at)`` 32 MiB, ``mrr_from_invoices`` 8 MiB, the movement table 272 MiB, ``mrr(at)``
+inside the window 1,536 MiB: about twice each peak measured at 100,000 subscriptions),
+and at the end the process's peak RSS (``getrusage``) against ``RSS_CEILING``; a figure
+above its ceiling is printed OVER THE CEILING.
 """
 
 from __future__ import annotations
@@ -38,6 +48,7 @@ import io
 import json
 import os
 import pstats
+import resource
 import sys
 import time
 import tracemalloc
@@ -49,7 +60,10 @@ from .baseline import server_cpu
 from .ratios import QUICK, ROUNDS, compare, interleave, machine, timed
 
 SUBSCRIPTIONS = int(os.environ.get("REVENUE_BENCH_SUBSCRIPTIONS", "2000" if QUICK else "100000"))
-MONTHS = int(os.environ.get("REVENUE_BENCH_MONTHS", "12"))
+# the quick mode: a few months of invoices, enough for the figures to run
+MONTHS = int(os.environ.get("REVENUE_BENCH_MONTHS", "4" if QUICK else "15"))
+SEED = 11
+KEEP = os.environ.get("REVENUE_BENCH_KEEP", "") not in ("", "0")
 PROFILE = os.environ.get("REVENUE_BENCH_PROFILE", "1") not in ("", "0")
 UTC = dt.timezone.utc
 AT = dt.datetime(2025, 6, 15, tzinfo=UTC)
@@ -62,33 +76,6 @@ RENEWAL_SHAPE = os.environ.get("REVENUE_BENCH_RENEWAL_SHAPE", "items")
 IN_WINDOW = dt.datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - dt.timedelta(days=15)
 TABLE = (dt.datetime(2024, 6, 1, tzinfo=UTC), dt.datetime(2025, 6, 1, tzinfo=UTC))
 EXAMPLES = ROOT.parent / "shared" / "stripe-openapi" / "fixtures3.json"
-
-
-def _invoices(subscriptions: list[dict], payloads) -> list[dict]:
-    """A paid invoice (one line) per monthly subscription per month it counted, the
-    last MONTHS months before AT."""
-    from stripe_django.testing.revenue import month_start
-
-    out = []
-    for sub in subscriptions:
-        item = sub["items"]["data"][0]
-        price = item["price"]
-        if price["recurring"]["interval"] != "month" or price["recurring"]["interval_count"] != 1:
-            continue
-        for back in range(MONTHS):
-            start = month_start(AT.year, AT.month - back)
-            end = month_start(AT.year, AT.month - back + 1)
-            stamp = int(start.timestamp())
-            if sub["start_date"] > stamp or (sub["ended_at"] and sub["ended_at"] <= stamp):
-                continue
-            amount = int(price["unit_amount"] or 0) * item["quantity"]
-            iid = f"in_{sub['id'][4:]}_{back}"
-            line = payloads.line(f"il_{sub['id'][4:]}_{back}", subscription=sub["id"], item=item["id"],
-                                 price=price["id"], amount=amount, quantity=item["quantity"],
-                                 currency=price["currency"], start=start.isoformat()[:19], end=end.isoformat()[:19])
-            out.append(payloads.invoice(iid, sub["customer"], [line], subscription=sub["id"],
-                                        created=start.isoformat()[:19], currency=price["currency"]))
-    return out
 
 
 def _renewals(subscriptions: list[dict], start: int) -> list[dict]:
@@ -125,27 +112,44 @@ def _renewals(subscriptions: list[dict], start: int) -> list[dict]:
     return out
 
 
-def _store() -> tuple[list[dict], int, float]:
-    """Build and store the account: (subscriptions, invoice lines, seconds)."""
+def _store(connection) -> tuple[list[dict], int, int, float, str]:
+    """Build the account and store it, or find it stored (``REVENUE_BENCH_KEEP``):
+    (subscriptions, invoices, invoice lines, seconds, how)."""
+    from stripe_django.models import Event, Invoice, InvoiceLineItem, Subscription
     from stripe_django.sync import upsert_many
-    from stripe_django.testing.revenue import Payloads, random_account
+    from stripe_django.testing.revenue import Payloads, month_start, random_account
+
+    from . import revenue_seed as seed
 
     payloads = Payloads(json.loads(Path(EXAMPLES).read_text())["resources"])
-    objects = list(random_account(payloads, subscriptions=SUBSCRIPTIONS, months=24, seed=11,
+    objects = list(random_account(payloads, subscriptions=SUBSCRIPTIONS, months=24, seed=SEED,
                                   start=dt.datetime(2023, 7, 1, tzinfo=UTC)))
     subscriptions = [o for o in objects if o["object"] == "subscription"]
+    parameters = {"subscriptions": SUBSCRIPTIONS, "months": MONTHS, "seed": SEED}
+    if KEEP and seed.seeded(connection, parameters):
+        # the last run's renewal events are after AT too: without them the account is
+        # as stored (storing an event writes only the event's row)
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {connection.ops.quote_name(Event._meta.db_table)} WHERE id LIKE %s",
+                           ["evt_renew%"])
+        return (subscriptions, Invoice.objects.count(), InvoiceLineItem.objects.count(), 0.0,
+                "kept from an earlier run (REVENUE_BENCH_KEEP)")
+    if KEEP and (Subscription.objects.exists() or seed.MARKER in connection.introspection.table_names()):
+        seed.empty(connection)
     started = time.perf_counter()
     for offset in range(0, len(objects), 5000):
         upsert_many(objects[offset:offset + 5000])
     del objects
-    lines = 0
-    # built and stored a slice at a time: a million invoices' payloads at once would
-    # hold gigabytes
-    for offset in range(0, len(subscriptions), 5000):
-        invoices = _invoices(subscriptions[offset:offset + 5000], payloads)
-        lines += len(invoices)
-        upsert_many(invoices)
-    return subscriptions, lines, time.perf_counter() - started
+    public = time.perf_counter() - started
+    first = month_start(AT.year, AT.month - MONTHS + 1)
+    invoices, lines, verdict = seed.store_invoices(connection, subscriptions, payloads, first, AT,
+                                                   int(time.time()))
+    if KEEP:
+        seed.mark(connection, parameters)
+    stored = time.perf_counter() - started
+    return (subscriptions, invoices, lines, stored,
+            f"stored in {stored:.0f} s (the subscriptions by upsert_many in {public:.0f} s, the invoices by "
+            f"the plain loader in {stored - public:.0f} s; {verdict})")
 
 
 def _store_renewals(subscriptions: list[dict]) -> int:
@@ -217,6 +221,14 @@ def contenders() -> dict[str, Callable[[], Any]]:
     }
 
 
+# The memory ceiling (MiB), about twice each figure's Python peak measured at the full
+# size (100,000 subscriptions, 1,037,868 lines: 14.2, 0.1, 134.5 and 733.4 MiB; 8 MiB
+# at least): a peak above it is printed as OVER THE CEILING.
+PEAK_CEILING = {"items": 32, "lines": 8, "movements": 272, "window": 1536}
+# and of the whole process's peak RSS (getrusage; 2,121 MiB measured), most of which is
+# the account's payloads, held for the renewals
+RSS_CEILING = 4096
+
 LABELS = {
     "items": ("mrr(at)", "SQL SUM over the items"),
     "window": ("mrr(at) in the events window", "SQL SUM over the items"),
@@ -273,18 +285,18 @@ def profile(label: str, work: Callable[[], Any], top: int = 14) -> None:
 
 
 def main(url: str) -> None:
-    with database(url):
+    with database(url, keep=KEEP):
         from django.db import connection
 
         from stripe_django import analytics
 
         vendor = connection.vendor
-        subscriptions, lines, stored = _store()
+        subscriptions, invoices, lines, stored, how = _store(connection)
         if vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE")
-        print(f"  {vendor}: {len(subscriptions):,} subscriptions, {lines:,} invoices with one line, stored in "
-              f"{stored:.0f} s; {analytics.subscriptions_active_at(AT).count():,} subscriptions count on {AT:%Y-%m-%d}")
+        print(f"  {vendor}: {len(subscriptions):,} subscriptions, {invoices:,} invoices with {lines:,} lines, {how}; "
+              f"{analytics.subscriptions_active_at(AT).count():,} subscriptions count on {AT:%Y-%m-%d}")
         print(f"  {vendor}: MRR {analytics.mrr(AT)}, from invoices {analytics.mrr_from_invoices(AT).by_currency()}")
         base, ours = baselines(), contenders()
         # CPU-seconds of this process and of the database server's backends: on a
@@ -310,6 +322,9 @@ def main(url: str) -> None:
             for key in keys:
                 label, base_name = LABELS[key]
                 queries, peak = _queries_and_peak(ours[key])
+                if peak > PEAK_CEILING[key]:
+                    print(f"  {vendor}: {label}: Python peak {peak:.1f} MiB, OVER THE CEILING of "
+                          f"{PEAK_CEILING[key]} MiB")
                 base_runs, our_runs = measured[f"base:{key}"], measured[f"ours:{key}"]
                 compare(f"{label} ({queries} queries, Python peak {peak:.1f} MiB), CPU", base_name,
                         [r.cpu * 1000 for r in base_runs], [r.cpu * 1000 for r in our_runs], "ms",
@@ -339,6 +354,9 @@ def main(url: str) -> None:
         measure(["window"])
         if PROFILE:
             profile("mrr(at) in the events window", ours["window"])
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+        print(f"  {vendor}: peak RSS of the process {rss:,.0f} MiB (ceiling {RSS_CEILING:,} MiB"
+              + (", OVER THE CEILING)" if rss > RSS_CEILING else ")"))
 
 
 def run() -> None:

@@ -9,10 +9,11 @@ downgrades, cancellations, discounts) from a seed.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import random
 from typing import Any, Iterator
+
+import orjson
 
 UTC = dt.timezone.utc
 
@@ -31,9 +32,22 @@ class Payloads:
 
     def __init__(self, examples: dict[str, Any]) -> None:
         self.examples = examples
+        # each example as JSON once: a fresh copy is then parsed from it, some 15 times
+        # faster than copy.deepcopy (the benchmark builds a million invoice lines)
+        self._encoded: dict[str, bytes] = {}
+
+    def _copy(self, kind: str, part: Any = None) -> Any:
+        """A fresh copy of the example of ``kind`` (or of ``part``'s path in it)."""
+        key = kind if part is None else f"{kind}:{part}"
+        if key not in self._encoded:
+            value = self.examples[kind]
+            if part is not None:
+                value = value[part]["data"][0]
+            self._encoded[key] = orjson.dumps(value)
+        return orjson.loads(self._encoded[key])
 
     def _example(self, kind: str, **fields: Any) -> dict[str, Any]:
-        obj = copy.deepcopy(self.examples[kind])
+        obj = self._copy(kind)
         obj.update(fields)
         return obj
 
@@ -73,10 +87,9 @@ class Payloads:
                      ended_at: str | None = None, pause_collection: dict[str, Any] | None = None,
                      discounts: list[dict[str, Any]] = (),  # type: ignore[assignment]
                      item_discounts: dict[str, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
-        example_item = self.examples["subscription"]["items"]["data"][0]
         data = []
         for iid, price, quantity in items:
-            item = copy.deepcopy(example_item)
+            item = self._copy("subscription", "items")
             item.update(id=iid, price=price, plan=None, quantity=quantity, subscription=sid,
                         created=ts(start), discounts=(item_discounts or {}).get(iid, []),
                         current_period_start=ts(start), current_period_end=None)
@@ -94,8 +107,7 @@ class Payloads:
     def line(self, lid: str, *, subscription: str, item: str, price: str, amount: int, start: str, end: str,
              quantity: int = 1, currency: str = "usd", proration: bool = False,
              discount_amounts: list[dict[str, Any]] = ()) -> dict[str, Any]:  # type: ignore[assignment]
-        example = self.examples["invoice"]["lines"]["data"][0]
-        line = copy.deepcopy(example)
+        line = self._copy("invoice", "lines")
         line.update(
             id=lid, amount=amount, currency=currency, quantity=quantity, discount_amounts=list(discount_amounts),
             period={"start": ts(start), "end": ts(end)}, subscription=subscription,
