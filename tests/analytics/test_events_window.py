@@ -8,12 +8,15 @@ said otherwise; each has its own customer.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import sqlite3
 
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
+from django.db import connection
 from django.test import override_settings
 from django.urls import reverse
 from freezegun import freeze_time
@@ -365,3 +368,30 @@ def test_what_an_items_event_changed_is_decided_item_by_item(db, client, stripe_
         assert by_subscription(day("2026-04-15")) == {
             "sub_exp": 1500, "sub_add": 2000 + 5000, "sub_rem": 2000, "sub_price": 2000, "sub_disc": 1000,  # 2000 - 50% (di_new)
             "sub_bad_list": 2000, "sub_bad_item": 2000, "sub_bad_items": 2000}
+
+
+def test_a_change_of_many_subscriptions_binds_few_parameters(db, stripe_examples):
+    # A price or quantity change applied to hundreds of subscriptions at once rebuilds
+    # each of them: their ids are never bound all in one query (SQLite built with a low
+    # SQLITE_MAX_VARIABLE_NUMBER refuses the statement). Here SQLite's limit is lowered
+    # under the number of subscriptions; the other databases count the same figures.
+    count = 600
+    with freeze_time(NOW), contextlib.ExitStack() as stack:
+        p = Payloads(stripe_examples)
+        monthly = p.price("price_m", 2000)
+        subs = [p.subscription(f"sub_{n:03d}", f"cus_{n:03d}", [(f"si_{n:03d}", monthly, 2)]) for n in range(count)]
+        assert not upsert_many([monthly, *subs]).errors
+        stored = [make_event(subs[0], "customer.subscription.created", created=ts("2025-06-01"))]
+        # 1 -> 2 seats on Apr 5, each with its renewal
+        stored += [make_event(sub, "customer.subscription.updated", created=ts("2026-04-05"),
+                              previous={"items": {"data": [renewed(sub["items"]["data"][0], quantity=1)]}})
+                   for sub in subs]
+        assert not upsert_many(stored).errors
+        if connection.vendor == "sqlite":
+            connection.ensure_connection()
+            raw = connection.connection
+            before = raw.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, count - 50)
+            stack.callback(raw.setlimit, sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, before)
+        apr_1 = analytics.mrr_detail(day("2026-04-01"))
+        assert (apr_1.by_currency(), apr_1.rebuilt) == ({"usd": count * 1 * 2000}, count)
+        assert analytics.mrr(day("2026-04-15")) == {"usd": count * 2 * 2000}
