@@ -18,6 +18,7 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from freezegun import freeze_time
 
@@ -355,6 +356,11 @@ def test_what_an_items_event_changed_is_decided_item_by_item(db, client, stripe_
         span = events.window()
         assert set(events.states_at(day("2026-04-01"), span).states) == {
             "sub_add", "sub_rem", "sub_price", "sub_disc", "sub_bad_list", "sub_bad_item", "sub_bad_items"}
+        with CaptureQueriesContext(connection) as queries:
+            events.states_at(day("2026-04-01"), span)
+        # the events that changed MRR (ids only), then the first of each rebuilt
+        # subscription, whole: no query reads the renewals' items into Python
+        assert len(queries) == 2
         assert by_subscription(day("2026-04-01")) == {
             "sub_exp": 1500,                 # 2000 - 25%, from the mirror
             "sub_add": 2000,                 # si_add1 alone
