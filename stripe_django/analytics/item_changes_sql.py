@@ -51,9 +51,10 @@ class Dialect:
     JSON document (an object or list read from the event once, see :meth:`wrap`)."""
 
     def wrap(self, column: str, body: str) -> str:
-        """``body`` (SQL over ``x.p``, the ``previous_attributes.items`` object or NULL,
-        and ``x.n``, the ``object.items.data`` list or NULL) evaluated once per event
-        on ``column``: each list is read out of the (large) event document once."""
+        """``body`` (SQL over ``x.p``, ``previous_attributes.items``, and ``x.n``,
+        ``object.items.data``, each of any JSON type or NULL: the rule checks) evaluated
+        once per event on ``column``: each list is read out of the (large) event
+        document once, not at each use."""
         raise NotImplementedError
 
     def is_type(self, root: str, path: Path, kind: str) -> str:
@@ -93,10 +94,8 @@ class Postgres(Dialect):
     def wrap(self, column: str, body: str) -> str:
         # OFFSET 0 keeps the inner SELECT a subquery of its own: pulled up into the outer
         # one, each use of p and n would extract them (and decompress the event) again
-        return (f"(SELECT {body} FROM (SELECT CASE WHEN jsonb_typeof({column}->'previous_attributes'->'items') "
-                f"= 'object' THEN {column}->'previous_attributes'->'items' END AS p, "
-                f"CASE WHEN jsonb_typeof({column}->'object'->'items'->'data') = 'array' "
-                f"THEN {column}->'object'->'items'->'data' END AS n OFFSET 0) AS x)")
+        return (f"(SELECT {body} FROM (SELECT {column}->'previous_attributes'->'items' AS p, "
+                f"{column}->'object'->'items'->'data' AS n OFFSET 0) AS x)")
 
     def _at(self, root: str, path: Path) -> str:
         if not any(isinstance(part, Index) for part in path):
@@ -128,13 +127,12 @@ class SQLite(Dialect):
     TYPES = {"object": "object", "array": "array", "string": "text", "null": "null"}
 
     def wrap(self, column: str, body: str) -> str:
-        # json_extract returns an object or array as its JSON text (anything else is
-        # left out: NULL), so the item lists are parsed from the small texts, not from
-        # the whole event each time
+        # the item lists are then parsed from their small texts, not from the whole
+        # event at each use. json_quote: json_extract gives a string's value unquoted,
+        # not JSON (json_quote leaves JSON it is given as it is, an absent value is null)
         p, n = "'$.previous_attributes.items'", "'$.object.items.data'"
-        return (f"(SELECT {body} FROM (SELECT CASE WHEN json_type({column}, {p}) = 'object' "
-                f"THEN json_extract({column}, {p}) END AS p, CASE WHEN json_type({column}, {n}) = 'array' "
-                f"THEN json_extract({column}, {n}) END AS n) AS x)")
+        return (f"(SELECT {body} FROM (SELECT json_quote(json_extract({column}, {p})) AS p, "
+                f"json_quote(json_extract({column}, {n})) AS n) AS x)")
 
     @staticmethod
     def _path(path: Path) -> str:
