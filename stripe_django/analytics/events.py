@@ -166,12 +166,14 @@ def without_events_after(subscriptions: QuerySet[Subscription], at: dt.datetime,
                          span: Window) -> QuerySet[Subscription]:
     """``subscriptions`` less those rebuilt at ``at``, the ones :func:`events_after`
     names, by a subquery (not their ids as parameters: tens of thousands at a price
-    migration). SQLite runs NOT EXISTS as a scan of the events per subscription and
-    NOT IN as one list; PostgreSQL runs NOT IN as a loop once the list outgrows
-    work_mem, and NOT EXISTS as one anti-join."""
+    migration). SQLite and MariaDB run NOT EXISTS as a scan of the events per
+    subscription (each comparing every event's items again) and NOT IN as one list;
+    PostgreSQL runs NOT IN as a loop once the list outgrows work_mem, and NOT EXISTS as
+    one anti-join."""
     named = events_after(at, span)
-    if subscriptions.db and connections[subscriptions.db].vendor == "sqlite":
-        return subscriptions.exclude(pk__in=named.values("subscription_id"))
+    if subscriptions.db and connections[subscriptions.db].vendor in ("sqlite", "mysql"):
+        # (a NULL in a NOT IN list would leave out every subscription)
+        return subscriptions.exclude(pk__in=named.filter(subscription_id__isnull=False).values("subscription_id"))
     return subscriptions.filter(~Exists(named.filter(subscription_id=OuterRef("pk"))))
 
 
