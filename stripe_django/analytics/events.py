@@ -31,6 +31,7 @@ from django.utils import timezone
 from ..conf import SETTING_NAME, stripe_settings
 from ..models import Discount, Event, Subscription
 from .counting import ENDED, AccountFilter, counted_statuses
+from .item_changes_sql import ItemsChanged
 
 CREATED = "customer.subscription.created"
 UPDATED = "customer.subscription.updated"
@@ -116,9 +117,6 @@ class Rebuilt:
 
     states: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     accounts: dict[str, str | None] = field(default_factory=dict)
-    # the subscriptions rebuilt for an ``items`` change decided in Python
-    # (:func:`items_changed`), which :func:`events_after` alone does not name
-    by_items: set[str] = field(default_factory=set)
 
 
 # What MRR reads of a subscription (counts_at, item_rows, discount_ids): an ``updated``
@@ -129,9 +127,19 @@ MRR_KEYS = ("status", "start_date", "trial_end", "ended_at", "cancel_at", "pause
             "customer", "discount", "discounts", "items", "plan", "quantity")
 # ``items`` comes whole when any item changed, a renewal's new item periods too (API
 # versions from 2025-03-31 keep the period on the items, so every renewal names
-# ``items``): an event naming only ``items`` of these is decided by comparing what MRR
-# reads of each item before and after (:func:`items_changed`), not by the key alone.
+# ``items``): an event naming ``items`` and none of the others is decided by comparing
+# what MRR reads of each item before and after, in the database
+# (:mod:`.item_changes_sql`), not by the key alone.
 OTHER_MRR_KEYS = tuple(key for key in MRR_KEYS if key != "items")
+
+# At most this many ids bound in one query: SQLite builds with a low
+# SQLITE_MAX_VARIABLE_NUMBER (999 before 3.32, or lower) refuse a statement with more,
+# and a price migration can rebuild tens of thousands of subscriptions at once
+CHUNK = 500
+
+
+def _chunks(values: list[str]) -> list[list[str]]:
+    return [values[n:n + CHUNK] for n in range(0, len(values), CHUNK)]
 
 
 def _after(at: dt.datetime, span: Window) -> QuerySet[Event]:
@@ -140,114 +148,64 @@ def _after(at: dt.datetime, span: Window) -> QuerySet[Event]:
 
 
 def events_after(at: dt.datetime, span: Window) -> QuerySet[Event]:
-    """The events the database alone finds to tell a subscription's state at ``at``
-    and change its MRR: those of the window after it naming a key of
-    :data:`OTHER_MRR_KEYS` (or not ``updated``), each annotated with its
-    ``subscription_id``. The ``updated`` events naming only ``items`` of
-    :data:`MRR_KEYS` are :func:`items_events_after`'s."""
-    return _after(at, span).filter(~Q(type=UPDATED) | Q(data__previous_attributes__has_any_keys=OTHER_MRR_KEYS))
-
-
-def items_events_after(at: dt.datetime, span: Window) -> QuerySet[Event]:
-    """The ``updated`` events of the window after ``at`` whose only key of
-    :data:`MRR_KEYS` is ``items``: a renewal, or a change of an item's price or
-    quantity, told apart by :func:`items_changed`."""
-    return (_after(at, span).filter(type=UPDATED, data__previous_attributes__has_key="items")
-            .exclude(data__previous_attributes__has_any_keys=OTHER_MRR_KEYS))
-
-
-def _item_terms(items: Any) -> list[tuple[Any, ...]] | None:
-    """What MRR reads of each item of a list (item_rows, discount_ids: its id,
-    ``created``, price, plan, quantity and discounts), in order (None: not a list of
-    objects)."""
-    if not isinstance(items, list):
-        return None
-    out = []
-    for item in items:
-        if not isinstance(item, dict):
-            return None
-        out.append((item.get("id"), item.get("created"), _ref(item.get("price")), _ref(item.get("plan")),
-                    item.get("quantity"), tuple(_ref(d) for d in item.get("discounts") or [])))
-    return out
-
-
-def items_changed(before: Any, after: Any) -> bool:
-    """Whether an ``updated`` event's ``previous_attributes.items`` (``before``) differ
-    from its object's ``items.data`` (``after``) in anything MRR reads of an item
-    (:func:`_item_terms`): a renewal moves only the items' periods, so it does not.
-    Anything unreadable counts as a change (the subscription is then rebuilt, which
-    is always exact)."""
-    if not isinstance(before, dict):
-        return True
-    if "data" not in before:  # the list's other keys changed, not its items
-        return False
-    old, new = _item_terms(before["data"]), _item_terms(after)
-    return old is None or old != new
+    """The events that tell a subscription's state at ``at`` and change its MRR: those
+    of the window after it that are not ``updated``, or name a key of
+    :data:`OTHER_MRR_KEYS` in ``previous_attributes``, or name ``items`` and changed
+    what MRR reads of them (:class:`.item_changes_sql.ItemsChanged`: a renewal, which
+    moves only the items' periods, did not), each annotated with its
+    ``subscription_id``. A subscription with none of them was at ``at`` as it is now,
+    for MRR."""
+    # the comparison of the items last: the database evaluates it only for the
+    # ``updated`` events the keys alone do not decide
+    return _after(at, span).filter(
+        ~Q(type=UPDATED) | Q(data__previous_attributes__has_any_keys=OTHER_MRR_KEYS)
+        | (Q(data__previous_attributes__has_key="items") & Q(ItemsChanged())))
 
 
 def without_events_after(subscriptions: QuerySet[Subscription], at: dt.datetime,
-                         span: Window, rebuilt: Rebuilt) -> QuerySet[Subscription]:
-    """``subscriptions`` less those ``rebuilt`` at ``at``: those :func:`events_after`
-    names, by a subquery (not their ids as parameters), and those of an ``items``
-    change (``rebuilt.by_items``: few, a real change of price or quantity, so by id).
-    SQLite runs NOT EXISTS as a scan of the events per subscription and NOT IN as one
-    list; PostgreSQL runs NOT IN as a loop once the list outgrows work_mem, and NOT
-    EXISTS as one anti-join."""
+                         span: Window) -> QuerySet[Subscription]:
+    """``subscriptions`` less those rebuilt at ``at``, the ones :func:`events_after`
+    names, by a subquery (not their ids as parameters: tens of thousands at a price
+    migration). SQLite and MariaDB run NOT EXISTS as a scan of the events per
+    subscription (each comparing every event's items again) and NOT IN as one list;
+    PostgreSQL runs NOT IN as a loop once the list outgrows work_mem, and NOT EXISTS as
+    one anti-join."""
     named = events_after(at, span)
-    if rebuilt.by_items:
-        subscriptions = subscriptions.exclude(pk__in=sorted(rebuilt.by_items))
-    if subscriptions.db and connections[subscriptions.db].vendor == "sqlite":
-        return subscriptions.exclude(pk__in=named.values("subscription_id"))
+    if subscriptions.db and connections[subscriptions.db].vendor in ("sqlite", "mysql"):
+        # (a NULL in a NOT IN list would leave out every subscription)
+        return subscriptions.exclude(pk__in=named.filter(subscription_id__isnull=False).values("subscription_id"))
     return subscriptions.filter(~Exists(named.filter(subscription_id=OuterRef("pk"))))
 
 
 def states_at(at: dt.datetime, span: Window) -> Rebuilt:
     """The state at ``at`` of every subscription with an event in the window after
-    ``at`` that changes what MRR reads (three queries: the events the database finds,
-    the ``items`` of those it cannot decide, then the first event of each
-    subscription, whole)."""
+    ``at`` that changes what MRR reads (:func:`events_after`: one query for the events'
+    ids, then the first event of each subscription, whole, :data:`CHUNK` at a time)."""
     firsts: dict[str, tuple[dt.datetime, str]] = {}
-
-    def first(sub_id: str | None, created: dt.datetime, pk: str) -> None:
+    for sub_id, created, pk in events_after(at, span).values_list("subscription_id", "created", "pk"):
         # the first event after ``at``; within one second, the lower id (Stripe's
         # timestamps have no finer order)
         if sub_id and (sub_id not in firsts or (created, pk) < firsts[sub_id]):
             firsts[sub_id] = (created, pk)
-
-    named: set[str] = set()
-    for sub_id, created, pk in events_after(at, span).values_list("subscription_id", "created", "pk"):
-        first(sub_id, created, pk)
-        named.add(sub_id)
-    # only the two item lists of these events are read, not the events whole: at
-    # tens of thousands of renewals, parsing whole events was most of the time
-    by_items: set[str] = set()
-    for sub_id, created, pk, before, after in items_events_after(at, span).values_list(
-            "subscription_id", "created", "pk", "data__previous_attributes__items", "data__object__items__data"):
-        if sub_id and items_changed(before, after):
-            by_items.add(sub_id)
-            first(sub_id, created, pk)
     result = Rebuilt()
-    if not firsts:
-        return result
     # the mirror's account wins (an event of the platform names none), by a subquery:
     # not the rebuilt subscriptions' ids bound as parameters
     mirror = Subscription.objects.filter(pk=OuterRef("subscription_id"))
-    events = (Event.objects.filter(pk__in=[pk for _, pk in firsts.values()])
-              .annotate(subscription_id=KT("data__object__id"), in_mirror=Exists(mirror),
-                        mirror_account=Subquery(mirror.values("stripe_account")[:1]))
-              .values_list("type", "data", "stripe_account", "account", "in_mirror", "mirror_account"))
-    for kind, data, stripe_account, account, in_mirror, mirror_account in events:
-        obj = (data or {}).get("object") or {}
-        sub_id = obj.get("id")
-        if not sub_id:
-            continue
-        result.accounts[sub_id] = mirror_account if in_mirror else (stripe_account or account or None)
-        if kind == CREATED:
-            result.states[sub_id] = None
-        else:
-            result.states[sub_id] = overlay(obj, (data or {}).get("previous_attributes") or {})
-    # (those the subquery of events_after does not exclude already)
-    result.by_items = (by_items - named) & set(result.states)
+    for pks in _chunks(sorted(pk for _, pk in firsts.values())):
+        events = (Event.objects.filter(pk__in=pks)
+                  .annotate(subscription_id=KT("data__object__id"), in_mirror=Exists(mirror),
+                            mirror_account=Subquery(mirror.values("stripe_account")[:1]))
+                  .values_list("type", "data", "stripe_account", "account", "in_mirror", "mirror_account"))
+        for kind, data, stripe_account, account, in_mirror, mirror_account in events:
+            obj = (data or {}).get("object") or {}
+            sub_id = obj.get("id")
+            if not sub_id:
+                continue
+            result.accounts[sub_id] = mirror_account if in_mirror else (stripe_account or account or None)
+            if kind == CREATED:
+                result.states[sub_id] = None
+            else:
+                result.states[sub_id] = overlay(obj, (data or {}).get("previous_attributes") or {})
     return result
 
 
@@ -315,7 +273,8 @@ def discount_ids(state: dict[str, Any]) -> tuple[list[str], dict[str, list[str]]
 def reductions_of(rebuilt: dict[str, dict[str, Any]]) -> dict[str, list]:
     """The discounts each rebuilt state names, keyed like
     :func:`.discounts.reductions_for` (a subscription's by its id, an item's by the
-    item's), read from the mirror's Discount rows, removed ones too (one query)."""
+    item's), read from the mirror's Discount rows, removed ones too (a query per
+    :data:`CHUNK` discounts)."""
     from . import discounts as disc
 
     wanted: dict[str, list[str]] = {}
@@ -324,7 +283,8 @@ def reductions_of(rebuilt: dict[str, dict[str, Any]]) -> dict[str, list]:
         wanted[sub_id] = own
         wanted.update(items)
     ids = {d for names in wanted.values() for d in names}
-    rows = {row["id"]: disc._reduction(row) for row in Discount.objects.filter(pk__in=ids).values(*disc.COLUMNS)}
+    rows = {row["id"]: disc._reduction(row) for chunk in _chunks(sorted(ids))
+            for row in Discount.objects.filter(pk__in=chunk).values(*disc.COLUMNS)}
     return {key: [rows[d] for d in names if d in rows] for key, names in wanted.items()}
 
 

@@ -178,7 +178,7 @@ def mrr_detail(at: dt.datetime | None = None, *, by: Breakdown = "currency", cur
     if rebuilt.states:
         # their current state is not the one at ``at``: priced below from the events
         # (a subquery, not their ids: tens of thousands of parameters to bind)
-        counted = events.without_events_after(counted, at, span, rebuilt)  # type: ignore[arg-type]
+        counted = events.without_events_after(counted, at, span)  # type: ignore[arg-type]
     # EXISTS, not IN: PostgreSQL runs NOT IN (subquery) as a loop over the subquery per
     # row once the subquery outgrows work_mem (30,000 subscriptions: seconds)
     discounted = Exists(Discount.objects.filter(deleted=False, subscription=OuterRef("subscription_id")))

@@ -8,13 +8,17 @@ said otherwise; each has its own customer.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import sqlite3
 
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from freezegun import freeze_time
 
@@ -302,3 +306,108 @@ def test_renewals_change_nothing_and_are_not_rebuilt(db, client, stripe_examples
             "sub_renew": 2000, "sub_then_up": 3 * 2000, "sub_meta": 2000, "sub_items": 2 * 2000,
             "sub_items_qty": 2 * 2000}
         assert apr_15.rebuilt == 0
+
+
+def renewed(item: dict, **fields) -> dict:
+    """``item`` as it was before a renewal on Apr 5 (its period a month earlier), with ``fields``."""
+    return dict(item, current_period_start=ts("2026-03-05"), current_period_end=ts("2026-04-05"), **fields)
+
+
+def test_what_an_items_event_changed_is_decided_item_by_item(db, client, stripe_examples):
+    # Renewals on Apr 5 (API 2025-03-31 and later: the items come whole, their periods
+    # moved) that also changed, or not, what MRR reads of the items. Only those that
+    # changed it are rebuilt; the others are priced from the mirror.
+    with freeze_time(NOW):
+        p = Payloads(stripe_examples)
+        monthly, monthly2 = p.price("price_m", 2000), p.price("price_m2", 5000)
+        pct25, pct50 = p.coupon("co_25", percent_off=25.0), p.coupon("co_50", percent_off=50.0)
+        same = p.discount("di_same", pct25, start="2025-06-01", item="si_exp", subscription="sub_exp")
+        # di_old (25%) replaced by di_new (50%) on Apr 5
+        old = p.discount("di_old", pct25, start="2025-06-01", end="2026-04-05", item="si_disc",
+                         subscription="sub_disc")
+        new = p.discount("di_new", pct50, start="2026-04-05", item="si_disc", subscription="sub_disc")
+        sub = p.subscription
+        subs = {
+            "exp": sub("sub_exp", "cus_exp", [("si_exp", monthly, 1)], item_discounts={"si_exp": [same]}),
+            "add": sub("sub_add", "cus_add", [("si_add1", monthly, 1), ("si_add2", monthly2, 1)]),
+            "rem": sub("sub_rem", "cus_rem", [("si_rem1", monthly, 1)]),
+            "price": sub("sub_price", "cus_price", [("si_price", monthly, 1)]),
+            "disc": sub("sub_disc", "cus_disc", [("si_disc", monthly, 1)], item_discounts={"si_disc": [new]}),
+            "bad_list": sub("sub_bad_list", "cus_bad_list", [("si_bad_list", monthly, 1)]),
+            "bad_item": sub("sub_bad_item", "cus_bad_item", [("si_bad_item", monthly, 1)]),
+            "bad_items": sub("sub_bad_items", "cus_bad_items", [("si_bad_items", monthly, 1)]),
+        }
+        assert not upsert_many([monthly, monthly2, pct25, pct50, same, old, new, *subs.values()]).errors
+        post(client, make_event(subs["exp"], "customer.subscription.created", created=ts("2025-06-01")))
+
+        def item(key: str, n: int = 0) -> dict:
+            return subs[key]["items"]["data"][n]
+
+        previous = {
+            # the same price and discount, as ids where the object has them expanded
+            "exp": {"data": [renewed(item("exp"), price="price_m", discounts=["di_same"])]},
+            # si_add2 added on Apr 5
+            "add": {"data": [renewed(item("add"))]},
+            # si_rem2 (50.00) removed on Apr 5
+            "rem": {"data": [renewed(item("rem")), renewed(item("rem"), id="si_rem2", price=monthly2)]},
+            # price_m2 (50.00) -> price_m (20.00) on Apr 5, as an id before
+            "price": {"data": [renewed(item("price"), price="price_m2")]},
+            # the item's discount changed (ids before, objects after)
+            "disc": {"data": [renewed(item("disc"), discounts=["di_old"])]},
+            # nothing MRR can read of the items before: counted as a change
+            "bad_list": {"data": "unreadable"},
+            "bad_item": {"data": ["si_bad_item"]},
+            "bad_items": None,
+        }
+        for key, items in previous.items():
+            post(client, make_event(subs[key], "customer.subscription.updated", created=ts("2026-04-05"),
+                                    previous={"items": items, "latest_invoice": "in_march"}))
+
+        span = events.window()
+        assert set(events.states_at(day("2026-04-01"), span).states) == {
+            "sub_add", "sub_rem", "sub_price", "sub_disc", "sub_bad_list", "sub_bad_item", "sub_bad_items"}
+        with CaptureQueriesContext(connection) as queries:
+            events.states_at(day("2026-04-01"), span)
+        # the events that changed MRR (ids only), then the first of each rebuilt
+        # subscription, whole: no query reads the renewals' items into Python
+        assert len(queries) == 2
+        assert by_subscription(day("2026-04-01")) == {
+            "sub_exp": 1500,                 # 2000 - 25%, from the mirror
+            "sub_add": 2000,                 # si_add1 alone
+            "sub_rem": 2000 + 5000,          # with si_rem2
+            "sub_price": 5000,               # price_m2
+            "sub_disc": 1500,                # 2000 - 25% (di_old)
+            # the bad ones: rebuilt from an event whose items before cannot be read, so
+            # no item is priced for them
+        }
+        assert events.states_at(day("2026-04-15"), span).states == {}
+        assert by_subscription(day("2026-04-15")) == {
+            "sub_exp": 1500, "sub_add": 2000 + 5000, "sub_rem": 2000, "sub_price": 2000, "sub_disc": 1000,  # 2000 - 50% (di_new)
+            "sub_bad_list": 2000, "sub_bad_item": 2000, "sub_bad_items": 2000}
+
+
+def test_a_change_of_many_subscriptions_binds_few_parameters(db, stripe_examples):
+    # A price or quantity change applied to hundreds of subscriptions at once rebuilds
+    # each of them: their ids are never bound all in one query (SQLite built with a low
+    # SQLITE_MAX_VARIABLE_NUMBER refuses the statement). Here SQLite's limit is lowered
+    # under the number of subscriptions; the other databases count the same figures.
+    count = 600
+    with freeze_time(NOW), contextlib.ExitStack() as stack:
+        p = Payloads(stripe_examples)
+        monthly = p.price("price_m", 2000)
+        subs = [p.subscription(f"sub_{n:03d}", f"cus_{n:03d}", [(f"si_{n:03d}", monthly, 2)]) for n in range(count)]
+        assert not upsert_many([monthly, *subs]).errors
+        stored = [make_event(subs[0], "customer.subscription.created", created=ts("2025-06-01"))]
+        # 1 -> 2 seats on Apr 5, each with its renewal
+        stored += [make_event(sub, "customer.subscription.updated", created=ts("2026-04-05"),
+                              previous={"items": {"data": [renewed(sub["items"]["data"][0], quantity=1)]}})
+                   for sub in subs]
+        assert not upsert_many(stored).errors
+        if connection.vendor == "sqlite":
+            connection.ensure_connection()
+            raw = connection.connection
+            before = raw.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, count - 50)
+            stack.callback(raw.setlimit, sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, before)
+        apr_1 = analytics.mrr_detail(day("2026-04-01"))
+        assert (apr_1.by_currency(), apr_1.rebuilt) == ({"usd": count * 1 * 2000}, count)
+        assert analytics.mrr(day("2026-04-15")) == {"usd": count * 2 * 2000}
