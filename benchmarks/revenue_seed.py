@@ -394,6 +394,11 @@ def empty(connection) -> None:
     from django.core.management import call_command
 
     started = time.perf_counter()
+    # the marker first: a run cut short after this must not find the old account's
+    # parameters over what it half stored (flush leaves tables it does not know)
+    if MARKER in connection.introspection.table_names():
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {MARKER}")
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("DROP SCHEMA public CASCADE")

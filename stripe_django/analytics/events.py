@@ -138,7 +138,7 @@ OTHER_MRR_KEYS = tuple(key for key in MRR_KEYS if key != "items")
 CHUNK = 500
 
 
-def _chunks(values: list[str]) -> list[list[str]]:
+def chunks(values: list[str]) -> list[list[str]]:
     return [values[n:n + CHUNK] for n in range(0, len(values), CHUNK)]
 
 
@@ -191,7 +191,7 @@ def states_at(at: dt.datetime, span: Window) -> Rebuilt:
     # the mirror's account wins (an event of the platform names none), by a subquery:
     # not the rebuilt subscriptions' ids bound as parameters
     mirror = Subscription.objects.filter(pk=OuterRef("subscription_id"))
-    for pks in _chunks(sorted(pk for _, pk in firsts.values())):
+    for pks in chunks(sorted(pk for _, pk in firsts.values())):
         events = (Event.objects.filter(pk__in=pks)
                   .annotate(subscription_id=KT("data__object__id"), in_mirror=Exists(mirror),
                             mirror_account=Subquery(mirror.values("stripe_account")[:1]))
@@ -283,7 +283,7 @@ def reductions_of(rebuilt: dict[str, dict[str, Any]]) -> dict[str, list]:
         wanted[sub_id] = own
         wanted.update(items)
     ids = {d for names in wanted.values() for d in names}
-    rows = {row["id"]: disc._reduction(row) for chunk in _chunks(sorted(ids))
+    rows = {row["id"]: disc._reduction(row) for chunk in chunks(sorted(ids))
             for row in Discount.objects.filter(pk__in=chunk).values(*disc.COLUMNS)}
     return {key: [rows[d] for d in names if d in rows] for key, names in wanted.items()}
 

@@ -89,7 +89,7 @@ class _Terms:
     """Price and plan terms read once per call (one query each for the ids asked).
 
     ``read`` keeps the rows already read by model, for calls at several dates
-    (:func:`mrr_details`): each date's terms are then built from it, reading only the
+    (:func:`mrr_at_dates`): each date's terms are then built from it, reading only the
     ids not read yet, and hold exactly the ids that date asks, as a call of its own."""
 
     def __init__(self, price_ids: Iterable[str | None], plan_ids: Iterable[str | None],
@@ -265,7 +265,9 @@ def _add_rebuilt(result: MRRResult, rebuilt: events.Rebuilt, at: dt.datetime, me
     and priced like the discounted ones, with the discounts their state names."""
     wanted = set(rebuilt.states)
     if subscriptions is not None:
-        wanted &= set(subscriptions.filter(pk__in=list(wanted)).values_list("pk", flat=True))
+        # (a chunk at a time: a change of thousands of subscriptions would bind them all)
+        wanted = {pk for chunk in events.chunks(sorted(wanted))
+                  for pk in subscriptions.filter(pk__in=chunk).values_list("pk", flat=True)}
     states = {sub_id: state for sub_id, state in rebuilt.states.items()
               if sub_id in wanted and state is not None and events.counts_at(state, at)
               and events.keep(rebuilt.accounts.get(sub_id), state, currency, account)}
