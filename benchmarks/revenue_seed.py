@@ -139,9 +139,21 @@ def _exact_table():
             self.derived = [(self.keys.index(col.name), col.name, col.derive)
                             for col in columns_of(model) if col.derive is not None]
 
-        def rows(self, obj: dict, out: dict[str, list]) -> None:
-            get = obj.get
-            values = [get(key) for key in self.keys]
+        @staticmethod
+        def dump(value: Any) -> str:
+            # as the planner writes JSON: keys sorted
+            return orjson.dumps(value, option=SORTED).decode()
+
+        @staticmethod
+        def digest(data: str) -> str:
+            # with the account (none), the deletion mark (0) and a parent link the
+            # payload lacks (none: a line names its invoice)
+            digest = hashlib.blake2b(data.encode(), digest_size=16)
+            digest.update(b"||0|")
+            return digest.hexdigest()
+
+        def values(self, obj: dict) -> list:
+            values = super().values(obj)
             for i, name, derive in self.derived:
                 if name not in obj:
                     try:
@@ -151,31 +163,8 @@ def _exact_table():
             # an embedded list's column holds its items' ids (the items are rows of
             # the child table)
             for key in self.children:
-                values[self.keys.index(key)] = [item["id"] for item in (get(key) or {}).get("data", ())]
-            for i in self.json:
-                if values[i] is not None:
-                    values[i] = orjson.dumps(values[i], option=SORTED).decode()
-            for i in self.times:
-                if values[i] is not None:
-                    values[i] = self.when(values[i])
-            for i in self.refs:
-                if type(values[i]) is dict:
-                    values[i] = values[i]["id"]
-            # stripe_data as the planner writes it (keys sorted), its digest with the
-            # account (none), the deletion mark (0) and a parent link the payload
-            # lacks (none: a line names its invoice)
-            data = orjson.dumps(obj, option=SORTED)
-            digest = hashlib.blake2b(data, digest_size=16)
-            digest.update(b"||0|")
-            data_i, stamp_i, hash_i, deleted_i = self.base
-            values[data_i] = data.decode()
-            values[stamp_i] = self.stamp
-            values[hash_i] = digest.hexdigest()
-            values[deleted_i] = False
-            out.setdefault(self.table, []).append(values)
-            for key, child in self.children.items():
-                for item in (get(key) or {}).get("data", ()):
-                    child.rows(item, out)
+                values[self.keys.index(key)] = [item["id"] for item in (obj.get(key) or {}).get("data", ())]
+            return values
 
     return Exact
 
