@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import NotSupportedError
 from django.db.models import BooleanField, F, Func
 
 # What MRR reads of an item (events.item_rows, events.discount_ids), as compared here:
@@ -232,7 +233,11 @@ def _ref(d: Dialect, root: str, path: Path) -> str:
 def changed_sql(vendor: str, column: str) -> str:
     """SQL true when the ``updated`` event in ``column`` changed what MRR reads of the
     subscription's items (the module's rule)."""
-    d = DIALECTS[vendor]
+    d = DIALECTS.get(vendor)
+    if d is None:
+        raise NotSupportedError(f"MRR inside the events window compares the events' item lists with the JSON "
+                                f"functions of {', '.join(sorted(DIALECTS))}; the database vendor {vendor!r} "
+                                f"is none of them")
     p, n = "x.p", "x.n"
     before: Path = ("data",)
     source, i = d.indexes(p, before, "e")
