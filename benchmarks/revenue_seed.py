@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterator
 UTC = dt.timezone.utc
 # Bumped whenever the stored account changes shape: a kept database of another
 # version is emptied and stored again.
-SEED_VERSION = 1
+SEED_VERSION = 2  # 2: the repeating discounts store their end, as Stripe does
 MARKER = "revenue_bench_seed"
 SAMPLE = 200
 STEP = 2000  # subscriptions whose invoices are built and written at a time

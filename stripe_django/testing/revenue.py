@@ -15,6 +15,8 @@ from typing import Any, Iterator
 
 import orjson
 
+from ..analytics.discounts import add_months
+
 UTC = dt.timezone.utc
 
 
@@ -183,8 +185,11 @@ def random_account(payloads: Payloads, *, subscriptions: int = 1000, months: int
         discounts = []
         if currency == "usd" and rng.random() < 0.2:
             coupon = rng.choice(coupons)
-            discounts.append(payloads.discount(f"di_r{n:05d}", coupon, subscription=sid,
-                                               start=begin.isoformat(), customer=f"cus_r{n % customers:05d}"))
+            # (Stripe stores the end of a repeating coupon's discount; once and forever have none)
+            end = (add_months(begin, coupon["duration_in_months"]).isoformat()
+                   if coupon["duration"] == "repeating" else None)
+            discounts.append(payloads.discount(f"di_r{n:05d}", coupon, subscription=sid, start=begin.isoformat(),
+                                               end=end, customer=f"cus_r{n % customers:05d}"))
         for key in ("ended_at", "cancel_at", "trial_end"):
             if key in options:
                 options[key] = options[key][:19]
