@@ -1,10 +1,12 @@
 """MRR at a date from the mirror's current subscriptions (guide, "MRR").
 
-The work is split so that the database does the counting: subscription items without
-a discount in force are grouped in SQL by (price, quantity, currency, account, and the
-breakdown asked for) and each group is priced once (its monthly amount x its count);
-only subscriptions with a discount, and metered items, are priced one by one, from rows
-read in a fixed number of queries.
+The work is split so that the database does the counting: subscription items are
+grouped in SQL by (price, quantity, currency, account, and the breakdown asked for) and,
+for subscriptions with a discount, by what the database says that discount does to the
+item at the date (:mod:`.item_groups`); each group is priced once
+(its monthly amount x its count). Only the subscriptions it cannot group (several
+discounts, an amount off their sum, an end it cannot place) and metered items are
+priced one by one, from rows read in a fixed number of queries.
 
 Each item's monthly amount is rounded to the smallest currency unit (half up) after its
 percent discounts, so totals are sums of integers and any breakdown adds up to the total
@@ -20,14 +22,15 @@ from decimal import Decimal
 from typing import Any, Iterable, Literal
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from ..conf import SETTING_NAME, stripe_settings
-from ..models import Discount, InvoiceLineItem, Plan, Price, Subscription, SubscriptionItem
+from ..models import InvoiceLineItem, Plan, Price, Subscription, SubscriptionItem
 from . import discounts as disc
 from . import events
 from .counting import AccountFilter, subscriptions_active_at
+from .item_groups import COUPON, EFFECT, grouped_items
 from .normalize import PriceTerms, UnsupportedPrice, monthly_amount, per_month, round_amount, terms_of
 
 Breakdown = Literal["currency", "product", "price", "account", "customer", "subscription"]
@@ -41,7 +44,8 @@ GROUP_COLUMN: dict[str, str | None] = {
     "customer": "subscription__customer_id",
     "subscription": "subscription_id",
 }
-ITEM_COLUMNS = ("price_id", "plan_id", "quantity", "subscription__currency", "subscription__stripe_account")
+# (the account only when grouped by it: a column less to group on otherwise)
+ITEM_COLUMNS = ("price_id", "plan_id", "quantity", "subscription__currency")
 
 
 @dataclass
@@ -122,17 +126,22 @@ class _Terms:
 @dataclass
 class _Dates:
     """What MRR at several dates (:func:`mrr_at_dates`) reads once for all of them: the
-    events window, the price and plan terms, the discounts on subscriptions."""
+    events window, the price and plan terms, the coupons."""
 
     now: dt.datetime
     span: events.Window | None
     terms: dict[type, dict[str, PriceTerms | str | None]] = field(default_factory=dict)
-    _discounts: list[disc.Reduction] | None = None
+    coupons: dict[str, disc.Reduction | None] = field(default_factory=dict)
 
-    def discounts(self) -> list[disc.Reduction]:
-        if self._discounts is None:
-            self._discounts = disc.subscription_reductions()
-        return self._discounts
+
+def _coupons(ids: Iterable[str | None], read: dict[str, disc.Reduction | None] | None) -> dict[str, disc.Reduction]:
+    """The coupons of these ids (one query for those not in ``read`` yet)."""
+    read = {} if read is None else read
+    missing = {i for i in ids if i} - read.keys()
+    if missing:
+        found = disc.coupon_reductions(missing)
+        read.update((i, found.get(i)) for i in missing)  # not in the mirror: no reduction
+    return {i: r for i, r in read.items() if r is not None}
 
 
 def _key(by: str, row: dict[str, Any], terms: PriceTerms | None) -> Any:
@@ -145,10 +154,31 @@ def _key(by: str, row: dict[str, Any], terms: PriceTerms | None) -> Any:
     return row[GROUP_COLUMN[by]]  # type: ignore[index]
 
 
+def _price_group(terms: _Terms, coupons: dict[str, disc.Reduction], asked: tuple[Any, ...],
+                 at: dt.datetime) -> tuple[PriceTerms, int | None] | str:
+    """The monthly amount of one item of a group (price, plan, quantity, currency,
+    discount effect, coupon), with its discount if the database found it in force;
+    None for a metered price or an item priced one by one; the reason it cannot be
+    priced."""
+    price_id, plan_id, quantity, currency, effect, coupon_id = asked
+    try:
+        item_terms = terms.of(price_id, plan_id)
+        if item_terms.metered or effect == disc.ONE_BY_ONE:
+            return item_terms, None
+        monthly = monthly_amount(item_terms, quantity or 0)
+    except UnsupportedPrice as error:
+        return str(error)
+    coupon = coupons.get(coupon_id) if effect in disc.REDUCING else None
+    if coupon is not None:  # in force (the database said so), and alone on this item
+        monthly = disc.reduce_item(monthly, item_terms, currency, at, [coupon] if effect == disc.ON_THIS_ITEM else [],
+                                   [coupon] if effect == disc.PERCENT_ON_SUBSCRIPTION else [])
+    return item_terms, round_amount(monthly)
+
+
 def mrr_at_dates(dates: list[dt.datetime], *, by: Breakdown = "currency", currency: str | None = None,
                  account: AccountFilter = ...) -> list[MRRResult]:
     """:func:`mrr_detail` at each of ``dates``, the same figures, with what does not
-    depend on the date read once: the events window, the terms, the discounts."""
+    depend on the date read once: the events window, the terms, the coupons."""
     now = timezone.now()
     dates_ = _Dates(now=now, span=events.window(now) if any(at < now for at in dates) else None)
     return [mrr_detail(at, by=by, currency=currency, account=account, _dates=dates_) for at in dates]
@@ -179,9 +209,6 @@ def mrr_detail(at: dt.datetime | None = None, *, by: Breakdown = "currency", cur
         # their current state is not the one at ``at``: priced below from the events
         # (a subquery, not their ids: tens of thousands of parameters to bind)
         counted = events.without_events_after(counted, at, span)  # type: ignore[arg-type]
-    # EXISTS, not IN: PostgreSQL runs NOT IN (subquery) as a loop over the subquery per
-    # row once the subquery outgrows work_mem (30,000 subscriptions: seconds)
-    discounted = Exists(Discount.objects.filter(deleted=False, subscription=OuterRef("subscription_id")))
     items = SubscriptionItem.objects.filter(subscription__in=counted.values("pk"), deleted=False)
     result = MRRResult(at=at, by=by, source=span.source_at(at) if span else events.CURRENT,
                        rebuilt=len(rebuilt.states))
@@ -190,66 +217,45 @@ def mrr_detail(at: dt.datetime | None = None, *, by: Breakdown = "currency", cur
     if group and group not in columns:
         columns.append(group)
 
-    # 1. every counted item, in groups counted by the database, at full price
-    groups = list(items.values(*columns).annotate(n=Count("pk")).order_by())
-    # 2. the discounts on the counted subscriptions (on them or their items: an item's
-    # discount names its subscription too), then their items, one by one: each is
-    # priced again with its discounts and replaces its full price
+    # every counted item in groups counted by the database, by price, quantity and what
+    # their subscription's discount does to them at ``at``; the items it cannot price
+    # alone (several discounts, an amount off a subscription's sum, an end it cannot
+    # place) come one by one, priced below a subscription at a time with its discounts
     # (chosen by a subquery, not by their ids: thousands of parameters to bind)
-    with_discount = Discount.objects.filter(deleted=False, subscription__isnull=False).values("subscription")
-    single = (items.filter(subscription_id__in=with_discount)
-              .values("pk", "subscription_id", *columns).order_by("subscription_id", "created", "pk"))
-    if _dates is None:
-        found = disc.reductions_for(counted.values("pk"))
-        discounted_ids = sorted({r.subscription for rs in found.values() for r in rs if r.subscription})
-        single_rows = list(single) if discounted_ids else []
-    else:
-        # every date's discounts from one read: those on the subscriptions counted at
-        # this date (the ones with items among single_rows), as reductions_for finds them
-        single_rows = list(single) if _dates.discounts() else []
-        counted_ids = {row["subscription_id"] for row in single_rows}
-        found = disc.keyed(r for r in _dates.discounts() if r.subscription in counted_ids)
-    terms = _Terms([r["price_id"] for r in groups + single_rows], [r["plan_id"] for r in groups + single_rows],
+    groups = grouped_items(items, columns, at, group=by not in ("customer", "subscription"))
+    single_rows = sorted((row for row in groups if row[EFFECT] == disc.ONE_BY_ONE),
+                         key=lambda row: (row["subscription_id"], str(row["created"] or ""), row["pk"]))
+    found = disc.reductions_for(disc.one_by_one_subscriptions(at)) if single_rows else {}
+    terms = _Terms([r["price_id"] for r in groups], [r["plan_id"] for r in groups],
                    _dates.terms if _dates else None)
+    coupons = _coupons([r[COUPON] for r in groups if r[EFFECT] in disc.REDUCING],
+                       _dates.coupons if _dates else None)
     metered: list[tuple[dict[str, Any], PriceTerms]] = []
-    amounts: dict[tuple[str, int], int] = {}
-
-    def full_price(item_terms: PriceTerms, quantity: int) -> int:
-        # the same for every item of a price and quantity: computed once
-        each = amounts.get((item_terms.id, quantity))
-        if each is None:
-            each = amounts[(item_terms.id, quantity)] = round_amount(monthly_amount(item_terms, quantity))
-        return each
-
-    # each (price, plan, quantity) looked up and priced once: by customer or by
-    # subscription there is about a group per item, but few prices
-    outcomes: dict[tuple[Any, Any, Any], tuple[PriceTerms, int | None] | str] = {}
+    # each (price, plan, quantity, currency, discount) looked up and priced once: by
+    # customer or by subscription there is about a group per item, but few of these
+    priced: dict[tuple[Any, ...], tuple[PriceTerms, int | None] | str] = {}
+    totals = result.amounts
     for row in groups:
-        asked = (row["price_id"], row["plan_id"], row["quantity"])
-        outcome = outcomes.get(asked)
+        asked = (row["price_id"], row["plan_id"], row["quantity"], row["subscription__currency"], row[EFFECT],
+                 row[COUPON])
+        outcome = priced.get(asked)
         if outcome is None:
-            try:
-                item_terms = terms.of(row["price_id"], row["plan_id"])
-                outcome = (item_terms, None if item_terms.metered else full_price(item_terms, row["quantity"] or 0))
-            except UnsupportedPrice as error:
-                outcome = str(error)
-            outcomes[asked] = outcome
+            outcome = priced[asked] = _price_group(terms, coupons, asked, at)
         if isinstance(outcome, str):
             result.skipped.append((f"{row['n']} item(s) of {row['price_id'] or row['plan_id']}", outcome))
             continue
         item_terms, each = outcome
-        if each is None:
-            metered.append((row, item_terms))
+        if each is None:  # metered, or among single_rows
+            if item_terms.metered:  # never discounted: read one by one below, whatever their discounts
+                metered.append((row, item_terms))
             continue
-        result.add(row["subscription__currency"], _key(by, row, item_terms), each * row["n"])
-    for row in single_rows:  # their full price out (step 1 counted it), the discounted one in below
-        found_terms = terms.terms.get(row["price_id"] or "") or terms.terms.get(row["plan_id"] or "")
-        if isinstance(found_terms, PriceTerms) and not found_terms.metered:
-            result.add(row["subscription__currency"], _key(by, row, found_terms),
-                       -full_price(found_terms, row["quantity"] or 0))
-    _add_discounted(result, single_rows, terms, at, metered_mode, reductions=found, report_skipped=False)
+        if each:
+            key = (row["subscription__currency"], _key(by, row, item_terms))
+            totals[key] = totals.get(key, 0) + each * row["n"]
+    # (their metered items are counted with the others: "exclude" here)
+    _add_discounted(result, single_rows, terms, at, "exclude", reductions=found, report_skipped=False)
     if metered and metered_mode == "last_period":
-        _add_metered(result, items, discounted, metered, at)
+        _add_metered(result, items, metered, at)
     if rebuilt.states:
         _add_rebuilt(result, rebuilt, at, metered_mode, currency, account, subscriptions,
                      _dates.terms if _dates else None)
@@ -329,17 +335,17 @@ def _line_net(line: InvoiceLineItem) -> int:
     return (line.amount or 0) - discounted
 
 
-def _add_metered(result: MRRResult, items: QuerySet[SubscriptionItem], discounted: Exists,
+def _add_metered(result: MRRResult, items: QuerySet[SubscriptionItem],
                  metered: list[tuple[dict[str, Any], PriceTerms]], at: dt.datetime) -> None:
-    """The metered items among the grouped ones, one row each (one query)."""
+    """The metered items among the grouped ones, one row each (one query): discounts
+    do not bear on them, whatever their subscription's."""
     terms_of_price = {row["price_id"] or row["plan_id"]: terms for row, terms in metered}
     columns = ["pk", *ITEM_COLUMNS]
     group = GROUP_COLUMN[result.by]
     if group and group not in columns:
         columns.append(group)
     price_ids = [p for p in terms_of_price if p]
-    query = (items.filter(~discounted)
-             .filter(Q(price_id__in=price_ids) | Q(price__isnull=True, plan_id__in=price_ids)))
+    query = items.filter(Q(price_id__in=price_ids) | Q(price__isnull=True, plan_id__in=price_ids))
     rows = [(row, terms_of_price[row["price_id"] or row["plan_id"]]) for row in query.values(*columns)]
     _add_metered_rows(result, rows, at)
 

@@ -130,11 +130,13 @@ def test_table_queries_do_not_grow_with_subscriptions(account, payloads, django_
                                                                     subscription=f"sub_many{n}")])
                  for n in range(50)])
     # 13 boundaries, 2025-05-01 to 2026-05-01 (nothing counts at the first; every price
-    # is first asked at the second): the events window (2), the discounts (1), the
-    # prices (1) and the returning customers (1) once;
-    # at each boundary the grouped items and the discounted items (2 x 13); from the
-    # second on, the metered items and their invoice lines (2 x 12)
-    with django_assert_num_queries(2 + 1 + 1 + 1 + 2 * 13 + 2 * 12):
+    # and coupon is first asked at the second): the events window (2), the prices (1),
+    # the coupons (1) and the returning customers (1) once;
+    # at each boundary the items, grouped with their discounts' effect (1 x 13); from
+    # the second on, the discounts of the subscriptions priced alone (the account's
+    # several discounts and amounts off), and the metered items and their invoice
+    # lines (1 x 12 + 2 x 12)
+    with django_assert_num_queries(2 + 1 + 1 + 1 + 13 + 12 + 2 * 12):
         table = analytics.movements(day("2025-05-01"), day("2026-05-01"))
     # each new at 100 x 50% from 2025-06-01
     assert [(m.customer, m.kind, m.amount) for m in table[0].customers if m.customer.startswith("cus_many")] == [
