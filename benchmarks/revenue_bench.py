@@ -34,8 +34,8 @@ own: it slows every allocation), and a profile (``cProfile``, the database's sha
 apart) of ``mrr`` and ``mrr_from_invoices``: where the time above the baseline goes.
 
 The memory ceiling it checks: each figure's Python peak against ``PEAK_CEILING``
-(``mrr(at)`` 32 MiB, ``mrr_from_invoices`` 8 MiB, the movement table 280 MiB, ``mrr(at)``
-inside the window 32 MiB: about twice each peak measured at 100,000 subscriptions),
+(``mrr(at)`` 8 MiB, ``mrr_from_invoices`` 8 MiB, the movement table 280 MiB, ``mrr(at)``
+inside the window 8 MiB: about twice each peak measured at 100,000 subscriptions, 8 at least),
 and at the end the process's peak RSS (``getrusage``) against ``RSS_CEILING``; a figure
 above its ceiling is printed OVER THE CEILING.
 """
@@ -222,9 +222,9 @@ def contenders() -> dict[str, Callable[[], Any]]:
 
 
 # The memory ceiling (MiB), about twice each figure's Python peak measured at the full
-# size (100,000 subscriptions, 1,037,868 lines: 14.3, 0.1, 139.3 and 12.5 MiB; 8 MiB
+# size (100,000 subscriptions, 1,037,868 lines: 2.2, 0.1, 136.2 and 0.2 MiB; 8 MiB
 # at least): a peak above it is printed as OVER THE CEILING.
-PEAK_CEILING = {"items": 32, "lines": 8, "movements": 280, "window": 32}
+PEAK_CEILING = {"items": 8, "lines": 8, "movements": 280, "window": 8}
 # and of the whole process's peak RSS (getrusage; 2,142 MiB measured), most of which is
 # the account's payloads, held for the renewals
 RSS_CEILING = 4096
