@@ -23,6 +23,23 @@ def stripe_families(app_list: list[dict], request: HttpRequest | None = None) ->
     return group_by_family(app_list, show_all=show_all)
 
 
+@register.filter
+def stripe_current(app_list: list[dict], request: HttpRequest | None = None) -> list[dict]:
+    """The app list with ``current`` set on the one entry (and its app) whose URL is the
+    longest prefix of the page's path: the health page
+    (``/admin/stripe_django/synccursor/health/``) is its own entry's page, not the sync
+    cursors' list's too."""
+    path = request.path if request is not None else ""
+    urls = [e.get("admin_url") or "" for app in app_list for e in app["models"]]
+    best = max((url for url in urls if url and path.startswith(url)), key=len, default=None)
+    marked = []
+    for app in app_list:
+        models = [{**e, "current": bool(best) and e.get("admin_url") == best} for e in app["models"]]
+        marked.append({**app, "models": models, "current": any(e["current"] for e in models)
+                       or bool(app.get("app_url")) and path.startswith(app["app_url"]) and best is None})
+    return marked
+
+
 @register.simple_tag(takes_context=True)
 def stripe_hidden_types(context: Context, app_list: list[dict]) -> int:
     """How many of stripe_django's models the index leaves out (no rows)."""

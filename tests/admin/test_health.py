@@ -110,6 +110,29 @@ def test_the_index_puts_everyday_types_first_and_leaves_out_empty_ones(admin_cli
     assert "/admin/stripe_django/issuingcard/" in every and "/admin/stripe_django/paymentintent/" in every
 
 
+def test_the_sidebar_marks_one_entry_the_page_s_own(admin_client, deliver):
+    import re
+
+    mirror(1)  # customers, invoices, subscriptions, charges
+    deliver(make_event(customer("cus_side"), "customer.created"))  # an event: the Mirror state section
+
+    def marked(url: str) -> list[str]:
+        response = admin_client.get(url)
+        assert response.status_code == 200, url
+        page = response.content.decode()
+        sidebar = page[page.index('id="nav-sidebar"'):page.index("</nav>", page.index('id="nav-sidebar"'))]
+        rows = re.findall(r'<tr class="model-[^"]*current-model">\s*<th[^>]*>\s*<a href="([^"]+)"', sidebar)
+        sections = re.findall(r'<div class="app-stripe_django module current-app">', sidebar)
+        assert len(sections) == (1 if rows else 0), url
+        return rows
+
+    # the health and revenue pages live under the sync cursors' and subscriptions' URLs
+    assert marked(HEALTH) == [HEALTH]
+    assert marked("/admin/stripe_django/subscription/revenue/") == ["/admin/stripe_django/subscription/revenue/"]
+    assert marked("/admin/stripe_django/synccursor/") == ["/admin/stripe_django/synccursor/"]
+    assert marked("/admin/stripe_django/customer/cus_side/change/") == ["/admin/stripe_django/customer/"]
+
+
 def _run(key: str = "", *, finished: bool = True, shards: dict[str, int]):
     from stripe_django.models.sync_state import SyncRun, SyncShard
 
