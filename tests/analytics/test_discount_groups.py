@@ -67,25 +67,20 @@ def discounted(db, payloads):
     assert not result.errors, result.errors
 
 
-EXPECTED = {
-    C: {"sub_pct": 1500, "sub_future": 2000, "sub_rep_end": 3500, "sub_rep_pct_end": 1800, "sub_rep_noend": 1800,
-        "sub_item_amt": 1700 + 4333, "sub_yearly_pct": 8500, "sub_once": 2000, "sub_two": 1350,
-        "sub_eur_only": 2000},
+# the same at every date
+ALWAYS = {"sub_pct": 1500, "sub_item_amt": 1700 + 4333, "sub_yearly_pct": 8500, "sub_two": 1350, "sub_eur_only": 2000}
+# the others, date by date
+CHANGING = {
+    C: {"sub_future": 2000, "sub_rep_end": 3500, "sub_rep_pct_end": 1800, "sub_rep_noend": 1800, "sub_once": 2000},
     # Mar 1: sub_rep_pct_end's end, sub_once's start
-    M1: {"sub_pct": 1500, "sub_future": 2000, "sub_rep_end": 3500, "sub_rep_pct_end": 2000, "sub_rep_noend": 1800,
-         "sub_item_amt": 1700 + 4333, "sub_yearly_pct": 8500, "sub_once": 1000, "sub_two": 1350,
-         "sub_eur_only": 2000},
-    A: {"sub_pct": 1500, "sub_future": 2000, "sub_rep_end": 3500, "sub_rep_pct_end": 2000, "sub_rep_noend": 1800,
-        "sub_item_amt": 1700 + 4333, "sub_yearly_pct": 8500, "sub_once": 1000, "sub_two": 1350,
-        "sub_eur_only": 2000},
-    # Apr 1: sub_future's start, sub_once's end (one monthly interval)
-    M2: {"sub_pct": 1500, "sub_future": 1500, "sub_rep_end": 3500, "sub_rep_pct_end": 2000, "sub_rep_noend": 2000,
-         "sub_item_amt": 1700 + 4333, "sub_yearly_pct": 8500, "sub_once": 2000, "sub_two": 1350,
-         "sub_eur_only": 2000},
-    B: {"sub_pct": 1500, "sub_future": 1500, "sub_rep_end": 4000, "sub_rep_pct_end": 2000, "sub_rep_noend": 2000,
-        "sub_item_amt": 1700 + 4333, "sub_yearly_pct": 8500, "sub_once": 2000, "sub_two": 1350,
-        "sub_eur_only": 2000},
+    M1: {"sub_future": 2000, "sub_rep_end": 3500, "sub_rep_pct_end": 2000, "sub_rep_noend": 1800, "sub_once": 1000},
+    A: {"sub_future": 2000, "sub_rep_end": 3500, "sub_rep_pct_end": 2000, "sub_rep_noend": 1800, "sub_once": 1000},
+    # Apr 1: sub_future's start, sub_once's end (one monthly interval), sub_rep_noend's end (Mar 20) passed
+    M2: {"sub_future": 1500, "sub_rep_end": 3500, "sub_rep_pct_end": 2000, "sub_rep_noend": 2000, "sub_once": 2000},
+    # Apr 15: sub_rep_end's end (Apr 10) passed
+    B: {"sub_future": 1500, "sub_rep_end": 4000, "sub_rep_pct_end": 2000, "sub_rep_noend": 2000, "sub_once": 2000},
 }
+EXPECTED = {at: {**ALWAYS, **changing} for at, changing in CHANGING.items()}
 
 
 @pytest.mark.parametrize("at", [C, M1, A, M2, B], ids=["feb15", "mar1", "mar15", "apr1", "apr15"])
