@@ -28,16 +28,6 @@ from . import discounts as disc
 EFFECT, COUPON, COUNT, ALONE = "discount_effect", "discount_coupon", "n", ("pk", "subscription_id", "created")
 
 
-def _no_merge(connection: Any) -> str:
-    """MariaDB merges the items' derived table into the join, and then runs the
-    subquery that leaves out the subscriptions rebuilt from events (a NOT IN) once per
-    item instead of once: a minute at a few hundred events. Kept a table of its own,
-    it is run once. (MySQL 8 would take the hint ``NO_MERGE``; it is not tested.)"""
-    if connection.vendor == "mysql" and getattr(connection, "mysql_is_mariadb", False):
-        return "SET STATEMENT optimizer_switch='derived_merge=off' FOR "
-    return ""
-
-
 def grouped_items(items: QuerySet[SubscriptionItem], columns: list[str], at: Any, *,
                   group: bool = True) -> list[dict[str, Any]]:
     """``items`` grouped by ``columns`` and by their discount's effect at ``at``
@@ -51,9 +41,11 @@ def grouped_items(items: QuerySet[SubscriptionItem], columns: list[str], at: Any
     that grouping them would cost the database for nothing."""
     connection = connections[items.db]
     quote = connection.ops.quote_name
+    # (compiled for the items' database: ``sql_with_params`` would compile for the default one)
     item_sql, item_params = (items.values(*dict.fromkeys(["pk", "subscription_id", "created", *columns]))
-                             .order_by().query.sql_with_params())
-    summary_sql, summary_params = disc.subscription_discounts(at).query.sql_with_params()
+                             .order_by().query.get_compiler(using=items.db).as_sql())
+    summary = disc.subscription_discounts(at).using(items.db)
+    summary_sql, summary_params = summary.query.get_compiler(using=items.db).as_sql()
     i, d = quote("i"), quote("d")
 
     def col(table: str, name: str) -> str:
@@ -70,7 +62,7 @@ def grouped_items(items: QuerySet[SubscriptionItem], columns: list[str], at: Any
     keys += [f"CASE WHEN {alone} THEN {col(i, c)} END" for c in own]
     names = [*columns, EFFECT, COUPON, *own]
     selected = ", ".join(f"{k} AS {quote(n)}" for k, n in zip(keys, names))
-    sql = (f"{_no_merge(connection)}SELECT {selected}, {'COUNT(*)' if group else '1'} AS {quote(COUNT)} "
+    sql = (f"SELECT {selected}, {'COUNT(*)' if group else '1'} AS {quote(COUNT)} "
            f"FROM ({item_sql}) {i} LEFT JOIN ({summary_sql}) {d} "
            f"ON {col(d, 'subscription')} = {col(i, 'subscription_id')}"
            + (f" GROUP BY {', '.join(keys)}" if group else ""))

@@ -223,9 +223,12 @@ def mrr_detail(at: dt.datetime | None = None, *, by: Breakdown = "currency", cur
     # place) come one by one, priced below a subscription at a time with its discounts
     # (chosen by a subquery, not by their ids: thousands of parameters to bind)
     groups = grouped_items(items, columns, at, group=by not in ("customer", "subscription"))
+    # (in the order of their creation, as ORDER BY created puts NULLs: last)
     single_rows = sorted((row for row in groups if row[EFFECT] == disc.ONE_BY_ONE),
-                         key=lambda row: (row["subscription_id"], str(row["created"] or ""), row["pk"]))
-    found = disc.reductions_for(disc.one_by_one_subscriptions(at)) if single_rows else {}
+                         key=lambda row: (row["subscription_id"], row["created"] is None, str(row["created"] or ""),
+                                          row["pk"]))
+    alone = disc.one_by_one_subscriptions(at).filter(subscription__in=counted.values("pk")).using(items.db)
+    found = disc.reductions_for(alone) if single_rows else {}
     terms = _Terms([r["price_id"] for r in groups], [r["plan_id"] for r in groups],
                    _dates.terms if _dates else None)
     coupons = _coupons([r[COUPON] for r in groups if r[EFFECT] in disc.REDUCING],
@@ -235,6 +238,7 @@ def mrr_detail(at: dt.datetime | None = None, *, by: Breakdown = "currency", cur
     # customer or by subscription there is about a group per item, but few of these
     priced: dict[tuple[Any, ...], tuple[PriceTerms, int | None] | str] = {}
     totals = result.amounts
+    skipped: dict[tuple[str, str], int] = {}  # (price, why) -> items: one line per price, not per group
     for row in groups:
         asked = (row["price_id"], row["plan_id"], row["quantity"], row["subscription__currency"], row[EFFECT],
                  row[COUPON])
@@ -242,7 +246,8 @@ def mrr_detail(at: dt.datetime | None = None, *, by: Breakdown = "currency", cur
         if outcome is None:
             outcome = priced[asked] = _price_group(terms, coupons, asked, at)
         if isinstance(outcome, str):
-            result.skipped.append((f"{row['n']} item(s) of {row['price_id'] or row['plan_id']}", outcome))
+            skipped[(row["price_id"] or row["plan_id"], outcome)] = skipped.get(
+                (row["price_id"] or row["plan_id"], outcome), 0) + row["n"]
             continue
         item_terms, each = outcome
         if each is None:  # metered, or among single_rows
@@ -252,6 +257,7 @@ def mrr_detail(at: dt.datetime | None = None, *, by: Breakdown = "currency", cur
         if each:
             key = (row["subscription__currency"], _key(by, row, item_terms))
             totals[key] = totals.get(key, 0) + each * row["n"]
+    result.skipped += [(f"{n} item(s) of {price}", why) for (price, why), n in skipped.items()]
     # (their metered items are counted with the others: "exclude" here)
     _add_discounted(result, single_rows, terms, at, "exclude", reductions=found, report_skipped=False)
     if metered and metered_mode == "last_period":

@@ -15,8 +15,6 @@ from typing import Any, Iterator
 
 import orjson
 
-from ..analytics.discounts import add_months
-
 UTC = dt.timezone.utc
 
 
@@ -146,6 +144,8 @@ def random_account(payloads: Payloads, *, subscriptions: int = 1000, months: int
     package, two currencies), coupons and discounts, and ``subscriptions`` subscriptions
     that start, trial, change quantity, pause and end at random over ``months`` months,
     several per customer (so customers churn and come back)."""
+    from ..analytics.discounts import add_months  # (here: the module is imported before Django is set up)
+
     rng = random.Random(seed)
     prices = [
         payloads.price("price_r_m", 1500), payloads.price("price_r_y", 99000, interval="year"),

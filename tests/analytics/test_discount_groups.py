@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from stripe_django import analytics
+from stripe_django.models import Price
 from stripe_django.sync import upsert_many
 
 from .conftest import day
@@ -27,6 +28,9 @@ def discounted(db, payloads):
     off300 = p.coupon("co_300", amount_off=300, currency="usd")
     half_once = p.coupon("co_50once", percent_off=50.0, duration="once")
     eur_only = p.coupon("co_eur", amount_off=400, currency="eur")
+    # 400 off in euros, 300 in dollars (a currency option)
+    both = dict(p.coupon("co_eur_usd", amount_off=400, currency="eur"), currency_options={"usd": {"amount_off": 300}})
+    lost = p.price("price_lost", 999)  # removed from the mirror below
     sub, disc = p.subscription, p.discount
     objects = [
         # a percent off the subscription, forever: grouped
@@ -62,13 +66,30 @@ def discounted(db, payloads):
         sub("sub_eur_only", "cus_10", [("si_10", monthly, 1)],
             item_discounts={"si_10": [disc("di_10", eur_only, start="2026-01-01", subscription="sub_eur_only",
                                            item="si_10")]}),
+        # 10% off the first item alone
+        sub("sub_item_pct", "cus_11", [("si_11a", monthly, 1), ("si_11b", monthly, 1)],
+            item_discounts={"si_11a": [disc("di_11", pct10, start="2026-01-01", subscription="sub_item_pct",
+                                            item="si_11a")]}),
+        # the dollar amount of a coupon in euros, off the item
+        sub("sub_option", "cus_12", [("si_12", monthly, 1)],
+            item_discounts={"si_12": [disc("di_12", both, start="2026-01-01", subscription="sub_option",
+                                           item="si_12")]}),
+        # a price no longer in the mirror: without a discount, with one, with two
+        sub("sub_lost", "cus_13", [("si_13", lost, 1)]),
+        sub("sub_lost_pct", "cus_14", [("si_14", lost, 1)],
+            discounts=[disc("di_14", pct25, start="2026-01-01", subscription="sub_lost_pct")]),
+        sub("sub_lost_two", "cus_15", [("si_15", lost, 1)],
+            discounts=[disc("di_15a", pct25, start="2026-01-01", subscription="sub_lost_two"),
+                       disc("di_15b", pct10, start="2026-01-01", subscription="sub_lost_two")]),
     ]
     result = upsert_many(objects)
     assert not result.errors, result.errors
+    Price.objects.filter(pk="price_lost").delete()
 
 
 # the same at every date
-ALWAYS = {"sub_pct": 1500, "sub_item_amt": 1700 + 4333, "sub_yearly_pct": 8500, "sub_two": 1350, "sub_eur_only": 2000}
+ALWAYS = {"sub_pct": 1500, "sub_item_amt": 1700 + 4333, "sub_yearly_pct": 8500, "sub_two": 1350, "sub_eur_only": 2000,
+          "sub_item_pct": 1800 + 2000, "sub_option": 1700}
 # the others, date by date
 CHANGING = {
     C: {"sub_future": 2000, "sub_rep_end": 3500, "sub_rep_pct_end": 1800, "sub_rep_noend": 1800, "sub_once": 2000},
@@ -99,3 +120,9 @@ def test_the_movement_table_prices_each_date_alike(discounted):
         [("cus_4", "expansion", 200), ("cus_8", "contraction", -1000)],
         [("cus_2", "contraction", -500), ("cus_5", "expansion", 200), ("cus_8", "expansion", 1000)],
         [("cus_3", "expansion", 500)]]
+
+
+def test_a_price_not_in_the_mirror_is_one_line_whatever_the_discounts(discounted):
+    assert analytics.mrr_detail(A).skipped == [("3 item(s) of price_lost", "price price_lost is not in the mirror")]
+    assert analytics.mrr_detail(A, by="customer").skipped == [
+        ("3 item(s) of price_lost", "price price_lost is not in the mirror")]
