@@ -177,18 +177,13 @@ def coupon_reductions(ids: Iterable[str]) -> dict[str, Reduction]:
             for row in rows}
 
 
-def reductions_for(subscription_ids: Iterable[str] | QuerySet, item_ids: Iterable[str] | QuerySet = ()
-                   ) -> dict[str, list[Reduction]]:
-    """The discounts on these subscriptions and items (one query, values only), keyed by
-    subscription id (an item's discount by its ``subscription_item`` id). The ids may be
-    querysets of ids: subqueries then, not thousands of bound parameters."""
-    found: dict[str, list[Reduction]] = defaultdict(list)
-    sub_ids = subscription_ids if isinstance(subscription_ids, QuerySet) else list(subscription_ids)
-    items = item_ids if isinstance(item_ids, QuerySet) else list(item_ids)
-    if isinstance(sub_ids, list) and isinstance(items, list) and not sub_ids and not items:
-        return found
-    rows = (Discount.objects.filter(Q(subscription__in=sub_ids) | Q(subscription_item__in=items), deleted=False)
-            .order_by("start", "id").values(*COLUMNS))
+def reductions_for(subscription_ids: QuerySet) -> dict[str, list[Reduction]]:
+    """The discounts on these subscriptions, on them or on their items (one query,
+    values only), keyed by subscription id (an item's discount by its
+    ``subscription_item`` id). The ids are a queryset: a subquery, not thousands of
+    bound parameters."""
+    rows = (Discount.objects.filter(subscription__in=subscription_ids, deleted=False)
+            .using(subscription_ids.db).order_by("start", "id").values(*COLUMNS))
     return keyed(_reduction(row) for row in rows)
 
 

@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any, Iterable, Literal
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from ..conf import SETTING_NAME, stripe_settings
@@ -292,17 +292,15 @@ def _add_rebuilt(result: MRRResult, rebuilt: events.Rebuilt, at: dt.datetime, me
 
 
 def _add_discounted(result: MRRResult, rows: list[dict[str, Any]], terms: _Terms, at: dt.datetime,
-                    metered_mode: str, reductions: dict[str, list[disc.Reduction]] | None = None,
+                    metered_mode: str, reductions: dict[str, list[disc.Reduction]],
                     report_skipped: bool = True) -> None:
     """Subscriptions priced one by one (their items' ``rows``, in order), with their
-    discounts (default: the mirror's Discount rows on them)."""
+    discounts (``reductions``, keyed as :func:`.discounts.reductions_for` keys them)."""
     if not rows:
         return
     by_sub: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         by_sub[row["subscription_id"]].append(row)
-    if reductions is None:
-        reductions = disc.reductions_for(by_sub, [r["pk"] for r in rows])
     meters = []
     for sub_id, sub_rows in by_sub.items():
         sub_reductions = reductions.get(sub_id, [])
