@@ -179,18 +179,13 @@ def coupon_reductions(ids: Iterable[str]) -> dict[str, Reduction]:
 
 def reductions_for(subscription_ids: QuerySet) -> dict[str, list[Reduction]]:
     """The discounts on these subscriptions, on them or on their items (one query,
-    values only), keyed by subscription id (an item's discount by its
-    ``subscription_item`` id). The ids are a queryset: a subquery, not thousands of
+    values only), in order of start, keyed by subscription id (an item's discount by
+    its ``subscription_item`` id). The ids are a queryset: a subquery, not thousands of
     bound parameters."""
     rows = (Discount.objects.filter(subscription__in=subscription_ids, deleted=False)
             .using(subscription_ids.db).order_by("start", "id").values(*COLUMNS))
-    return keyed(_reduction(row) for row in rows)
-
-
-def keyed(reductions: Iterable[Reduction]) -> dict[str, list[Reduction]]:
-    """``reductions`` (in their order) keyed as :func:`reductions_for` keys them."""
     found: dict[str, list[Reduction]] = defaultdict(list)
-    for reduction in reductions:
+    for reduction in (_reduction(row) for row in rows):
         found[reduction.subscription_item or reduction.subscription or ""].append(reduction)
     return found
 

@@ -1,8 +1,8 @@
 """MRR at a date from the mirror's current subscriptions (guide, "MRR").
 
 The work is split so that the database does the counting: subscription items are
-grouped in SQL by (price, quantity, currency, account, and the breakdown asked for) and,
-for subscriptions with a discount, by what the database says that discount does to the
+grouped in SQL by (price, quantity, currency, and the breakdown asked for) and, for
+subscriptions with a discount, by what the database says that discount does to the
 item at the date (:mod:`.item_groups`); each group is priced once
 (its monthly amount x its count). Only the subscriptions it cannot group (several
 discounts, an amount off their sum, an end it cannot place) and metered items are
@@ -240,7 +240,6 @@ def mrr_detail(at: dt.datetime | None = None, *, by: Breakdown = "currency", cur
     # each (price, plan, quantity, currency, discount) looked up and priced once: by
     # customer or by subscription there is about a group per item, but few of these
     priced: dict[tuple[Any, ...], tuple[PriceTerms, int | None] | str] = {}
-    totals = result.amounts
     skipped: dict[tuple[str, str], int] = {}  # (price, why) -> items: one line per price, not per group
     for row in groups:
         asked = (row["price_id"], row["plan_id"], row["quantity"], row["subscription__currency"], row[EFFECT],
@@ -249,17 +248,15 @@ def mrr_detail(at: dt.datetime | None = None, *, by: Breakdown = "currency", cur
         if outcome is None:
             outcome = priced[asked] = _price_group(terms, coupons, asked, at)
         if isinstance(outcome, str):
-            skipped[(row["price_id"] or row["plan_id"], outcome)] = skipped.get(
-                (row["price_id"] or row["plan_id"], outcome), 0) + row["n"]
+            reason = (row["price_id"] or row["plan_id"], outcome)
+            skipped[reason] = skipped.get(reason, 0) + row["n"]
             continue
         item_terms, each = outcome
         if each is None:  # metered, or among single_rows
             if item_terms.metered:  # never discounted: read one by one below, whatever their discounts
                 metered.append((row, item_terms))
             continue
-        if each:
-            key = (row["subscription__currency"], _key(by, row, item_terms))
-            totals[key] = totals.get(key, 0) + each * row["n"]
+        result.add(row["subscription__currency"], _key(by, row, item_terms), each * row["n"])
     result.skipped += [(f"{n} item(s) of {price}", why) for (price, why), n in skipped.items()]
     # (their metered items are counted with the others: "exclude" here)
     _add_discounted(result, single_rows, terms, at, "exclude", reductions=found, report_skipped=False)

@@ -34,9 +34,12 @@ def stripe_current(app_list: list[dict], request: HttpRequest | None = None) -> 
     best = max((url for url in urls if url and path.startswith(url)), key=len, default=None)
     marked = []
     for app in app_list:
-        models = [{**e, "current": bool(best) and e.get("admin_url") == best} for e in app["models"]]
-        marked.append({**app, "models": models, "current": any(e["current"] for e in models)
-                       or bool(app.get("app_url")) and path.startswith(app["app_url"]) and best is None})
+        models = [{**e, "current": best is not None and e.get("admin_url") == best} for e in app["models"]]
+        if best is not None:  # the section holding the page's entry
+            current = any(e["current"] for e in models)
+        else:  # a page of no entry (the app's index): the app's sections, as the admin marks them
+            current = bool(app.get("app_url")) and path.startswith(app["app_url"])
+        marked.append({**app, "models": models, "current": current})
     return marked
 
 
